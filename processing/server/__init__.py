@@ -1,0 +1,1 @@
+"""The reference processing server (never imported by the terminal UI)."""
