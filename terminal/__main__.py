@@ -1,0 +1,5 @@
+"""``python -m terminal`` is the same as ``till``."""
+
+from terminal.cli import main
+
+main()
