@@ -1,0 +1,80 @@
+"""Wire types for money, points and quantities: Decimal strings on the wire, never floats.
+
+Every amount crosses the wire as a JSON string such as ``"1234.50"``. A JSON number is
+refused (a float would already have lost precision), and so are NaN, infinities, exponents
+and more decimal places than the type allows. The server stores integer minor units.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
+
+_MONEY_RE = re.compile(r"-?\d{1,12}(\.\d{1,2})?")
+_QUANTITY_RE = re.compile(r"\d{1,6}(\.\d{1,3})?")
+
+MONEY_PATTERN = r"^-?\d{1,12}(\.\d{1,2})?$"
+QUANTITY_PATTERN = r"^\d{1,6}(\.\d{1,3})?$"
+
+
+def _parser(pattern: re.Pattern[str], what: str) -> Any:
+    def parse(value: object) -> Decimal:
+        # bool is an int subclass; a JSON true must not become 1 point.
+        if isinstance(value, (bool, float)):
+            raise ValueError(f'{what} must be a decimal string such as "12.50", not a number')
+        if isinstance(value, Decimal):
+            text = format(value, "f") if value.is_finite() else "nan"
+        elif isinstance(value, int):
+            text = str(value)
+        elif isinstance(value, str):
+            text = value.strip()
+        else:
+            raise ValueError(f"{what} must be a decimal string")
+        if not pattern.fullmatch(text):
+            raise ValueError(f"{what} must be a decimal string matching {pattern.pattern}")
+        try:
+            return Decimal(text)
+        except InvalidOperation as exc:  # unreachable after the regex, kept for safety
+            raise ValueError(f"{what} is not a decimal") from exc
+
+    return parse
+
+
+def _to_str(value: Decimal) -> str:
+    return format(value, "f")
+
+
+Money = Annotated[
+    Decimal,
+    BeforeValidator(_parser(_MONEY_RE, "amount")),
+    PlainSerializer(_to_str, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": MONEY_PATTERN, "examples": ["150.00"]}),
+]
+"""Money or points: up to 12 integer digits and 2 decimals, possibly negative."""
+
+Quantity = Annotated[
+    Decimal,
+    BeforeValidator(_parser(_QUANTITY_RE, "quantity")),
+    PlainSerializer(_to_str, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": QUANTITY_PATTERN, "examples": ["1", "0.455"]}),
+]
+"""A line quantity: up to 6 integer digits and 3 decimals (weighed goods), never negative."""
+
+
+def to_minor(value: Decimal) -> int:
+    """Integer hundredths of ``value`` (exact: wire amounts carry at most 2 decimals).
+
+    Raises ValueError when ``value`` has more than two decimal places.
+    """
+    scaled = value * 100
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"{value} has more than two decimal places")
+    return int(scaled)
+
+
+def from_minor(minor: int) -> Decimal:
+    """The Decimal for ``minor`` hundredths, always with two decimal places."""
+    return (Decimal(minor) / 100).quantize(Decimal("0.01"))

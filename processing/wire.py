@@ -1,0 +1,373 @@
+"""Wire models of the processing protocol, shared by the till's client and the reference server.
+
+Requests are strict (``extra="forbid"``: a typo is a 422, not a silently ignored field);
+answers are lenient (``extra="ignore"``) so an older till keeps working against a newer
+server. Money and points are :data:`processing.amounts.Money` (Decimal strings).
+
+See ``processing/PROTOCOL.md`` for the operations and example calls.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from processing.amounts import Money, Quantity
+
+API_PREFIX = "/v1"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+MemberStateName = Literal["active", "earn_only", "blocked"]
+EntryMode = Literal["scanned", "typed"]
+IdentifierKind = Literal["auto", "phone", "qr", "card"]
+
+_Id = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+
+
+class Request(BaseModel):
+    """Base of every request body: unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Answer(BaseModel):
+    """Base of every answer: unknown fields are ignored (forward compatible)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class UserMessage(Answer):
+    """A line the cashier can relay to the customer; ``key``/``params`` let the till translate."""
+
+    key: str
+    params: dict[str, str] = Field(default_factory=dict)
+    text: str
+
+
+class ErrorBody(Answer):
+    """The one error shape: a stable ``code``, one English sentence, and details."""
+
+    code: str
+    message: str
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- identify
+
+
+class IdentifyRequest(Request):
+    """Find a member by phone (E.164 or local), QR token or card number."""
+
+    kind: IdentifierKind = "auto"
+    value: str = Field(min_length=1, max_length=512)
+    entry: EntryMode = "typed"
+    region: str = Field(default="RU", pattern=r"^[A-Z]{2}$")
+    expiring_within_days: int = Field(default=30, ge=0, le=366)
+
+
+class Tier(Answer):
+    name: str
+    rate_percent: Money
+    lifetime_spend: Money
+    next_name: str | None = None
+    next_at: Money | None = None
+    to_next: Money | None = None
+
+
+class Member(Answer):
+    id: str
+    phone_masked: str
+    name: str | None = None
+    state: MemberStateName
+    tier: Tier
+    birthday_window: bool = False
+
+
+class FrozenLot(Answer):
+    points: Money
+    active_from: datetime
+
+
+class ExpiringLot(Answer):
+    points: Money
+    expires_at: datetime
+
+
+class Balance(Answer):
+    """``available`` may be spent now; ``held`` is reserved by open holds; frozen is not active."""
+
+    available: Money
+    held: Money
+    frozen_total: Money
+    frozen: list[FrozenLot] = Field(default_factory=list)
+    expiring_total: Money
+    expiring: list[ExpiringLot] = Field(default_factory=list)
+    expiring_within_days: int
+
+
+class Offer(Answer):
+    id: str
+    title: str
+    description: str = ""
+    valid_to: date | None = None
+    auto_apply: bool = False
+
+
+class Coupon(Answer):
+    code: str
+    title: str
+    kind: str
+    value: Money
+    valid_to: date | None = None
+
+
+class IdentifyResult(Answer):
+    member: Member
+    balance: Balance
+    offers: list[Offer] = Field(default_factory=list)
+    coupons: list[Coupon] = Field(default_factory=list)
+    identified_by: Literal["phone", "qr", "card"]
+    entry: EntryMode
+    message: UserMessage
+
+
+# ---------------------------------------------------------------- registration and codes
+
+
+class RegisterRequest(Request):
+    phone: str = Field(min_length=3, max_length=32)
+    region: str = Field(default="RU", pattern=r"^[A-Z]{2}$")
+    consent: bool
+    name: str | None = Field(default=None, max_length=120)
+    birthday: date | None = None
+    email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
+
+
+class CodeSent(Answer):
+    """An SMS code went out; confirm with ``code_id`` and the code the customer reads out."""
+
+    code_id: str
+    phone_masked: str
+    existing_member: bool
+    expires_at: datetime
+    message: UserMessage
+
+
+class ConfirmRegistrationRequest(Request):
+    code_id: str = _Id
+    code: str = Field(min_length=4, max_length=8, pattern=r"^\d+$")
+
+
+class SpendCodeRequest(Request):
+    member_id: str = _Id
+    points: Money
+
+
+# ---------------------------------------------------------------- checks
+
+
+class Line(Request):
+    """One check line. ``amount`` is what the customer pays for it before points."""
+
+    sku: str | None = Field(default=None, max_length=64)
+    barcode: str | None = Field(default=None, max_length=64)
+    name: str = Field(default="", max_length=200)
+    category: str = Field(default="", max_length=64)
+    price: Money
+    quantity: Quantity
+    amount: Money
+    discounted: bool = False
+
+
+class CheckRequest(Request):
+    """A check to calculate or hold. ``check_id`` is the till's UUID for the sale."""
+
+    check_id: str = _Id
+    member_id: str = _Id
+    lines: list[Line] = Field(min_length=1, max_length=500)
+    requested_spend: Money = Field(default=Decimal("0"))
+    coupons: list[str] = Field(default_factory=list, max_length=20)
+    spend_code_id: str | None = Field(default=None, max_length=64)
+    spend_code: str | None = Field(default=None, max_length=8, pattern=r"^\d+$")
+
+
+class LineResult(Answer):
+    index: int
+    earn: Money
+    spend: Money
+    max_spend: Money
+
+
+class Calculation(Answer):
+    """The authoritative calculation. ``fingerprint`` must be sent back with the hold."""
+
+    check_id: str
+    member_id: str
+    total: Money
+    eligible: Money
+    earn: Money
+    spend: Money
+    max_spend: Money
+    to_pay: Money
+    code_required: bool
+    lines: list[LineResult] = Field(default_factory=list)
+    program_version: int
+    fingerprint: str
+    message: UserMessage
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class HoldRequest(CheckRequest):
+    fingerprint: str = Field(min_length=1, max_length=128)
+
+
+class Hold(Answer):
+    check_id: str
+    hold_id: str
+    points_held: Money
+    expires_at: datetime
+    calculation: Calculation
+    message: UserMessage
+
+
+class CheckResult(Answer):
+    """What a confirmed (or replayed offline) check did to the member's points."""
+
+    check_id: str
+    member_id: str
+    status: Literal["confirmed", "cancelled", "applied_offline"]
+    earned: Money
+    spent: Money
+    balance_after: Money
+    frozen_until: datetime | None = None
+    conflict: str | None = None
+    shortfall: Money = Field(default=Decimal("0"))
+    message: UserMessage
+
+
+class CancelResult(Answer):
+    check_id: str
+    status: Literal["cancelled", "already_cancelled", "expired"]
+    released: Money
+
+
+# ---------------------------------------------------------------- offline replay
+
+
+class OfflineCheck(Request):
+    """A check made while the server was unreachable. Earn is recomputed on the server."""
+
+    check_id: str = _Id
+    member_id: str = _Id
+    lines: list[Line] = Field(min_length=1, max_length=500)
+    spent_offline: Money = Field(default=Decimal("0"))
+    provisional_earn: Money = Field(default=Decimal("0"))
+    made_at: datetime
+    coupons: list[str] = Field(default_factory=list, max_length=20)
+
+
+class ReplayBatchRequest(Request):
+    """Each item carries its own idempotency key (the check's outbox key)."""
+
+    items: list[ReplayItem] = Field(min_length=1, max_length=200)
+
+
+class ReplayItem(Request):
+    idempotency_key: str = Field(min_length=8, max_length=128)
+    check: OfflineCheck
+
+
+class ItemResult(Answer):
+    """One batch item: ``applied`` (first time), ``duplicate`` (same answer again), ``rejected``."""
+
+    idempotency_key: str
+    check_id: str
+    status: Literal["applied", "duplicate", "rejected"]
+    result: CheckResult | None = None
+    error: ErrorBody | None = None
+
+
+class ReplayBatchResult(Answer):
+    results: list[ItemResult]
+
+
+# ---------------------------------------------------------------- returns
+
+
+class ReturnLine(Request):
+    index: int = Field(ge=0, le=499)
+    quantity: Quantity
+
+
+class ReturnRequest(Request):
+    return_id: str = _Id
+    check_id: str = _Id
+    lines: list[ReturnLine] = Field(min_length=1, max_length=500)
+
+
+class ReturnResult(Answer):
+    return_id: str
+    check_id: str
+    member_id: str
+    points_taken_back: Money
+    points_given_back: Money
+    balance_after: Money
+    message: UserMessage
+
+
+# ---------------------------------------------------------------- snapshots and deltas
+
+
+class ProgramSnapshot(Answer):
+    version: int
+    program: dict[str, Any]
+    qr_public_key: str
+    qr_token_ttl_seconds: int
+    issued_at: datetime
+
+
+class MemberCacheRow(Answer):
+    id: str
+    phone: str
+    phone_masked: str
+    name: str | None = None
+    card_numbers: list[str] = Field(default_factory=list)
+    state: MemberStateName
+    available: Money
+    lifetime_spend: Money
+    birthday: date | None = None
+    balance_at: datetime
+
+
+class MembersDelta(Answer):
+    items: list[MemberCacheRow]
+    cursor: str
+    has_more: bool
+
+
+class Product(Answer):
+    sku: str
+    barcodes: list[str] = Field(default_factory=list)
+    name: str
+    category: str
+    price: Money
+    active: bool = True
+
+
+class CatalogDelta(Answer):
+    items: list[Product]
+    cursor: str
+    has_more: bool
+
+
+class Health(Answer):
+    status: Literal["ok"]
+    version: str
+    program_version: int | None = None
+    time: datetime
+
+
+ReplayBatchRequest.model_rebuild()
