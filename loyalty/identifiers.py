@@ -1,0 +1,168 @@
+"""Tell what a scanned or typed string is: phone, member QR, loyalty card, barcode, coupon.
+
+Formats recognised (checked in this order, on the text with surrounding spaces removed):
+
+- **member_qr**: digits only, starting '99', longer than 20 digits (see :mod:`loyalty.qrtoken`);
+  only the shape is checked here, the signature is checked by ``verify_token``.
+- **card**: a loyalty card is an EAN-13 whose first digits are ``card_prefix`` (default '299',
+  inside GS1's 20–29 in-store range, clear of the 20–28 prefixes scales use for weighed goods);
+  the check digit must be right. ``value`` is the 13 digits.
+- **coupon**: either a GS1 coupon EAN-13 (prefix '99', check digit verified), or a typed code of
+  4–20 letters A–Z and digits with at least one of each, hyphens and spaces ignored, any case:
+  'spring-2026' → 'SPRING2026'. Text garbled by a Cyrillic ЙЦУКЕН layout ('ЫЗКШТП-2026') is
+  mapped back key for key before matching.
+- **product_barcode**: EAN-8, UPC-A (12) or EAN-13 with a correct check digit; ``value`` is the
+  digits as scanned.
+- **phone**: anything else made of digits, spaces, '+', '-', '(', ')' that
+  :func:`~loyalty.phones.normalize_phone` accepts; ``value`` is E.164.
+- **unknown**: everything else, with ``reason`` saying why (e.g. a wrong check digit).
+
+A 12-digit string with a valid UPC-A check digit is a barcode even if it could be a phone typed
+without '+'; people type phones with '+', '8' or '0' in front.
+
+Digits under the Windows Kazakh layout: its number row types Kazakh letters (2→ә, 3→і, 4→ң,
+5→ғ, 8→ү, 9→ұ, 0→қ). A string made only of digits and those letters is mapped back to digits.
+Scanners should still be set to a US layout or keypad emulation (see the drivers notes).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from loyalty.errors import InvalidPhone
+from loyalty.phones import looks_like_phone, normalize_phone
+from loyalty.qrtoken import looks_like_token
+
+DEFAULT_CARD_PREFIX = "299"
+"""EAN-13 prefix of the store's own loyalty cards."""
+
+COUPON_EAN_PREFIX = "99"
+"""GS1 prefix for coupons printed as EAN-13."""
+
+_COUPON_RE = re.compile(r"^(?=.*[A-Z])(?=.*[0-9])[A-Z0-9]{4,20}$")
+
+# The key under each Cyrillic letter on a ЙЦУКЕН keyboard (Russian, plus Ukrainian і ї є ґ),
+# so text a wedge scanner typed under that layout can be read back as Latin.
+_CYRILLIC_KEYS = dict(
+    zip(
+        "йцукенгшщзхъфывапролджэячсмитьбюіїєґ",
+        "qwertyuiop[]asdfghjkl;'zxcvbnm,.s]'`",
+        strict=True,
+    )
+)
+_KAZAKH_DIGIT_ROW = {"ә": "2", "і": "3", "ң": "4", "ғ": "5", "ү": "8", "ұ": "9", "қ": "0"}
+
+
+class IdKind(StrEnum):
+    """What an identifier is."""
+
+    PHONE = "phone"
+    MEMBER_QR = "member_qr"
+    CARD = "card"
+    PRODUCT_BARCODE = "product_barcode"
+    COUPON = "coupon"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Identified:
+    """The result of :func:`classify`."""
+
+    kind: IdKind
+    """What the text is."""
+    value: str
+    """The normalised value: E.164 for phones, digits for codes, upper-case for coupons."""
+    reason: str = ""
+    """Why the text is unknown; empty otherwise."""
+    symbology: str = ""
+    """'EAN-8', 'EAN-13' or 'UPC-A' for barcodes, cards and coupon barcodes; empty otherwise."""
+
+
+def ean_check_digit(digits: str) -> str:
+    """The GS1 check digit for ``digits`` (the code without its last digit).
+
+    Works for EAN-8 (7 digits in), UPC-A (11) and EAN-13 (12): weights 3,1,3,… from the right.
+    Raises ValueError when ``digits`` is not all digits.
+    """
+    if not digits.isdigit() or not digits.isascii():
+        raise ValueError(f"{digits!r} is not a string of digits")
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits)))
+    return str((10 - total % 10) % 10)
+
+
+def has_valid_check_digit(code: str) -> bool:
+    """True when the last digit of ``code`` is the GS1 check digit of the rest."""
+    return len(code) >= 2 and code.isdigit() and ean_check_digit(code[:-1]) == code[-1]
+
+
+def classify(text: str, region: str, card_prefix: str = DEFAULT_CARD_PREFIX) -> Identified:
+    """What ``text`` identifies, normalised, or unknown with a reason. Never raises."""
+    stripped = _strip_aim_id(text.strip())
+    if not stripped:
+        return _unknown("", "Nothing was entered.")
+    digits = _kazakh_digits(stripped)
+    if digits.isdigit() and digits.isascii():
+        return _classify_digits(digits, region, card_prefix)
+    if looks_like_phone(stripped):
+        return _classify_phone(stripped, region)
+    coupon = _coupon_code(stripped)
+    if coupon is not None:
+        return Identified(IdKind.COUPON, coupon)
+    return _unknown(stripped, "This is not a phone, card, member QR, barcode or coupon code.")
+
+
+def _classify_digits(digits: str, region: str, card_prefix: str) -> Identified:
+    if looks_like_token(digits):
+        return Identified(IdKind.MEMBER_QR, digits)
+    symbology = {8: "EAN-8", 12: "UPC-A", 13: "EAN-13"}.get(len(digits))
+    if symbology is not None and has_valid_check_digit(digits):
+        if symbology == "EAN-13" and digits.startswith(card_prefix):
+            return Identified(IdKind.CARD, digits, symbology=symbology)
+        if symbology == "EAN-13" and digits.startswith(COUPON_EAN_PREFIX):
+            return Identified(IdKind.COUPON, digits, symbology=symbology)
+        return Identified(IdKind.PRODUCT_BARCODE, digits, symbology=symbology)
+    if symbology == "EAN-13" or symbology == "EAN-8":
+        expected = ean_check_digit(digits[:-1])
+        return _unknown(
+            digits,
+            f"The {symbology} check digit is {digits[-1]} but should be {expected};"
+            " the code was misread or mistyped.",
+        )
+    phone = _classify_phone(digits, region)
+    if phone.kind is IdKind.PHONE or symbology is None:
+        return phone
+    return _unknown(digits, "The UPC-A check digit is wrong and this is not a phone number.")
+
+
+def _classify_phone(text: str, region: str) -> Identified:
+    try:
+        return Identified(IdKind.PHONE, normalize_phone(text, region))
+    except InvalidPhone as error:
+        return _unknown(text, error.reason)
+
+
+def _coupon_code(text: str) -> str | None:
+    latin = "".join(_CYRILLIC_KEYS.get(ch, ch) for ch in text.lower())
+    code = re.sub(r"[\s-]", "", latin).upper()
+    return code if _COUPON_RE.match(code) else None
+
+
+def _kazakh_digits(text: str) -> str:
+    if any(ch in _KAZAKH_DIGIT_ROW for ch in text) and all(
+        ch.isdigit() or ch in _KAZAKH_DIGIT_ROW for ch in text
+    ):
+        return "".join(_KAZAKH_DIGIT_ROW.get(ch, ch) for ch in text)
+    return text
+
+
+def _strip_aim_id(text: str) -> str:
+    # Scanners set to transmit AIM symbology identifiers prefix ']' + letter + digit (']E0').
+    if len(text) > 3 and text[0] == "]" and text[1].isalpha() and text[2].isalnum():
+        return text[3:]
+    return text
+
+
+def _unknown(value: str, reason: str) -> Identified:
+    return Identified(IdKind.UNKNOWN, value, reason=reason)

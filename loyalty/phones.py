@@ -1,0 +1,99 @@
+"""Phone numbers: normalise what a cashier types to E.164, and mask it for display.
+
+Normalisation goes through the ``phonenumbers`` library (libphonenumber's metadata), never
+hand-written rules: '+7' is shared by Russia and Kazakhstan, and only the metadata knows that
+'+7 701 …' is a Kazakh mobile. The region passed in (from ``[till] region``) only decides how a
+number typed without '+' is read; the country is always derived from the number itself.
+
+Raises :class:`~loyalty.errors.InvalidPhone` with a one-sentence ``reason``.
+"""
+
+from __future__ import annotations
+
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneNumberFormat, ValidationResult
+
+from loyalty.errors import InvalidPhone
+
+SUPPORTED_REGIONS = frozenset({"RU", "UA", "KZ"})
+"""Regions a till can be configured for (``[till] region``)."""
+
+_PHONE_CHARACTERS = frozenset("+0123456789 -().")
+
+_POSSIBLE_REASONS = {
+    ValidationResult.INVALID_COUNTRY_CODE: "the country code is unknown",
+    ValidationResult.TOO_SHORT: "it is too short",
+    ValidationResult.TOO_LONG: "it is too long",
+    ValidationResult.INVALID_LENGTH: "it has the wrong number of digits",
+}
+
+
+def looks_like_phone(text: str) -> bool:
+    """True when ``text`` holds only characters people type in phone numbers, with 5+ digits."""
+    stripped = text.strip()
+    digits = sum(ch.isdigit() for ch in stripped)
+    return bool(stripped) and set(stripped) <= _PHONE_CHARACTERS and digits >= 5
+
+
+def normalize_phone(text: str, region: str) -> str:
+    """``text`` as an E.164 string, reading national formats as ``region`` does.
+
+    '8 916 123-45-67' with RU → '+79161234567'; '050 123 4567' with UA → '+380501234567';
+    '+7 701 123 45 67' with any region → '+77011234567' (a Kazakh number).
+
+    Raises InvalidPhone when ``text`` is empty, is not a number, has the wrong length, or is not
+    a number any operator could have issued.
+    """
+    stripped = text.strip()
+    if not stripped:
+        raise InvalidPhone("The phone number is empty.")
+    if region.upper() not in SUPPORTED_REGIONS:
+        raise InvalidPhone(f"The phone region {region!r} is not supported; use one of RU, UA, KZ.")
+    if not set(stripped) <= _PHONE_CHARACTERS:
+        raise InvalidPhone(f"{stripped!r} is not a phone number: it has letters or symbols.")
+    try:
+        number = phonenumbers.parse(stripped, region.upper())
+    except NumberParseException:
+        raise InvalidPhone(f"{stripped!r} is not a phone number.") from None
+    possible = phonenumbers.is_possible_number_with_reason(number)
+    if possible in _POSSIBLE_REASONS:
+        raise InvalidPhone(f"{stripped!r} is not a phone number: {_POSSIBLE_REASONS[possible]}.")
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidPhone(f"{stripped!r} is not a valid phone number for any operator.")
+    return phonenumbers.format_number(number, PhoneNumberFormat.E164)
+
+
+def phone_region(e164: str) -> str | None:
+    """The ISO region of an E.164 number ('+77011234567' → 'KZ'), or None when unknown."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except NumberParseException:
+        return None
+    return phonenumbers.region_code_for_number(number)
+
+
+def mask_phone(e164: str) -> str:
+    """``e164`` for screens, receipts and logs: country and operator code, then only the last two.
+
+    '+79161234567' → '+7 916 ***-**-67'; '+380501234567' → '+380 50 ***-**-67'.
+    Anything that does not parse is masked all but its last two digits, so a bad value never
+    leaks in full.
+    """
+    try:
+        number = phonenumbers.parse(e164, None)
+    except NumberParseException:
+        return _mask_blindly(e164)
+    national = phonenumbers.national_significant_number(number)
+    ndc_length = phonenumbers.length_of_national_destination_code(number)
+    if ndc_length <= 0 or len(national) - ndc_length < 4:
+        return _mask_blindly(e164)
+    operator, subscriber = national[:ndc_length], national[ndc_length:]
+    hidden = len(subscriber) - 2
+    # Group the hidden digits as the number is spoken in RU/UA/KZ: ***-**-67.
+    stars = "***-**" if hidden == 5 else "*" * hidden
+    return f"+{number.country_code} {operator} {stars}-{subscriber[-2:]}"
+
+
+def _mask_blindly(text: str) -> str:
+    digits = [ch for ch in text if ch.isdigit()]
+    return "*" * max(3, len(digits) - 2) + "".join(digits[-2:])
