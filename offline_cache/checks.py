@@ -15,6 +15,7 @@ from sqlite_utils import Database
 from offline_cache.audit import AuditLog
 from offline_cache.clock import Clock, to_text, utc_now
 from offline_cache.errors import DuplicateRecord, NotFound
+from offline_cache.offline import OfflinePolicy, authorize_offline_spend
 from offline_cache.outbox import (
     KIND_HOLD_CONFIRM,
     KIND_OFFLINE_CHECK,
@@ -51,16 +52,29 @@ def commit_check(
     *,
     source: str | None = None,
     override_by: str | None = None,
+    policy: OfflinePolicy | None = None,
     clock: Clock = utc_now,
 ) -> OutboxRecord:
-    """Durably commit ``check``: the check row, its outbox record and an audit line, atomically.
+    """Durably commit ``check``: the check row, its outbox record and audit lines, atomically.
+
+    For an offline check with points spent and a ``policy``, the spend is checked against the
+    offline bounds inside the same write transaction (``override_by`` is the manager who
+    approved it), so two commits can never both use the last of a budget.
 
     Committing the same check again with the same content returns the stored outbox record.
-    Raises ``DuplicateRecord`` when the id was used for other content, TypeError for floats.
+    Raises ``DuplicateRecord`` when the id was used for other content, ``OfflineRefused`` /
+    ``ManagerPinRequired`` when the spend is out of bounds, TypeError for floats.
     """
     kind = KIND_OFFLINE_CHECK if check.offline else KIND_HOLD_CONFIRM
     with write_transaction(db):
         outbox = Outbox(db, clock)
+        spends_offline = check.offline and check.spent > 0 and check.member_id is not None
+        known = db.execute("SELECT 1 FROM outbox WHERE id = ?", [check.check_id]).fetchone()
+        if spends_offline and policy is not None and not known:
+            assert check.member_id is not None
+            authorize_offline_spend(
+                db, check.member_id, check.spent, policy, clock(), manager=override_by
+            )
         record = outbox.append(
             check.check_id,
             kind,
@@ -104,6 +118,15 @@ def commit_check(
                 "provisional": check.provisional,
             },
         )
+        if spends_offline:
+            AuditLog(db, clock).append(
+                "offline_spend",
+                cashier=check.cashier,
+                online=False,
+                override_by=override_by,
+                record_id=check.check_id,
+                detail={"points": check.spent, "member_id": check.member_id},
+            )
     return record
 
 

@@ -7,6 +7,9 @@
     ├── NewerSchema                 the file was written by a newer till
     ├── NotFound                    a row asked for by id does not exist
     ├── DuplicateRecord             the same client UUID was committed twice with other content
+    ├── MemberNotCached             offline identify found nobody in the member cache
+    ├── IdentifierRefused           offline identify refused the text (bad QR, not an identifier)
+    ├── ProgramNotCached            no program snapshot yet, so nothing can be decided offline
     ├── ChainBroken                 the outbox hash chain shows a gap or an edit
     ├── OfflineRefused              an offline decision is outside the configured bounds
     │   └── ManagerPinRequired      allowed, but only with a manager's PIN
@@ -65,6 +68,32 @@ class DuplicateRecord(CacheError):
     def __init__(self, record_id: str) -> None:
         self.record_id = record_id
         super().__init__(f"Record {record_id} was already committed with different content.")
+
+
+class MemberNotCached(CacheError):
+    """Nobody in the member cache matches the identifier."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This customer is not in the till's offline member list; try again when online."
+        )
+
+
+class IdentifierRefused(CacheError):
+    """The text is not a usable member identifier offline; ``reason`` is a machine code."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        self.reason = reason
+        super().__init__(message)
+
+
+class ProgramNotCached(CacheError):
+    """No program snapshot has been downloaded yet."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The till has no copy of the loyalty program yet; connect to the server once."
+        )
 
 
 class ChainBroken(CacheError):

@@ -108,6 +108,7 @@ _INITIAL = [
         phone TEXT,
         state TEXT NOT NULL,
         available TEXT NOT NULL,
+        balance_at TEXT NOT NULL,
         payload TEXT NOT NULL DEFAULT '{}',
         seen_here INTEGER NOT NULL DEFAULT 0,
         refreshed_at TEXT NOT NULL
