@@ -124,6 +124,14 @@ class DictReader:
             raise self.fail(key, "must be a list of text values.")
         return tuple(value)
 
+    def integer_list(self, key: str) -> list[int]:
+        value = self._get(key, [])
+        if not isinstance(value, list | tuple) or not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in value
+        ):
+            raise self.fail(key, "must be a list of whole numbers.")
+        return list(value)
+
     def enum(self, key: str, cls: type[E], default: Any = _MISSING) -> E:
         value = self._get(key, default)
         if isinstance(value, cls):

@@ -1,0 +1,227 @@
+"""The result of a check calculation, as data that survives the wire and SQLite unchanged.
+
+:meth:`Calculation.to_dict` gives JSON-ready data (Decimals as strings, time as ISO text) and
+:meth:`Calculation.from_dict` reads it back strictly (raises
+:class:`~loyalty.errors.CheckError`). :meth:`Calculation.fingerprint` hashes what the numbers
+depend on and what they are — not the wording of messages nor the moment of calculation — so
+the server can tell a till's preview is stale when its own recalculation differs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from loyalty.codec import DictReader, decimal_text
+from loyalty.errors import CheckError
+from loyalty.money import Precision, Rounding
+from loyalty.program import PromotionKind
+
+
+@dataclass(frozen=True)
+class LineResult:
+    """One check line with its spend allocation and its earn."""
+
+    index: int
+    sku: str
+    name: str
+    category: str
+    quantity: Decimal
+    unit_price: Decimal
+    discount: Decimal
+    """Money taken off the line by the store (not by points)."""
+    discounted: bool
+    amount: Decimal
+    """What the line costs: quantity × unit price, rounded to cents, less the discount."""
+    spend_cap: Decimal
+    """The most points this line alone could take."""
+    spend: Decimal
+    """Points allocated to this line (paid with points)."""
+    earn_base: Decimal
+    """The amount that earns: the amount less the part paid with points; 0 when excluded."""
+    rate_percent: Decimal
+    """The earn rate applied, promotions included."""
+    earn: Decimal
+    """Points earned on this line, rounded, check bonuses included."""
+    excluded_reason: str = ""
+    """Why the line earns nothing; empty when it earns."""
+    promo_ids: tuple[str, ...] = ()
+    """Promotions that touched this line."""
+
+    @property
+    def paid_in_money(self) -> Decimal:
+        return self.amount - self.spend
+
+
+@dataclass(frozen=True)
+class AppliedPromotion:
+    """A promotion that changed this check's earn, and why, in words."""
+
+    promo_id: str
+    name: str
+    kind: PromotionKind
+    reason: str
+    lines: tuple[int, ...]
+    """Indices of the lines it applied to (empty for a whole-check bonus)."""
+    points: Decimal
+    """Points it added (for multipliers and extra rates, before each line's rounding)."""
+
+
+@dataclass(frozen=True)
+class RejectedCoupon:
+    """A coupon presented that does not apply, and why."""
+
+    code: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Calculation:
+    """Everything a check's loyalty step decided."""
+
+    program_version: int
+    currency: str
+    member_id: str | None
+    computed_at: datetime
+    lines: tuple[LineResult, ...]
+    requested_spend: Decimal
+    available_points: Decimal
+    total_amount: Decimal
+    earn_total: Decimal
+    spend_applied: Decimal
+    spendable_max: Decimal
+    pay_in_money: Decimal
+    tier: str
+    rate_percent: Decimal
+    """The member's base rate for this check: tier or birthday, before promotions."""
+    birthday: bool
+    rounding: Rounding
+    precision: Precision
+    code_required: bool
+    """Spending this much needs the customer's confirmation code."""
+    promotions: tuple[AppliedPromotion, ...]
+    coupons: tuple[str, ...]
+    """Coupon codes presented, normalised."""
+    rejected_coupons: tuple[RejectedCoupon, ...]
+    notes: tuple[str, ...]
+    """Sentences for the cashier: why spend was limited, why nothing was earned, …"""
+    customer_message: str
+    """One line for the customer, e.g. 'You will get 15 points.'"""
+
+    @property
+    def eligible_amount(self) -> Decimal:
+        return sum((line.earn_base for line in self.lines), Decimal("0.00"))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready data; :meth:`from_dict` gives back an equal Calculation."""
+        data: dict[str, Any] = _plain(self)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Calculation:
+        """A Calculation from :meth:`to_dict` output. Raises CheckError naming the field."""
+        return _calculation_from_dict(data)
+
+    def fingerprint(self) -> str:
+        """A hex SHA-256 of inputs and results, ignoring message wording and ``computed_at``."""
+        data = self.to_dict()
+        for key in ("computed_at", "notes", "customer_message", "rejected_coupons"):
+            del data[key]
+        for line in data["lines"]:
+            del line["name"], line["excluded_reason"]
+        data["promotions"] = [p["promo_id"] for p in data["promotions"]]
+        canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+        return hashlib.sha256(canonical.encode("ascii")).hexdigest()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return decimal_text(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Rounding | Precision | PromotionKind):
+        return value.value
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if hasattr(value, "__dataclass_fields__"):
+        return {name: _plain(getattr(value, name)) for name in value.__dataclass_fields__}
+    return value
+
+
+def _line(r: DictReader) -> LineResult:
+    line = LineResult(
+        index=r.integer("index"),
+        sku=r.text("sku"),
+        name=r.text("name"),
+        category=r.text("category"),
+        quantity=r.decimal("quantity"),
+        unit_price=r.decimal("unit_price"),
+        discount=r.decimal("discount"),
+        discounted=r.flag("discounted"),
+        amount=r.decimal("amount"),
+        spend_cap=r.decimal("spend_cap"),
+        spend=r.decimal("spend"),
+        earn_base=r.decimal("earn_base"),
+        rate_percent=r.decimal("rate_percent"),
+        earn=r.decimal("earn"),
+        excluded_reason=r.text("excluded_reason", ""),
+        promo_ids=r.str_tuple("promo_ids"),
+    )
+    r.finish()
+    return line
+
+
+def _promotion(r: DictReader) -> AppliedPromotion:
+    promo = AppliedPromotion(
+        promo_id=r.text("promo_id"),
+        name=r.text("name"),
+        kind=r.enum("kind", PromotionKind),
+        reason=r.text("reason"),
+        lines=tuple(r.integer_list("lines")),
+        points=r.decimal("points"),
+    )
+    r.finish()
+    return promo
+
+
+def _rejected(r: DictReader) -> RejectedCoupon:
+    coupon = RejectedCoupon(r.text("code"), r.text("reason"))
+    r.finish()
+    return coupon
+
+
+def _calculation_from_dict(data: dict[str, Any]) -> Calculation:
+    r = DictReader(data, "calculation", CheckError)
+    calculation = Calculation(
+        program_version=r.integer("program_version"),
+        currency=r.text("currency"),
+        member_id=r.optional_text("member_id"),
+        computed_at=r.moment("computed_at"),
+        lines=tuple(_line(line) for line in r.items("lines")),
+        requested_spend=r.decimal("requested_spend"),
+        available_points=r.decimal("available_points"),
+        total_amount=r.decimal("total_amount"),
+        earn_total=r.decimal("earn_total"),
+        spend_applied=r.decimal("spend_applied"),
+        spendable_max=r.decimal("spendable_max"),
+        pay_in_money=r.decimal("pay_in_money"),
+        tier=r.text("tier"),
+        rate_percent=r.decimal("rate_percent"),
+        birthday=r.flag("birthday"),
+        rounding=r.enum("rounding", Rounding),
+        precision=r.enum("precision", Precision),
+        code_required=r.flag("code_required"),
+        promotions=tuple(_promotion(p) for p in r.items("promotions")),
+        coupons=r.str_tuple("coupons"),
+        rejected_coupons=tuple(_rejected(c) for c in r.items("rejected_coupons")),
+        notes=r.str_tuple("notes"),
+        customer_message=r.text("customer_message"),
+    )
+    r.finish()
+    if any(line.index != i for i, line in enumerate(calculation.lines)):
+        raise CheckError("calculation.lines must be numbered 0, 1, 2, … in order.")
+    return calculation

@@ -1,0 +1,392 @@
+"""Check calculation: per-line spend allocation and earn under a program snapshot.
+
+The order of the rules, and why:
+
+1. **Spend first.** The most a check can take is the smallest of: the % cap of the check total,
+   the sum of per-line caps (0 on categories points cannot pay for), the total less the minimum
+   paid in money, the program's max per check and the member's available points — rounded down
+   to the program's precision. Below the program's minimum it is zero, and it is zero for
+   members who are not active. The spend applied is the request bounded by that maximum,
+   allocated to lines in proportion to their caps (to the cent, by largest remainder).
+2. **Then earn**, per line, on the amount less the part paid with points (so points never earn
+   points), none on discounted lines or excluded categories. Rate = the tier or birthday rate
+   times the largest multiplier running, plus extra rates; plus points per unit. Each line is
+   rounded as configured, and a check bonus is split over earning lines in whole steps, so the
+   total is exactly the sum of the lines: rounding never creates a point.
+
+``now`` is the store's local time, timezone-aware: promotion dates and birthdays are compared
+with ``now.date()`` in ``now``'s own offset.
+
+Raises :class:`~loyalty.errors.CheckError` for a check that cannot be calculated,
+:class:`~loyalty.errors.InvalidAmount` for a bad line, :class:`TypeError` for floats.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import ROUND_DOWN, Decimal
+
+from loyalty.allocate import allocate
+from loyalty.calculation import (
+    AppliedPromotion,
+    Calculation,
+    LineResult,
+    RejectedCoupon,
+)
+from loyalty.errors import CheckError, InvalidAmount
+from loyalty.member import MemberState, MemberView
+from loyalty.money import (
+    CENT,
+    HUNDRED,
+    ZERO,
+    percent_of,
+    quantize_down,
+    quantize_money,
+    round_points,
+    to_decimal,
+)
+from loyalty.program import Program, Promotion, PromotionKind
+from loyalty.rules import member_rate, normalize_coupon, promotion_reason, running_promotions
+
+__all__ = [
+    "AppliedPromotion",
+    "Calculation",
+    "Line",
+    "LineResult",
+    "MemberState",
+    "MemberView",
+    "calculate",
+]
+
+MAX_LINES = 1000
+"""More lines than any till check has; guards against a runaway request."""
+
+
+@dataclass(frozen=True)
+class Line:
+    """One check line as the till knows it. Validated on construction (raises InvalidAmount)."""
+
+    sku: str
+    name: str
+    category: str
+    quantity: Decimal
+    """Pieces, or kilograms for weighed goods; above zero."""
+    unit_price: Decimal
+    """Price per unit in money, two places at most; zero or more."""
+    discounted: bool = False
+    """Sold at a store discount (earns nothing when the program excludes discounted lines)."""
+    discount: Decimal = field(default=Decimal("0.00"))
+    """Money the store took off this line; a positive discount marks the line discounted."""
+
+    def __post_init__(self) -> None:
+        quantity = to_decimal(self.quantity, "quantity")
+        price = to_decimal(self.unit_price, "unit price")
+        discount = to_decimal(self.discount, "discount")
+        if quantity <= 0:
+            raise InvalidAmount(f"The quantity of {self.name or self.sku!r} must be above zero.")
+        if price < 0 or discount < 0:
+            raise InvalidAmount(
+                f"The price and discount of {self.name or self.sku!r} must not be negative."
+            )
+        if price != price.quantize(CENT) or discount != discount.quantize(CENT):
+            raise InvalidAmount(
+                f"The price and discount of {self.name or self.sku!r} must be in whole cents."
+            )
+        # Frozen, so normalise through object.__setattr__: an int quantity becomes a Decimal.
+        object.__setattr__(self, "quantity", quantity)
+        object.__setattr__(self, "unit_price", price)
+        object.__setattr__(self, "discount", discount.quantize(CENT))
+        if discount > quantize_money(quantity * price):
+            raise InvalidAmount(
+                f"The discount of {self.name or self.sku!r} is more than the line costs."
+            )
+
+    @property
+    def amount(self) -> Decimal:
+        """Quantity × unit price rounded half-up to cents, less the discount."""
+        return quantize_money(self.quantity * self.unit_price) - self.discount.quantize(CENT)
+
+    @property
+    def is_discounted(self) -> bool:
+        return self.discounted or self.discount > 0
+
+
+def calculate(
+    program: Program,
+    lines: Sequence[Line],
+    member: MemberView | None,
+    requested_spend: Decimal,
+    coupons: Sequence[str],
+    now: datetime,
+) -> Calculation:
+    """Spend allocation and earn for a check; ``member`` None previews a non-member's check.
+
+    Raises CheckError for no lines, too many lines, a naive ``now`` or a negative request.
+    """
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise CheckError("The check time must carry a timezone.")
+    if not lines:
+        raise CheckError("The check has no lines.")
+    if len(lines) > MAX_LINES:
+        raise CheckError(f"The check has more than {MAX_LINES} lines.")
+    requested = to_decimal(requested_spend, "requested spend")
+    if requested < 0:
+        raise CheckError("The points requested must not be negative.")
+    day = now.date()
+    rate = member_rate(program, member, day)
+    promos, rejected = running_promotions(program, member, day, coupons)
+    notes: list[str] = []
+    amounts = [line.amount for line in lines]
+    total = sum(amounts, ZERO)
+
+    caps = _line_caps(program, lines, amounts)
+    spendable = _spendable_max(program, member, total, caps, notes)
+    spend = _applied_spend(program, requested, spendable, notes)
+    spends = allocate(spend, caps) if spend > 0 else [ZERO for _ in lines]
+
+    earning = member is None or member.state.can_earn
+    if not earning:
+        notes.append("This account is blocked: it neither earns nor spends points.")
+    results, applied = _earn(program, lines, amounts, caps, spends, rate.percent, promos, earning)
+    earn_total = sum((r.earn for r in results), ZERO)
+    code_required = (
+        program.spend.code_threshold is not None and spend > program.spend.code_threshold
+    )
+    return Calculation(
+        program_version=program.version,
+        currency=program.currency,
+        member_id=None if member is None else member.member_id,
+        computed_at=now,
+        lines=tuple(results),
+        requested_spend=requested,
+        available_points=ZERO if member is None else member.available_points,
+        total_amount=total,
+        earn_total=earn_total,
+        spend_applied=spend,
+        spendable_max=spendable,
+        pay_in_money=total - spend,
+        tier=rate.tier.name,
+        rate_percent=rate.percent,
+        birthday=rate.birthday,
+        rounding=program.rounding,
+        precision=program.precision,
+        code_required=code_required,
+        promotions=tuple(applied),
+        coupons=tuple(sorted({normalize_coupon(c) for c in coupons})),
+        rejected_coupons=tuple(RejectedCoupon(c, why) for c, why in rejected.items()),
+        notes=tuple(notes),
+        customer_message=_customer_message(program, member, earn_total, spend, earning),
+    )
+
+
+def _line_caps(program: Program, lines: Sequence[Line], amounts: list[Decimal]) -> list[Decimal]:
+    rules = program.spend
+    return [
+        ZERO
+        if line.category in rules.excluded_categories
+        else quantize_down(percent_of(amount, rules.max_percent_per_line))
+        for line, amount in zip(lines, amounts, strict=True)
+    ]
+
+
+def _spendable_max(
+    program: Program,
+    member: MemberView | None,
+    total: Decimal,
+    caps: list[Decimal],
+    notes: list[str],
+) -> Decimal:
+    rules = program.spend
+    if member is None:
+        return ZERO
+    if not member.state.can_spend:
+        if member.state is MemberState.EARN_ONLY:
+            notes.append("This member may earn but not spend points yet.")
+        return ZERO
+    limits = [
+        quantize_down(percent_of(total, rules.max_percent_of_check)),
+        sum(caps, ZERO),
+        max(ZERO, total - rules.min_paid_in_money),
+        max(ZERO, member.available_points),
+    ]
+    if rules.max_points is not None:
+        limits.append(rules.max_points)
+    spendable = quantize_down(min(limits), program.precision.quantum)
+    if spendable < rules.min_points or spendable <= 0:
+        if member.available_points > 0:
+            notes.append(f"Points can pay for this check only from {rules.min_points} points.")
+        return ZERO
+    return spendable
+
+
+def _applied_spend(
+    program: Program, requested: Decimal, spendable: Decimal, notes: list[str]
+) -> Decimal:
+    if requested <= 0:
+        return ZERO
+    if requested > spendable:
+        notes.append(f"{requested} points were asked for; at most {spendable} can pay this check.")
+    spend = quantize_down(min(requested, spendable), program.precision.quantum)
+    if spend < program.spend.min_points:
+        notes.append(f"At least {program.spend.min_points} points must be spent at a time.")
+        return ZERO
+    return spend
+
+
+def _earn(
+    program: Program,
+    lines: Sequence[Line],
+    amounts: list[Decimal],
+    caps: list[Decimal],
+    spends: list[Decimal],
+    base_rate: Decimal,
+    promos: list[Promotion],
+    earning: bool,
+) -> tuple[list[LineResult], list[AppliedPromotion]]:
+    excl = program.exclusions
+    line_promos: list[list[str]] = [[] for _ in lines]
+    promo_points: dict[str, Decimal] = {p.promo_id: ZERO for p in promos}
+    promo_lines: dict[str, list[int]] = {p.promo_id: [] for p in promos}
+    bases: list[Decimal] = []
+    rates: list[Decimal] = []
+    earns: list[Decimal] = []
+    reasons: list[str] = []
+    for i, line in enumerate(lines):
+        reason = _exclusion(program, line, earning)
+        base = ZERO if reason else amounts[i] - (spends[i] if excl.points_paid_part else ZERO)
+        rate, raw = base_rate, ZERO
+        if not reason:
+            multiplier, best = Decimal(1), None
+            for promo in promos:
+                if (
+                    promo.kind is PromotionKind.MULTIPLIER
+                    and promo.targets(line.category, line.sku)
+                    and promo.multiplier > multiplier
+                ):
+                    multiplier, best = promo.multiplier, promo
+            rate = base_rate * multiplier
+            if best is not None:
+                extra = base * base_rate * (multiplier - 1) / HUNDRED
+                _credit(best, i, extra, line_promos, promo_points, promo_lines)
+            raw = base * rate / HUNDRED
+            for promo in promos:
+                if promo.kind in (PromotionKind.CATEGORY_BONUS, PromotionKind.PRODUCT_BONUS) and (
+                    promo.targets(line.category, line.sku)
+                ):
+                    extra = base * promo.extra_rate_percent / HUNDRED
+                    extra += promo.points_per_unit * line.quantity
+                    rate += promo.extra_rate_percent
+                    raw += extra
+                    _credit(promo, i, extra, line_promos, promo_points, promo_lines)
+        bases.append(base)
+        rates.append(rate)
+        earns.append(round_points(raw, program.rounding, program.precision))
+        reasons.append(reason)
+    _check_bonuses(program, promos, bases, earns, line_promos, promo_points)
+    results = [
+        LineResult(
+            index=i,
+            sku=line.sku,
+            name=line.name,
+            category=line.category,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            discount=line.discount,
+            discounted=line.is_discounted,
+            amount=amounts[i],
+            spend_cap=caps[i],
+            spend=spends[i],
+            earn_base=bases[i],
+            rate_percent=rates[i],
+            earn=earns[i],
+            excluded_reason=reasons[i],
+            promo_ids=tuple(line_promos[i]),
+        )
+        for i, line in enumerate(lines)
+    ]
+    applied = [
+        AppliedPromotion(
+            promo_id=p.promo_id,
+            name=p.name,
+            kind=p.kind,
+            reason=promotion_reason(p, program.currency),
+            lines=tuple(promo_lines[p.promo_id]),
+            points=quantize_down(promo_points[p.promo_id]),
+        )
+        for p in promos
+        if promo_points[p.promo_id] > 0
+    ]
+    return results, applied
+
+
+def _exclusion(program: Program, line: Line, earning: bool) -> str:
+    if not earning:
+        return "The account is blocked."
+    if line.category in program.exclusions.categories:
+        return f"The category {line.category!r} earns no points."
+    if line.is_discounted and program.exclusions.discounted_lines:
+        return "Discounted lines earn no points."
+    return ""
+
+
+def _credit(
+    promo: Promotion,
+    index: int,
+    points: Decimal,
+    line_promos: list[list[str]],
+    promo_points: dict[str, Decimal],
+    promo_lines: dict[str, list[int]],
+) -> None:
+    if points <= 0:
+        return
+    line_promos[index].append(promo.promo_id)
+    promo_points[promo.promo_id] += points
+    promo_lines[promo.promo_id].append(index)
+
+
+def _check_bonuses(
+    program: Program,
+    promos: list[Promotion],
+    bases: list[Decimal],
+    earns: list[Decimal],
+    line_promos: list[list[str]],
+    promo_points: dict[str, Decimal],
+) -> None:
+    eligible = sum(bases, ZERO)
+    quantum = program.precision.quantum
+    for promo in promos:
+        if promo.kind is not PromotionKind.CHECK_BONUS or eligible <= 0:
+            continue
+        if eligible < promo.threshold:
+            continue
+        bonus = promo.bonus_points.quantize(quantum, rounding=ROUND_DOWN)
+        if bonus <= 0:
+            continue
+        # Split over the earning lines so a partial return takes back its share.
+        for i, share in enumerate(allocate(bonus, bases, quantum)):
+            if share > 0:
+                earns[i] += share
+                line_promos[i].append(promo.promo_id)
+        promo_points[promo.promo_id] += bonus
+
+
+def _customer_message(
+    program: Program, member: MemberView | None, earn: Decimal, spend: Decimal, earning: bool
+) -> str:
+    earn_text = format_points(earn, program)
+    if member is None:
+        return f"Join the program and get {earn_text} points for this check."
+    if not earning:
+        return "Points are not available for this account."
+    if spend > 0:
+        return (
+            f"You pay {format_points(spend, program)} with points and will get {earn_text} points."
+        )
+    return f"You will get {earn_text} points."
+
+
+def format_points(value: Decimal, program: Program) -> str:
+    """Points as a customer reads them: '15' for whole points, '15.50' for hundredths."""
+    return str(value.quantize(program.precision.quantum, rounding=ROUND_DOWN))
