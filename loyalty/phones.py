@@ -59,8 +59,30 @@ def normalize_phone(text: str, region: str) -> str:
     if possible in _POSSIBLE_REASONS:
         raise InvalidPhone(f"{stripped!r} is not a phone number: {_POSSIBLE_REASONS[possible]}.")
     if not phonenumbers.is_valid_number(number):
-        raise InvalidPhone(f"{stripped!r} is not a valid phone number for any operator.")
+        why = _length_problem(number) or "no operator issues such numbers"
+        raise InvalidPhone(f"{stripped!r} is not a valid phone number: {why}.")
     return phonenumbers.format_number(number, PhoneNumberFormat.E164)
+
+
+def _length_problem(number: phonenumbers.PhoneNumber) -> str:
+    # libphonenumber's "possible" lengths include rare service numbers (14 digits in RU), so
+    # judge the length against the mobile and fixed-line lengths people actually have.
+    region = phonenumbers.region_code_for_country_code(number.country_code or 0)
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if metadata is None:
+        return ""
+    lengths = [
+        length
+        for desc in (metadata.mobile, metadata.fixed_line)
+        if desc is not None
+        for length in (desc.possible_length or ())
+    ]
+    digits = len(phonenumbers.national_significant_number(number))
+    if lengths and digits > max(lengths):
+        return "it is too long"
+    if lengths and digits < min(lengths):
+        return "it is too short"
+    return ""
 
 
 def phone_region(e164: str) -> str | None:
