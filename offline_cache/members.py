@@ -113,6 +113,16 @@ class MemberCache:
             [str(available), to_text(balance_at), member_id, to_text(balance_at)],
         )
 
+    def take_server_balance(self, member_id: str, available: Decimal) -> None:
+        """Take the balance the server answered for a replayed record (the server's figure wins).
+
+        ``balance_at`` is left alone: the till clock may be off, and an older age only makes
+        the screen more cautious.
+        """
+        self._db.execute(
+            "UPDATE members SET available = ? WHERE member_id = ?", [str(available), member_id]
+        )
+
     def by_phone(self, e164: str) -> CachedMember | None:
         """The member with this E.164 phone, or None."""
         return self._one(f"{_SELECT} WHERE phone = ?", e164)
