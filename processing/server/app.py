@@ -1,0 +1,138 @@
+"""The reference processing server as an ASGI app: ``create_app(ctx)``.
+
+Every answer that is not a success has one shape, ``{code, message, details}``: refusals
+(:class:`ApiError`), validation failures (422 ``invalid_request``), unknown routes, and
+unexpected failures (500 ``internal``, logged with the traceback, never shown to the caller).
+Everything under ``/v1`` except ``/v1/health`` and the OpenAPI document needs a till's key;
+without one the answer is a bare 401.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from processing import wire
+from processing.errors import ErrorCode
+from processing.server import routes_checks, routes_members
+from processing.server.context import NoProgram, ServerContext
+from processing.server.handling import JSON, error_response
+from processing.server.problems import ApiError
+
+log = logging.getLogger("processing.server")
+
+_UNAUTHORIZED = json.dumps(
+    {"code": "unauthorized", "message": "Unauthorized.", "details": {}}
+).encode()
+_OPEN_PATHS = frozenset({f"{wire.API_PREFIX}/health", "/openapi.json", "/docs", "/health"})
+
+
+class TillAuth:
+    """ASGI middleware: resolve the bearer key to a till before anything else runs."""
+
+    def __init__(self, app: ASGIApp, ctx: ServerContext) -> None:
+        self.app = app
+        self.ctx = ctx
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in _OPEN_PATHS:
+            await self.app(scope, receive, send)
+            return
+        key = ""
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                text = value.decode("latin-1")
+                if text[:7].lower() == "bearer ":
+                    key = text[7:].strip()
+                break
+        identity = self.ctx.keys.identify(self.ctx.storage.db(), key) if key else None
+        if identity is None:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 401,
+                    "headers": [
+                        (b"content-type", JSON.encode()),
+                        (b"www-authenticate", b"Bearer"),
+                        (b"content-length", str(len(_UNAUTHORIZED)).encode()),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": _UNAUTHORIZED})
+            return
+        scope.setdefault("state", {})["till"] = identity
+        await self.app(scope, receive, send)
+
+
+def _validation_details(exc: RequestValidationError) -> dict[str, Any]:
+    # Only location, message and type: the raw input may be huge or hold personal data.
+    errors = [
+        {
+            "loc": [str(part) for part in err.get("loc", ())],
+            "msg": str(err.get("msg", "")),
+            "type": str(err.get("type", "")),
+        }
+        for err in exc.errors()[:20]
+    ]
+    return {"errors": errors}
+
+
+def create_app(ctx: ServerContext) -> FastAPI:
+    """The FastAPI app serving the protocol from ``ctx``."""
+    app = FastAPI(
+        title="till processing",
+        version="1",
+        description="Loyalty processing protocol: see processing/PROTOCOL.md.",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.ctx = ctx
+    app.include_router(routes_members.public, prefix=wire.API_PREFIX)
+    app.include_router(routes_members.router, prefix=wire.API_PREFIX)
+    app.include_router(routes_checks.router, prefix=wire.API_PREFIX)
+
+    @app.exception_handler(ApiError)
+    async def on_api_error(_request: Request, exc: ApiError) -> Response:
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def on_invalid(_request: Request, exc: RequestValidationError) -> Response:
+        return error_response(
+            ApiError(
+                ErrorCode.INVALID_REQUEST,
+                "The request is not valid.",
+                _validation_details(exc),
+            )
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http(_request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 405:
+            code, message = ErrorCode.METHOD_NOT_ALLOWED, "This method is not allowed here."
+        elif exc.status_code == 404:
+            code, message = ErrorCode.NOT_FOUND, "There is nothing at this address."
+        else:
+            code, message = ErrorCode.INVALID_REQUEST, "The request is not valid."
+        body = {"code": str(code), "message": message, "details": {}}
+        return Response(json.dumps(body), status_code=exc.status_code, media_type=JSON)
+
+    @app.exception_handler(NoProgram)
+    async def on_no_program(_request: Request, exc: NoProgram) -> Response:
+        body = {"code": "internal", "message": str(exc), "details": {}}
+        return Response(json.dumps(body), status_code=503, media_type=JSON)
+
+    @app.exception_handler(Exception)
+    async def on_crash(_request: Request, exc: Exception) -> Response:
+        log.exception("request failed", exc_info=exc)
+        body = {"code": "internal", "message": "The server failed; try again.", "details": {}}
+        return Response(json.dumps(body), status_code=500, media_type=JSON)
+
+    app.add_middleware(TillAuth, ctx=ctx)
+    return app

@@ -1,0 +1,75 @@
+"""Per-till API keys: generated once, shown once, stored only as a SHA-256 hash.
+
+A key is 32 random bytes (``till_`` + URL-safe base64), so a plain SHA-256 of it cannot be
+brute-forced and needs no salt; the hash is looked up directly. Adding a till again revokes its
+earlier keys.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+
+from sqlite_utils import Database
+
+KEY_PREFIX = "till_"
+_CACHE_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class TillIdentity:
+    """Who is calling: the till's row id (scopes idempotency keys), store and till names."""
+
+    pk: int
+    store_id: str
+    till_id: str
+
+
+def hash_key(api_key: str) -> str:
+    return hashlib.sha256(api_key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def add_till(db: Database, store_id: str, till_id: str, now: int) -> str:
+    """Register a till (revoking its earlier keys) and return its new API key (shown once)."""
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    db.execute(
+        "UPDATE tills SET revoked_at = ? WHERE store_id = ? AND till_id = ? AND revoked_at IS NULL",
+        [now, store_id, till_id],
+    )
+    db.execute(
+        "INSERT INTO tills (store_id, till_id, key_hash, created_at) VALUES (?, ?, ?, ?)",
+        [store_id, till_id, hash_key(key), now],
+    )
+    return key
+
+
+class KeyChecker:
+    """Resolves bearer keys to tills, caching answers for a few seconds (revocation lag <= 5 s)."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, tuple[float, TillIdentity | None]] = {}
+        self._lock = threading.Lock()
+
+    def identify(self, db: Database, api_key: str) -> TillIdentity | None:
+        """The till owning ``api_key``, or None for an unknown or revoked key."""
+        if not api_key.startswith(KEY_PREFIX) or len(api_key) > 128:
+            return None
+        digest = hash_key(api_key)
+        now = time.monotonic()
+        with self._lock:
+            cached = self._cache.get(digest)
+        if cached is not None and now - cached[0] < _CACHE_SECONDS:
+            return cached[1]
+        row = db.execute(
+            "SELECT id, store_id, till_id FROM tills WHERE key_hash = ? AND revoked_at IS NULL",
+            [digest],
+        ).fetchone()
+        identity = None if row is None else TillIdentity(int(row[0]), str(row[1]), str(row[2]))
+        with self._lock:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[digest] = (now, identity)
+        return identity

@@ -1,0 +1,164 @@
+"""``till processing …``: serve, seed, add-till, codes, member-qr.
+
+Every failure exits non-zero with one line naming the problem.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from processing.server.storage import Storage, StorageError
+
+DB_OPTION = click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("processing.db"),
+    show_default=True,
+    help="the server's SQLite database",
+)
+
+
+def _open(db_path: Path) -> Storage:
+    try:
+        return Storage(db_path)
+    except StorageError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _now() -> int:
+    return int(datetime.now(UTC).timestamp())
+
+
+@click.group()
+def processing() -> None:
+    """The reference loyalty processing server."""
+
+
+@processing.command()
+@DB_OPTION
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8700, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--port-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="write the bound port here once listening (useful with --port 0)",
+)
+def serve(db_path: Path, host: str, port: int, port_file: Path | None) -> None:
+    """Serve the processing API over HTTP."""
+    from processing.server.context import ServerContext
+    from processing.server.runner import serve as run
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    storage = _open(db_path)
+    with storage.read() as db:
+        if db.execute("SELECT COUNT(*) FROM programs").fetchone()[0] == 0:
+            raise click.ClickException(
+                f"{db_path} has no loyalty program; run `till processing seed --demo` first."
+            )
+    try:
+        run(ServerContext(storage=storage), host, port, port_file)
+    except OSError as exc:
+        raise click.ClickException(f"Cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
+@processing.command()
+@DB_OPTION
+@click.option("--demo", is_flag=True, help="demo program, catalog and named members")
+@click.option("--members", default=0, show_default=True, type=click.IntRange(0, 5_000_000))
+def seed(db_path: Path, demo: bool, members: int) -> None:
+    """Create the program (and with --demo, a catalog and demo members)."""
+    from processing.server import seed as seeding
+
+    storage = _open(db_path)
+    now = _now()
+    with storage.write() as db:
+        if demo:
+            counts = seeding.seed_demo(db, now, generated=members)
+        else:
+            seeding.seed_program(db, now, demo=False)
+            counts = {"generated_members": seeding.seed_generated(db, members, now)}
+    storage.close()
+    click.echo(", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in counts.items()))
+
+
+@processing.command("add-till")
+@DB_OPTION
+@click.option("--store", "store_id", required=True)
+@click.option("--till", "till_id", required=True)
+def add_till(db_path: Path, store_id: str, till_id: str) -> None:
+    """Register a till and print its new API key (shown only once)."""
+    from processing.server.auth import add_till as add
+
+    storage = _open(db_path)
+    with storage.write() as db:
+        key = add(db, store_id, till_id, _now())
+    storage.close()
+    click.echo(key)
+
+
+@processing.command()
+@DB_OPTION
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 1000))
+def codes(db_path: Path, limit: int) -> None:
+    """Show the latest SMS codes of the development sink."""
+    from processing.server.codes import latest_codes
+
+    storage = _open(db_path)
+    with storage.read() as db:
+        rows = latest_codes(db, limit)
+    storage.close()
+    if not rows:
+        click.echo("No codes sent yet.")
+    for row in rows:
+        at = datetime.fromtimestamp(int(row["created_at"]), UTC).strftime("%Y-%m-%d %H:%M:%S")
+        click.echo(f"{at}  {row['phone']}  {row['code']}")
+
+
+@processing.command("member-qr")
+@DB_OPTION
+@click.argument("phone")
+@click.option("--region", default="RU", show_default=True)
+def member_qr(db_path: Path, phone: str, region: str) -> None:
+    """Print a fresh QR token for the member with PHONE and draw it in the terminal."""
+    import qrcode
+
+    from loyalty.errors import InvalidPhone
+    from loyalty.phones import normalize_phone
+    from loyalty.qrtoken import issue_token
+    from processing.server import members
+    from processing.server.context import QR_PRIVATE_KEY_SETTING
+    from processing.server.storage import get_setting
+
+    try:
+        e164 = normalize_phone(phone, region)
+    except InvalidPhone as exc:
+        raise click.ClickException(exc.reason) from None
+    storage = _open(db_path)
+    with storage.read() as db:
+        member = members.by_phone(db, e164)
+        private = get_setting(db, QR_PRIVATE_KEY_SETTING)
+    storage.close()
+    if member is None:
+        raise click.ClickException("No member has this phone number.")
+    if private is None:
+        raise click.ClickException("The database has no QR key; run `till processing seed`.")
+    token = issue_token(member.id, datetime.now(UTC), private)
+    qr = qrcode.QRCode(border=2, error_correction=qrcode.constants.ERROR_CORRECT_M)
+    qr.add_data(token)
+    qr.make(fit=True)
+    out = io.StringIO()
+    qr.print_ascii(out=out, invert=True)
+    click.echo(out.getvalue())
+    click.echo(token)
+
+
+def main() -> None:
+    """Entry point of ``python -m processing.server``."""
+    processing(prog_name="python -m processing.server")

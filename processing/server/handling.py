@@ -1,0 +1,101 @@
+"""Request plumbing shared by the routes: the caller's till, idempotent write transactions.
+
+:func:`idempotent_write` runs a handler inside one ``BEGIN IMMEDIATE`` transaction together
+with the idempotency record of its answer, so effects and answer are stored atomically and a
+replay with the same key returns the very same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from fastapi.responses import Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
+from sqlite_utils import Database
+
+from processing import wire
+from processing.server import idempotency
+from processing.server.auth import TillIdentity
+from processing.server.context import ServerContext
+from processing.server.problems import ApiError
+
+JSON = "application/json"
+
+# Declared for the OpenAPI document (bearer auth); the check itself is done by the auth
+# middleware before the body is even read, so an unauthorised caller learns nothing.
+bearer_scheme = HTTPBearer(auto_error=False, description="The till's API key.")
+
+
+def context(request: Request) -> ServerContext:
+    ctx: ServerContext = request.app.state.ctx
+    return ctx
+
+
+def till(
+    request: Request,
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> TillIdentity:
+    identity: TillIdentity = request.state.till
+    return identity
+
+
+Ctx = Annotated[ServerContext, Depends(context)]
+Till = Annotated[TillIdentity, Depends(till)]
+IdempotencyKey = Annotated[
+    str,
+    Header(
+        alias=wire.IDEMPOTENCY_HEADER,
+        min_length=8,
+        max_length=128,
+        pattern=r"^[A-Za-z0-9_.:-]+$",
+        description="A client-generated id (UUID) of this write; resend it on every retry.",
+    ),
+]
+
+
+def json_response(model: BaseModel, status: int = 200) -> Response:
+    return Response(model.model_dump_json(), status_code=status, media_type=JSON)
+
+
+def error_response(error: ApiError) -> Response:
+    return Response(json.dumps(error.body()), status_code=error.status, media_type=JSON)
+
+
+def idempotent_write(
+    ctx: ServerContext,
+    request: Request,
+    caller: TillIdentity,
+    key: str,
+    body: BaseModel | None,
+    handler: Callable[[Database, int], BaseModel],
+) -> Response:
+    """Run ``handler(db, now)`` once per (till, key); replays get the first answer back.
+
+    An ApiError from the handler is an answer too (stored and replayed); its effects are rolled
+    back unless it says ``keep_effects``. Raises ApiError(idempotency_conflict) when the key was
+    used for another route or body.
+    """
+    route = request.url.path
+    digest = idempotency.body_hash(route, b"" if body is None else body.model_dump_json().encode())
+    with ctx.storage.write() as db:
+        stored = idempotency.lookup(db, caller.pk, key, route, digest)
+        if stored is not None:
+            return Response(stored.body, status_code=stored.status, media_type=JSON)
+        now = ctx.now()
+        db.conn.execute("SAVEPOINT handler")
+        try:
+            answer = handler(db, now)
+        except ApiError as error:
+            if not error.keep_effects:
+                db.conn.execute("ROLLBACK TO SAVEPOINT handler")
+            db.conn.execute("RELEASE SAVEPOINT handler")
+            result = idempotency.StoredAnswer(error.status, json.dumps(error.body()))
+        else:
+            db.conn.execute("RELEASE SAVEPOINT handler")
+            result = idempotency.StoredAnswer(200, answer.model_dump_json())
+        idempotency.store(db, caller.pk, key, route, digest, result, now)
+    return Response(result.body, status_code=result.status, media_type=JSON)

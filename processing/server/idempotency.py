@@ -1,0 +1,52 @@
+"""Idempotency records: the first answer to a (till, key) is kept and returned for every replay.
+
+The record is written in the same transaction as the effects it answers for, so a crash
+leaves either both or neither. The same key with another route or body is a conflict (409).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from sqlite_utils import Database
+
+from processing.errors import ErrorCode
+from processing.server.problems import ApiError
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    status: int
+    body: str
+
+
+def body_hash(route: str, body: bytes) -> str:
+    return hashlib.sha256(route.encode() + b"\0" + body).hexdigest()
+
+
+def lookup(db: Database, till: int, key: str, route: str, digest: str) -> StoredAnswer | None:
+    """The stored answer for this key, None if new. Raises ApiError(idempotency_conflict)."""
+    row = db.execute(
+        "SELECT route, body_hash, status, answer FROM idempotency WHERE till = ? AND key = ?",
+        [till, key],
+    ).fetchone()
+    if row is None:
+        return None
+    if row[0] != route or row[1] != digest:
+        raise ApiError(
+            ErrorCode.IDEMPOTENCY_CONFLICT,
+            "This Idempotency-Key was already used for a different request.",
+            {"route": str(row[0])},
+        )
+    return StoredAnswer(int(row[2]), str(row[3]))
+
+
+def store(
+    db: Database, till: int, key: str, route: str, digest: str, answer: StoredAnswer, now: int
+) -> None:
+    db.execute(
+        "INSERT INTO idempotency (till, key, route, body_hash, status, answer, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [till, key, route, digest, answer.status, answer.body, now],
+    )

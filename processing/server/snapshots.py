@@ -1,0 +1,96 @@
+"""Member-cache and catalog deltas by cursor (a change sequence number, as text)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlite_utils import Database
+
+from loyalty.phones import mask_phone
+from processing import wire
+from processing.amounts import from_minor
+
+
+def members_delta(db: Database, after: int, limit: int, now: int) -> wire.MembersDelta:
+    """Up to ``limit`` members whose seq is above ``after``, with derived balances."""
+    rows = db.execute(
+        "SELECT id, phone, name, state, lifetime_spend, birthday, seq FROM members"
+        " WHERE seq > ? ORDER BY seq LIMIT ?",
+        [after, limit + 1],
+    ).fetchall()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    ids = [str(r[0]) for r in rows]
+    active: dict[str, int] = {}
+    held: dict[str, int] = {}
+    cards: dict[str, list[str]] = {}
+    if ids:
+        marks = ",".join("?" for _ in ids)
+        for member_id, total in db.execute(
+            f"SELECT member_id, SUM(remaining) FROM lots WHERE member_id IN ({marks})"
+            " AND remaining != 0 AND active_from <= ? AND (expires_at IS NULL OR expires_at > ?)"
+            " GROUP BY member_id",
+            [*ids, now, now],
+        ).fetchall():
+            active[str(member_id)] = int(total)
+        for member_id, total in db.execute(
+            f"SELECT member_id, SUM(spend) FROM checks WHERE member_id IN ({marks})"
+            " AND status = 'held' AND hold_expires_at > ? GROUP BY member_id",
+            [*ids, now],
+        ).fetchall():
+            held[str(member_id)] = int(total)
+        for number, member_id in db.execute(
+            f"SELECT number, member_id FROM cards WHERE member_id IN ({marks}) ORDER BY number",
+            ids,
+        ).fetchall():
+            cards.setdefault(str(member_id), []).append(str(number))
+    at = datetime.fromtimestamp(now, UTC)
+    items = [
+        wire.MemberCacheRow(
+            id=str(r[0]),
+            phone=str(r[1]),
+            phone_masked=mask_phone(str(r[1])),
+            name=r[2],
+            card_numbers=cards.get(str(r[0]), []),
+            state=r[3],
+            available=from_minor(active.get(str(r[0]), 0) - held.get(str(r[0]), 0)),
+            lifetime_spend=from_minor(int(r[4])),
+            birthday=None if r[5] is None else date.fromisoformat(str(r[5])),
+            balance_at=at,
+        )
+        for r in rows
+    ]
+    cursor = str(rows[-1][6]) if rows else str(after)
+    return wire.MembersDelta(items=items, cursor=cursor, has_more=more)
+
+
+def catalog_delta(db: Database, after: int, limit: int) -> wire.CatalogDelta:
+    """Up to ``limit`` products whose seq is above ``after``, with their barcodes."""
+    rows = db.execute(
+        "SELECT sku, name, category, price, active, seq FROM products WHERE seq > ?"
+        " ORDER BY seq LIMIT ?",
+        [after, limit + 1],
+    ).fetchall()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    barcodes: dict[str, list[str]] = {}
+    skus = [str(r[0]) for r in rows]
+    if skus:
+        marks = ",".join("?" for _ in skus)
+        for barcode, sku in db.execute(
+            f"SELECT barcode, sku FROM barcodes WHERE sku IN ({marks}) ORDER BY barcode", skus
+        ).fetchall():
+            barcodes.setdefault(str(sku), []).append(str(barcode))
+    items = [
+        wire.Product(
+            sku=str(r[0]),
+            barcodes=barcodes.get(str(r[0]), []),
+            name=str(r[1]),
+            category=str(r[2]),
+            price=from_minor(int(r[3])),
+            active=bool(r[4]),
+        )
+        for r in rows
+    ]
+    cursor = str(rows[-1][5]) if rows else str(after)
+    return wire.CatalogDelta(items=items, cursor=cursor, has_more=more)

@@ -1,0 +1,202 @@
+"""The server's one storage module: an SQLite file through sqlite-utils, with migrations.
+
+Everything that touches SQL lives behind :class:`Storage` (and the modules it hands a
+``Database`` to), so a chain that outgrows one file can move to PostgreSQL by replacing this
+layer. Amounts are integer hundredths (minor units); times are integer Unix seconds (UTC).
+
+Concurrency: each thread gets its own connection (WAL: readers never block the writer);
+every write transaction starts with ``BEGIN IMMEDIATE``, so two writers are serialised
+before they read what they will change — two tills spending one balance cannot both win.
+
+Raises :class:`StorageError` when the file cannot be opened or migrated.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+
+class StorageError(Exception):
+    """The server database cannot be opened, migrated or written."""
+
+
+migrations = Migrations("till-processing")
+
+_SCHEMA_V1 = [
+    """CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)""",
+    """CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)""",
+    """CREATE TABLE tills (
+        id INTEGER PRIMARY KEY, store_id TEXT NOT NULL, till_id TEXT NOT NULL,
+        key_hash TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL, revoked_at INTEGER)""",
+    """CREATE TABLE programs (
+        version INTEGER PRIMARY KEY, body TEXT NOT NULL, created_at INTEGER NOT NULL)""",
+    """CREATE TABLE members (
+        id TEXT PRIMARY KEY, phone TEXT NOT NULL UNIQUE, name TEXT, birthday TEXT, email TEXT,
+        state TEXT NOT NULL DEFAULT 'active', consent INTEGER NOT NULL DEFAULT 1,
+        lifetime_spend INTEGER NOT NULL DEFAULT 0, home_store TEXT,
+        created_at INTEGER NOT NULL, seq INTEGER NOT NULL DEFAULT 0)""",
+    """CREATE INDEX members_seq ON members (seq)""",
+    """CREATE TABLE cards (number TEXT PRIMARY KEY, member_id TEXT NOT NULL REFERENCES members)""",
+    """CREATE INDEX cards_member ON cards (member_id)""",
+    """CREATE TABLE lots (
+        id INTEGER PRIMARY KEY, member_id TEXT NOT NULL REFERENCES members,
+        amount INTEGER NOT NULL, remaining INTEGER NOT NULL, active_from INTEGER NOT NULL,
+        expires_at INTEGER, check_id TEXT, created_at INTEGER NOT NULL)""",
+    """CREATE INDEX lots_member ON lots (member_id)""",
+    """CREATE TABLE movements (
+        id INTEGER PRIMARY KEY, member_id TEXT NOT NULL REFERENCES members, kind TEXT NOT NULL,
+        points INTEGER NOT NULL, lot_id INTEGER, check_id TEXT, created_at INTEGER NOT NULL,
+        note TEXT NOT NULL DEFAULT '')""",
+    """CREATE INDEX movements_member ON movements (member_id)""",
+    """CREATE INDEX movements_check ON movements (check_id)""",
+    """CREATE TABLE checks (
+        id TEXT PRIMARY KEY, member_id TEXT NOT NULL REFERENCES members,
+        store_id TEXT NOT NULL, till_id TEXT NOT NULL, status TEXT NOT NULL,
+        lines TEXT NOT NULL, calculation TEXT NOT NULL, fingerprint TEXT NOT NULL,
+        total INTEGER NOT NULL, earn INTEGER NOT NULL, spend INTEGER NOT NULL,
+        hold_expires_at INTEGER, program_version INTEGER NOT NULL,
+        created_at INTEGER NOT NULL, closed_at INTEGER, result TEXT)""",
+    """CREATE INDEX checks_member_status ON checks (member_id, status)""",
+    """CREATE INDEX checks_status_expiry ON checks (status, hold_expires_at)""",
+    """CREATE TABLE returns (
+        id TEXT PRIMARY KEY, check_id TEXT NOT NULL REFERENCES checks, lines TEXT NOT NULL,
+        taken_back INTEGER NOT NULL, given_back INTEGER NOT NULL, created_at INTEGER NOT NULL,
+        result TEXT NOT NULL)""",
+    """CREATE INDEX returns_check ON returns (check_id)""",
+    """CREATE TABLE idempotency (
+        till INTEGER NOT NULL, key TEXT NOT NULL, route TEXT NOT NULL, body_hash TEXT NOT NULL,
+        status INTEGER NOT NULL, answer TEXT NOT NULL, created_at INTEGER NOT NULL,
+        PRIMARY KEY (till, key))""",
+    """CREATE TABLE codes (
+        id TEXT PRIMARY KEY, phone TEXT NOT NULL, purpose TEXT NOT NULL, member_id TEXT,
+        code_hash TEXT NOT NULL, points INTEGER, attempts INTEGER NOT NULL DEFAULT 0,
+        locked_until INTEGER, expires_at INTEGER NOT NULL, created_at INTEGER NOT NULL,
+        used_at INTEGER, registration TEXT)""",
+    """CREATE INDEX codes_phone ON codes (phone)""",
+    """CREATE TABLE sms_outbox (
+        id INTEGER PRIMARY KEY, phone TEXT NOT NULL, text TEXT NOT NULL, code TEXT NOT NULL,
+        created_at INTEGER NOT NULL)""",
+    """CREATE TABLE offers (
+        id TEXT PRIMARY KEY, member_id TEXT NOT NULL REFERENCES members, title TEXT NOT NULL,
+        description TEXT NOT NULL DEFAULT '', valid_to TEXT,
+        auto_apply INTEGER NOT NULL DEFAULT 0)""",
+    """CREATE INDEX offers_member ON offers (member_id)""",
+    """CREATE TABLE coupons (
+        code TEXT PRIMARY KEY, member_id TEXT REFERENCES members, title TEXT NOT NULL,
+        kind TEXT NOT NULL, value INTEGER NOT NULL, valid_to TEXT, used_check_id TEXT)""",
+    """CREATE INDEX coupons_member ON coupons (member_id)""",
+    """CREATE TABLE products (
+        sku TEXT PRIMARY KEY, name TEXT NOT NULL, category TEXT NOT NULL, price INTEGER NOT NULL,
+        active INTEGER NOT NULL DEFAULT 1, seq INTEGER NOT NULL DEFAULT 0)""",
+    """CREATE INDEX products_seq ON products (seq)""",
+    """CREATE TABLE barcodes (barcode TEXT PRIMARY KEY, sku TEXT NOT NULL REFERENCES products)""",
+    """CREATE INDEX barcodes_sku ON barcodes (sku)""",
+    """CREATE TABLE conflicts (
+        id INTEGER PRIMARY KEY, check_id TEXT NOT NULL, member_id TEXT NOT NULL,
+        kind TEXT NOT NULL, details TEXT NOT NULL, created_at INTEGER NOT NULL)""",
+]
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    for statement in _SCHEMA_V1:
+        db.execute(statement)
+
+
+class Storage:
+    """The server database: per-thread connections, migrations, serialised write transactions."""
+
+    def __init__(self, path: Path | str, *, synchronous: str = "FULL") -> None:
+        self.path = Path(path)
+        if synchronous not in {"FULL", "NORMAL"}:
+            raise ValueError("synchronous must be FULL or NORMAL")
+        self._synchronous = synchronous
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+        try:
+            db = self.db()
+            with db.ensure_autocommit_on():
+                db.execute("PRAGMA journal_mode=WAL")
+            migrations.apply(db)
+        except (sqlite3.Error, OSError) as exc:
+            raise StorageError(f"Cannot open the processing database {self.path}: {exc}") from exc
+
+    def db(self) -> Database:
+        """This thread's connection (opened on first use)."""
+        db: Database | None = getattr(self._local, "db", None)
+        if db is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=10.0, check_same_thread=False)
+            # Autocommit at the driver level: transactions are opened explicitly below.
+            conn.isolation_level = None
+            conn.execute("PRAGMA busy_timeout=10000")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute(f"PRAGMA synchronous={self._synchronous}")
+            db = Database(conn, execute_plugins=False)
+            self._local.db = db
+            with self._all_lock:
+                self._all.append(conn)
+        return db
+
+    @contextmanager
+    def write(self) -> Iterator[Database]:
+        """A write transaction started with BEGIN IMMEDIATE; commits, or rolls back on error."""
+        db = self.db()
+        db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.conn.execute("ROLLBACK")
+            raise
+        else:
+            db.conn.execute("COMMIT")
+
+    @contextmanager
+    def read(self) -> Iterator[Database]:
+        """A consistent read snapshot (a deferred transaction: several SELECTs see one state)."""
+        db = self.db()
+        db.conn.execute("BEGIN")
+        try:
+            yield db
+        finally:
+            db.conn.execute("ROLLBACK")
+
+    def close(self) -> None:
+        """Close every connection this storage opened (all threads)."""
+        with self._all_lock:
+            for conn in self._all:
+                with suppress(sqlite3.Error):
+                    conn.close()
+            self._all.clear()
+        self._local = threading.local()
+
+
+def next_seq(db: Database, name: str) -> int:
+    """The next value of counter ``name`` (call inside a write transaction)."""
+    row = db.execute(
+        "INSERT INTO counters (name, value) VALUES (?, 1) "
+        "ON CONFLICT(name) DO UPDATE SET value = value + 1 RETURNING value",
+        [name],
+    ).fetchone()
+    return int(row[0])
+
+
+def get_setting(db: Database, key: str) -> str | None:
+    row = db.execute("SELECT value FROM settings WHERE key = ?", [key]).fetchone()
+    return None if row is None else str(row[0])
+
+
+def set_setting(db: Database, key: str, value: str) -> None:
+    db.execute(
+        "INSERT INTO settings (key, value) VALUES (?, ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [key, value],
+    )
