@@ -1,13 +1,184 @@
-"""Routes: calculate, hold, confirm, cancel, offline replay, returns."""
+"""Routes: calculate, hold, confirm, cancel, offline replay (single and batch), returns."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import Response
+from sqlite_utils import Database
 
 from processing import wire
+from processing.errors import ErrorCode
+from processing.server import checks, idempotency, pricing
+from processing.server.handling import (
+    JSON,
+    Ctx,
+    IdempotencyKey,
+    Till,
+    idempotent_write,
+    json_response,
+)
+from processing.server.problems import ApiError
 
 ERRORS: dict[int | str, dict[str, object]] = {
     status: {"model": wire.ErrorBody} for status in (400, 401, 404, 409, 422, 429)
 }
 
 router = APIRouter(responses=ERRORS)
+
+CheckId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+
+
+@router.post("/calculate", response_model=wire.Calculation, tags=["checks"])
+def calculate(body: wire.CheckRequest, ctx: Ctx, _till: Till) -> Response:
+    """The authoritative calculation of a check; changes nothing."""
+    with ctx.storage.read() as db:
+        program = ctx.program(db)
+        calc = checks.calculate(db, program, body, ctx.now())
+    return json_response(pricing.to_wire(body.check_id, calc))
+
+
+@router.post("/checks/{check_id}/hold", response_model=wire.Hold, tags=["checks"])
+def hold(
+    check_id: CheckId,
+    body: wire.HoldRequest,
+    request: Request,
+    ctx: Ctx,
+    caller: Till,
+    key: IdempotencyKey,
+) -> Response:
+    """Reserve the calculated spend; refused with stale_calculation if the check changed."""
+
+    def handle(db: Database, now: int) -> wire.Hold:
+        if body.check_id != check_id:
+            raise ApiError(ErrorCode.INVALID_REQUEST, "The check id in the path and body differ.")
+        return checks.hold(db, ctx.program(db), body, now, caller, ctx.hold_ttl)
+
+    return idempotent_write(ctx, request, caller, key, body, handle)
+
+
+@router.post("/checks/{check_id}/confirm", response_model=wire.CheckResult, tags=["checks"])
+def confirm(
+    check_id: CheckId, request: Request, ctx: Ctx, caller: Till, key: IdempotencyKey
+) -> Response:
+    """Apply the held check's earn and spend."""
+    return idempotent_write(
+        ctx,
+        request,
+        caller,
+        key,
+        None,
+        lambda db, now: checks.confirm(db, ctx.program(db), check_id, now),
+    )
+
+
+@router.post("/checks/{check_id}/cancel", response_model=wire.CancelResult, tags=["checks"])
+def cancel(
+    check_id: CheckId, request: Request, ctx: Ctx, caller: Till, key: IdempotencyKey
+) -> Response:
+    """Release the hold (void, timeout, crash recovery)."""
+    return idempotent_write(
+        ctx, request, caller, key, None, lambda db, now: checks.cancel(db, check_id, now)
+    )
+
+
+@router.post("/checks/offline", response_model=wire.CheckResult, tags=["offline"])
+def replay_offline(
+    body: wire.OfflineCheck, request: Request, ctx: Ctx, caller: Till, key: IdempotencyKey
+) -> Response:
+    """Apply one check made offline; a spend shortfall is recorded as a conflict."""
+    return idempotent_write(
+        ctx,
+        request,
+        caller,
+        key,
+        body,
+        lambda db, now: checks.replay_offline(db, ctx.program(db), body, now, caller),
+    )
+
+
+_ITEM_ROUTE = "/v1/checks/offline"
+
+
+@router.post("/checks/offline/batch", response_model=wire.ReplayBatchResult, tags=["offline"])
+def replay_batch(
+    body: wire.ReplayBatchRequest, ctx: Ctx, caller: Till, key: IdempotencyKey
+) -> Response:
+    """Apply offline checks in order, each under its own idempotency key; one result each.
+
+    Every item is its own transaction, so one refused item never undoes the others.
+    """
+    del key  # the batch is idempotent because each item is
+    results: list[wire.ItemResult] = []
+    for item in body.items:
+        digest = idempotency.body_hash(_ITEM_ROUTE, item.check.model_dump_json().encode())
+        try:
+            with ctx.storage.write() as db:
+                stored = idempotency.lookup(
+                    db, caller.pk, item.idempotency_key, _ITEM_ROUTE, digest
+                )
+                if stored is None:
+                    now = ctx.now()
+                    db.conn.execute("SAVEPOINT item")
+                    try:
+                        result = checks.replay_offline(db, ctx.program(db), item.check, now, caller)
+                    except ApiError as error:
+                        db.conn.execute("ROLLBACK TO SAVEPOINT item")
+                        db.conn.execute("RELEASE SAVEPOINT item")
+                        stored = idempotency.StoredAnswer(error.status, json.dumps(error.body()))
+                    else:
+                        db.conn.execute("RELEASE SAVEPOINT item")
+                        stored = idempotency.StoredAnswer(200, result.model_dump_json())
+                    idempotency.store(
+                        db, caller.pk, item.idempotency_key, _ITEM_ROUTE, digest, stored, now
+                    )
+                    fresh = True
+                else:
+                    fresh = False
+        except ApiError as error:  # the key was used for another body
+            results.append(
+                wire.ItemResult(
+                    idempotency_key=item.idempotency_key,
+                    check_id=item.check.check_id,
+                    status="rejected",
+                    error=wire.ErrorBody.model_validate(error.body()),
+                )
+            )
+            continue
+        data = json.loads(stored.body)
+        if stored.status == 200:
+            results.append(
+                wire.ItemResult(
+                    idempotency_key=item.idempotency_key,
+                    check_id=item.check.check_id,
+                    status="applied" if fresh else "duplicate",
+                    result=wire.CheckResult.model_validate(data),
+                )
+            )
+        else:
+            results.append(
+                wire.ItemResult(
+                    idempotency_key=item.idempotency_key,
+                    check_id=item.check.check_id,
+                    status="rejected",
+                    error=wire.ErrorBody.model_validate(data),
+                )
+            )
+    return Response(wire.ReplayBatchResult(results=results).model_dump_json(), media_type=JSON)
+
+
+@router.post("/returns", response_model=wire.ReturnResult, tags=["checks"])
+def return_check(
+    body: wire.ReturnRequest, request: Request, ctx: Ctx, caller: Till, key: IdempotencyKey
+) -> Response:
+    """Return lines of a completed check: points taken back and given back pro rata."""
+    return idempotent_write(
+        ctx,
+        request,
+        caller,
+        key,
+        body,
+        lambda db, now: checks.return_check(db, ctx.program(db), body, now),
+    )

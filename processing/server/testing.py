@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from processing.server import auth, seed
@@ -20,6 +21,19 @@ from processing.server.codes import latest_codes
 from processing.server.context import Clock, ServerContext, system_clock
 from processing.server.runner import bind, make_server
 from processing.server.storage import Storage
+
+
+class ManualClock:
+    """A clock that moves only when told to (thread-safe enough: one writer, the test)."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,137 @@
+"""The bridge from wire checks to the loyalty core: lines, member views, calculations.
+
+The server is authoritative: a line whose barcode or sku is in the catalog takes the catalog's
+category (a till cannot dodge an excluded category by mislabelling a line).
+
+Raises :class:`~processing.server.problems.ApiError` (``invalid_request``) for lines the core
+refuses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from sqlite_utils import Database
+
+from loyalty.check import Calculation, Line, calculate
+from loyalty.errors import LoyaltyError
+from loyalty.member import MemberState, MemberView
+from loyalty.money import quantize_money
+from loyalty.program import Program
+from processing import wire
+from processing.amounts import from_minor
+from processing.errors import ErrorCode
+from processing.server import ledger
+from processing.server.members import MemberRow
+from processing.server.problems import ApiError
+
+
+def _catalog_categories(db: Database, lines: Sequence[wire.Line]) -> dict[str, str]:
+    keys = [k for line in lines for k in (line.barcode, line.sku) if k]
+    if not keys:
+        return {}
+    marks = ",".join("?" for _ in keys)
+    found: dict[str, str] = {}
+    for key, category in db.execute(
+        f"SELECT b.barcode, p.category FROM barcodes b JOIN products p ON p.sku = b.sku"
+        f" WHERE b.barcode IN ({marks})"
+        f" UNION ALL SELECT sku, category FROM products WHERE sku IN ({marks})",
+        [*keys, *keys],
+    ).fetchall():
+        found[str(key)] = str(category)
+    return found
+
+
+def core_lines(db: Database, lines: Sequence[wire.Line]) -> list[Line]:
+    """The core's lines for wire lines; ``amount`` below price × quantity is a discount."""
+    categories = _catalog_categories(db, lines)
+    out: list[Line] = []
+    for i, line in enumerate(lines):
+        gross = quantize_money(line.price * line.quantity)
+        if line.amount < 0 or line.amount > gross:
+            raise ApiError(
+                ErrorCode.INVALID_REQUEST,
+                f"Line {i}: the amount must be between 0 and price × quantity ({gross}).",
+                {"line": i},
+            )
+        category = categories.get(line.barcode or "") or categories.get(line.sku or "")
+        try:
+            out.append(
+                Line(
+                    sku=line.sku or line.barcode or "",
+                    name=line.name,
+                    category=category if category is not None else line.category,
+                    quantity=line.quantity,
+                    unit_price=line.price,
+                    discounted=line.discounted,
+                    discount=gross - line.amount,
+                )
+            )
+        except LoyaltyError as exc:
+            raise ApiError(ErrorCode.INVALID_REQUEST, exc.reason, {"line": i}) from None
+    return out
+
+
+def member_view(
+    db: Database, member: MemberRow, now: int, available: int | None = None
+) -> MemberView:
+    """The member as the core sees them; ``available`` overrides the derived balance."""
+    if available is None:
+        available = ledger.figures(db, member.id, now).available
+    offer_ids = tuple(
+        str(r[0]) for r in db.execute("SELECT id FROM offers WHERE member_id = ?", [member.id])
+    )
+    return MemberView(
+        member_id=member.id,
+        state=MemberState(member.state),
+        lifetime_spend=from_minor(member.lifetime_spend),
+        birthday=member.birthday,
+        available_points=from_minor(max(available, 0)),
+        offer_ids=offer_ids,
+    )
+
+
+def run(
+    program: Program,
+    lines: Sequence[Line],
+    member: MemberView,
+    requested_spend: Decimal,
+    coupons: Sequence[str],
+    now: int,
+) -> Calculation:
+    """The core calculation at ``now``. Raises ApiError(invalid_request) if the core refuses."""
+    try:
+        return calculate(
+            program, lines, member, requested_spend, coupons, datetime.fromtimestamp(now, UTC)
+        )
+    except LoyaltyError as exc:
+        raise ApiError(ErrorCode.INVALID_REQUEST, exc.reason) from None
+
+
+def to_wire(check_id: str, calc: Calculation) -> wire.Calculation:
+    """The protocol's view of a core calculation (``detail`` holds the core's full record)."""
+    earn = format(calc.earn_total, "f")
+    spend = format(calc.spend_applied, "f")
+    return wire.Calculation(
+        check_id=check_id,
+        member_id=calc.member_id or "",
+        total=calc.total_amount,
+        eligible=calc.eligible_amount,
+        earn=calc.earn_total,
+        spend=calc.spend_applied,
+        max_spend=calc.spendable_max,
+        to_pay=calc.pay_in_money,
+        code_required=calc.code_required,
+        lines=[
+            wire.LineResult(index=ln.index, earn=ln.earn, spend=ln.spend, max_spend=ln.spend_cap)
+            for ln in calc.lines
+        ],
+        program_version=calc.program_version,
+        fingerprint=calc.fingerprint(),
+        message=wire.UserMessage(
+            key="calculation", params={"earn": earn, "spend": spend}, text=calc.customer_message
+        ),
+        detail=calc.to_dict(),
+    )
