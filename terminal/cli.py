@@ -104,16 +104,18 @@ def config_hash_pin(pin: str) -> None:
 @CONFIG_OPTION
 def run(config_file: str | None) -> None:
     """Start the till from config.toml (path from --config or TILL_CONFIG)."""
-    settings_or_exit(config_file)
-    click.echo(
-        f"till run: {config_path(config_file)} is valid, but the cashier UI is not built yet.",
-        err=True,
-    )
-    sys.exit(1)
+    from terminal.launch import run_till
+
+    settings = settings_or_exit(config_file)
+    sys.exit(run_till(settings, config_path(config_file)))
 
 
 @main.command()
 def demo() -> None:
     """Run the whole till on this machine: server, demo members, scanner, printer, UI."""
-    click.echo("till demo is not built yet: the cashier UI is still in progress.", err=True)
-    sys.exit(1)
+    from terminal.launch import run_demo
+
+    # The demo takes languages and theme from config.toml when there is one; everything
+    # else (server, key, database, devices) is its own.
+    base = settings_or_exit(None) if config_path(None).exists() else Settings()
+    sys.exit(run_demo(base))

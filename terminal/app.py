@@ -1,0 +1,185 @@
+"""The till's Textual app and its one factory, used by ``till run``, ``till demo`` and the tests.
+
+Kiosk rules: no quit key, no command palette, no developer keys for cashiers (a manager quits
+from the admin screen after the PIN); every action is an F-key shown in the footer; Esc backs
+out; Enter confirms. Blocking work runs in thread workers with ``exit_on_error=False``; their
+failures all reach :meth:`TillApp.report_failure`, which shows one sentence.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.worker import Worker, WorkerState
+
+from terminal import i18n
+from terminal.config import Settings
+from terminal.i18n import _
+from terminal.messages import ScanReceived, StatusRefreshed
+from terminal.scanner_glue import ScannerChanged
+from terminal.services import TillError, TillServices
+
+log = logging.getLogger(__name__)
+
+STATUS_INTERVAL_S = 2.0
+"""How often the status line re-reads the queue (a worker, never the UI thread)."""
+
+
+@dataclass
+class AppOptions:
+    """What differs between ``till run``, ``till demo`` and a test."""
+
+    config_path: Path | None = None
+    """Where the admin screen saves changes (None: changes cannot be saved)."""
+    show_receipts: bool = False
+    """Show the receipt preview pane beside the check (the demo's file printer)."""
+    start_cashier: str | None = None
+    """Skip the login screen as this cashier (tests only)."""
+    on_exit: list[Callable[[], None]] = field(default_factory=list)
+    """Called once when the app stops (stop the scanner thread, the demo server, …)."""
+
+
+class TillApp(App[None], inherit_bindings=False):
+    """The cashier's terminal."""
+
+    CSS_PATH = "app.tcss"
+    ENABLE_COMMAND_PALETTE = False
+    TITLE = "till"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        # Swallow ctrl+c so a reflex press neither quits nor prints Textual's English hint.
+        Binding("ctrl+c", "nothing", show=False, priority=True, system=True),
+    ]
+
+    def __init__(self, settings: Settings, services: TillServices, options: AppOptions) -> None:
+        super().__init__()
+        self.settings = settings
+        """The configuration the till runs with (replaced after an admin save)."""
+        self.services = services
+        """The integration facade all blocking work goes through."""
+        self.options = options
+        """How this instance was started."""
+        self.last_status: StatusRefreshed | None = None
+        """The newest queue/connection snapshot, for screens mounted later."""
+        self.scanner_state = "none" if settings.scanner.kind == "none" else "ok"
+        """One word for the status line: ok, none, or lost."""
+        i18n.use(settings.till.language)
+        self.theme = settings.till.theme
+
+    def on_mount(self) -> None:
+        from terminal.screens.login import LoginScreen
+        from terminal.screens.sale import SaleScreen
+
+        if self.options.start_cashier is not None:
+            self.services.start_shift(self.options.start_cashier)
+            self.push_screen(SaleScreen())
+        else:
+            self.push_screen(LoginScreen())
+        self.set_interval(STATUS_INTERVAL_S, self.refresh_status)
+        self.refresh_status()
+
+    def action_nothing(self) -> None:
+        """Cashiers cannot quit with ctrl+c."""
+
+    # ------------------------------------------------------------------ failures
+
+    def report_failure(self, error: BaseException) -> None:
+        """The one place worker failures are shown: one sentence, never a traceback."""
+        sentence = failure_sentence(error)
+        from terminal.widgets.message_bar import MessageBar
+
+        bars = self.screen.query(MessageBar)
+        if bars:
+            bars.first().show(sentence, error=True)
+        else:
+            self.notify(sentence, severity="error", markup=False)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The app's own workers (status, printer) fail into the same one handler."""
+        if event.state is WorkerState.ERROR and event.worker.error is not None:
+            self.report_failure(event.worker.error)
+
+    # ------------------------------------------------------------------ status and scans
+
+    def refresh_status(self) -> None:
+        """Re-read the queue depth and connection state in a worker."""
+        self._read_status()
+
+    @work(thread=True, exit_on_error=False, exclusive=True, group="status")
+    def _read_status(self) -> None:
+        self.post_message(StatusRefreshed(self.services.sync_view(), self.services.printer_state()))
+
+    def print_receipts(self) -> None:
+        """Send queued receipts to the printer in a worker."""
+        self._send_receipts()
+
+    @work(thread=True, exit_on_error=False, exclusive=True, group="printer")
+    def _send_receipts(self) -> None:
+        self.services.print_pending()
+        self.post_message(StatusRefreshed(self.services.sync_view(), self.services.printer_state()))
+
+    def on_status_refreshed(self, message: StatusRefreshed) -> None:
+        from terminal.widgets.status_line import StatusLine
+
+        self.last_status = message
+        for line in self.screen.query(StatusLine):
+            line.apply(message, self.scanner_state)
+
+    def on_scan_received(self, message: ScanReceived) -> None:
+        """Scans go to whichever screen is active (identify, return lookup, test scan)."""
+        from terminal.screens.base import TillModal, TillScreen
+
+        screen = self.screen
+        if isinstance(screen, TillScreen | TillModal):
+            screen.handle_scan(message.code, message.source)
+
+    def on_scanner_changed(self, message: ScannerChanged) -> None:
+        """The serial port was lost or found: the status line and one sentence say so."""
+        self.scanner_state = message.state
+        if self.last_status is not None:
+            self.on_status_refreshed(self.last_status)
+        from terminal.widgets.message_bar import MessageBar
+
+        bars = self.screen.query(MessageBar)
+        if bars:
+            bars.first().show(message.sentence, error=message.state != "ok")
+
+    def set_language(self, language: str) -> None:
+        """Switch the screen language (admin); screens re-render on their next refresh."""
+        i18n.use(language)
+
+    def manager_quit(self) -> None:
+        """Stop the till; only the admin screen (behind the manager PIN) calls this."""
+        self.exit()
+
+    def on_unmount(self) -> None:
+        for stop in self.options.on_exit:
+            try:
+                stop()
+            except Exception:  # a failing stop must not keep the others from running
+                log.exception("stopping %s failed", stop)
+
+
+def failure_sentence(error: BaseException) -> str:
+    """The cashier's sentence for ``error``; unexpected errors are logged in full."""
+    from drivers.errors import DeviceError
+    from offline_cache.errors import CacheError
+    from processing.errors import ProcessingError
+
+    if isinstance(error, TillError | ProcessingError | DeviceError | CacheError):
+        return str(error)
+    log.error("unexpected failure", exc_info=error)
+    return _("Something went wrong; the details are in the till's log. Try again.")
+
+
+def make_app(
+    settings: Settings, services: TillServices, options: AppOptions | None = None
+) -> TillApp:
+    """The till app, built the same way for ``till run``, ``till demo`` and the tests."""
+    return TillApp(settings, services, options or AppOptions())

@@ -1,0 +1,38 @@
+"""The composition root: build the till's adapters from Settings, once, and inject them.
+
+``till run``, ``till demo`` and the tests all come through :func:`build_services`; nothing
+else constructs a client or opens the till database for the UI.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from offline_cache.db import open_database
+from processing.client import ClientSettings, ProcessingClient
+from terminal.config import Settings
+from terminal.services import Clock, TillServices, _utc_now
+
+
+def client_for(settings: Settings) -> ProcessingClient:
+    """The processing client with the config's timeouts; the offline budget caps retries."""
+    processing = settings.processing
+    return ProcessingClient(
+        processing.url,
+        processing.resolved_api_key() or "",
+        ClientSettings(
+            connect_timeout=float(processing.connect_timeout),
+            read_timeout=float(processing.read_timeout),
+            retry_budget=float(processing.offline_budget),
+        ),
+    )
+
+
+def build_services(settings: Settings, *, clock: Clock = _utc_now) -> TillServices:
+    """The services facade over a real client and the till database from ``[offline] db_path``.
+
+    Raises the offline cache's ``CorruptDatabase``/``NewerSchema`` when the database cannot be
+    used (the CLI turns those into one line).
+    """
+    db = open_database(Path(settings.offline.db_path), integrity_check=False)
+    return TillServices(settings, client_for(settings), db, clock=clock)

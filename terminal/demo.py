@@ -1,0 +1,173 @@
+"""``till demo``: the whole till on one machine with nothing attached.
+
+Starts the reference processing server as a subprocess on loopback (the terminal never
+imports the server), seeded with the demo program and members in a fresh temporary database,
+registers this till for a key, makes a cashier, a manager PIN, a pty scanner and a file
+printer whose receipts the UI shows, prints how to use them, and opens the UI. Stopping the UI
+stops the server.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from terminal.config import Settings
+from terminal.pins import hash_pin
+
+DEMO_CASHIER = ("1", "1111")
+"""Cashier id and PIN the demo creates."""
+DEMO_MANAGER_PIN = "9999"
+"""The demo's manager PIN (admin screen, quitting)."""
+DEMO_PHONES = (
+    ("+79161234567", "active, 1 500 points, a coupon and an offer"),
+    ("+79161234568", "active, gold tier"),
+    ("+79161234570", "earn only"),
+    ("+79161234571", "blocked"),
+    ("+380501234567", "Ukraine"),
+    ("+77011234567", "Kazakhstan"),
+)
+"""Seeded members worth trying (see processing/server/seed.py)."""
+STARTUP_TIMEOUT_S = 30.0
+
+
+class DemoError(Exception):
+    """The demo could not start; ``str()`` is one line for the terminal."""
+
+
+@dataclass
+class DemoEnvironment:
+    """A running demo server and everything the till needs to talk to it."""
+
+    directory: Path
+    url: str
+    api_key: str
+    server: subprocess.Popen[bytes]
+    cleanup: list[Callable[[], None]] = field(default_factory=list)
+
+    def stop(self) -> None:
+        """Stop the server (terminate, then kill after 5 s) and run the other clean-ups."""
+        if self.server.poll() is None:
+            self.server.terminate()
+            try:
+                self.server.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.server.kill()
+                self.server.wait(timeout=5)
+        for step in reversed(self.cleanup):
+            step()
+
+
+def _till(*args: str, timeout: float = 60) -> str:
+    """Run ``till ARGS`` in a child interpreter; raises DemoError with its last line."""
+    result = subprocess.run(
+        [sys.executable, "-m", "terminal", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        raise DemoError(f"`till {' '.join(args[:2])}` failed: {last}")
+    return result.stdout
+
+
+def start_server(directory: Path, store_id: str, till_id: str) -> DemoEnvironment:
+    """Seed a fresh server database in ``directory`` and serve it on a free loopback port."""
+    db = directory / "processing.sqlite3"
+    port_file = directory / "server.port"
+    _till("processing", "seed", "--demo", "--db", str(db))
+    key = _till("processing", "add-till", "--store", store_id, "--till", till_id, "--db", str(db))
+    log = (directory / "server.log").open("wb")
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "terminal",
+            "processing",
+            "serve",
+            "--db",
+            str(db),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--port-file",
+            str(port_file),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )
+    env = DemoEnvironment(directory, "", key.strip().splitlines()[-1], server, [log.close])
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while not (port_file.exists() and port_file.read_text().strip()):
+        if server.poll() is not None or time.monotonic() > deadline:
+            env.stop()
+            raise DemoError(f"The demo server did not start; see {directory / 'server.log'}.")
+        time.sleep(0.05)
+    env.url = f"http://127.0.0.1:{int(port_file.read_text().strip())}"
+    return env
+
+
+def demo_settings(
+    base: Settings, env: DemoEnvironment, language: str, scanner_port: str
+) -> Settings:
+    """``base`` with the demo's server, key, database, file printer, pty scanner and PIN."""
+    data = base.model_dump(mode="python")
+    data["processing"].update(url=env.url, api_key=env.api_key, api_key_env=None)
+    data["offline"].update(db_path=str(env.directory / "till.sqlite3"), spend_enabled=True)
+    data["printer"].update(kind="file", path=str(env.directory / "receipts.bin"))
+    data["scanner"].update(kind="serial", port=scanner_port, suffix="cr", baudrate=9600)
+    data["security"].update(admin_pin_hash=hash_pin(DEMO_MANAGER_PIN))
+    data["till"].update(language=language)
+    return Settings(**data)
+
+
+def introduction(settings: Settings, env: DemoEnvironment, feed_path: str, token: str) -> str:
+    """What the demo prints before the UI opens."""
+    phones = "\n".join(f"    {phone:<15} {about}" for phone, about in DEMO_PHONES)
+    return f"""till demo — server {env.url} (data in {env.directory})
+
+  Log in as cashier {DEMO_CASHIER[0]}, PIN {DEMO_CASHIER[1]}. Manager PIN: {DEMO_MANAGER_PIN}.
+  Type a phone (or scan), Enter; type an amount, Enter; Enter again confirms and prints.
+  F2 spends the most points allowed. SMS codes the customer would get:
+    uv run till processing codes --db {env.directory / "processing.sqlite3"}
+
+  Demo members:
+{phones}
+
+  Scan from another terminal through the pty scanner:
+    printf '+79161234567\\r' > {feed_path}
+    printf '{token}\\r' > {feed_path}      # a member QR token (valid for a few minutes)
+
+  Receipts: {settings.printer.path} (also shown in the receipt pane, F10).
+  Quit: F12 (admin), manager PIN, then F10 there.
+"""
+
+
+def make_directory(explicit: Path | None) -> tuple[Path, Callable[[], None]]:
+    """The demo's data directory and how to remove it (kept when given explicitly)."""
+    if explicit is not None:
+        explicit.mkdir(parents=True, exist_ok=True)
+        return explicit, lambda: None
+    directory = Path(tempfile.mkdtemp(prefix="till-demo-"))
+    os.chmod(directory, 0o700)
+    return directory, lambda: shutil.rmtree(directory, ignore_errors=True)
+
+
+def member_token(env: DemoEnvironment, phone: str) -> str:
+    """A fresh member QR token from the server's CLI (its last output line)."""
+    db = env.directory / "processing.sqlite3"
+    try:
+        return _till("processing", "member-qr", "--db", str(db), phone).strip().splitlines()[-1]
+    except (DemoError, IndexError):
+        return "(run: uv run till processing member-qr --db … PHONE)"

@@ -1,0 +1,129 @@
+"""The sale screen's offline half: identify from the cache and preview under the offline bounds.
+
+Thin glue over :mod:`offline_cache.offline` (the decisions) and the cached program (the earn
+estimate); everything here runs in a worker holding the database lock.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import ROUND_DOWN, Decimal
+
+from sqlite_utils import Database
+
+from loyalty.program import Program
+from offline_cache.errors import IdentifierRefused, MemberNotCached, ProgramNotCached
+from offline_cache.offline import (
+    OfflineMember,
+    OfflinePolicy,
+    identify_offline,
+    offline_spend_limit,
+)
+from offline_cache.snapshots import ProgramCache
+from terminal.config import Settings
+from terminal.i18n import _
+from terminal.views import MemberView, Preview, SaleDraft
+
+CENT = Decimal("0.01")
+
+
+class OfflineRefusal(Exception):
+    """The cache cannot identify this customer; ``str()`` is the sentence for the cashier."""
+
+
+def policy(settings: Settings) -> OfflinePolicy:
+    """The admin's offline bounds from config.toml."""
+    offline = settings.offline
+    return OfflinePolicy(
+        spend_enabled=offline.spend_enabled,
+        per_check_cap=offline.per_check_cap,
+        per_member_daily_cap=offline.per_member_daily_cap,
+        till_budget=offline.till_budget,
+        manager_above=offline.manager_pin_above,
+    )
+
+
+def identify_cached(db: Database, text: str, region: str, now: datetime, entry: str) -> MemberView:
+    """The member from the till's cache; raises OfflineRefusal with a translated sentence."""
+    try:
+        found = identify_offline(db, text, region, now)
+    except MemberNotCached as error:
+        raise OfflineRefusal(
+            _("The server is offline and this customer is not in the till's cache.")
+        ) from error
+    except ProgramNotCached as error:
+        raise OfflineRefusal(
+            _("The server is offline and QR codes cannot be checked yet; type the phone.")
+        ) from error
+    except IdentifierRefused as error:
+        raise OfflineRefusal(str(error)) from error
+    return _view(found, entry)
+
+
+def _view(found: OfflineMember, entry: str) -> MemberView:
+    member = found.member
+    details = member.details
+    return MemberView(
+        member_id=member.member_id,
+        phone_masked=str(details.get("phone_masked") or "***"),
+        name=details.get("name"),
+        state=member.state,
+        tier_name="",
+        tier_rate=Decimal(0),
+        next_tier=None,
+        to_next=None,
+        available=found.available,
+        online=False,
+        cached_at=member.balance_at,
+        entry=entry,
+    )
+
+
+def offline_preview(db: Database, settings: Settings, draft: SaleDraft, now: datetime) -> Preview:
+    """Provisional earn from the cached program and spend within the offline bounds."""
+    assert draft.member is not None
+    total = draft.total
+    limit = Decimal(0)
+    cached = MemberCacheLookup(db, draft.member.member_id)
+    if cached.member is not None:
+        limit = offline_spend_limit(db, cached.member, policy(settings), now).limit
+    limit = min(limit, total)
+    spend = min(draft.spend, limit)
+    earn = _estimate_earn(db, draft, spend)
+    return Preview(
+        check_id=draft.check_id,
+        total=total,
+        earn=earn,
+        spend=spend,
+        max_spend=limit,
+        to_pay=total - spend,
+        code_required=False,
+        fingerprint="offline",
+        online=False,
+    )
+
+
+class MemberCacheLookup:
+    """The cached row of one member (None when it is not cached)."""
+
+    def __init__(self, db: Database, member_id: str) -> None:
+        from offline_cache.members import MemberCache
+
+        self.member = MemberCache(db).by_id(member_id)
+
+
+def _estimate_earn(db: Database, draft: SaleDraft, spend: Decimal) -> Decimal:
+    """Base-or-tier rate of the money part of non-discounted lines, rounded down; 0 if unknown.
+
+    The server recomputes earn when the check is replayed; this is only the receipt's estimate.
+    """
+    cached = ProgramCache(db).load()
+    if cached is None:
+        return Decimal(0)
+    program = Program.from_dict(cached.program)
+    member = MemberCacheLookup(db, draft.member.member_id if draft.member else "").member
+    lifetime = Decimal(str((member.details if member else {}).get("lifetime_spend", "0")))
+    rate = program.tier_for(lifetime).rate_percent
+    eligible = sum((line.amount for line in draft.lines if not line.discounted), Decimal(0))
+    eligible = max(Decimal(0), eligible - spend)
+    return (eligible * rate / 100).quantize(Decimal(1), rounding=ROUND_DOWN)

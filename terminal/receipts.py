@@ -1,0 +1,100 @@
+"""Building the receipt model for a sale, and turning it into printer bytes and preview text.
+
+The printer library (escpos, PIL, qrcode) is imported on the first receipt, never at start-up,
+so the till opens fast; rendering runs in a worker.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from loyalty.receipt import (
+    BonusBlock,
+    Receipt,
+    ReceiptLanguage,
+    ReceiptLine,
+    ReceiptQr,
+    StoreHeader,
+    Totals,
+)
+from terminal.config import Settings
+from terminal.views import MemberView, SaleDraft
+
+
+def sale_receipt(
+    settings: Settings,
+    draft: SaleDraft,
+    *,
+    earned: Decimal,
+    spent: Decimal,
+    balance_after: Decimal | None,
+    offline: bool,
+    cashier: str | None,
+    issued_at: datetime,
+    kind: str = "sale",
+) -> Receipt:
+    """The receipt of a committed sale (``kind`` "reprint" says so on paper)."""
+    member = draft.member
+    bonus = None
+    if member is not None:
+        before = member.available
+        bonus = BonusBlock(
+            masked_phone=member.phone_masked,
+            balance_before=before,
+            earned=earned,
+            spent=spent,
+            new_balance=balance_after if balance_after is not None else before - spent,
+            earned_provisional=offline,
+            offline=offline,
+            offer_teaser=member.offers[0] if member.offers else None,
+        )
+    language: ReceiptLanguage = settings.till.receipt_language
+    return Receipt(
+        language=language,
+        currency=settings.till.currency,
+        store=StoreHeader(name=settings.till.store_id),
+        check_number=draft.check_id[:8].upper(),
+        issued_at=issued_at,
+        lines=tuple(
+            ReceiptLine(line.name, line.quantity, line.price, line.amount) for line in draft.lines
+        ),
+        totals=Totals(subtotal=draft.total, paid_with_points=spent),
+        cashier=cashier,
+        bonus=bonus,
+        qr=_qr(settings, member),
+        barcode_check_number=settings.printer.check_barcode,
+        kind="reprint" if kind == "reprint" else "sale",
+    )
+
+
+def _qr(settings: Settings, member: MemberView | None) -> ReceiptQr | None:
+    if member is None or not settings.printer.account_url or settings.printer.qr == "off":
+        return None
+    return ReceiptQr(settings.printer.account_url.replace("{member_id}", member.member_id))
+
+
+def receipt_bytes(settings: Settings, receipt: Receipt) -> bytes:
+    """ESC/POS bytes for the configured printer; raises the drivers' render errors."""
+    from drivers.render import render_receipt
+
+    return render_receipt(
+        receipt, settings.printer.profile, settings.printer.columns, settings.printer.codepage
+    )
+
+
+def receipt_text(settings: Settings, receipt: Receipt) -> str:
+    """The receipt as plain lines of the paper's width, for the on-screen preview."""
+    from drivers.receipt_layout import BarcodeBlock, Line, QrBlock, layout_receipt
+
+    columns = settings.printer.columns
+    out: list[str] = []
+    for block in layout_receipt(receipt, columns):
+        if isinstance(block, Line):
+            text = block.text.center(columns) if block.align == "center" else block.text
+            out.append(text.rstrip())
+        elif isinstance(block, QrBlock):
+            out.append("[QR]".center(columns).rstrip())
+        elif isinstance(block, BarcodeBlock):
+            out.append(f"||| {block.data} |||".center(columns).rstrip())
+    return "\n".join(out)

@@ -1,0 +1,1 @@
+"""The till's screens, one flow per module."""

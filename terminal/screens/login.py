@@ -1,0 +1,78 @@
+"""Cashier login: id and PIN (checked against scrypt hashes in a worker), then the sale screen."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import Footer, Input, Static
+
+from terminal.i18n import _
+from terminal.screens.base import TillScreen
+from terminal.services import TillError
+from terminal.widgets.message_bar import MessageBar
+
+
+class LoginScreen(TillScreen):
+    """The first screen; nothing else is reachable before a cashier logs in."""
+
+    class LoggedIn(Message):
+        """The PIN matched."""
+
+        def __init__(self, cashier: str) -> None:
+            super().__init__()
+            self.cashier = cashier
+
+    def compose(self) -> ComposeResult:
+        settings = self.till.settings
+        with Vertical(id="login-box"):
+            yield Static(
+                Text(f"till · {settings.till.store_id}/{settings.till.till_id}", style="bold"),
+                id="login-title",
+            )
+            yield Static(_("Cashier"), classes="label")
+            yield Input(id="cashier", restrict=r"[\w.-]{0,32}")
+            yield Static(_("PIN"), classes="label")
+            yield Input(id="pin", password=True, restrict=r"\d{0,12}")
+            yield MessageBar(id="message")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#cashier", Input).focus()
+        if not self.till.services.cashiers.ids():
+            self.query_one(MessageBar).show(
+                _("No cashiers yet: a manager adds them in the admin screen (F12 after login).")
+            )
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if event.input.id == "cashier":
+            self.query_one("#pin", Input).focus()
+            return
+        cashier = self.query_one("#cashier", Input).value.strip()
+        pin = self.query_one("#pin", Input).value
+        if not cashier:
+            self.query_one("#cashier", Input).focus()
+            return
+        self.query_one(MessageBar).show(_("Checking…"))
+        self._check(cashier, pin)
+
+    @work(thread=True, exit_on_error=False, exclusive=True, group="login")
+    def _check(self, cashier: str, pin: str) -> None:
+        services = self.till.services
+        if not services.cashiers.verify(cashier, pin):
+            raise TillError(_("Wrong cashier or PIN."))
+        services.start_shift(cashier)
+        self.post_message(self.LoggedIn(cashier))
+
+    def worker_failed(self, group: str) -> None:
+        pin = self.query_one("#pin", Input)
+        pin.value = ""
+        pin.focus()
+
+    def on_login_screen_logged_in(self, message: LoggedIn) -> None:
+        from terminal.screens.sale import SaleScreen
+
+        self.app.switch_screen(SaleScreen())

@@ -1,0 +1,362 @@
+"""The sale screen: identify, enter the check, earn and spend, confirm and print — one screen.
+
+Keys: type or scan into the one line and press Enter. A phone, QR or card identifies the
+customer; an amount adds a line; a product barcode adds that product; Enter on an empty line
+confirms (hold → receipt → confirm). F2 spends the most allowed, F3 a chosen amount, F4 none.
+Esc clears the line, then voids the check.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from decimal import Decimal
+from typing import ClassVar
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.widgets import Footer
+
+from loyalty.identifiers import IdKind, classify
+from terminal.i18n import _, parse_amount
+from terminal.screens.base import TillScreen
+from terminal.screens.prompt import Prompt
+from terminal.views import MemberView, Preview, SaleDraft, SaleLine, SaleResult
+from terminal.widgets.check_panel import CheckPanel
+from terminal.widgets.customer_panel import CustomerPanel
+from terminal.widgets.entry import EntryInput
+from terminal.widgets.message_bar import MessageBar
+from terminal.widgets.receipt_pane import ReceiptPane
+from terminal.widgets.status_line import StatusLine
+
+
+class SaleScreen(TillScreen):
+    """The cashier's main screen."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f2", "spend_max", _("Spend max")),
+        Binding("f3", "spend_amount", _("Spend…")),
+        Binding("f4", "spend_none", _("No spend")),
+        Binding("f5", "open('register')", _("Register")),
+        Binding("f6", "open('returns')", _("Return")),
+        Binding("f7", "open('history')", _("History")),
+        Binding("f8", "open('sync')", _("Sync")),
+        Binding("f9", "open('shift')", _("Shift")),
+        Binding("f10", "toggle_receipt", _("Receipt")),
+        Binding("f12", "open('admin')", _("Admin")),
+        Binding("ctrl+d", "discount", _("Discount"), show=False),
+        Binding("escape", "back", _("Back"), show=False),
+    ]
+
+    class Identified(Message):
+        """The identify worker found the member."""
+
+        def __init__(self, member: MemberView) -> None:
+            super().__init__()
+            self.member = member
+
+    class Previewed(Message):
+        """The preview worker calculated the draft."""
+
+        def __init__(self, preview: Preview, draft: SaleDraft) -> None:
+            super().__init__()
+            self.preview = preview
+            self.draft = draft
+
+    class Committed(Message):
+        """The commit worker finished the sale."""
+
+        def __init__(self, result: SaleResult) -> None:
+            super().__init__()
+            self.result = result
+
+    class LineFound(Message):
+        """A scanned product was found in the catalog."""
+
+        def __init__(self, line: SaleLine) -> None:
+            super().__init__()
+            self.line = line
+
+    class CodeSent(Message):
+        """An SMS code went to the customer; ask for it."""
+
+        def __init__(self, code_id: str) -> None:
+            super().__init__()
+            self.code_id = code_id
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.member: MemberView | None = None
+        """The identified customer."""
+        self.draft: SaleDraft | None = None
+        """The check being built."""
+        self.preview: Preview | None = None
+        """The calculation of ``draft`` as it is now (None while recalculating)."""
+        self.result: SaleResult | None = None
+        """The last committed sale, shown until the next customer."""
+        self.busy = False
+        """A commit is running; Enter is ignored until it ends."""
+        self.confirm_pending = False
+        """Enter was pressed while the preview was recalculating: confirm when it lands."""
+
+    def compose(self) -> ComposeResult:
+        services = self.till.services
+        settings = self.till.settings
+        yield StatusLine(settings.till.store_id, settings.till.till_id, services.cashier)
+        with Horizontal(id="sale-body"):
+            yield CustomerPanel()
+            yield CheckPanel(settings.till.currency)
+            pane = ReceiptPane()
+            pane.display = self.till.options.show_receipts
+            yield pane
+        yield EntryInput(
+            max_gap_ms=settings.scanner.keyboard_max_gap_ms,
+            placeholder=_("Scan, or type a phone or an amount, then Enter"),
+            id="entry",
+        )
+        yield MessageBar(id="message")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(CustomerPanel).show(None)
+        self._render_check()
+        if self.till.last_status is not None:
+            self.query_one(StatusLine).apply(self.till.last_status, self.till.scanner_state)
+        self.query_one(EntryInput).focus()
+
+    # ------------------------------------------------------------------ input
+
+    def on_entry_input_entered(self, event: EntryInput.Entered) -> None:
+        event.stop()
+        text = event.value.strip()
+        if not text:
+            self.confirm()
+        elif event.scanned:
+            self.handle_scan(text, "keyboard")
+        elif (amount := parse_amount(text)) is not None:
+            self.add_line(SaleLine(_("Goods"), amount, Decimal(1), amount))
+        else:
+            self.identify(text, scanned=False)
+
+    def handle_scan(self, code: str, source: str) -> None:
+        """A scan at any moment: a product adds a line, anything else identifies."""
+        found = classify(code, self.till.settings.till.region)
+        if found.kind is IdKind.PRODUCT_BARCODE:
+            self._find_product(found.value)
+        else:
+            self.identify(code, scanned=True)
+
+    def say(self, sentence: str, *, error: bool = False) -> None:
+        """Show one sentence under the panels."""
+        self.query_one(MessageBar).show(sentence, error=error)
+
+    # ------------------------------------------------------------------ identify
+
+    def identify(self, text: str, *, scanned: bool) -> None:
+        """Identify the customer in a worker."""
+        self.say(_("Looking up the customer…"))
+        self._identify(text, scanned)
+
+    @work(thread=True, exit_on_error=False, exclusive=True, group="identify")
+    def _identify(self, text: str, scanned: bool) -> None:
+        self.post_message(self.Identified(self.till.services.identify(text, scanned=scanned)))
+
+    def on_sale_screen_identified(self, message: Identified) -> None:
+        if self.result is not None:
+            self._reset()
+        self.member = message.member
+        self.query_one(CustomerPanel).show(message.member)
+        if self.draft is not None:
+            self.draft = replace(self.draft, member=message.member, spend=Decimal(0))
+            self._recalculate()
+        self.say(
+            _("Customer found.")
+            if message.member.online
+            else _("Customer found in the offline cache.")
+        )
+
+    # ------------------------------------------------------------------ lines and preview
+
+    def add_line(self, line: SaleLine) -> None:
+        """Add ``line`` to the check and recalculate."""
+        if self.result is not None:
+            self._reset(keep_member=False)
+        if self.draft is None:
+            self.draft = SaleDraft(str(uuid.uuid4()), self.member, ())
+        self.draft = replace(self.draft, lines=(*self.draft.lines, line), member=self.member)
+        self._recalculate()
+
+    @work(thread=True, exit_on_error=False, group="catalog")
+    def _find_product(self, barcode: str) -> None:
+        line = self.till.services.product_line(barcode)
+        self.post_message(self.LineFound(line))
+
+    def on_sale_screen_line_found(self, message: LineFound) -> None:
+        self.add_line(message.line)
+
+    def _recalculate(self) -> None:
+        self.preview = None
+        self._render_check()
+        if self.draft is not None and self.draft.member is not None and self.draft.lines:
+            self._preview(self.draft)
+
+    @work(thread=True, exit_on_error=False, exclusive=True, group="preview")
+    def _preview(self, draft: SaleDraft) -> None:
+        self.post_message(self.Previewed(self.till.services.preview(draft), draft))
+
+    def on_sale_screen_previewed(self, message: Previewed) -> None:
+        if message.draft != self.draft:
+            return  # an older calculation; a newer one is on its way
+        self.preview = message.preview
+        self._render_check()
+        if self.confirm_pending:
+            self.confirm_pending = False
+            self.confirm()
+
+    def _render_check(self) -> None:
+        self.query_one(CheckPanel).show(self.draft, self.preview, self.result)
+
+    # ------------------------------------------------------------------ spend
+
+    def _set_spend(self, spend: Decimal) -> None:
+        if self.draft is None or self.preview is None:
+            self.say(_("Enter the amount first."), error=True)
+            return
+        spend = max(Decimal(0), min(spend, self.preview.max_spend))
+        self.draft = replace(self.draft, spend=spend, spend_code_id=None, spend_code=None)
+        self._recalculate()
+
+    def action_spend_max(self) -> None:
+        """F2: spend as many points as the rules allow."""
+        if self.preview is not None:
+            self._set_spend(self.preview.max_spend)
+
+    def action_spend_none(self) -> None:
+        """F4: spend nothing."""
+        self._set_spend(Decimal(0))
+
+    def action_spend_amount(self) -> None:
+        """F3: ask how many points to spend."""
+        if self.preview is None:
+            self.say(_("Enter the amount first."), error=True)
+            return
+
+        def chosen(answer: str | None) -> None:
+            amount = parse_amount(answer or "")
+            if amount is not None:
+                self._set_spend(amount)
+
+        self.app.push_screen(
+            Prompt(_("Points to spend (at most {limit}):").format(limit=self.preview.max_spend)),
+            chosen,
+        )
+
+    def action_discount(self) -> None:
+        """Mark or unmark the last line as discounted (no earn on it)."""
+        if self.draft is None or not self.draft.lines:
+            return
+        *rest, last = self.draft.lines
+        self.draft = replace(
+            self.draft, lines=(*rest, replace(last, discounted=not last.discounted))
+        )
+        self._recalculate()
+
+    # ------------------------------------------------------------------ confirm and void
+
+    def confirm(self) -> None:
+        """Enter on an empty line: commit the previewed check."""
+        if self.busy or self.draft is None or not self.draft.lines:
+            return
+        if self.draft.member is None:
+            self.say(_("Identify the customer first: scan or type the phone."), error=True)
+            return
+        if self.preview is None:
+            self.confirm_pending = True
+            return
+        if self.preview.code_required and self.draft.spend_code is None:
+            self.busy = True
+            self.say(_("Sending the SMS code to the customer…"))
+            self._send_code(self.draft)
+            return
+        self.busy = True
+        self.say(_("Printing…"))
+        self._commit(self.draft, self.preview)
+
+    @work(thread=True, exit_on_error=False, group="commit")
+    def _send_code(self, draft: SaleDraft) -> None:
+        self.post_message(self.CodeSent(self.till.services.request_spend_code(draft)))
+
+    def on_sale_screen_code_sent(self, message: CodeSent) -> None:
+        self.busy = False
+
+        def entered(code: str | None) -> None:
+            if not code or self.draft is None:
+                self.say(_("No code entered; the spend was not made."), error=True)
+                return
+            self.draft = replace(self.draft, spend_code_id=message.code_id, spend_code=code)
+            self.confirm()
+
+        self.app.push_screen(Prompt(_("SMS code from the customer:"), restrict=r"\d{0,8}"), entered)
+
+    @work(thread=True, exit_on_error=False, group="commit")
+    def _commit(self, draft: SaleDraft, preview: Preview) -> None:
+        self.post_message(self.Committed(self.till.services.commit_sale(draft, preview)))
+
+    def on_sale_screen_committed(self, message: Committed) -> None:
+        self.busy = False
+        self.result = message.result
+        self.draft = None
+        self.preview = None
+        self._render_check()
+        self.query_one(ReceiptPane).show(message.result.receipt_text)
+        self.say(_("Sale complete; the receipt is printing."))
+        self.till.print_receipts()
+
+    def worker_failed(self, group: str) -> None:
+        """After a failed commit or code request the cashier may press Enter again."""
+        if group == "commit":
+            self.busy = False
+            if self.draft is not None:
+                self._recalculate()
+        self.confirm_pending = False
+
+    def action_back(self) -> None:
+        """Esc: clear the line; on an empty line, void the check."""
+        entry = self.query_one(EntryInput)
+        if entry.value:
+            entry.clear_entry()
+            return
+        if self.draft is not None and not self.busy:
+            self._void(self.draft)
+            self._reset()
+            self.say(_("Check voided."))
+
+    @work(thread=True, exit_on_error=False, group="void")
+    def _void(self, draft: SaleDraft) -> None:
+        self.till.services.void(draft)
+
+    def _reset(self, *, keep_member: bool = False) -> None:
+        self.draft = None
+        self.preview = None
+        self.result = None
+        self.confirm_pending = False
+        if not keep_member:
+            self.member = None
+            self.query_one(CustomerPanel).show(None)
+        self._render_check()
+
+    # ------------------------------------------------------------------ navigation
+
+    def action_toggle_receipt(self) -> None:
+        """F10: show or hide the receipt preview."""
+        pane = self.query_one(ReceiptPane)
+        pane.display = not pane.display
+
+    def action_open(self, name: str) -> None:
+        """Open another flow's screen; Esc there comes back here."""
+        from terminal.screens.navigation import make_screen
+
+        self.app.push_screen(make_screen(name))

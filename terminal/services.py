@@ -1,0 +1,485 @@
+"""The integration facade the screens call: identify, preview, commit, void, print.
+
+Every method blocks (network, disk) and is called from a worker thread, never from the UI
+thread. Failures a cashier can act on raise :class:`TillError` with one translated sentence;
+the app's single worker-error handler shows it. The composition root
+(:mod:`terminal.composition`) builds this from :class:`~terminal.config.Settings`.
+
+A sale commits as: hold on the server → check + ``hold_confirm`` outbox record written durably →
+receipt print job → confirm → outbox record acknowledged. If the server is lost after the hold,
+the confirmation stays in the outbox and the sync engine sends it; nothing is lost or doubled
+(the server deduplicates by the check's UUID).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlite_utils import Database
+
+from loyalty.identifiers import IdKind, classify
+from offline_cache.audit import AuditLog
+from offline_cache.checks import CheckRecord, commit_check, queue_record
+from offline_cache.outbox import KIND_HOLD_CANCEL, Outbox
+from offline_cache.print_jobs import PrintJobs
+from offline_cache.snapshots import CatalogCache
+from processing import wire
+from processing.client import ProcessingClient
+from processing.errors import Offline, ProcessingError, Rejected, ServerError
+from terminal import offline_rules, receipts, till_state
+from terminal.cashiers import Cashiers, cashiers_path
+from terminal.config import Settings
+from terminal.i18n import _
+from terminal.views import MemberView, Preview, SaleDraft, SaleLine, SaleResult, SyncView
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+class TillError(Exception):
+    """A failure the cashier can act on; ``str()`` is one sentence for the status area."""
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class TillServices:
+    """Everything the screens do, over the processing client and the till database."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        client: ProcessingClient,
+        db: Database,
+        *,
+        clock: Clock = _utc_now,
+    ) -> None:
+        self.settings = settings
+        self.client = client
+        self.clock = clock
+        self._db = db
+        # One connection shared by the workers; SQLite work is short, so a lock is enough.
+        self._lock = threading.RLock()
+        self._budget_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="identify")
+        self.cashiers = Cashiers(cashiers_path(settings.offline.db_path))
+        """Who may log in at this till."""
+        self.cashier: str | None = None
+        self.shift_id: str | None = None
+        self.online = True
+        """What the last server call said; the status line shows it."""
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @contextmanager
+    def database(self) -> Iterator[Database]:
+        """The till database, locked for the caller's block."""
+        with self._lock:
+            yield self._db
+
+    def close(self) -> None:
+        """Release the network pool and the database (bounded; called on app exit)."""
+        self._budget_pool.shutdown(wait=False, cancel_futures=True)
+        self.client.close()
+        with self._lock:
+            self._db.close()
+
+    # ------------------------------------------------------------------ shift and status
+
+    def start_shift(self, cashier: str) -> None:
+        """Attribute what follows to ``cashier`` and open a shift if none is open."""
+        self.cashier = cashier
+        with self.database() as db:
+            self.shift_id = till_state.open_shift(db, cashier, self.clock())
+            AuditLog(db, self.clock).append("login", cashier=cashier, online=self.online)
+
+    def sync_view(self) -> SyncView:
+        """Queue depth and connection state for the status line and the sync screen."""
+        with self.database() as db:
+            return till_state.sync_view(db, self.online and self.client.breaker.allow())
+
+    def printer_state(self) -> str:
+        """One word for the status line: none, ok, or how many receipts wait."""
+        if self.settings.printer.kind == "none":
+            return _("none")
+        with self.database() as db:
+            waiting = till_state.printer_pending(db)
+        return _("ok") if waiting == 0 else _("{count} waiting").format(count=waiting)
+
+    def product_line(self, barcode: str) -> SaleLine:
+        """The check line of a scanned product, from the cached catalog."""
+        with self.database() as db:
+            item = CatalogCache(db).by_barcode(barcode)
+        if item is None:
+            raise TillError(_("This product is not in the catalog; type its price instead."))
+        return SaleLine(
+            name=item.name,
+            price=item.price,
+            quantity=Decimal(1),
+            amount=item.price,
+            barcode=item.barcode,
+            category=item.category,
+        )
+
+    # ------------------------------------------------------------------ identify
+
+    def identify(self, text: str, *, scanned: bool) -> MemberView:
+        """Find the member a phone, QR token or card identifies; online within the budget.
+
+        Falls back to the member cache when the server is unreachable or slower than the
+        offline budget. Raises TillError when the text identifies nobody.
+        """
+        found = classify(text, self.settings.till.region)
+        kinds = {IdKind.PHONE: "phone", IdKind.MEMBER_QR: "qr", IdKind.CARD: "card"}
+        if found.kind not in kinds:
+            raise TillError(_("This is not a phone number, member QR or loyalty card."))
+        entry: wire.EntryMode = "scanned" if scanned else "typed"
+        budget = float(self.settings.processing.offline_budget)
+        future = self._budget_pool.submit(
+            self.client.identify,
+            found.value,
+            kind=kinds[found.kind],  # type: ignore[arg-type]
+            entry=entry,
+            region=self.settings.till.region,
+            expiring_within_days=self.settings.offline.expiring_within_days,
+        )
+        try:
+            result = future.result(timeout=budget)
+        except Rejected as error:
+            self.online = True
+            raise TillError(_rejected_sentence(error)) from error
+        except (FutureTimeout, Offline, ServerError) as error:
+            log.info("identify offline: %s", error)
+            self.online = False
+            return self._identify_cached(text, entry)
+        self.online = True
+        view = member_view(result)
+        self._audit("identify", record_id=view.member_id, source=entry, online=True)
+        return view
+
+    def _identify_cached(self, text: str, entry: str) -> MemberView:
+        with self.database() as db:
+            try:
+                view = offline_rules.identify_cached(
+                    db, text, self.settings.till.region, self.clock(), entry
+                )
+            except offline_rules.OfflineRefusal as error:
+                raise TillError(str(error)) from error
+        self._audit("identify", record_id=view.member_id, source=entry, online=False)
+        return view
+
+    # ------------------------------------------------------------------ preview
+
+    def preview(self, draft: SaleDraft) -> Preview:
+        """Earn, spend limit and amount to pay for ``draft``; offline under the offline rules."""
+        if draft.member is None or not draft.lines:
+            raise TillError(_("Identify the customer and enter an amount first."))
+        if draft.member.online:
+            try:
+                calc = self.client.calculate(check_request(draft))
+            except (Offline, ServerError):
+                self.online = False
+            except Rejected as error:
+                self.online = True
+                raise TillError(_rejected_sentence(error)) from error
+            else:
+                self.online = True
+                return Preview(
+                    check_id=calc.check_id,
+                    total=calc.total,
+                    earn=calc.earn,
+                    spend=calc.spend,
+                    max_spend=calc.max_spend,
+                    to_pay=calc.to_pay,
+                    code_required=calc.code_required,
+                    fingerprint=calc.fingerprint,
+                    online=True,
+                    message=calc.message.text,
+                )
+        with self.database() as db:
+            return offline_rules.offline_preview(db, self.settings, draft, self.clock())
+
+    def request_spend_code(self, draft: SaleDraft) -> str:
+        """Send the member an SMS code for this spend; returns the code id."""
+        assert draft.member is not None
+        try:
+            sent = self.client.request_spend_code(
+                draft.member.member_id, draft.spend, idempotency_key=str(uuid.uuid4())
+            )
+        except Rejected as error:
+            raise TillError(_rejected_sentence(error)) from error
+        return sent.code_id
+
+    # ------------------------------------------------------------------ commit
+
+    def commit_sale(self, draft: SaleDraft, preview: Preview) -> SaleResult:
+        """Commit the check the cashier confirmed; returns what was earned, spent and printed."""
+        if draft.member is None:
+            raise TillError(_("Identify the customer first."))
+        if not preview.online:
+            return self._commit_offline(draft, preview)
+        request = wire.HoldRequest(
+            **check_request(draft).model_dump(), fingerprint=preview.fingerprint
+        )
+        try:
+            hold = self.client.hold(request, idempotency_key=f"{draft.check_id}-hold")
+        except (Offline, ServerError) as error:
+            self.online = False
+            raise TillError(
+                _("The server was lost before the sale was held; press Enter to recalculate.")
+            ) from error
+        except Rejected as error:
+            raise TillError(_rejected_sentence(error)) from error
+        calc = hold.calculation
+        record = CheckRecord(
+            check_id=draft.check_id,
+            member_id=draft.member.member_id,
+            total=calc.total,
+            earned=calc.earn,
+            spent=calc.spend,
+            offline=False,
+            payload={"check_id": draft.check_id, "hold_id": hold.hold_id},
+            shift_id=self.shift_id,
+            cashier=self.cashier,
+            details=_details(draft),
+        )
+        with self.database() as db:
+            commit_check(db, record, source=draft.member.entry, clock=self.clock)
+        confirmed, balance_after = self._confirm(draft.check_id)
+        if balance_after is None:
+            balance_after = draft.member.available - calc.spend
+        text, job = self._print(draft, calc.earn, calc.spend, balance_after, offline=False)
+        return SaleResult(
+            check_id=draft.check_id,
+            earned=calc.earn,
+            spent=calc.spend,
+            balance_after=balance_after,
+            offline=False,
+            receipt_text=text,
+            print_job_id=job,
+            confirmed=confirmed,
+        )
+
+    def _confirm(self, check_id: str) -> tuple[bool, Decimal | None]:
+        try:
+            result = self.client.confirm(check_id, idempotency_key=check_id)
+        except ProcessingError as error:
+            # The confirmation is in the outbox; the sync engine delivers it.
+            log.warning("confirm of %s queued: %s", check_id, error)
+            self.online = not isinstance(error, Offline | ServerError)
+            return False, None
+        with self.database() as db:
+            Outbox(db, self.clock).mark_acknowledged(check_id, result.model_dump(mode="json"))
+        return True, result.balance_after
+
+    def _commit_offline(self, draft: SaleDraft, preview: Preview) -> SaleResult:
+        assert draft.member is not None
+        check = wire.OfflineCheck(
+            check_id=draft.check_id,
+            member_id=draft.member.member_id,
+            lines=[wire_line(line) for line in draft.lines],
+            spent_offline=preview.spend,
+            provisional_earn=preview.earn,
+            made_at=self.clock(),
+        )
+        record = CheckRecord(
+            check_id=draft.check_id,
+            member_id=draft.member.member_id,
+            total=preview.total,
+            earned=preview.earn,
+            spent=preview.spend,
+            offline=True,
+            provisional=True,
+            payload=check.model_dump(mode="json"),
+            shift_id=self.shift_id,
+            cashier=self.cashier,
+            details=_details(draft),
+        )
+        with self.database() as db:
+            commit_check(db, record, source=draft.member.entry, clock=self.clock)
+        balance_after = draft.member.available - preview.spend
+        text, job = self._print(draft, preview.earn, preview.spend, balance_after, offline=True)
+        return SaleResult(
+            check_id=draft.check_id,
+            earned=preview.earn,
+            spent=preview.spend,
+            balance_after=balance_after,
+            offline=True,
+            receipt_text=text,
+            print_job_id=job,
+            confirmed=False,
+        )
+
+    def void(self, draft: SaleDraft) -> None:
+        """Cancel the server hold of a check that will not be completed (queued if offline)."""
+        key = str(uuid.uuid5(uuid.NAMESPACE_URL, f"cancel:{draft.check_id}"))
+        with self.database() as db:
+            queue_record(
+                db,
+                key,
+                KIND_HOLD_CANCEL,
+                {"check_id": draft.check_id},
+                action="check_voided",
+                cashier=self.cashier,
+                online=self.online,
+                member_id=draft.member.member_id if draft.member else None,
+                clock=self.clock,
+            )
+        try:
+            result = self.client.cancel(draft.check_id, idempotency_key=key)
+        except Rejected as error:
+            if error.code != "unknown_check":
+                raise TillError(_rejected_sentence(error)) from error
+            answer: dict[str, Any] = {"status": "no_hold"}
+        except ProcessingError:
+            return  # queued; the sync engine cancels it
+        else:
+            answer = result.model_dump(mode="json")
+        with self.database() as db:
+            Outbox(db, self.clock).mark_acknowledged(key, answer)
+
+    # ------------------------------------------------------------------ printing
+
+    def _print(
+        self, draft: SaleDraft, earned: Decimal, spent: Decimal, after: Decimal, *, offline: bool
+    ) -> tuple[str, int | None]:
+        receipt = receipts.sale_receipt(
+            self.settings,
+            draft,
+            earned=earned,
+            spent=spent,
+            balance_after=after,
+            offline=offline,
+            cashier=self.cashier,
+            issued_at=self.clock(),
+        )
+        text = receipts.receipt_text(self.settings, receipt)
+        if self.settings.printer.kind == "none":
+            return text, None
+        data = receipts.receipt_bytes(self.settings, receipt)
+        with self.database() as db:
+            job = PrintJobs(db, self.clock).enqueue(data, draft.check_id, "sale")
+        return text, job
+
+    def print_pending(self) -> int:
+        """Send queued receipts to the printer (a worker calls this after each sale)."""
+        from terminal.printing import send_pending
+
+        with self.database() as db:
+            return send_pending(db, self.settings)
+
+    # ------------------------------------------------------------------ audit
+
+    def _audit(self, action: str, *, record_id: str, source: str, online: bool) -> None:
+        with self.database() as db:
+            AuditLog(db, self.clock).append(
+                action, cashier=self.cashier, online=online, source=source, record_id=record_id
+            )
+
+
+# ---------------------------------------------------------------------- translation helpers
+
+
+def member_view(result: wire.IdentifyResult) -> MemberView:
+    """The screen's view of an identify answer."""
+    member, balance = result.member, result.balance
+    frozen_until = min((lot.active_from for lot in balance.frozen), default=None)
+    expiring_on = min((lot.expires_at for lot in balance.expiring), default=None)
+    return MemberView(
+        member_id=member.id,
+        phone_masked=member.phone_masked,
+        name=member.name,
+        state=member.state,
+        tier_name=member.tier.name,
+        tier_rate=member.tier.rate_percent,
+        next_tier=member.tier.next_name,
+        to_next=member.tier.to_next,
+        available=balance.available,
+        frozen_total=balance.frozen_total,
+        frozen_until=frozen_until,
+        expiring_total=balance.expiring_total,
+        expiring_on=expiring_on,
+        offers=tuple(offer.title for offer in result.offers),
+        coupons=tuple(f"{c.title} ({c.code})" for c in result.coupons),
+        online=True,
+        entry=result.entry,
+    )
+
+
+def wire_line(line: SaleLine) -> wire.Line:
+    """A check line as the protocol carries it."""
+    return wire.Line(
+        barcode=line.barcode,
+        name=line.name,
+        category=line.category,
+        price=line.price,
+        quantity=line.quantity,
+        amount=line.amount,
+        discounted=line.discounted,
+    )
+
+
+def check_request(draft: SaleDraft) -> wire.CheckRequest:
+    """The calculate/hold request for ``draft``."""
+    assert draft.member is not None
+    return wire.CheckRequest(
+        check_id=draft.check_id,
+        member_id=draft.member.member_id,
+        lines=[wire_line(line) for line in draft.lines],
+        requested_spend=draft.spend,
+        spend_code_id=draft.spend_code_id,
+        spend_code=draft.spend_code,
+    )
+
+
+def _details(draft: SaleDraft) -> dict[str, Any]:
+    """What a reprint or a return needs to rebuild the check (masked data only)."""
+    member = draft.member
+    return {
+        "lines": [
+            {
+                "name": line.name,
+                "price": line.price,
+                "quantity": line.quantity,
+                "amount": line.amount,
+                "discounted": line.discounted,
+            }
+            for line in draft.lines
+        ],
+        "phone_masked": member.phone_masked if member else "",
+        "balance_before": member.available if member else Decimal(0),
+    }
+
+
+_REJECTION_SENTENCES = {
+    "unknown_member": "No member has this phone or card; F3 registers a new one.",
+    "member_blocked": "This member is blocked; the sale can go on without points.",
+    "spend_not_allowed": "This member may not spend points now.",
+    "insufficient_points": "The member does not have that many points.",
+    "code_required": "This spend needs the code from the customer's SMS.",
+    "code_invalid": "The SMS code is wrong; ask the customer again.",
+    "code_expired": "The SMS code has expired; send a new one.",
+    "code_locked": "Too many wrong codes; the sale can go on without spending points.",
+    "stale_calculation": "The check changed; press Enter to recalculate.",
+    "hold_expired": "The hold expired; press Enter to recalculate.",
+    "invalid_phone": "This is not a valid phone number.",
+    "invalid_token": "This QR code is not valid or has expired; ask for a fresh one.",
+    "return_exceeds_check": "That is more than the check had left to return.",
+    "unknown_check": "No such check on the server.",
+    "consent_required": "The customer's consent is required to register.",
+}
+
+
+def _rejected_sentence(error: Rejected) -> str:
+    sentence = _REJECTION_SENTENCES.get(error.code)
+    return _(sentence) if sentence else error.message

@@ -1,0 +1,158 @@
+"""What the screens show: frozen snapshots the services hand to the UI thread.
+
+Workers build these from wire answers or cache rows and post them in messages; widgets only
+read them. Money and points are ``Decimal``; phones are already masked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class MemberView:
+    """An identified member, from the server (``online``) or from the till's cache."""
+
+    member_id: str
+    phone_masked: str
+    name: str | None
+    state: str
+    """active, earn_only or blocked."""
+    tier_name: str
+    tier_rate: Decimal
+    next_tier: str | None
+    to_next: Decimal | None
+    available: Decimal
+    frozen_total: Decimal = ZERO
+    frozen_until: datetime | None = None
+    expiring_total: Decimal = ZERO
+    expiring_on: datetime | None = None
+    offers: tuple[str, ...] = ()
+    coupons: tuple[str, ...] = ()
+    online: bool = True
+    cached_at: datetime | None = None
+    """When the cached balance was last refreshed (offline identification only)."""
+    entry: str = "typed"
+    """scanned or typed."""
+
+
+@dataclass(frozen=True)
+class SaleLine:
+    """One check line as the cashier entered it."""
+
+    name: str
+    price: Decimal
+    quantity: Decimal
+    amount: Decimal
+    discounted: bool = False
+    barcode: str | None = None
+    category: str = ""
+
+
+@dataclass(frozen=True)
+class SaleDraft:
+    """A check being built: its id is fixed when the first line is added (idempotency key)."""
+
+    check_id: str
+    member: MemberView | None
+    lines: tuple[SaleLine, ...]
+    spend: Decimal = ZERO
+    spend_code_id: str | None = None
+    spend_code: str | None = None
+
+    @property
+    def total(self) -> Decimal:
+        """The check's total in money."""
+        return sum((line.amount for line in self.lines), ZERO)
+
+
+@dataclass(frozen=True)
+class Preview:
+    """The calculated check: earn, the spend limit and what the customer pays."""
+
+    check_id: str
+    total: Decimal
+    earn: Decimal
+    spend: Decimal
+    max_spend: Decimal
+    to_pay: Decimal
+    code_required: bool
+    fingerprint: str
+    online: bool
+    message: str = ""
+    """A line from the server for the customer (shown literally)."""
+
+
+@dataclass(frozen=True)
+class SaleResult:
+    """A committed check."""
+
+    check_id: str
+    earned: Decimal
+    spent: Decimal
+    balance_after: Decimal
+    offline: bool
+    receipt_text: str
+    print_job_id: int | None
+    confirmed: bool
+    """False when the confirmation is queued for sync (online hold, server lost after it)."""
+
+
+@dataclass(frozen=True)
+class ReturnView:
+    """The points a return took back and gave back."""
+
+    return_id: str
+    check_id: str
+    taken_back: Decimal
+    given_back: Decimal
+    balance_after: Decimal | None
+    queued: bool
+
+
+@dataclass(frozen=True)
+class CheckRow:
+    """One recent check for the history screen."""
+
+    check_id: str
+    created_at: datetime
+    member_id: str | None
+    total: Decimal
+    earned: Decimal
+    spent: Decimal
+    offline: bool
+    cashier: str | None
+
+
+@dataclass(frozen=True)
+class SyncView:
+    """The offline queue at a glance."""
+
+    online: bool
+    unsent: int
+    dead: tuple[str, ...]
+    """One line per dead record: id and the server's reason."""
+    conflicts: int
+    oldest_unsent_at: datetime | None
+    last_error: str | None = None
+
+
+@dataclass(frozen=True)
+class ShiftReport:
+    """Totals of the open shift."""
+
+    shift_id: str
+    cashier: str | None
+    opened_at: datetime
+    checks: int
+    total: Decimal
+    earned: Decimal
+    spent: Decimal
+    reversed: Decimal
+    offline_pending: int
+    overrides: int
+    notes: tuple[str, ...] = field(default=())

@@ -1,0 +1,68 @@
+"""The check panel: lines, total, earn preview, spend limit and what the customer pays."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from terminal.i18n import _, money, points
+from terminal.views import Preview, SaleDraft, SaleResult
+
+
+class CheckPanel(Static):
+    """Renders the draft, its preview and, after confirmation, the result."""
+
+    def __init__(self, currency: str) -> None:
+        super().__init__(id="check")
+        self.currency = currency
+        """ISO currency of the checks."""
+        self.border_title = _("Check")
+
+    def show(
+        self, draft: SaleDraft | None, preview: Preview | None, result: SaleResult | None
+    ) -> None:
+        """Re-render from the sale screen's state."""
+        self.border_title = _("Check")
+        self.update(render_check(self.currency, draft, preview, result))
+
+
+def render_check(
+    currency: str, draft: SaleDraft | None, preview: Preview | None, result: SaleResult | None
+) -> Text:
+    """The panel's text."""
+    text = Text()
+    if result is not None:
+        text.append(_("Done") + "\n", style="bold green")
+        text.append(f"{_('Earned')}: {points(result.earned)}")
+        if result.offline:
+            text.append(" " + _("(provisional, offline)"), style="yellow")
+        text.append(f"\n{_('Spent')}: {points(result.spent)}")
+        text.append(f"\n{_('New balance')}: {points(result.balance_after)}")
+        if not result.confirmed and not result.offline:
+            text.append("\n" + _("Confirmation queued for sync."), style="yellow")
+        text.append("\n\n" + _("Next customer: scan or type the phone."), style="dim")
+        return text
+    if draft is None or not draft.lines:
+        text.append(_("Type the amount and press Enter, or scan products."), style="dim")
+        return text
+    for number, line in enumerate(draft.lines[-6:], start=max(1, len(draft.lines) - 5)):
+        mark = " %" if line.discounted else ""
+        qty = "" if line.quantity == 1 else f" ×{points(line.quantity)}"
+        text.append(f"{number}. {line.name}{qty}{mark}  {money(line.amount, currency)}\n")
+    text.append(f"{_('Total')}: {money(draft.total, currency)}", style="bold")
+    if preview is None:
+        text.append("\n" + _("Calculating…"), style="dim")
+        return text
+    text.append(f"\n{_('Earn')}: +{points(preview.earn)}", style="green")
+    if not preview.online:
+        text.append(" " + _("(provisional)"), style="yellow")
+    text.append(f"\n{_('Can spend')}: {points(preview.max_spend)}")
+    if preview.spend:
+        text.append(f"\n{_('Spend')}: −{points(preview.spend)}", style="bold")
+    text.append(f"\n{_('To pay')}: {money(preview.to_pay, currency)}", style="bold")
+    if preview.code_required:
+        text.append("\n" + _("SMS code needed for this spend."), style="yellow")
+    if preview.message:
+        text.append(f"\n{preview.message}", style="italic")
+    text.append("\n" + _("Enter: confirm and print"), style="dim")
+    return text

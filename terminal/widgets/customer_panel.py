@@ -1,0 +1,60 @@
+"""The customer panel: who the customer is and what their points can do, masked phone only."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from terminal.i18n import _, day, points
+from terminal.views import MemberView
+
+_STATES = {"active": "active", "earn_only": "earn only", "blocked": "blocked"}
+
+
+class CustomerPanel(Static):
+    """Renders a :class:`MemberView`; all text is literal (names come from customers)."""
+
+    def __init__(self) -> None:
+        super().__init__(id="customer")
+        self.member: MemberView | None = None
+        """The identified member, or None before identification."""
+        self.border_title = _("Customer")
+
+    def show(self, member: MemberView | None) -> None:
+        """Display ``member`` (None: the prompt to identify)."""
+        self.member = member
+        self.border_title = _("Customer")
+        self.update(render_member(member))
+
+
+def render_member(member: MemberView | None) -> Text:
+    """The panel's text for ``member``."""
+    text = Text()
+    if member is None:
+        text.append(_("Scan the customer's QR or card, or type the phone and press Enter."))
+        return text
+    text.append(member.name or _("(no name)"), style="bold")
+    text.append(f"\n{member.phone_masked}")
+    text.append("  " + (_("scanned") if member.entry == "scanned" else _("typed")), style="dim")
+    if member.state != "active":
+        text.append(f"\n{_(_STATES.get(member.state, member.state)).upper()}", style="bold red")
+    text.append(f"\n{_('Available')}: ", style="")
+    text.append(points(member.available), style="bold")
+    if member.tier_name:
+        text.append(f"\n{_('Tier')}: {member.tier_name} {points(member.tier_rate)}%")
+        if member.next_tier and member.to_next is not None:
+            text.append(f"\n  {_('to')} {member.next_tier}: {points(member.to_next)}")
+    if member.frozen_total:
+        until = f" {_('until')} {day(member.frozen_until)}" if member.frozen_until else ""
+        text.append(f"\n{_('Frozen')}: {points(member.frozen_total)}{until}")
+    if member.expiring_total:
+        when = f" {day(member.expiring_on)}" if member.expiring_on else ""
+        text.append(f"\n{_('Expiring')}: {points(member.expiring_total)}{when}", style="yellow")
+    if not member.online:
+        age = f" ({_('cached')} {day(member.cached_at)})" if member.cached_at else ""
+        text.append(f"\n{_('Offline balance')}{age}", style="bold yellow")
+    for offer in member.offers[:3]:
+        text.append(f"\n• {offer}", style="cyan")
+    for coupon in member.coupons[:2]:
+        text.append(f"\n◦ {coupon}", style="cyan")
+    return text
