@@ -17,7 +17,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
 from drivers import line_image
 from drivers.errors import DeviceConfigError, RenderError
@@ -34,6 +34,9 @@ PREFERRED_CODEPAGES: dict[str, tuple[str, ...]] = {
     "kk": ("RK1048", "CP1251", "CP866"),
     "en": ("CP437", "CP1252", "CP850"),
 }
+
+QrMode = Literal["auto", "native", "image", "off"]
+"""auto: native ``GS ( k`` where the profile supports it, else an image; or force one; or off."""
 
 _IMAGE_IMPLS = ("bitImageRaster", "bitImageColumn", "graphics")
 _encoder_caches: dict[str, dict[str, Any]] = {}
@@ -146,7 +149,14 @@ def _dummy(profile: str) -> Any:
 
 
 class _Renderer:
-    def __init__(self, profile: str, columns: int, codepage: str, language: ReceiptLanguage):
+    def __init__(
+        self,
+        profile: str,
+        columns: int,
+        codepage: str,
+        language: ReceiptLanguage,
+        qr_mode: QrMode = "auto",
+    ):
         self.profile = profile
         self.columns = columns
         self.printer = _dummy(profile)
@@ -156,6 +166,7 @@ class _Renderer:
         self.font = select_font(profile, columns)
         self.codepage = codepage
         self.language = language
+        self.qr_mode = qr_mode
 
     def start(self) -> None:
         p = self.printer
@@ -190,7 +201,10 @@ class _Renderer:
     def qr(self, block: QrBlock) -> None:
         p = self.printer
         data = _profile(self.profile)
-        native = bool(data["features"].get("qrCode"))
+        if self.qr_mode == "off":
+            return
+        supported = bool(data["features"].get("qrCode"))
+        native = self.qr_mode == "native" or (self.qr_mode == "auto" and supported)
         self.native_qr = native
         try:
             if native:
@@ -260,9 +274,12 @@ def render_blocks(
     profile: str,
     columns: int,
     codepage: str | None = None,
+    *,
+    qr: QrMode = "auto",
 ) -> RenderedReceipt:
     """Bytes for already laid-out ``blocks`` (see :func:`render_receipt`)."""
-    renderer = _Renderer(profile, columns, choose_codepage(profile, language, codepage), language)
+    chosen = choose_codepage(profile, language, codepage)
+    renderer = _Renderer(profile, columns, chosen, language, qr)
     renderer.start()
     for block in blocks:
         if isinstance(block, Line):
@@ -277,21 +294,31 @@ def render_blocks(
 
 
 def render_receipt_detailed(
-    receipt: Receipt, profile: str, columns: int, codepage: str | None = None
+    receipt: Receipt,
+    profile: str,
+    columns: int,
+    codepage: str | None = None,
+    *,
+    qr: QrMode = "auto",
 ) -> RenderedReceipt:
     """Like :func:`render_receipt`, with what was printed as images and which code page."""
-    return render_blocks(
-        layout_receipt(receipt, columns), receipt.language, profile, columns, codepage
-    )
+    blocks = layout_receipt(receipt, columns)
+    return render_blocks(blocks, receipt.language, profile, columns, codepage, qr=qr)
 
 
 def render_receipt(
-    receipt: Receipt, profile: str, columns: int, codepage: str | None = None
+    receipt: Receipt,
+    profile: str,
+    columns: int,
+    codepage: str | None = None,
+    *,
+    qr: QrMode = "auto",
 ) -> bytes:
     """ESC/POS bytes of ``receipt`` for printer ``profile`` at ``columns`` characters a line.
 
     ``codepage`` (e.g. "CP866", "CP1251") is where the receipt starts; letters it lacks switch
-    to another page of the profile, or become an image when no page has them.
+    to another page of the profile, or become an image when no page has them. ``qr`` picks
+    how the QR is printed (see :data:`QrMode`).
     Raises ``DeviceConfigError`` or ``RenderError`` (see the module docstring).
     """
-    return render_receipt_detailed(receipt, profile, columns, codepage).data
+    return render_receipt_detailed(receipt, profile, columns, codepage, qr=qr).data

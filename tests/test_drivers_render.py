@@ -156,3 +156,15 @@ def test_capabilities_file_and_pickle_dir_are_set_on_first_use(tmp_path: Path) -
     assert capabilities.endswith("drivers/capabilities.json")
     assert pickle_dir.startswith(str(tmp_path))
     assert any(Path(pickle_dir).glob("*.capabilities.pickle"))
+
+
+def test_qr_mode_native_image_or_off() -> None:
+    receipt = sample_receipt("ru", NOW, qr_content="https://m.example/42")
+    native = decode_escpos(render_receipt(receipt, "TM-T88V", 42, qr="auto"), "TM-T88V")
+    image = decode_escpos(render_receipt(receipt, "TM-T88V", 42, qr="image"), "TM-T88V")
+    off = decode_escpos(render_receipt(receipt, "TM-T88V", 42, qr="off"), "TM-T88V")
+    assert native.qr_codes == ["https://m.example/42"] and not native.raster_images
+    assert image.qr_codes == [] and len(image.raster_images) == 1
+    assert off.qr_codes == [] and not off.raster_images
+    # An image QR costs far more bytes: the reason native is preferred.
+    assert len(image.raster_images[0][2]) > 10 * len("https://m.example/42")
