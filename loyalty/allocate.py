@@ -21,6 +21,8 @@ def allocate(total: Decimal, weights: Sequence[Decimal], quantum: Decimal = CENT
     steps = total / quantum
     if total < 0 or steps != steps.to_integral_value():
         raise ValueError(f"cannot allocate {total} in steps of {quantum}")
+    if any(w < 0 for w in weights):
+        raise ValueError("weights must not be negative")
     weight_sum = sum(weights, Decimal(0))
     if weight_sum <= 0:
         if total != 0:

@@ -127,8 +127,11 @@ class Calculation:
         return _calculation_from_dict(data)
 
     def fingerprint(self) -> str:
-        """A hex SHA-256 of inputs and results, ignoring message wording and ``computed_at``."""
-        data = self.to_dict()
+        """A hex SHA-256 of inputs and results, ignoring message wording and ``computed_at``.
+
+        Decimals enter in canonical form, so ``Decimal("2")`` and ``Decimal("2.000")`` agree.
+        """
+        data = _plain(self, canonical=True)
         for key in ("computed_at", "notes", "customer_message", "rejected_coupons"):
             del data[key]
         for line in data["lines"]:
@@ -138,17 +141,19 @@ class Calculation:
         return hashlib.sha256(canonical.encode("ascii")).hexdigest()
 
 
-def _plain(value: Any) -> Any:
+def _plain(value: Any, canonical: bool = False) -> Any:
     if isinstance(value, Decimal):
-        return decimal_text(value)
+        return decimal_text(value.normalize() if canonical else value)
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, Rounding | Precision | PromotionKind):
         return value.value
     if isinstance(value, tuple | list):
-        return [_plain(v) for v in value]
+        return [_plain(v, canonical) for v in value]
     if hasattr(value, "__dataclass_fields__"):
-        return {name: _plain(getattr(value, name)) for name in value.__dataclass_fields__}
+        return {
+            name: _plain(getattr(value, name), canonical) for name in value.__dataclass_fields__
+        }
     return value
 
 

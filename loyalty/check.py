@@ -214,9 +214,12 @@ def _spendable_max(
     if rules.max_points is not None:
         limits.append(rules.max_points)
     spendable = quantize_down(min(limits), program.precision.quantum)
-    if spendable < rules.min_points or spendable <= 0:
-        if member.available_points > 0:
-            notes.append(f"Points can pay for this check only from {rules.min_points} points.")
+    if spendable <= 0 or spendable < rules.min_points:
+        if member.available_points > 0 and spendable <= 0:
+            notes.append("Points cannot pay for this check.")
+        elif member.available_points > 0:
+            least = format_points(rules.min_points, program)
+            notes.append(f"Points can pay for this check only from {least} points.")
         return ZERO
     return spendable
 
@@ -227,10 +230,16 @@ def _applied_spend(
     if requested <= 0:
         return ZERO
     if requested > spendable:
-        notes.append(f"{requested} points were asked for; at most {spendable} can pay this check.")
+        notes.append(
+            f"{format_points(requested, program)} points were asked for; at most"
+            f" {format_points(spendable, program)} can pay this check."
+        )
     spend = quantize_down(min(requested, spendable), program.precision.quantum)
     if spend < program.spend.min_points:
-        notes.append(f"At least {program.spend.min_points} points must be spent at a time.")
+        notes.append(
+            f"At least {format_points(program.spend.min_points, program)} points must be spent"
+            " at a time."
+        )
         return ZERO
     return spend
 

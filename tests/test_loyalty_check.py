@@ -305,3 +305,16 @@ def test_calculation_from_a_bad_dict_says_which_field() -> None:
     data["earn_total"] = 30.0
     with pytest.raises(CheckError, match="earn_total"):
         Calculation.from_dict(data)
+
+
+def test_fingerprint_ignores_how_a_decimal_is_written() -> None:
+    # The wire may carry '2.000' where the till typed '2': the same check, the same fingerprint.
+    a = calc([line("100.00", qty="2")], member(available="50"), "10")
+    b = calc([line("100.00", qty="2.000")], member(available="50.00"), "10.00")
+    assert a.fingerprint() == b.fingerprint()
+
+
+def test_all_tobacco_check_says_points_cannot_pay() -> None:
+    result = calc([line("500.00", "tobacco")], member(available="100"), "50")
+    assert result.spend_applied == 0
+    assert "Points cannot pay for this check." in result.notes
