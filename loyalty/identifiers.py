@@ -20,9 +20,10 @@ Formats recognised (checked in this order, on the text with surrounding spaces r
 A 12-digit string with a valid UPC-A check digit is a barcode even if it could be a phone typed
 without '+'; people type phones with '+', '8' or '0' in front.
 
-Digits under the Windows Kazakh layout: its number row types Kazakh letters (2→ә, 3→і, 4→ң,
-5→ғ, 8→ү, 9→ұ, 0→қ). A string made only of digits and those letters is mapped back to digits.
-Scanners should still be set to a US layout or keypad emulation (see the drivers notes).
+Digits are NOT layout-proof under the standard Kazakh layout: its number row types
+'"' ә і ң ғ , . ү ұ қ for 1–0. A string of digits and those characters, with at least one of the
+letters, is mapped back to digits. Scanners should still be set to a US layout or to keypad
+(Alt-code) emulation; a digits-only QR token survives the Russian and Ukrainian layouts as is.
 """
 
 from __future__ import annotations
@@ -52,7 +53,10 @@ _CYRILLIC_KEYS = dict(
         strict=True,
     )
 )
-_KAZAKH_DIGIT_ROW = {"ә": "2", "і": "3", "ң": "4", "ғ": "5", "ү": "8", "ұ": "9", "қ": "0"}
+# The Kazakh standard layout's number row, key by key: 1→'"', 2→ә, 3→і, 4→ң, 5→ғ, 6→',',
+# 7→'.', 8→ү, 9→ұ, 0→қ. Punctuation is mapped back only next to those letters (see below).
+_KAZAKH_LETTERS = {"ә": "2", "і": "3", "ң": "4", "ғ": "5", "ү": "8", "ұ": "9", "қ": "0"}
+_KAZAKH_DIGIT_ROW = {**_KAZAKH_LETTERS, '"': "1", ",": "6", ".": "7"}
 
 
 class IdKind(StrEnum):
@@ -150,7 +154,7 @@ def _coupon_code(text: str) -> str | None:
 
 
 def _kazakh_digits(text: str) -> str:
-    if any(ch in _KAZAKH_DIGIT_ROW for ch in text) and all(
+    if any(ch in _KAZAKH_LETTERS for ch in text) and all(
         ch.isdigit() or ch in _KAZAKH_DIGIT_ROW for ch in text
     ):
         return "".join(_KAZAKH_DIGIT_ROW.get(ch, ch) for ch in text)

@@ -19,7 +19,8 @@ Layout of a token (every field fixed width except the member id)::
 
 The signature covers every digit before it; the check digits cover every digit before them, so a
 misread or edited digit is reported as *altered* while a well-formed token signed by another key
-is *forged*. A numeric member id of 6 digits gives a 183-digit token (QR version 7).
+is *forged*. A 6-digit numeric member id gives a 179-digit token: a version 5 QR code at
+error correction M (37×37 modules), easy for phone screens and 2D scanners.
 
 Raises :class:`~loyalty.errors.TokenError` (with ``code``) and
 :class:`~loyalty.errors.InvalidKey`.

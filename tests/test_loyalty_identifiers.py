@@ -68,8 +68,9 @@ def test_card_prefix_is_configurable() -> None:
 
 
 def test_kazakh_layout_digit_row_is_read_back_as_digits() -> None:
-    # 4006381333931 typed under the Windows Kazakh layout: 4→ң, 0→қ, 3→і, 8→ү, 9→ұ.
-    assert classify("ңққ6іү1іііұі1", "KZ").value == "4006381333931"
+    # 4006381333931 typed under the Kazakh layout: 4→ң, 0→қ, 6→',', 3→і, 8→ү, 1→'"', 9→ұ.
+    assert classify('ңққ,іү"іііұі"', "KZ").value == "4006381333931"
+    assert classify("1,5", "KZ").kind is not IdKind.PRODUCT_BARCODE  # no letter: left alone
 
 
 @pytest.mark.parametrize(
