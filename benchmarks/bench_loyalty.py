@@ -90,7 +90,7 @@ def calc_check_30_lines() -> Result:
         value,
         base,
         "s",
-        f"ratio <= {MAX_RATIO:.0f} (measured ~180 here): the floor, 30 Decimal multiply-adds"
+        f"ratio <= {MAX_RATIO:.0f} (measured 100–180 here): the floor, 30 Decimal multiply-adds"
         " (~4 µs), is the least any calculation does; 300x keeps a full calculation near 1 ms,"
         " under 1 % of the 100 ms a cashier perceives as instant when a preview reruns on every"
         " scanned line, with headroom for a shared 2-core till yet failing on a 2x regression",
