@@ -23,6 +23,7 @@ from terminal import i18n
 from terminal.config import Settings
 from terminal.i18n import _
 from terminal.messages import ScanReceived, StatusRefreshed
+from terminal.printing import PrinterChanged
 from terminal.scanner_glue import ScannerChanged
 from terminal.services import TillError, TillServices
 
@@ -42,6 +43,8 @@ class AppOptions:
     """Show the receipt preview pane beside the check (the demo's file printer)."""
     start_cashier: str | None = None
     """Skip the login screen as this cashier (tests only)."""
+    wake_printer: Callable[[], None] = lambda: None
+    """Tell the print worker a receipt was queued (set by whoever started the worker)."""
     on_exit: list[Callable[[], None]] = field(default_factory=list)
     """Called once when the app stops (stop the scanner thread, the demo server, …)."""
 
@@ -116,13 +119,18 @@ class TillApp(App[None], inherit_bindings=False):
         self.post_message(StatusRefreshed(self.services.sync_view(), self.services.printer_state()))
 
     def print_receipts(self) -> None:
-        """Send queued receipts to the printer in a worker."""
-        self._send_receipts()
+        """Wake the print worker: a receipt was just queued."""
+        self.options.wake_printer()
 
-    @work(thread=True, exit_on_error=False, exclusive=True, group="printer")
-    def _send_receipts(self) -> None:
-        self.services.print_pending()
-        self.post_message(StatusRefreshed(self.services.sync_view(), self.services.printer_state()))
+    def on_printer_changed(self, message: PrinterChanged) -> None:
+        """A receipt printed or failed: refresh the status, say why it failed."""
+        self.refresh_status()
+        if message.state != "ok":
+            from terminal.widgets.message_bar import MessageBar
+
+            bars = self.screen.query(MessageBar)
+            if bars:
+                bars.first().show(message.sentence, error=True)
 
     def on_status_refreshed(self, message: StatusRefreshed) -> None:
         from terminal.widgets.status_line import StatusLine

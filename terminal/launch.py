@@ -10,8 +10,12 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from terminal.config import Settings
+
+if TYPE_CHECKING:
+    from terminal.app import TillApp
 
 
 def _log_to_file(path: Path) -> None:
@@ -29,22 +33,43 @@ def _fail(line: str) -> int:
     return 2
 
 
+def build_till_app(
+    settings: Settings,
+    config_path: Path | None,
+    *,
+    show_receipts: bool = False,
+    start_cashier: str | None = None,
+) -> TillApp:
+    """The app with its services, scanner thread and print worker: ``till run``'s and tests'.
+
+    Raises the offline cache's ``CacheError`` when the till database cannot be used.
+    """
+    from terminal.app import AppOptions, make_app
+    from terminal.composition import build_services
+    from terminal.printing import start_printing
+    from terminal.scanner_glue import start_scanner
+
+    services = build_services(settings)
+    options = AppOptions(
+        config_path=config_path, show_receipts=show_receipts, start_cashier=start_cashier
+    )
+    app = make_app(settings, services, options)
+    options.on_exit.append(start_scanner(settings, app))
+    options.wake_printer, stop_printer = start_printing(settings, app)
+    options.on_exit.append(stop_printer)
+    options.on_exit.append(services.close)
+    return app
+
+
 def run_till(settings: Settings, config_path: Path | None, *, show_receipts: bool = False) -> int:
     """Open the till UI on ``settings``; returns the exit status."""
     from offline_cache.errors import CacheError
-    from terminal.app import AppOptions, make_app
-    from terminal.composition import build_services
-    from terminal.scanner_glue import start_scanner
 
     _log_to_file(Path(settings.offline.db_path).resolve().parent / "till.log")
     try:
-        services = build_services(settings)
+        app = build_till_app(settings, config_path, show_receipts=show_receipts)
     except CacheError as error:
         return _fail(f"till: {error}")
-    options = AppOptions(config_path=config_path, show_receipts=show_receipts)
-    app = make_app(settings, services, options)
-    options.on_exit.append(start_scanner(settings, app))
-    options.on_exit.append(services.close)
     app.run()
     return 0
 

@@ -1,56 +1,74 @@
-"""Sending queued receipts to the printer, from a worker, one job at a time.
+"""The receipt printer for the app: the configured connection and the drivers' print worker.
 
-A failed print keeps the job pending (``mark_failed``) and never touches the check; the next
-tick or a reprint tries again. The file printer (the demo's, and a debugging aid) appends the
-bytes to ``[printer] path``; real printers go through ``drivers`` when that module provides
-them.
+Receipts are enqueued as bytes in the till database by the sale; the drivers' worker thread
+drains them in order with timeouts and retries, so a printer that is off never blocks or loses a
+check. Its events become :class:`PrinterChanged` messages for the status line.
 """
 
 from __future__ import annotations
 
-import logging
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlite_utils import Database
+from textual.app import App
+from textual.message import Message
 
-from offline_cache.print_jobs import PrintJobs
 from terminal.config import Settings
 
-log = logging.getLogger(__name__)
-
-MAX_JOBS_PER_TICK = 5
-"""Bound one worker run, so a stuck printer never holds a worker for long."""
+if TYPE_CHECKING:
+    from drivers.printers import Printer
 
 
-def send_pending(db: Database, settings: Settings) -> int:
-    """Print up to :data:`MAX_JOBS_PER_TICK` pending jobs; returns how many were printed."""
-    jobs = PrintJobs(db)
-    printed = 0
-    for _ in range(MAX_JOBS_PER_TICK):
-        job = jobs.next_pending()
-        if job is None:
-            break
-        try:
-            send(settings, job.receipt)
-        except OSError as error:
-            jobs.mark_failed(job.id, str(error))
-            log.warning("print job %s failed: %s", job.id, error)
-            break
-        jobs.mark_printed(job.id)
-        printed += 1
-    return printed
+class PrinterChanged(Message):
+    """A job printed (``ok``) or failed (``failed`` with the driver's sentence)."""
+
+    def __init__(self, state: str, sentence: str) -> None:
+        super().__init__()
+        self.state = state
+        """ok or failed."""
+        self.sentence = sentence
+        """Why it failed, for the message line; empty when it printed."""
 
 
-def send(settings: Settings, data: bytes) -> None:
-    """Write ``data`` to the configured printer; raises OSError when it cannot."""
-    printer = settings.printer
-    if printer.kind == "none":
-        return
-    if printer.kind == "file":
-        path = Path(printer.path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("ab") as handle:
-            handle.write(data)
-            handle.flush()
-        return
-    raise OSError(f"printer kind {printer.kind!r} is not connected in this build of till")
+def printer_for(settings: Settings) -> Printer:
+    """The drivers' printer for ``[printer]`` (imports the printer stack on first use)."""
+    from drivers import printers
+
+    p = settings.printer
+    timeout = float(p.timeout)
+    if p.kind == "file":
+        return printers.FilePrinter(Path(p.path))
+    if p.kind == "network":
+        return printers.NetworkPrinter(p.host, p.port, timeout)
+    if p.kind == "serial":
+        return printers.SerialPrinter(p.device, p.baudrate, timeout)
+    if p.kind == "usb":
+        return printers.UsbPrinter(p.vendor_id, p.product_id, timeout)
+    return printers.NullPrinter()
+
+
+def start_printing(
+    settings: Settings, app: App[None]
+) -> tuple[Callable[[], None], Callable[[], None]]:
+    """Start the print worker; returns (wake it after an enqueue, stop it)."""
+    if settings.printer.kind == "none":
+        return (lambda: None), (lambda: None)
+    from drivers.print_worker import PrintDone, PrintFailed, PrintWorker
+    from offline_cache.db import open_database
+    from offline_cache.print_jobs import PrintJobs
+
+    def on_event(event: object) -> None:
+        if isinstance(event, PrintDone):
+            app.post_message(PrinterChanged("ok", ""))
+        elif isinstance(event, PrintFailed):
+            app.post_message(PrinterChanged("failed", event.reason))
+
+    worker = PrintWorker(
+        lambda: PrintJobs(open_database(settings.offline.db_path)),
+        lambda: printer_for(settings),
+        on_event,
+        idle_poll=2.0,
+    )
+    worker.start()
+    return worker.notify, worker.stop

@@ -371,13 +371,6 @@ class TillServices:
             job = PrintJobs(db, self.clock).enqueue(data, draft.check_id, "sale")
         return text, job
 
-    def print_pending(self) -> int:
-        """Send queued receipts to the printer (a worker calls this after each sale)."""
-        from terminal.printing import send_pending
-
-        with self.database() as db:
-            return send_pending(db, self.settings)
-
     # ------------------------------------------------------------------ audit
 
     def _audit(self, action: str, *, record_id: str, source: str, online: bool) -> None:

@@ -1,19 +1,68 @@
-"""The sale flow through the keyboard, asserted on the server's ledger and the till's outbox."""
+"""The sale flow through the keyboard, asserted on the server's ledger, the outbox and paper.
+
+The scanner is the one piece of hardware faked: a scan is posted exactly as the serial reader
+thread posts it. The printer is the real file printer driven by the real print worker.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
+from processing.server.testing import RunningServer
 from terminal.messages import ScanReceived
 from terminal.screens.sale import SaleScreen
+from terminal.views import SaleResult
 from tests.ui_support import ANNA, app_for, server, settle, till_db, till_settings
 
+DIGITS = set("0123456789")
 
-def test_scan_amount_confirm_earns_and_queues_receipt(tmp_path: Path) -> None:
+
+class KeyCounter:
+    """Presses keys through the pilot and counts those that are not amount digits."""
+
+    def __init__(self, pilot: Any) -> None:
+        self.pilot = pilot
+        self.other_keys = 0
+
+    async def press(self, *keys: str) -> None:
+        for key in keys:
+            if key not in DIGITS:
+                self.other_keys += 1
+            await self.pilot.press(key)
+            await settle(self.pilot)
+
+
+async def wait_printed(pilot: Any, path: Path) -> bytes:
+    """Until the print worker has written the receipt file (bounded)."""
+    for _ in range(100):
+        if path.exists() and path.stat().st_size > 0:
+            return path.read_bytes()
+        await pilot.pause(0.05)
+    raise AssertionError("the receipt was never printed")
+
+
+def server_check(srv: RunningServer, check_id: str) -> tuple[str, int, int]:
+    """The server's status of the check and its earn/spend movements (hundredths)."""
+    with srv.ctx.storage.read() as db:
+        status = db.execute("SELECT status FROM checks WHERE id = ?", [check_id]).fetchone()
+        moves = db.execute(
+            "SELECT kind, sum(points) FROM movements WHERE check_id = ? GROUP BY kind", [check_id]
+        ).fetchall()
+    by_kind = {kind: int(total) for kind, total in moves}
+    earned = sum(v for k, v in by_kind.items() if "earn" in k)
+    spent = -sum(v for k, v in by_kind.items() if "spend" in k)
+    return status[0], earned, spent
+
+
+def run_sale(tmp_path: Path, keys: tuple[str, ...]) -> tuple[SaleResult, int, bytes, Any, Any]:
+    """Scan Anna, press ``keys``; returns the result, other-key count, paper, server, settings."""
     with server(tmp_path) as srv:
         settings = till_settings(tmp_path, srv.url, srv.api_key)
         app = app_for(settings)
+        out: dict[str, Any] = {}
 
         async def scenario() -> None:
             async with app.run_test(size=(120, 40)) as pilot:
@@ -22,19 +71,41 @@ def test_scan_amount_confirm_earns_and_queues_receipt(tmp_path: Path) -> None:
                 assert isinstance(screen, SaleScreen)
                 app.post_message(ScanReceived(ANNA, "serial"))
                 await settle(pilot)
-                assert screen.member is not None
-                await pilot.press("1", "0", "0", "0", "enter")
-                await settle(pilot)
-                assert screen.preview is not None, screen.query_one("#message").render()
-                assert screen.preview.earn > 0
-                await pilot.press("enter")
-                await settle(pilot)
+                assert screen.member is not None and screen.member.entry == "scanned"
+                counter = KeyCounter(pilot)
+                await counter.press(*keys)
                 assert screen.result is not None, screen.query_one("#message").render()
+                out["result"] = screen.result
+                out["keys"] = counter.other_keys
+                out["paper"] = await wait_printed(pilot, Path(settings.printer.path))
 
         asyncio.run(scenario())
-        screen_result = app.screen_stack  # noqa: F841  (the app has exited; state is below)
+        ledger = server_check(srv, out["result"].check_id)
+    return out["result"], out["keys"], out["paper"], ledger, settings
+
+
+def test_scanned_member_typed_amount_earns_in_two_keys(tmp_path: Path) -> None:
+    result, other_keys, paper, ledger, settings = run_sale(
+        tmp_path, ("1", "2", "0", "0", "enter", "enter")
+    )
+    assert other_keys <= 3
+    assert result.confirmed and result.earned == Decimal(36) and result.spent == 0
+    assert ledger == ("confirmed", 3600, 0)
+    assert result.check_id[:8].upper().encode() in paper
     with till_db(settings) as db:
-        row = db.execute("SELECT id, state, kind FROM outbox").fetchall()
-        assert [(r[1], r[2]) for r in row] == [("acknowledged", "hold_confirm")]
-        jobs = db.execute("SELECT count(*) FROM print_jobs WHERE check_id = ?", [row[0][0]])
-        assert jobs.fetchone()[0] == 1
+        rows = db.execute("SELECT id, state, kind FROM outbox").fetchall()
+        assert rows == [(result.check_id, "acknowledged", "hold_confirm")]
+        printed = db.execute("SELECT state FROM print_jobs WHERE check_id = ?", [rows[0][0]])
+        assert printed.fetchall() == [("printed",)]
+
+
+def test_spending_the_maximum_takes_three_keys(tmp_path: Path) -> None:
+    result, other_keys, _paper, ledger, _settings = run_sale(
+        tmp_path, ("1", "0", "0", "0", "enter", "f2", "enter")
+    )
+    assert other_keys <= 4
+    # 30 % of 1 000 may be paid with points; earn is on the 700 paid in money.
+    assert result.spent == Decimal(300) and result.earned == Decimal(21)
+    assert ledger == ("confirmed", 2100, 30000)
+    # Earned points are frozen first (deferred activation), so only the spend shows now.
+    assert result.balance_after == Decimal(1200)

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from processing.server.testing import RunningServer, running_server
-from terminal.app import AppOptions, TillApp, make_app
-from terminal.composition import build_services
+from terminal.app import TillApp
 from terminal.config import Settings
+from terminal.launch import build_till_app
 
 ANNA = "+79161234567"
 """A demo member with 1 500 points."""
@@ -42,11 +42,8 @@ def server(tmp_path: Path) -> Iterator[RunningServer]:
 
 
 def app_for(settings: Settings, *, cashier: str | None = "1", **options: Any) -> TillApp:
-    """The app as ``till run`` builds it, logged in as ``cashier`` unless None."""
-    services = build_services(settings)
-    opts = AppOptions(start_cashier=cashier, **options)
-    opts.on_exit.append(services.close)
-    return make_app(settings, services, opts)
+    """The app exactly as ``till run`` builds it, logged in as ``cashier`` unless None."""
+    return build_till_app(settings, None, start_cashier=cashier, **options)
 
 
 def fixed_clock() -> datetime:
