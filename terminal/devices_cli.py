@@ -1,0 +1,213 @@
+"""``till devices``: list scanners and printers, watch scans live, print a test receipt.
+
+``till devices`` (or ``till devices list``) lists serial ports with USB ids and by-id paths and
+the USB printers pyusb can see. ``test-scan`` shows decoded scans with their symbology and
+timing until Ctrl+C (or ``--seconds``/``--count``). ``test-print`` prints a sample receipt with
+every letter of the language's alphabet, a QR code and a bonus block to the configured printer,
+and says which letters had to go as images.
+
+Exit status: 0 done, 1 a device failed, 2 the configuration cannot be used.
+"""
+
+from __future__ import annotations
+
+import queue
+import sys
+import time
+from datetime import UTC, datetime
+
+import click
+
+from loyalty.receipt import ReceiptLanguage
+from terminal.config import ConfigError, Settings, load_settings
+
+EXIT_DEVICE = 1
+EXIT_CONFIG = 2
+
+_config_option = click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="config.toml to use (default: TILL_CONFIG or ./config.toml).",
+)
+
+
+def _settings(config_file: str | None) -> Settings:
+    try:
+        return load_settings(config_file)
+    except ConfigError as error:
+        for line in error.problems:
+            click.echo(line, err=True)
+        sys.exit(EXIT_CONFIG)
+
+
+@click.group(invoke_without_command=True)
+@click.pass_context
+def devices(ctx: click.Context) -> None:
+    """List and test scanners and printers (without a subcommand: list them)."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(list_devices)
+
+
+@devices.command("list")
+def list_devices() -> None:
+    """Serial ports (VID:PID, serial number, by-id path) and USB printers."""
+    from drivers.device_list import serial_ports, usb_printers
+
+    ports = serial_ports()
+    click.echo("Serial ports:")
+    if not ports:
+        click.echo("  none found (ptys and socat links are not listed; they still work)")
+    for port in ports:
+        ids = f"{port.vid:04x}:{port.pid:04x}" if port.vid is not None and port.pid else "-"
+        click.echo(
+            f"  {port.device}  usb={ids}  serial={port.serial_number or '-'}  {port.description}"
+        )
+        if port.by_id:
+            click.echo(f"      by-id: {port.by_id}")
+    printers, note = usb_printers()
+    click.echo("USB printers:")
+    if note:
+        click.echo(f"  {note}")
+    elif not printers:
+        click.echo("  none found")
+    for printer in printers:
+        names = " ".join(filter(None, [printer.manufacturer, printer.product])) or "-"
+        click.echo(
+            f"  vendor_id=0x{printer.vendor_id:04x} product_id=0x{printer.product_id:04x}  {names}"
+        )
+
+
+@devices.command("test-scan")
+@_config_option
+@click.option("--port", default=None, help="serial port to try instead of [scanner] port.")
+@click.option("--seconds", type=float, default=None, help="stop after this many seconds.")
+@click.option("--count", type=int, default=None, help="stop after this many scans.")
+def test_scan(
+    config_file: str | None, port: str | None, seconds: float | None, count: int | None
+) -> None:
+    """Show decoded scans live with symbology and timing (Ctrl+C to stop)."""
+    from drivers.factory import make_serial_scanner
+    from drivers.scan_events import Scanned, ScannerState, UnreadableScan, symbology_name
+
+    settings = _settings(config_file)
+    scanner_settings = settings.scanner
+    if scanner_settings.kind != "serial" and port is None:
+        click.echo(
+            f"[scanner] kind is {scanner_settings.kind}: test-scan reads serial scanners; "
+            "a keyboard scanner types into the till's own input (or pass --port).",
+            err=True,
+        )
+        sys.exit(EXIT_CONFIG)
+    events: queue.Queue[object] = queue.Queue()
+    scanner = make_serial_scanner(
+        port or scanner_settings.port,
+        events.put,
+        baudrate=scanner_settings.baudrate,
+        parity=scanner_settings.parity,
+        stopbits=scanner_settings.stopbits,
+        suffix=scanner_settings.suffix,
+        prefix=scanner_settings.prefix,
+        max_length=scanner_settings.max_length,
+        gap_ms=scanner_settings.gap_ms,
+    )
+    started = time.monotonic()
+    deadline = None if seconds is None else started + seconds
+    scans = 0
+    click.echo(f"Listening on {scanner.port} at {scanner.baudrate} baud; Ctrl+C stops.")
+    scanner.start()
+    try:
+        while deadline is None or time.monotonic() < deadline:
+            try:
+                event = events.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            stamp = f"+{time.monotonic() - started:8.3f}s"
+            if isinstance(event, Scanned):
+                scans += 1
+                kind = f"{event.symbology} {symbology_name(event.symbology)}"
+                click.echo(
+                    f"{stamp}  {kind if event.symbology else '(no AIM id)'}  {event.code!r}"
+                    f"  ({len(event.code)} chars)"
+                )
+                if count is not None and scans >= count:
+                    break
+            elif isinstance(event, UnreadableScan):
+                click.echo(f"{stamp}  unreadable: {event.reason}")
+            elif isinstance(event, ScannerState):
+                click.echo(f"{stamp}  {event.reason}")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        scanner.stop()
+    click.echo(f"{scans} scan(s).")
+
+
+@devices.command("test-print")
+@_config_option
+@click.option(
+    "--lang",
+    "language",
+    type=click.Choice(["ru", "uk", "kk", "en"]),
+    default=None,
+    help="receipt language (default: [till] receipt_language).",
+)
+def test_print(config_file: str | None, language: str | None) -> None:
+    """Print a sample receipt: every letter of the alphabet, a QR code and a bonus block."""
+    from drivers.errors import DeviceError
+    from drivers.factory import make_printer
+    from drivers.receipt_texts import ALPHABETS
+    from drivers.render import printable_characters, render_receipt_detailed
+    from drivers.sample_receipt import sample_receipt
+
+    settings = _settings(config_file)
+    printer_settings = settings.printer
+    lang: ReceiptLanguage = language or settings.till.receipt_language  # type: ignore[assignment]
+    qr_content = printer_settings.account_url.replace("{member_id}", "TEST") or "TEST-CLAIM-0001"
+    receipt = sample_receipt(lang, datetime.now(UTC).astimezone(), qr_content)
+    try:
+        rendered = render_receipt_detailed(
+            receipt,
+            printer_settings.profile,
+            printer_settings.columns,
+            printer_settings.codepage,
+            qr=printer_settings.qr,
+        )
+        printer = make_printer(
+            printer_settings.kind,
+            path=printer_settings.path,
+            host=printer_settings.host,
+            port=printer_settings.port,
+            device=printer_settings.device,
+            baudrate=printer_settings.baudrate,
+            vendor_id=printer_settings.vendor_id,
+            product_id=printer_settings.product_id,
+            timeout=float(printer_settings.timeout),
+        )
+        try:
+            printer.open()
+            status = printer.status()
+            if not status.can_print:
+                click.echo(f"Not printed: {status.detail}", err=True)
+                sys.exit(EXIT_DEVICE)
+            printer.send(rendered.data)
+        finally:
+            printer.close()
+    except DeviceError as exc:
+        click.echo(f"Not printed: {exc}", err=True)
+        sys.exit(EXIT_DEVICE)
+    letters = ALPHABETS[lang] + ALPHABETS[lang].lower()
+    printable = printable_characters(printer_settings.profile)
+    as_images = sorted({ch for ch in letters if ord(ch) > 127 and ch not in printable})
+    qr = {True: "native QR", False: "QR as image", None: "no QR"}[rendered.native_qr]
+    click.echo(
+        f"Printed a {lang} test receipt to {printer.description}: {len(rendered.data)} bytes, "
+        f"code page {rendered.codepage}, {qr}."
+    )
+    if as_images:
+        click.echo(
+            f"Profile {printer_settings.profile} has no code page for {''.join(as_images)}: "
+            f"{len(rendered.image_lines)} line(s) went as images."
+        )
+    click.echo(f"Status: {status.detail}")

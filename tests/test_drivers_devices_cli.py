@@ -1,0 +1,101 @@
+"""``till devices``: test-print to a file printer decodes to every letter; test-scan on a pty."""
+
+from __future__ import annotations
+
+import os
+import threading
+import tty
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from drivers.escpos_decode import decode_escpos
+from drivers.receipt_texts import ALPHABETS
+from terminal.cli import main
+
+
+def write_config(tmp_path: Path, printer: str, scanner: str = "") -> Path:
+    config = tmp_path / "config.toml"
+    config.write_text(f"[printer]\n{printer}\n[scanner]\n{scanner}\n", encoding="utf-8")
+    return config
+
+
+@pytest.mark.parametrize("language", ["ru", "uk", "kk"])
+def test_test_print_to_a_file_decodes_to_every_letter(tmp_path: Path, language: str) -> None:
+    out = tmp_path / "receipts.bin"
+    config = write_config(
+        tmp_path, f'kind = "file"\npath = "{out}"\nprofile = "TM-T88V"\ncolumns = 42'
+    )
+    result = CliRunner().invoke(
+        main, ["devices", "test-print", "--config", str(config), "--lang", language]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"Printed a {language} test receipt to file {out}")
+    decoded = decode_escpos(out.read_bytes(), "TM-T88V")
+    letters = ALPHABETS[language] + ALPHABETS[language].lower()
+    assert set(letters) <= set(decoded.text)
+    assert decoded.qr_codes == ["TEST-CLAIM-0001"]
+    assert "1 225,5" in decoded.text  # the bonus block's new balance
+
+
+def test_test_print_says_which_letters_went_as_images(tmp_path: Path) -> None:
+    out = tmp_path / "receipts.bin"
+    config = write_config(
+        tmp_path, f'kind = "file"\npath = "{out}"\nprofile = "ZJ-5870"\ncolumns = 32'
+    )
+    result = CliRunner().invoke(
+        main, ["devices", "test-print", "--config", str(config), "--lang", "uk"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Profile ZJ-5870 has no code page for" in result.output
+    line = next(line for line in result.output.splitlines() if "no code page" in line)
+    # CP866 (the only Cyrillic page of ZJ-5870) has Є and Ї but not Ґ and І.
+    assert all(letter in line for letter in "ҐґІі") and "Є" not in line
+    assert decode_escpos(out.read_bytes(), "ZJ-5870").raster_images
+
+
+def test_test_print_reports_an_unreachable_printer_in_one_line(tmp_path: Path) -> None:
+    config = write_config(tmp_path, f'kind = "serial"\ndevice = "{tmp_path / "ttyNone"}"')
+    result = CliRunner().invoke(main, ["devices", "test-print", "--config", str(config)])
+    assert result.exit_code == 1
+    assert result.output.strip().count("\n") == 0
+    assert "cannot be opened" in result.output and "Traceback" not in result.output
+
+
+def test_devices_lists_ports_by_default() -> None:
+    result = CliRunner().invoke(main, ["devices"])
+    assert result.exit_code == 0, result.output
+    assert "Serial ports:" in result.output and "USB printers:" in result.output
+
+
+def test_test_scan_shows_scans_with_symbology(tmp_path: Path) -> None:
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    config = write_config(
+        tmp_path, 'kind = "none"', f'kind = "serial"\nport = "{os.ttyname(slave)}"'
+    )
+    done = threading.Event()
+
+    def keep_scanning() -> None:
+        # The port is flushed when the reader opens it, so repeat until the command is done.
+        for _ in range(400):
+            if done.wait(0.025):
+                return
+            os.write(master, b"]E04601234567893\r")
+
+    writer = threading.Thread(target=keep_scanning, daemon=True)
+    writer.start()
+    try:
+        result = CliRunner().invoke(
+            main,
+            ["devices", "test-scan", "--config", str(config), "--count", "2", "--seconds", "10"],
+        )
+    finally:
+        done.set()
+        writer.join(5)
+        os.close(master)
+        os.close(slave)
+    assert result.exit_code == 0, result.output
+    assert "]E0 EAN/UPC  '4601234567893'  (13 chars)" in result.output
+    assert result.output.rstrip().endswith("2 scan(s).")
