@@ -276,7 +276,7 @@ class ReplayBatchRequest(Request):
 
 
 class ReplayItem(Request):
-    idempotency_key: str = Field(min_length=8, max_length=128)
+    idempotency_key: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")
     check: OfflineCheck
 
 

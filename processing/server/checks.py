@@ -250,11 +250,11 @@ def confirm(db: Database, program: Program, check_id: str, now: int) -> wire.Che
             [check_id, code],
         )
     members.touch(db, member_id)
-    result = _result(db, check_id, member_id, "confirmed", earn, spend, now, frozen_until)
     db.execute(
-        "UPDATE checks SET status = 'confirmed', closed_at = ?, result = ? WHERE id = ?",
-        [now, result.model_dump_json(), check_id],
+        "UPDATE checks SET status = 'confirmed', closed_at = ? WHERE id = ?", [now, check_id]
     )
+    result = _result(db, check_id, member_id, "confirmed", earn, spend, now, frozen_until)
+    db.execute("UPDATE checks SET result = ? WHERE id = ?", [result.model_dump_json(), check_id])
     return result
 
 

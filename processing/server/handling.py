@@ -49,7 +49,7 @@ IdempotencyKey = Annotated[
     str,
     Header(
         alias=wire.IDEMPOTENCY_HEADER,
-        min_length=8,
+        min_length=1,
         max_length=128,
         pattern=r"^[A-Za-z0-9_.:-]+$",
         description="A client-generated id (UUID) of this write; resend it on every retry.",

@@ -1,0 +1,201 @@
+"""Calculate → hold → confirm/cancel against the real server: concurrency, expiry, replays."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from decimal import Decimal
+
+import httpx
+import pytest
+
+from processing import wire
+from processing.client import ProcessingClient
+from processing.errors import Rejected
+from processing.server import ledger
+from processing.server.testing import ManualClock, RunningServer
+
+pytest_plugins = ["tests.conftest_processing"]
+
+ANNA = "100001"  # 1500 active points, base tier 3 %
+IVAN = "100002"  # 2500 active points, silver 5 %
+TARAS = "100009"  # 400 active points
+MILK = "4600070000014"
+
+
+def lines(amount: str = "1000.00") -> list[wire.Line]:
+    return [
+        wire.Line(
+            barcode=MILK,
+            name="Молоко",
+            category="dairy",
+            price=Decimal(amount),
+            quantity=Decimal("1"),
+            amount=Decimal(amount),
+        )
+    ]
+
+
+def check(member: str, spend: str = "0", amount: str = "1000.00") -> wire.CheckRequest:
+    return wire.CheckRequest(
+        check_id=str(uuid.uuid4()),
+        member_id=member,
+        lines=lines(amount),
+        requested_spend=Decimal(spend),
+    )
+
+
+def hold_request(req: wire.CheckRequest, fingerprint: str, **extra: str) -> wire.HoldRequest:
+    return wire.HoldRequest(**{**req.model_dump(), **extra}, fingerprint=fingerprint)
+
+
+def audit(server: RunningServer) -> list[str]:
+    with server.ctx.storage.read() as db:
+        return ledger.audit(db)
+
+
+def test_full_sale_earns_and_spends(client: ProcessingClient, server: RunningServer) -> None:
+    req = check(ANNA, spend="200")
+    calc = client.calculate(req)
+    assert calc.spend == Decimal("200.00")
+    assert calc.earn == Decimal("24.00")  # 3 % of the 800 paid in money
+    assert calc.message.text
+    held = client.hold(hold_request(req, calc.fingerprint), idempotency_key="k-hold-1")
+    assert held.points_held == Decimal("200.00")
+    assert client.identify("+79161234567").balance.held == Decimal("200.00")
+    result = client.confirm(req.check_id, idempotency_key="k-confirm-1")
+    assert (result.status, result.earned, result.spent) == (
+        "confirmed",
+        Decimal("24.00"),
+        Decimal("200.00"),
+    )
+    assert result.balance_after == Decimal("1300.00")  # earned points are frozen 14 days
+    assert result.frozen_until is not None
+    # A replay with the same key answers the very same result.
+    assert client.confirm(req.check_id, idempotency_key="k-confirm-1") == result
+    assert client.identify("+79161234567").balance.available == Decimal("1300.00")
+    assert audit(server) == []
+
+
+def test_same_key_with_another_body_is_409(client: ProcessingClient) -> None:
+    first, second = check(ANNA), check(IVAN)
+    calc = client.calculate(first)
+    client.hold(hold_request(first, calc.fingerprint), idempotency_key="reused-key")
+    other = client.calculate(second)
+    with pytest.raises(Rejected) as caught:
+        client.hold(hold_request(second, other.fingerprint), idempotency_key="reused-key")
+    assert caught.value.code == "idempotency_conflict" and caught.value.status == 409
+
+
+def test_missing_idempotency_key_is_refused(server: RunningServer) -> None:
+    response = httpx.post(
+        f"{server.url}/v1/checks/abc/confirm",
+        headers={"Authorization": f"Bearer {server.api_key}"},
+    )
+    assert response.status_code == 422 and response.json()["code"] == "invalid_request"
+
+
+def test_two_concurrent_holds_on_one_balance_exactly_one_wins(server: RunningServer) -> None:
+    # Taras has 400 points; two tills each try to take 300 of them at the same moment.
+    requests = [check(TARAS, spend="300") for _ in range(2)]
+    barrier = threading.Barrier(2)
+    outcomes: list[object] = []
+
+    def till(req: wire.CheckRequest, key: str) -> None:
+        with ProcessingClient(server.url, server.add_till("S1", key)) as c:
+            calc = c.calculate(req)
+            barrier.wait(timeout=10)
+            try:
+                outcomes.append(c.hold(hold_request(req, calc.fingerprint), idempotency_key=key))
+            except Rejected as exc:
+                outcomes.append(exc)
+
+    threads = [
+        threading.Thread(target=till, args=(req, f"concurrent-till-{i}"))
+        for i, req in enumerate(requests)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    holds = [o for o in outcomes if isinstance(o, wire.Hold)]
+    refusals = [o for o in outcomes if isinstance(o, Rejected)]
+    assert len(holds) == 1 and len(refusals) == 1, outcomes
+    assert refusals[0].code in {"insufficient_points", "stale_calculation"}
+    with server.ctx.storage.read() as db:
+        assert ledger.figures(db, TARAS, server.ctx.now()).available == 100_00
+
+
+def test_hold_expires_by_itself(
+    client: ProcessingClient, server: RunningServer, clock: ManualClock
+) -> None:
+    req = check(ANNA, spend="100")
+    calc = client.calculate(req)
+    client.hold(hold_request(req, calc.fingerprint), idempotency_key="exp-hold")
+    assert client.identify("+79161234567").balance.available == Decimal("1400.00")
+    clock.advance(server.ctx.hold_ttl + 1)
+    assert client.identify("+79161234567").balance.available == Decimal("1500.00")
+    with pytest.raises(Rejected) as caught:
+        client.confirm(req.check_id, idempotency_key="exp-confirm")
+    assert caught.value.code == "hold_expired"
+    assert client.cancel(req.check_id, idempotency_key="exp-cancel").status == "expired"
+    assert audit(server) == []
+
+
+def test_stale_calculation_is_refused(client: ProcessingClient) -> None:
+    req = check(ANNA, spend="100")
+    calc = client.calculate(req)
+    changed = req.model_copy(update={"lines": lines("900.00")})
+    with pytest.raises(Rejected) as caught:
+        client.hold(hold_request(changed, calc.fingerprint), idempotency_key="stale-1")
+    assert caught.value.code == "stale_calculation"
+    assert "calculation" in caught.value.details
+
+
+def test_cancel_releases_and_confirm_after_cancel_is_refused(client: ProcessingClient) -> None:
+    req = check(ANNA, spend="100")
+    calc = client.calculate(req)
+    client.hold(hold_request(req, calc.fingerprint), idempotency_key="c-hold")
+    assert client.cancel(req.check_id, idempotency_key="c-cancel").released == Decimal("100.00")
+    assert client.cancel(req.check_id, idempotency_key="c-cancel-2").status == "already_cancelled"
+    with pytest.raises(Rejected) as caught:
+        client.confirm(req.check_id, idempotency_key="c-confirm")
+    assert caught.value.code == "check_already_closed"
+    assert client.identify("+79161234567").balance.available == Decimal("1500.00")
+
+
+def test_big_spend_needs_the_sms_code(client: ProcessingClient, server: RunningServer) -> None:
+    req = check(IVAN, spend="600", amount="3000.00")
+    calc = client.calculate(req)
+    assert calc.code_required
+    with pytest.raises(Rejected) as caught:
+        client.hold(hold_request(req, calc.fingerprint), idempotency_key="code-1")
+    assert caught.value.code == "code_required"
+    sent = client.request_spend_code(IVAN, Decimal("600"))
+    code = server.latest_code("+79161234568")
+    held = client.hold(
+        hold_request(req, calc.fingerprint, spend_code_id=sent.code_id, spend_code=code),
+        idempotency_key="code-2",
+    )
+    assert held.points_held == Decimal("600.00")
+
+
+def test_blocked_and_earn_only_members(client: ProcessingClient) -> None:
+    with pytest.raises(Rejected) as blocked:
+        client.calculate(check("100005"))
+    assert blocked.value.code == "member_blocked"
+    earn_only = check("100004", spend="50")
+    calc = client.calculate(earn_only)
+    assert calc.spend == 0 and calc.earn > 0
+    with pytest.raises(Rejected) as caught:
+        client.hold(hold_request(earn_only, calc.fingerprint), idempotency_key="eo-1")
+    assert caught.value.code == "spend_not_allowed"
+
+
+def test_unknown_check_and_member(client: ProcessingClient) -> None:
+    with pytest.raises(Rejected) as caught:
+        client.confirm("no-such-check", idempotency_key="u-1")
+    assert caught.value.code == "unknown_check"
+    with pytest.raises(Rejected) as member:
+        client.calculate(check("999999"))
+    assert member.value.code == "unknown_member"
