@@ -132,7 +132,8 @@ def test_lines_fit_the_width_and_numbers_align_right(columns: int) -> None:
 
 def test_importing_drivers_does_not_import_escpos_pil_or_qrcode() -> None:
     code = (
-        "import sys, drivers.render, drivers.receipt_layout, drivers.escpos_decode;"
+        "import sys, drivers.render, drivers.receipt_layout, drivers.escpos_decode,"
+        " drivers.factory, drivers.print_worker, drivers.serial_scanner, drivers.keyboard_wedge;"
         "print(sorted(m for m in ('escpos', 'PIL', 'qrcode') if m in sys.modules))"
     )
     result = subprocess.run(
@@ -145,14 +146,16 @@ def test_capabilities_file_and_pickle_dir_are_set_on_first_use(tmp_path: Path) -
     code = (
         "import os, drivers.escpos_env as e; e.escpos_capabilities();"
         "print(os.environ['ESCPOS_CAPABILITIES_FILE']);"
-        "print(os.environ['ESCPOS_CAPABILITIES_PICKLE_DIR'])"
+        "print(os.environ['ESCPOS_CAPABILITIES_PICKLE_DIR']);"
+        "import logging; print(len(logging.getLogger().handlers))"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("ESCPOS_")}
     env["XDG_CACHE_HOME"] = str(tmp_path)
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env
     )
-    capabilities, pickle_dir = result.stdout.split()
+    capabilities, pickle_dir, root_handlers = result.stdout.split()
+    assert root_handlers == "0"  # escpos's logging.basicConfig() was undone
     assert capabilities.endswith("drivers/capabilities.json")
     assert pickle_dir.startswith(str(tmp_path))
     assert any(Path(pickle_dir).glob("*.capabilities.pickle"))
