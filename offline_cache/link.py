@@ -139,11 +139,23 @@ def _offline_run(records: Sequence[OutboxRecord], start: int) -> list[OutboxReco
     return run
 
 
+# Refusals that say nothing about the record itself (a missing route, a proxy page, a refused
+# key): the record must wait, not die.
+_NOT_THE_RECORDS_FAULT = frozenset(
+    {"not_found", "method_not_allowed", "unauthorized", "internal", "idempotency_key_required"}
+)
+
+
 def _transient(call: Callable[[], T]) -> T:
-    """Run ``call``; every processing error except ``Rejected`` becomes ``TransientFailure``."""
+    """Run ``call``; processing errors become ``TransientFailure`` except a record's own refusal.
+
+    Raises ``Rejected`` only when the refusal is about the record (e.g. ``member_blocked``).
+    """
     try:
         return call()
-    except Rejected:
+    except Rejected as error:
+        if error.code in _NOT_THE_RECORDS_FAULT:
+            raise TransientFailure(str(error)) from error
         raise
     except ProcessingError as error:
         raise TransientFailure(str(error)) from error
