@@ -10,9 +10,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from drivers.errors import DeviceConfigError
 from drivers.escpos_decode import decode_escpos
+from drivers.receipt_layout import pair, wrap
 from drivers.receipt_texts import ALPHABETS
 from drivers.render import (
     printable_characters,
@@ -171,3 +174,29 @@ def test_qr_mode_native_image_or_off() -> None:
     assert off.qr_codes == [] and not off.raster_images
     # An image QR costs far more bytes: the reason native is preferred.
     assert len(image.raster_images[0][2]) > 10 * len("https://m.example/42")
+
+
+def test_python_escpos_prints_nothing_to_stdout_even_on_first_import() -> None:
+    # Images, image QR and a software barcode are the paths where python-escpos prints.
+    code = (
+        "from datetime import datetime; from drivers.render import render_receipt;"
+        "from drivers.sample_receipt import sample_receipt;"
+        "[render_receipt(sample_receipt(l, datetime(2026, 1, 1)), p, 32)"
+        " for p in ('ZJ-5870', 'POS-5890', 'default') for l in ('kk', 'uk')]"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout == ""
+
+
+@given(
+    left=st.text(alphabet="абв гдеёжз ABC 123", max_size=120),
+    right=st.text(alphabet="0123456789 ,.-", max_size=30),
+    width=st.sampled_from([32, 42, 48]),
+)
+def test_pair_and_wrap_never_exceed_the_width(left: str, right: str, width: int) -> None:
+    lines = pair(left, right, width)
+    assert all(len(line) <= width for line in lines)
+    assert lines[-1].endswith(right)  # numbers stay right-aligned at the edge
+    assert all(len(line) <= width for line in wrap(left, width))
