@@ -19,6 +19,7 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.worker import Worker, WorkerState
 
+from processing.errors import ProcessingError
 from terminal import i18n
 from terminal.config import Settings
 from terminal.i18n import _
@@ -31,6 +32,8 @@ log = logging.getLogger(__name__)
 
 STATUS_INTERVAL_S = 2.0
 """How often the status line re-reads the queue (a worker, never the UI thread)."""
+CACHE_REFRESH_S = 300.0
+"""How often the member, program and catalog caches are refreshed from the server."""
 
 
 @dataclass
@@ -85,7 +88,9 @@ class TillApp(App[None], inherit_bindings=False):
         else:
             self.push_screen(LoginScreen())
         self.set_interval(STATUS_INTERVAL_S, self.refresh_status)
+        self.set_interval(CACHE_REFRESH_S, self.refresh_caches)
         self.refresh_status()
+        self.refresh_caches()
 
     def action_nothing(self) -> None:
         """Cashiers cannot quit with ctrl+c."""
@@ -117,6 +122,18 @@ class TillApp(App[None], inherit_bindings=False):
     @work(thread=True, exit_on_error=False, exclusive=True, group="status")
     def _read_status(self) -> None:
         self.post_message(StatusRefreshed(self.services.sync_view(), self.services.printer_state()))
+
+    def refresh_caches(self) -> None:
+        """Refresh the offline caches (program, members, catalog) in a worker."""
+        self._refresh_caches()
+
+    @work(thread=True, exit_on_error=False, exclusive=True, group="caches")
+    def _refresh_caches(self) -> None:
+        try:
+            self.services.refresh_caches()
+        except ProcessingError as error:
+            # Offline at start-up is normal: the caches stay as they were, the sale goes on.
+            log.info("cache refresh skipped: %s", error)
 
     def print_receipts(self) -> None:
         """Wake the print worker: a receipt was just queued."""

@@ -6,12 +6,17 @@ else constructs a client or opens the till database for the UI.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from offline_cache.db import open_database
 from processing.client import ClientSettings, ProcessingClient
 from terminal.config import Settings
-from terminal.services import Clock, TillServices, _utc_now
+from terminal.service_base import Clock, utc_now
+from terminal.services import TillServices
+
+SYNC_IDLE_S = 15.0
+"""How often the background sync looks at the outbox when nothing wakes it."""
 
 
 def client_for(settings: Settings) -> ProcessingClient:
@@ -28,7 +33,7 @@ def client_for(settings: Settings) -> ProcessingClient:
     )
 
 
-def build_services(settings: Settings, *, clock: Clock = _utc_now) -> TillServices:
+def build_services(settings: Settings, *, clock: Clock = utc_now) -> TillServices:
     """The services facade over a real client and the till database from ``[offline] db_path``.
 
     Raises the offline cache's ``CorruptDatabase``/``NewerSchema`` when the database cannot be
@@ -36,3 +41,16 @@ def build_services(settings: Settings, *, clock: Clock = _utc_now) -> TillServic
     """
     db = open_database(Path(settings.offline.db_path), integrity_check=False)
     return TillServices(settings, client_for(settings), db, clock=clock)
+
+
+def start_sync(services: TillServices) -> Callable[[], None]:
+    """Start the background outbox drain on the services' client; returns its stop function."""
+    from offline_cache.link import ProcessingTransport
+    from offline_cache.sync import SyncEngine, SyncWorker
+
+    engine = SyncEngine(services.settings.offline.db_path, ProcessingTransport(services.client))
+    worker = SyncWorker(engine, idle_seconds=SYNC_IDLE_S)
+    services.sync_engine = engine
+    services.kick_sync = worker.kick
+    worker.start()
+    return worker.stop

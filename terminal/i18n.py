@@ -51,6 +51,11 @@ def _(message: str) -> str:
     return _current.gettext(message)
 
 
+def N_(message: str) -> str:
+    """Mark ``message`` for translation without translating it now (class attributes)."""
+    return message
+
+
 def ngettext(singular: str, plural: str, count: int) -> str:
     """The plural form for ``count`` (ru and uk have three forms, kk two)."""
     return _current.ngettext(singular, plural, count)

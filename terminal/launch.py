@@ -45,7 +45,7 @@ def build_till_app(
     Raises the offline cache's ``CacheError`` when the till database cannot be used.
     """
     from terminal.app import AppOptions, make_app
-    from terminal.composition import build_services
+    from terminal.composition import build_services, start_sync
     from terminal.printing import start_printing
     from terminal.scanner_glue import start_scanner
 
@@ -57,6 +57,7 @@ def build_till_app(
     options.on_exit.append(start_scanner(settings, app))
     options.wake_printer, stop_printer = start_printing(settings, app)
     options.on_exit.append(stop_printer)
+    options.on_exit.append(start_sync(services))
     options.on_exit.append(services.close)
     return app
 

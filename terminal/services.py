@@ -14,122 +14,31 @@ the confirmation stays in the outbox and the sync engine sends it; nothing is lo
 from __future__ import annotations
 
 import logging
-import threading
 import uuid
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from contextlib import contextmanager
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlite_utils import Database
-
 from loyalty.identifiers import IdKind, classify
-from offline_cache.audit import AuditLog
 from offline_cache.checks import CheckRecord, commit_check, queue_record
 from offline_cache.outbox import KIND_HOLD_CANCEL, Outbox
 from offline_cache.print_jobs import PrintJobs
-from offline_cache.snapshots import CatalogCache
 from processing import wire
-from processing.client import ProcessingClient
 from processing.errors import Offline, ProcessingError, Rejected, ServerError
-from terminal import offline_rules, receipts, till_state
-from terminal.cashiers import Cashiers, cashiers_path
-from terminal.config import Settings
+from terminal import offline_rules, receipts
 from terminal.i18n import _
-from terminal.views import MemberView, Preview, SaleDraft, SaleLine, SaleResult, SyncView
+from terminal.member_services import MemberServices
+from terminal.office_services import OfficeServices
+from terminal.service_base import Clock, ServiceBase, TillError, rejected_sentence
+from terminal.views import MemberView, Preview, SaleDraft, SaleLine, SaleResult
+
+__all__ = ["Clock", "TillError", "TillServices"]
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], datetime]
 
-
-class TillError(Exception):
-    """A failure the cashier can act on; ``str()`` is one sentence for the status area."""
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-class TillServices:
-    """Everything the screens do, over the processing client and the till database."""
-
-    def __init__(
-        self,
-        settings: Settings,
-        client: ProcessingClient,
-        db: Database,
-        *,
-        clock: Clock = _utc_now,
-    ) -> None:
-        self.settings = settings
-        self.client = client
-        self.clock = clock
-        self._db = db
-        # One connection shared by the workers; SQLite work is short, so a lock is enough.
-        self._lock = threading.RLock()
-        self._budget_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="identify")
-        self.cashiers = Cashiers(cashiers_path(settings.offline.db_path))
-        """Who may log in at this till."""
-        self.cashier: str | None = None
-        self.shift_id: str | None = None
-        self.online = True
-        """What the last server call said; the status line shows it."""
-
-    # ------------------------------------------------------------------ lifecycle
-
-    @contextmanager
-    def database(self) -> Iterator[Database]:
-        """The till database, locked for the caller's block."""
-        with self._lock:
-            yield self._db
-
-    def close(self) -> None:
-        """Release the network pool and the database (bounded; called on app exit)."""
-        self._budget_pool.shutdown(wait=False, cancel_futures=True)
-        self.client.close()
-        with self._lock:
-            self._db.close()
-
-    # ------------------------------------------------------------------ shift and status
-
-    def start_shift(self, cashier: str) -> None:
-        """Attribute what follows to ``cashier`` and open a shift if none is open."""
-        self.cashier = cashier
-        with self.database() as db:
-            self.shift_id = till_state.open_shift(db, cashier, self.clock())
-            AuditLog(db, self.clock).append("login", cashier=cashier, online=self.online)
-
-    def sync_view(self) -> SyncView:
-        """Queue depth and connection state for the status line and the sync screen."""
-        with self.database() as db:
-            return till_state.sync_view(db, self.online and self.client.breaker.allow())
-
-    def printer_state(self) -> str:
-        """One word for the status line: none, ok, or how many receipts wait."""
-        if self.settings.printer.kind == "none":
-            return _("none")
-        with self.database() as db:
-            waiting = till_state.printer_pending(db)
-        return _("ok") if waiting == 0 else _("{count} waiting").format(count=waiting)
-
-    def product_line(self, barcode: str) -> SaleLine:
-        """The check line of a scanned product, from the cached catalog."""
-        with self.database() as db:
-            item = CatalogCache(db).by_barcode(barcode)
-        if item is None:
-            raise TillError(_("This product is not in the catalog; type its price instead."))
-        return SaleLine(
-            name=item.name,
-            price=item.price,
-            quantity=Decimal(1),
-            amount=item.price,
-            barcode=item.barcode,
-            category=item.category,
-        )
+class SaleServices(ServiceBase):
+    """Identify, preview, commit and void a sale."""
 
     # ------------------------------------------------------------------ identify
 
@@ -157,7 +66,7 @@ class TillServices:
             result = future.result(timeout=budget)
         except Rejected as error:
             self.online = True
-            raise TillError(_rejected_sentence(error)) from error
+            raise TillError(rejected_sentence(error)) from error
         except (FutureTimeout, Offline, ServerError) as error:
             log.info("identify offline: %s", error)
             self.online = False
@@ -191,7 +100,7 @@ class TillServices:
                 self.online = False
             except Rejected as error:
                 self.online = True
-                raise TillError(_rejected_sentence(error)) from error
+                raise TillError(rejected_sentence(error)) from error
             else:
                 self.online = True
                 return Preview(
@@ -217,7 +126,7 @@ class TillServices:
                 draft.member.member_id, draft.spend, idempotency_key=str(uuid.uuid4())
             )
         except Rejected as error:
-            raise TillError(_rejected_sentence(error)) from error
+            raise TillError(rejected_sentence(error)) from error
         return sent.code_id
 
     # ------------------------------------------------------------------ commit
@@ -239,7 +148,7 @@ class TillServices:
                 _("The server was lost before the sale was held; press Enter to recalculate.")
             ) from error
         except Rejected as error:
-            raise TillError(_rejected_sentence(error)) from error
+            raise TillError(rejected_sentence(error)) from error
         calc = hold.calculation
         record = CheckRecord(
             check_id=draft.check_id,
@@ -339,7 +248,7 @@ class TillServices:
             result = self.client.cancel(draft.check_id, idempotency_key=key)
         except Rejected as error:
             if error.code != "unknown_check":
-                raise TillError(_rejected_sentence(error)) from error
+                raise TillError(rejected_sentence(error)) from error
             answer: dict[str, Any] = {"status": "no_hold"}
         except ProcessingError:
             return  # queued; the sync engine cancels it
@@ -370,14 +279,6 @@ class TillServices:
         with self.database() as db:
             job = PrintJobs(db, self.clock).enqueue(data, draft.check_id, "sale")
         return text, job
-
-    # ------------------------------------------------------------------ audit
-
-    def _audit(self, action: str, *, record_id: str, source: str, online: bool) -> None:
-        with self.database() as db:
-            AuditLog(db, self.clock).append(
-                action, cashier=self.cashier, online=online, source=source, record_id=record_id
-            )
 
 
 # ---------------------------------------------------------------------- translation helpers
@@ -454,25 +355,5 @@ def _details(draft: SaleDraft) -> dict[str, Any]:
     }
 
 
-_REJECTION_SENTENCES = {
-    "unknown_member": "No member has this phone or card; F3 registers a new one.",
-    "member_blocked": "This member is blocked; the sale can go on without points.",
-    "spend_not_allowed": "This member may not spend points now.",
-    "insufficient_points": "The member does not have that many points.",
-    "code_required": "This spend needs the code from the customer's SMS.",
-    "code_invalid": "The SMS code is wrong; ask the customer again.",
-    "code_expired": "The SMS code has expired; send a new one.",
-    "code_locked": "Too many wrong codes; the sale can go on without spending points.",
-    "stale_calculation": "The check changed; press Enter to recalculate.",
-    "hold_expired": "The hold expired; press Enter to recalculate.",
-    "invalid_phone": "This is not a valid phone number.",
-    "invalid_token": "This QR code is not valid or has expired; ask for a fresh one.",
-    "return_exceeds_check": "That is more than the check had left to return.",
-    "unknown_check": "No such check on the server.",
-    "consent_required": "The customer's consent is required to register.",
-}
-
-
-def _rejected_sentence(error: Rejected) -> str:
-    sentence = _REJECTION_SENTENCES.get(error.code)
-    return _(sentence) if sentence else error.message
+class TillServices(SaleServices, MemberServices, OfficeServices):
+    """Everything the screens do, over the processing client and the till database."""

@@ -6,41 +6,14 @@ Kept apart from :mod:`terminal.services` so that module stays about the sale its
 from __future__ import annotations
 
 import json
-import uuid
-from datetime import datetime
 from decimal import Decimal
 
 from sqlite_utils import Database
 
-from offline_cache.clock import from_text, to_text
+from offline_cache.clock import from_text
 from offline_cache.outbox import Outbox
 from offline_cache.print_jobs import PrintJobs
 from terminal.views import CheckRow, ShiftReport, SyncView
-
-
-def open_shift(db: Database, cashier: str, now: datetime) -> str:
-    """The open shift's id, opening one for ``cashier`` when none is open."""
-    row = db.execute(
-        "SELECT id FROM shifts WHERE closed_at IS NULL ORDER BY opened_at DESC LIMIT 1"
-    ).fetchone()
-    if row is not None:
-        return str(row[0])
-    shift_id = str(uuid.uuid4())
-    with db.atomic():
-        db.execute(
-            "INSERT INTO shifts (id, cashier, opened_at) VALUES (?, ?, ?)",
-            [shift_id, cashier, to_text(now)],
-        )
-    return shift_id
-
-
-def close_shift(db: Database, shift_id: str, now: datetime, override_by: str | None) -> None:
-    """Close the shift (the caller has checked the queue or has a manager's override)."""
-    with db.atomic():
-        db.execute(
-            "UPDATE shifts SET closed_at = ?, override_by = ? WHERE id = ?",
-            [to_text(now), override_by, shift_id],
-        )
 
 
 def sync_view(db: Database, online: bool) -> SyncView:
@@ -117,7 +90,7 @@ def shift_report(db: Database, shift_id: str) -> ShiftReport:
         "SELECT total, earned, spent FROM checks WHERE shift_id = ?", [shift_id]
     ).fetchall()
     reversed_rows = db.execute(
-        "SELECT detail FROM audit_log WHERE action = 'return' AND at >= ?", [shift[2]]
+        "SELECT detail FROM audit_log WHERE action = 'return_applied' AND at >= ?", [shift[2]]
     ).fetchall()
     reversed_points = sum(
         (Decimal(json.loads(r[0]).get("taken_back", "0")) for r in reversed_rows), Decimal(0)

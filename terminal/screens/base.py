@@ -2,17 +2,40 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, cast
 
+from textual.binding import BindingsMap
 from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
+
+from terminal.i18n import _
 
 if TYPE_CHECKING:
     from terminal.app import TillApp
 
 
+def translate_bindings(node: Screen[Any]) -> None:
+    """Show this screen's F-key labels in the current language.
+
+    ``BINDINGS`` are class attributes evaluated at import, before a language is chosen, so they
+    carry English marked with ``N_``; each screen instance translates its own copy (Textual
+    copies the class's bindings into ``_bindings`` per instance).
+    """
+    translated = BindingsMap()
+    for key, bindings in node._bindings.key_to_bindings.items():
+        translated.key_to_bindings[key] = [
+            replace(b, description=_(b.description)) if b.description else b for b in bindings
+        ]
+    node._bindings = translated
+
+
 class TillScreen(Screen[Any]):
     """A full screen of the till."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        translate_bindings(self)
 
     @property
     def till(self) -> TillApp:
@@ -36,6 +59,10 @@ class TillScreen(Screen[Any]):
 
 class TillModal(ModalScreen[Any]):
     """A dialog over a till screen; its worker failures are handled the same way."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        translate_bindings(self)
 
     @property
     def till(self) -> TillApp:

@@ -10,13 +10,14 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import Input, Static
 
+from terminal.i18n import N_
 from terminal.screens.base import TillModal
 
 
 class Prompt(TillModal):
     """Dismisses with the typed text, or None on Esc."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Back")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", N_("Back"))]
 
     def __init__(self, question: str, *, password: bool = False, restrict: str | None = None):
         super().__init__()

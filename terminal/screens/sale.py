@@ -21,7 +21,7 @@ from textual.message import Message
 from textual.widgets import Footer
 
 from loyalty.identifiers import IdKind, classify
-from terminal.i18n import _, parse_amount
+from terminal.i18n import N_, _, parse_amount
 from terminal.screens.base import TillScreen
 from terminal.screens.prompt import Prompt
 from terminal.views import MemberView, Preview, SaleDraft, SaleLine, SaleResult
@@ -37,18 +37,18 @@ class SaleScreen(TillScreen):
     """The cashier's main screen."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f2", "spend_max", _("Spend max")),
-        Binding("f3", "spend_amount", _("Spend…")),
-        Binding("f4", "spend_none", _("No spend")),
-        Binding("f5", "open('register')", _("Register")),
-        Binding("f6", "open('returns')", _("Return")),
-        Binding("f7", "open('history')", _("History")),
-        Binding("f8", "open('sync')", _("Sync")),
-        Binding("f9", "open('shift')", _("Shift")),
-        Binding("f10", "toggle_receipt", _("Receipt")),
-        Binding("f12", "open('admin')", _("Admin")),
-        Binding("ctrl+d", "discount", _("Discount"), show=False),
-        Binding("escape", "back", _("Back"), show=False),
+        Binding("f2", "spend_max", N_("Spend max")),
+        Binding("f3", "spend_amount", N_("Spend…")),
+        Binding("f4", "spend_none", N_("No spend")),
+        Binding("f5", "open('register')", N_("Register")),
+        Binding("f6", "open('returns')", N_("Return")),
+        Binding("f7", "open('history')", N_("History")),
+        Binding("f8", "open('sync')", N_("Sync")),
+        Binding("f9", "open('shift')", N_("Shift")),
+        Binding("f10", "toggle_receipt", N_("Receipt")),
+        Binding("f12", "open('admin')", N_("Admin")),
+        Binding("ctrl+d", "discount", N_("Discount"), show=False),
+        Binding("escape", "back", N_("Back"), show=False),
     ]
 
     class Identified(Message):
@@ -314,6 +314,7 @@ class SaleScreen(TillScreen):
         self.query_one(ReceiptPane).show(message.result.receipt_text)
         self.say(_("Sale complete; the receipt is printing."))
         self.till.print_receipts()
+        self.till.services.kick_sync()
 
     def worker_failed(self, group: str) -> None:
         """After a failed commit or code request the cashier may press Enter again."""

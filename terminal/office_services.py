@@ -1,0 +1,209 @@
+"""The back office of the till: shift, status, history and reprint, sync, caches, printer.
+
+A mixin of :class:`terminal.services.TillServices`; every method blocks and runs in a worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from offline_cache import shifts
+from offline_cache.db import open_database
+from offline_cache.errors import ShiftCloseRefused
+from offline_cache.outbox import Outbox
+from offline_cache.print_jobs import PrintJobs
+from offline_cache.snapshots import CatalogCache
+from processing.breaker import BreakerState
+from terminal import receipts, till_state
+from terminal.i18n import _
+from terminal.service_base import ServiceBase, TillError
+from terminal.views import CheckRow, MemberView, SaleDraft, SaleLine, ShiftReport, SyncView
+
+log = logging.getLogger(__name__)
+
+
+class OfficeServices(ServiceBase):
+    """Shift, status, history, reprint, sync and cache refresh."""
+
+    sync_engine: Any = None
+    """The offline cache's SyncEngine (set by the composition root; None in a bare facade)."""
+
+    # ------------------------------------------------------------------ shift
+
+    def start_shift(self, cashier: str) -> None:
+        """Attribute what follows to ``cashier`` and open a shift if none is open."""
+        self.cashier = cashier
+        with self.database() as db:
+            row = db.execute(
+                "SELECT id FROM shifts WHERE closed_at IS NULL ORDER BY opened_at DESC LIMIT 1"
+            ).fetchone()
+            self.shift_id = str(row[0]) if row else str(uuid.uuid4())
+            if row is None:
+                shifts.open_shift(db, self.shift_id, cashier, self.clock)
+        self._audit("login", record_id=self.shift_id, online=self.online)
+
+    def shift_report(self) -> ShiftReport:
+        """Totals of the open shift."""
+        assert self.shift_id is not None
+        with self.database() as db:
+            return till_state.shift_report(db, self.shift_id)
+
+    def close_shift(self, manager: str | None = None) -> None:
+        """Close the shift; refused while items are unsent unless a manager overrides."""
+        assert self.shift_id is not None and self.cashier is not None
+        with self.database() as db:
+            try:
+                shifts.close_shift(
+                    db,
+                    self.shift_id,
+                    self.cashier,
+                    online=self.online,
+                    manager=manager,
+                    clock=self.clock,
+                )
+            except ShiftCloseRefused as error:
+                raise TillError(
+                    _("{count} items are not sent yet; sync first or ask a manager.").format(
+                        count=error.pending
+                    )
+                ) from error
+        self.shift_id = None
+
+    def print_text(self, text: str, kind: str) -> int | None:
+        """Queue plain text (the shift report) for the printer in its Cyrillic code page."""
+        if self.settings.printer.kind == "none":
+            return None
+        # ESC @ (init), ESC t 17 (CP866), the text, feed, partial cut: every profile knows these.
+        data = b"\x1b@\x1bt\x11" + text.encode("cp866", "replace") + b"\n\n\n\n\x1dV\x01"
+        with self.database() as db:
+            return PrintJobs(db, self.clock).enqueue(data, None, kind)
+
+    # ------------------------------------------------------------------ status
+
+    def sync_view(self) -> SyncView:
+        """Queue depth and connection state for the status line and the sync screen."""
+        closed = self.client.breaker.state is BreakerState.CLOSED
+        with self.database() as db:
+            return till_state.sync_view(db, self.online and closed)
+
+    def printer_state(self) -> str:
+        """One word for the status line: none, ok, or how many receipts wait."""
+        if self.settings.printer.kind == "none":
+            return _("none")
+        with self.database() as db:
+            waiting = till_state.printer_pending(db)
+        return _("ok") if waiting == 0 else _("{count} waiting").format(count=waiting)
+
+    # ------------------------------------------------------------------ catalog
+
+    def product_line(self, barcode: str) -> SaleLine:
+        """The check line of a scanned product, from the cached catalog."""
+        with self.database() as db:
+            item = CatalogCache(db).by_barcode(barcode)
+        if item is None:
+            raise TillError(_("This product is not in the catalog; type its price instead."))
+        return SaleLine(
+            name=item.name,
+            price=item.price,
+            quantity=Decimal(1),
+            amount=item.price,
+            barcode=item.barcode,
+            category=item.category,
+        )
+
+    # ------------------------------------------------------------------ history and reprint
+
+    def history(self, limit: int = 30) -> list[CheckRow]:
+        """Recent checks of this till, newest first."""
+        with self.database() as db:
+            return till_state.recent_checks(db, limit)
+
+    def reprint(self, check_id: str) -> str:
+        """Queue a reprint of a committed check (marked as a copy); returns its text."""
+        with self.database() as db:
+            found = till_state.check_details(db, check_id)
+        if found is None:
+            raise TillError(_("No such check on this till."))
+        row, details = found
+        draft = draft_from_details(row, details)
+        receipt = receipts.sale_receipt(
+            self.settings,
+            draft,
+            earned=row.earned,
+            spent=row.spent,
+            balance_after=None,
+            offline=row.offline,
+            cashier=row.cashier,
+            issued_at=row.created_at,
+            kind="reprint",
+        )
+        text = receipts.receipt_text(self.settings, receipt)
+        if self.settings.printer.kind != "none":
+            data = receipts.receipt_bytes(self.settings, receipt)
+            with self.database() as db:
+                PrintJobs(db, self.clock).enqueue(data, row.check_id, "reprint")
+        self._audit("reprint", record_id=row.check_id, online=self.online)
+        return text
+
+    # ------------------------------------------------------------------ sync and caches
+
+    def sync_now(self) -> SyncView:
+        """Drain the outbox now (the sync screen's retry); returns the new state."""
+        if self.sync_engine is None:
+            raise TillError(_("Sync is not running on this till."))
+        report = self.sync_engine.drain()
+        self.online = report.error is None
+        if report.error:
+            log.info("sync stopped: %s", report.error)
+        return self.sync_view()
+
+    def requeue_dead(self) -> int:
+        """Give every dead record another chance (after the admin fixed the cause)."""
+        with self.database() as db:
+            outbox = Outbox(db, self.clock)
+            dead = outbox.dead()
+            for record in dead:
+                outbox.requeue_dead(record.id)
+        self.kick_sync()
+        return len(dead)
+
+    def refresh_caches(self) -> None:
+        """Refresh the program, member, catalog caches on a connection of this worker's own."""
+        from offline_cache.refresh import refresh_all
+
+        db = open_database(self.settings.offline.db_path)
+        try:
+            refresh_all(db, self.client, self.clock)
+        finally:
+            db.close()
+
+
+def draft_from_details(row: CheckRow, details: dict[str, Any]) -> SaleDraft:
+    """Rebuild enough of a committed check for a reprint or a return."""
+    member = None
+    if row.member_id:
+        member = MemberView(
+            member_id=row.member_id,
+            phone_masked=str(details.get("phone_masked") or "***"),
+            name=None,
+            state="active",
+            tier_name="",
+            tier_rate=Decimal(0),
+            next_tier=None,
+            to_next=None,
+            available=Decimal(str(details.get("balance_before", "0"))),
+        )
+    lines = tuple(
+        SaleLine(
+            name=str(line["name"]),
+            price=Decimal(str(line["price"])),
+            quantity=Decimal(str(line["quantity"])),
+            amount=Decimal(str(line["amount"])),
+            discounted=bool(line.get("discounted", False)),
+        )
+        for line in details.get("lines", [])
+    )
+    return SaleDraft(row.check_id, member, lines)
