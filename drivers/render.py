@@ -214,7 +214,7 @@ class _Renderer:
                 p.set(align="left")
             else:
                 p.set(align="left")
-                pixels = int(data["media"]["width"]["pixels"])
+                pixels = line_image.paper_pixels(self.profile)
                 p.qr(
                     block.content,
                     ec=1,
@@ -222,6 +222,8 @@ class _Renderer:
                     native=False,
                     image_arguments={"impl": _image_impl(self.profile), "center": True},
                 )
+        except RenderError:
+            raise
         except Exception as exc:  # python-escpos raises its own ImageWidthError, ValueError
             raise RenderError("The QR code does not fit this paper width.") from exc
 
@@ -243,6 +245,12 @@ class _Renderer:
 
     def _software_barcode(self, data: str) -> None:
         p = self.printer
+        try:
+            line_image.paper_pixels(self.profile)
+        except RenderError:
+            # Without a paper width python-escpos would print a warning to stdout.
+            log.warning("profile %s gives no paper width; barcode left out", self.profile)
+            return
         dots = 25.4 / int(_profile(self.profile)["media"]["dpi"])
         for module_dots in (2, 1):
             try:

@@ -200,3 +200,17 @@ def test_pair_and_wrap_never_exceed_the_width(left: str, right: str, width: int)
     assert all(len(line) <= width for line in lines)
     assert lines[-1].endswith(right)  # numbers stay right-aligned at the edge
     assert all(len(line) <= width for line in wrap(left, width))
+
+
+def test_a_profile_without_paper_width_fails_clearly_instead_of_printing_to_stdout(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from drivers.errors import RenderError
+
+    # "simple" has only CP437 and no paper width: Cyrillic would need an image it cannot place.
+    with pytest.raises(RenderError, match="does not give its paper width"):
+        render_receipt(sample_receipt("ru", NOW), "simple", 32)
+    # RP326 has no width either, but prints Russian, QR and barcode natively.
+    text = decode_escpos(render_receipt(sample_receipt("ru", NOW), "RP326", 42), "RP326").text
+    assert set(ALPHABETS["ru"]) <= set(text)
+    assert capsys.readouterr().out == ""
