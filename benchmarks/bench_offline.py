@@ -7,8 +7,11 @@ synchronous=FULL; a raw primary-key lookup in the same 1M-member file; draining 
 
 from __future__ import annotations
 
+import os
+import resource
 import sqlite3
 import tempfile
+import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -21,6 +24,7 @@ from offline_cache.checks import CheckRecord, commit_check
 from offline_cache.db import open_database
 from offline_cache.members import MemberCache
 from offline_cache.offline import identify_offline
+from offline_cache.txn import write_transaction
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -140,7 +144,59 @@ def bench_offline_identify_1m() -> Result:
     )
 
 
+DRAIN = int(os.environ.get("TILL_BENCH_DRAIN", "10000"))
+
+
+def _max_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def bench_sync_drain_10k() -> Result:
+    """10 000 queued offline checks drained to the reference server on loopback."""
+    # Imported here so the other figures do not pay for the server framework.
+    from offline_cache.link import ProcessingTransport
+    from offline_cache.sync import SyncEngine
+    from processing.client import ProcessingClient
+    from processing.server.testing import running_server
+
+    with tempfile.TemporaryDirectory(dir=".") as tmp:
+        till = Path(tmp) / "till.db"
+        db = open_database(till)
+        with write_transaction(db):
+            for _ in range(DRAIN):
+                commit_check(db, _check(str(uuid.uuid4())))
+        db.close()
+        with (
+            running_server(Path(tmp) / "server.db") as server,
+            ProcessingClient(server.url, server.api_key) as client,
+        ):
+            engine = SyncEngine(till, ProcessingTransport(client), batch_size=200)
+            before = _max_rss_mb()
+            start = time.perf_counter()
+            report = engine.drain()
+            elapsed = time.perf_counter() - start
+            growth = _max_rss_mb() - before
+    rate = report.acknowledged / elapsed
+    ok = report.acknowledged == DRAIN and rate >= 500 and growth <= 50
+    return Result(
+        "sync_drain_10k",
+        rate,
+        "checks/s",
+        None,
+        None,
+        ">= 500 checks/s with peak memory growth <= 50 MB",
+        ok,
+        {
+            "seconds": elapsed,
+            "peak_rss_growth_mb": growth,
+            "dead": len(report.dead),
+            "error": report.error,
+        },
+    )
+
+
 BENCHMARKS: dict[str, Callable[[], Result]] = {
+    "sync_drain_10k": bench_sync_drain_10k,
     "outbox_commit": bench_outbox_commit,
     "offline_identify_1m": bench_offline_identify_1m,
 }

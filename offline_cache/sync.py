@@ -178,13 +178,23 @@ class SyncEngine:
             report.batches += 1
             outbox.mark_sending([r.id for r in batch])
             answered: set[str] = set()
+            deliveries: list[Delivery] = []
+            failed: TransientFailure | None = None
             try:
                 for delivery in self.transport.deliver(batch):
-                    self._store(db, outbox, delivery, report)
+                    deliveries.append(delivery)
                     answered.add(delivery.record_id)
             except TransientFailure as failure:
-                self._back_off(db, outbox, [r.id for r in batch if r.id not in answered], failure)
-                report.error = str(failure)
+                failed = failure
+            # One transaction (one fsync) for the batch's answers: if the till dies before it
+            # commits, the records are still 'sending' and are re-sent; the server answers the
+            # same results for the same keys.
+            with write_transaction(db):
+                for delivery in deliveries:
+                    self._store(db, outbox, delivery, report)
+            if failed is not None:
+                self._back_off(db, outbox, [r.id for r in batch if r.id not in answered], failed)
+                report.error = str(failed)
                 break
             if len(answered) < len(batch):
                 # A transport that stops early without saying why: retry the rest later.
