@@ -8,7 +8,6 @@ check. Its events become :class:`PrinterChanged` messages for the status line.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual.app import App
@@ -32,20 +31,21 @@ class PrinterChanged(Message):
 
 
 def printer_for(settings: Settings) -> Printer:
-    """The drivers' printer for ``[printer]`` (imports the printer stack on first use)."""
-    from drivers import printers
+    """The drivers' (closed) printer for ``[printer]``; raises the drivers' DeviceConfigError."""
+    from drivers.factory import make_printer
 
     p = settings.printer
-    timeout = float(p.timeout)
-    if p.kind == "file":
-        return printers.FilePrinter(Path(p.path))
-    if p.kind == "network":
-        return printers.NetworkPrinter(p.host, p.port, timeout)
-    if p.kind == "serial":
-        return printers.SerialPrinter(p.device, p.baudrate, timeout)
-    if p.kind == "usb":
-        return printers.UsbPrinter(p.vendor_id, p.product_id, timeout)
-    return printers.NullPrinter()
+    return make_printer(
+        p.kind,
+        path=p.path,
+        host=p.host,
+        port=p.port,
+        device=p.device,
+        baudrate=p.baudrate,
+        vendor_id=p.vendor_id,
+        product_id=p.product_id,
+        timeout=float(p.timeout),
+    )
 
 
 def start_printing(

@@ -78,8 +78,9 @@ def receipt_bytes(settings: Settings, receipt: Receipt) -> bytes:
     """ESC/POS bytes for the configured printer; raises the drivers' render errors."""
     from drivers.render import render_receipt
 
+    printer = settings.printer
     return render_receipt(
-        receipt, settings.printer.profile, settings.printer.columns, settings.printer.codepage
+        receipt, printer.profile, printer.columns, printer.codepage, qr=printer.qr
     )
 
 

@@ -9,6 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import Input, Static
+from textual.worker import Worker, WorkerState
 
 from terminal.i18n import N_
 from terminal.screens.base import TillModal
@@ -32,11 +33,26 @@ class Prompt(TillModal):
         with Vertical(id="prompt-box"):
             yield Static(Text(self.question), id="prompt-question")
             yield Input(password=self.password, restrict=self.restrict, id="prompt-input")
+            yield Static(id="prompt-error")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        self.dismiss(event.value.strip())
+        self.dismiss_with(event.value.strip())
+
+    def dismiss_with(self, answer: str | None) -> None:
+        """Close with ``answer``; subclasses may check it first."""
+        self.dismiss(answer)
 
     def action_back(self) -> None:
         """Esc: no answer."""
         self.dismiss(None)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A failed check (a wrong PIN) is said inside the dialog, which stays open."""
+        if event.state is WorkerState.ERROR and event.worker.error is not None:
+            from terminal.app import failure_sentence
+
+            self.query_one("#prompt-error", Static).update(
+                Text(failure_sentence(event.worker.error))
+            )
+            self.query_one(Input).value = ""
