@@ -44,7 +44,8 @@ def test_commit_writes_check_outbox_and_audit_together(tmp_path: Path) -> None:
     assert db.execute("SELECT spent FROM checks WHERE id = 'chk-00001'").fetchone() == ("1.50",)
     entries = AuditLog(db).for_record("chk-00001")
     assert [(e.action, e.source, e.online) for e in entries] == [
-        ("check_committed", "scanned", False)
+        ("check_committed", "scanned", False),
+        ("offline_spend", None, False),
     ]
 
 
@@ -62,7 +63,8 @@ def test_recommit_is_idempotent_and_other_content_is_refused(tmp_path: Path) -> 
     first = commit_check(db, _check(1))
     again = commit_check(db, _check(1))
     assert again.seq == first.seq and again.hash == first.hash
-    assert db.execute("SELECT count(*) FROM audit_log").fetchone()[0] == 1
+    # one check line and one offline-spend line, not repeated by the retry
+    assert db.execute("SELECT count(*) FROM audit_log").fetchone()[0] == 2
     changed = CheckRecord(**{**_check(1).__dict__, "payload": {"check_id": "x"}})
     with pytest.raises(DuplicateRecord):
         commit_check(db, changed)
