@@ -32,7 +32,7 @@ CheckId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9
 
 
 @router.post("/calculate", response_model=wire.Calculation, tags=["checks"])
-def calculate(body: wire.CheckRequest, ctx: Ctx, _till: Till) -> Response:
+async def calculate(body: wire.CheckRequest, ctx: Ctx, _till: Till) -> Response:
     """The authoritative calculation of a check; changes nothing."""
     with ctx.storage.read() as db:
         program = ctx.program(db)
@@ -41,7 +41,7 @@ def calculate(body: wire.CheckRequest, ctx: Ctx, _till: Till) -> Response:
 
 
 @router.post("/checks/{check_id}/hold", response_model=wire.Hold, tags=["checks"])
-def hold(
+async def hold(
     check_id: CheckId,
     body: wire.HoldRequest,
     request: Request,
@@ -60,7 +60,7 @@ def hold(
 
 
 @router.post("/checks/{check_id}/confirm", response_model=wire.CheckResult, tags=["checks"])
-def confirm(
+async def confirm(
     check_id: CheckId, request: Request, ctx: Ctx, caller: Till, key: IdempotencyKey
 ) -> Response:
     """Apply the held check's earn and spend."""
@@ -75,7 +75,7 @@ def confirm(
 
 
 @router.post("/checks/{check_id}/cancel", response_model=wire.CancelResult, tags=["checks"])
-def cancel(
+async def cancel(
     check_id: CheckId, request: Request, ctx: Ctx, caller: Till, key: IdempotencyKey
 ) -> Response:
     """Release the hold (void, timeout, crash recovery)."""
@@ -85,7 +85,7 @@ def cancel(
 
 
 @router.post("/checks/offline", response_model=wire.CheckResult, tags=["offline"])
-def replay_offline(
+async def replay_offline(
     body: wire.OfflineCheck, request: Request, ctx: Ctx, caller: Till, key: IdempotencyKey
 ) -> Response:
     """Apply one check made offline; a spend shortfall is recorded as a conflict."""
@@ -103,7 +103,7 @@ _ITEM_ROUTE = "/v1/checks/offline"
 
 
 @router.post("/checks/offline/batch", response_model=wire.ReplayBatchResult, tags=["offline"])
-def replay_batch(
+async def replay_batch(
     body: wire.ReplayBatchRequest, ctx: Ctx, caller: Till, key: IdempotencyKey
 ) -> Response:
     """Apply offline checks in order, each under its own idempotency key; one result each.
@@ -170,7 +170,7 @@ def replay_batch(
 
 
 @router.post("/returns", response_model=wire.ReturnResult, tags=["checks"])
-def return_check(
+async def return_check(
     body: wire.ReturnRequest, request: Request, ctx: Ctx, caller: Till, key: IdempotencyKey
 ) -> Response:
     """Return lines of a completed check: points taken back and given back pro rata."""

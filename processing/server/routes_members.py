@@ -39,7 +39,7 @@ def _at(seconds: int) -> datetime:
 
 
 @public.get("/health", response_model=wire.Health, tags=["service"])
-def health(ctx: Ctx) -> Response:
+async def health(ctx: Ctx) -> Response:
     """Liveness and the current program version; needs no key."""
     with ctx.storage.read() as db:
         row = db.execute("SELECT MAX(version) FROM programs").fetchone()
@@ -50,7 +50,7 @@ def health(ctx: Ctx) -> Response:
 
 
 @router.post("/identify", response_model=wire.IdentifyResult, tags=["members"])
-def identify(body: wire.IdentifyRequest, ctx: Ctx, _till: Till) -> Response:
+async def identify(body: wire.IdentifyRequest, ctx: Ctx, _till: Till) -> Response:
     """Find a member by phone, QR token or card; balance, tier, offers and coupons."""
     with ctx.storage.read() as db:
         program = ctx.program(db)
@@ -83,7 +83,7 @@ def _code_sent(record: codes.CodeRecord, existing: bool, what: str) -> wire.Code
 
 
 @router.post("/register", response_model=wire.CodeSent, tags=["members"])
-def register(
+async def register(
     body: wire.RegisterRequest, request: Request, ctx: Ctx, caller: Till, key: IdempotencyKey
 ) -> Response:
     """Send a registration code; for a known phone the code authorises the existing member."""
@@ -116,7 +116,7 @@ def register(
 
 
 @router.post("/register/confirm", response_model=wire.IdentifyResult, tags=["members"])
-def confirm_registration(
+async def confirm_registration(
     body: wire.ConfirmRegistrationRequest,
     request: Request,
     ctx: Ctx,
@@ -155,7 +155,7 @@ def confirm_registration(
 
 
 @router.post("/spend-code", response_model=wire.CodeSent, tags=["members"])
-def spend_code(
+async def spend_code(
     body: wire.SpendCodeRequest, request: Request, ctx: Ctx, caller: Till, key: IdempotencyKey
 ) -> Response:
     """Send the member a code that authorises spending up to ``points`` on one check."""
@@ -181,7 +181,7 @@ def spend_code(
 
 
 @router.get("/program", response_model=wire.ProgramSnapshot, tags=["snapshots"])
-def program(ctx: Ctx, _till: Till) -> Response:
+async def program(ctx: Ctx, _till: Till) -> Response:
     """The current program snapshot, versioned, with the QR public key."""
     with ctx.storage.read() as db:
         current = ctx.program(db)
@@ -197,14 +197,18 @@ def program(ctx: Ctx, _till: Till) -> Response:
 
 
 @router.get("/members/delta", response_model=wire.MembersDelta, tags=["snapshots"])
-def members_delta(ctx: Ctx, _till: Till, cursor: Cursor = "", limit: Limit = 1000) -> Response:
+async def members_delta(
+    ctx: Ctx, _till: Till, cursor: Cursor = "", limit: Limit = 1000
+) -> Response:
     """Members changed after ``cursor`` (empty: from the start), oldest change first."""
     with ctx.storage.read() as db:
         return json_response(snapshots.members_delta(db, int(cursor or 0), limit, ctx.now()))
 
 
 @router.get("/catalog/delta", response_model=wire.CatalogDelta, tags=["snapshots"])
-def catalog_delta(ctx: Ctx, _till: Till, cursor: Cursor = "", limit: Limit = 1000) -> Response:
+async def catalog_delta(
+    ctx: Ctx, _till: Till, cursor: Cursor = "", limit: Limit = 1000
+) -> Response:
     """Products changed after ``cursor`` (empty: from the start), oldest change first."""
     with ctx.storage.read() as db:
         return json_response(snapshots.catalog_delta(db, int(cursor or 0), limit))

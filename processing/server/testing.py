@@ -8,6 +8,8 @@ past hold and code expiry without sleeping.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -101,3 +103,47 @@ def running_server(
         thread.join(timeout=10)
         sock.close()
         storage.close()
+
+
+@contextmanager
+def server_process(db_path: Path | str, startup_timeout: float = 30.0) -> Iterator[str]:
+    """``python -m processing.server serve`` on a free loopback port, in its own process.
+
+    The database must already be seeded. Yields the base URL; terminates the process (by its
+    own pid) on exit. Raises RuntimeError when it does not announce its port in time.
+    """
+    port_file = Path(f"{db_path}.port")
+    port_file.unlink(missing_ok=True)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "processing.server",
+            "serve",
+            "--db",
+            str(db_path),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--port-file",
+            str(port_file),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + startup_timeout
+        while not port_file.exists():
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("The processing server process did not start.")
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{int(port_file.read_text())}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+        port_file.unlink(missing_ok=True)
