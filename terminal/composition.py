@@ -15,6 +15,8 @@ from terminal.config import Settings
 from terminal.service_base import Clock, utc_now
 from terminal.services import TillServices
 
+PROBE_INTERVAL_S = 5.0
+"""While the server is considered offline, how often one health call checks it is back."""
 SYNC_IDLE_S = 15.0
 """How often the background sync looks at the outbox when nothing wakes it."""
 
@@ -53,4 +55,10 @@ def start_sync(services: TillServices) -> Callable[[], None]:
     services.sync_engine = engine
     services.kick_sync = worker.kick
     worker.start()
-    return worker.stop
+    services.client.start_probing(interval=PROBE_INTERVAL_S)
+
+    def stop() -> None:
+        worker.stop()
+        services.client.stop_probing()
+
+    return stop

@@ -154,6 +154,9 @@ class OfficeServices(ServiceBase):
         """Drain the outbox now (the sync screen's retry); returns the new state."""
         if self.sync_engine is None:
             raise TillError(_("Sync is not running on this till."))
+        if self.client.breaker.state is not BreakerState.CLOSED:
+            # Asked to send now: check the server at once rather than wait out the breaker.
+            self.client.probe()
         report = self.sync_engine.drain()
         self.online = report.error is None
         if report.error:

@@ -72,3 +72,87 @@ async def settle(pilot: Any) -> None:
         if not [w for w in app.workers if w.is_running]:
             break
     await pilot.pause()
+
+
+class Cable:
+    """A loopback TCP relay between the till and the server that a test can unplug.
+
+    The network is the one thing a test must be able to take away; everything on both ends
+    stays real. ``unplug()`` refuses new connections and cuts open ones; ``plug()`` restores.
+    """
+
+    def __init__(self, target_url: str) -> None:
+        import socket
+        import threading
+
+        host_port = target_url.rsplit("/", 1)[-1]
+        self._target = (host_port.split(":")[0], int(host_port.split(":")[1]))
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.1)
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        self.plugged = threading.Event()
+        self.plugged.set()
+        self._stop = threading.Event()
+        self._open: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        import socket
+        import threading
+
+        while not self._stop.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            if not self.plugged.is_set():
+                client.close()
+                continue
+            try:
+                upstream = socket.create_connection(self._target, timeout=2)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._open += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    def _pipe(self, source: Any, sink: Any) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                try:
+                    sock.close()
+                except OSError:
+                    pass
+
+    def unplug(self) -> None:
+        """Cut the network: open connections are closed, new ones refused."""
+        self.plugged.clear()
+        with self._lock:
+            for sock in self._open:
+                try:
+                    sock.close()
+                except OSError:
+                    pass
+            self._open.clear()
+
+    def plug(self) -> None:
+        """Restore the network."""
+        self.plugged.set()
+
+    def close(self) -> None:
+        """Stop relaying (bounded)."""
+        self._stop.set()
+        self.unplug()
+        self._listener.close()
+        self._thread.join(timeout=2)

@@ -1,0 +1,115 @@
+"""Admin behind the manager PIN: changes saved to config.toml survive a restart; kiosk rules."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from textual.widgets import Checkbox, Input
+
+from terminal.config import load_settings
+from terminal.launch import build_till_app
+from terminal.pins import hash_pin
+from terminal.screens.admin import AdminScreen
+from terminal.screens.login import LoginScreen
+from terminal.screens.prompt import Prompt
+from terminal.screens.sale import SaleScreen
+from tests.ui_support import server, settle
+
+PIN = "4321"
+
+
+def write_config(tmp_path: Path, url: str, key: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f"""# a till's config
+[till]
+store_id = "S1"   # store
+till_id = "T1"
+language = "en"
+
+[processing]
+url = "{url}"
+api_key = "{key}"
+
+[printer]
+kind = "none"
+
+[offline]
+db_path = "{tmp_path / "till.sqlite3"}"
+per_check_cap = 300   # offline cap
+
+[security]
+admin_pin_hash = "{hash_pin(PIN)}"
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+async def press(pilot: Any, *keys: str) -> None:
+    for key in keys:
+        await pilot.press(key)
+        await settle(pilot)
+
+
+def test_admin_changes_survive_a_restart(tmp_path: Path) -> None:
+    with server(tmp_path) as srv:
+        path = write_config(tmp_path, srv.url, srv.api_key)
+        app = build_till_app(load_settings(path), path, start_cashier="1")
+        seen: dict[str, Any] = {}
+
+        async def change() -> None:
+            async with app.run_test(size=(100, 30)) as pilot:
+                await settle(pilot)
+                await press(pilot, "f12")
+                assert isinstance(app.screen, Prompt)
+                await press(pilot, *"1111", "enter")
+                seen["wrong"] = str(app.screen.query_one("#prompt-error").render())
+                await press(pilot, *PIN, "enter")
+                admin = app.screen
+                assert isinstance(admin, AdminScreen) and admin.unlocked
+                cap = admin.query_one("#per_check", Input)
+                cap.value = ""
+                cap.focus()
+                await press(pilot, *"250")
+                admin.query_one("#spend", Checkbox).value = True
+                await press(pilot, "f2")
+                seen["message"] = str(admin.query_one("#message").render())
+
+        asyncio.run(change())
+        assert seen["wrong"] == "Wrong manager PIN."
+        assert seen["message"].startswith("Saved"), seen["message"]
+        text = path.read_text(encoding="utf-8")
+        assert "per_check_cap = 250   # offline cap" in text and "# a till's config" in text
+        assert (tmp_path / "config.toml.bak").read_text(encoding="utf-8").count("300") == 1
+        restarted = load_settings(path)
+        assert restarted.offline.per_check_cap == Decimal(250)
+        assert restarted.offline.spend_enabled is True
+        assert restarted.processing.api_key is not None
+
+
+def test_cashier_cannot_quit_or_open_the_palette(tmp_path: Path) -> None:
+    with server(tmp_path) as srv:
+        path = write_config(tmp_path, srv.url, srv.api_key)
+        app = build_till_app(load_settings(path), path)
+        app.services.cashiers.add("7", "2468")
+
+        async def scenario() -> None:
+            async with app.run_test(size=(80, 24)) as pilot:
+                await settle(pilot)
+                assert isinstance(app.screen, LoginScreen)
+                await press(pilot, "ctrl+q", "ctrl+c", "ctrl+p")
+                assert app.is_running and isinstance(app.screen, LoginScreen)
+                await press(pilot, "7", "enter", *"0000", "enter")
+                assert isinstance(app.screen, LoginScreen)
+                assert "Wrong cashier or PIN." in str(app.screen.query_one("#message").render())
+                await press(pilot, "shift+tab", "7", "enter", *"2468", "enter")
+                assert isinstance(app.screen, SaleScreen), app.screen
+                await press(pilot, "ctrl+q", "ctrl+p")
+                assert app.is_running and isinstance(app.screen, SaleScreen)
+                assert app.services.cashier == "7"
+
+        asyncio.run(scenario())

@@ -1,0 +1,212 @@
+"""Every cashier flow through the keyboard, asserted on the server's ledger and the till's outbox.
+
+Real server on loopback, real till database, real file printer; a scan is posted as the serial
+reader thread posts it, and the network is a relay the test can unplug (:class:`Cable`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from terminal.app import TillApp
+from terminal.messages import ScanReceived
+from terminal.screens.history import HistoryScreen
+from terminal.screens.prompt import Prompt
+from terminal.screens.registration import RegistrationScreen
+from terminal.screens.returns import ReturnsScreen
+from terminal.screens.sale import SaleScreen
+from terminal.screens.sync import SyncScreen
+from tests.test_ui_sale import server_check, wait_printed
+from tests.ui_support import (
+    ANNA,
+    Cable,
+    app_for,
+    server,
+    settle,
+    till_db,
+    till_settings,
+)
+
+Scenario = Callable[[TillApp, Any], Awaitable[None]]
+
+
+def drive(app: TillApp, scenario: Scenario, size: tuple[int, int] = (120, 40)) -> None:
+    """Run ``scenario(app, pilot)`` headless."""
+
+    async def run() -> None:
+        async with app.run_test(size=size) as pilot:
+            await settle(pilot)
+            await scenario(app, pilot)
+
+    asyncio.run(run())
+
+
+async def press(pilot: Any, *keys: str) -> None:
+    """Press keys, letting every worker finish after each."""
+    for key in keys:
+        await pilot.press(key)
+        await settle(pilot)
+
+
+async def sell(app: TillApp, pilot: Any, amount: str, *extra: str) -> SaleScreen:
+    """Scan Anna, type ``amount``, Enter, press ``extra`` keys; returns the sale screen."""
+    screen = app.screen
+    assert isinstance(screen, SaleScreen)
+    app.post_message(ScanReceived(ANNA, "serial"))
+    await settle(pilot)
+    await press(pilot, *amount, "enter", *extra)
+    return screen
+
+
+def message(app: TillApp) -> str:
+    return str(app.screen.query_one("#message").render())
+
+
+def test_spend_above_threshold_asks_for_the_sms_code(tmp_path: Path) -> None:
+    with server(tmp_path) as srv:
+        settings = till_settings(tmp_path, srv.url, srv.api_key)
+        app = app_for(settings)
+        out: dict[str, Any] = {}
+
+        async def scenario(app: TillApp, pilot: Any) -> None:
+            screen = await sell(app, pilot, "3000", "f2")
+            assert screen.preview is not None and screen.preview.code_required
+            await press(pilot, "enter")
+            assert isinstance(app.screen, Prompt), message(app)
+            await press(pilot, *srv.latest_code(ANNA), "enter")
+            assert screen.result is not None, message(app)
+            out["result"] = screen.result
+
+        drive(app, scenario)
+        result = out["result"]
+        assert result.spent == Decimal(900)
+        assert server_check(srv, result.check_id) == ("confirmed", 6300, 90000)
+
+
+def test_offline_sale_is_queued_then_synced_once(tmp_path: Path) -> None:
+    with server(tmp_path) as srv:
+        cable = Cable(srv.url)
+        settings = till_settings(tmp_path, cable.url, srv.api_key, offline={"spend_enabled": True})
+        app = app_for(settings)
+        out: dict[str, Any] = {}
+
+        async def scenario(app: TillApp, pilot: Any) -> None:
+            cable.unplug()
+            screen = await sell(app, pilot, "500")
+            assert screen.member is not None and not screen.member.online, message(app)
+            assert screen.preview is not None and not screen.preview.online
+            await press(pilot, "enter")
+            assert screen.result is not None and screen.result.offline, message(app)
+            out["result"] = screen.result
+            with till_db(settings) as db:
+                out["queued"] = db.execute("SELECT kind, state, offline FROM outbox").fetchall()
+            cable.plug()
+            await press(pilot, "f8")
+            assert isinstance(app.screen, SyncScreen)
+            await press(pilot, "f5")
+            body = str(app.screen.query_one("#sync-body").render())
+            out["sync_body"] = body
+
+        try:
+            drive(app, scenario)
+        finally:
+            cable.close()
+        result = out["result"]
+        assert out["queued"] == [("offline_check", "pending", 1)]
+        assert "Waiting to be sent: 0" in out["sync_body"]
+        with till_db(settings) as db:
+            assert db.execute("SELECT state FROM outbox").fetchall() == [("acknowledged",)]
+        status, earned, spent = server_check(srv, result.check_id)
+        assert status in {"applied_offline", "confirmed"} and earned == 1500 and spent == 0
+
+
+def test_registration_with_code_identifies_the_new_member(tmp_path: Path) -> None:
+    phone = "+79990001122"
+    with server(tmp_path) as srv:
+        settings = till_settings(tmp_path, srv.url, srv.api_key)
+        app = app_for(settings)
+        out: dict[str, Any] = {}
+
+        async def scenario(app: TillApp, pilot: Any) -> None:
+            await press(pilot, "f5")
+            assert isinstance(app.screen, RegistrationScreen)
+            await press(pilot, *phone, "tab", "space", "tab", *"Vera", "f10")
+            assert isinstance(app.screen, Prompt), message(app)
+            await press(pilot, *srv.latest_code(phone), "enter")
+            sale = app.screen
+            assert isinstance(sale, SaleScreen)
+            out["member"] = sale.member
+
+        drive(app, scenario)
+        member = out["member"]
+        assert member is not None and member.name == "Vera" and "22" in member.phone_masked
+        with srv.ctx.storage.read() as db:
+            row = db.execute("SELECT name FROM members WHERE phone = ?", [phone]).fetchone()
+        assert row == ("Vera",)
+
+
+def test_partial_return_takes_back_points_per_line(tmp_path: Path) -> None:
+    with server(tmp_path) as srv:
+        settings = till_settings(tmp_path, srv.url, srv.api_key)
+        app = app_for(settings)
+        out: dict[str, Any] = {}
+
+        async def scenario(app: TillApp, pilot: Any) -> None:
+            screen = app.screen
+            assert isinstance(screen, SaleScreen)
+            app.post_message(ScanReceived(ANNA, "serial"))
+            await settle(pilot)
+            await press(pilot, *"600", "enter", *"400", "enter", "enter")
+            assert screen.result is not None, message(app)
+            check_id = screen.result.check_id
+            await press(pilot, "f6")
+            assert isinstance(app.screen, ReturnsScreen)
+            await press(pilot, *check_id[:8], "enter", "down", "space", "f10")
+            summary = str(app.screen.query_one("#return-summary").render())
+            out["summary"], out["check_id"] = summary, check_id
+
+        drive(app, scenario)
+        # 3 % of the 400 line is taken back: 12 points.
+        assert "taken back: 12" in out["summary"], out["summary"]
+        with srv.ctx.storage.read() as db:
+            taken = db.execute(
+                "SELECT taken_back FROM returns WHERE check_id = ?", [out["check_id"]]
+            ).fetchall()
+        assert taken == [(1200,)]
+        with till_db(settings) as db:
+            kinds = db.execute("SELECT kind, state FROM outbox ORDER BY seq").fetchall()
+        assert kinds == [("hold_confirm", "acknowledged"), ("return", "acknowledged")]
+
+
+def test_reprint_prints_a_marked_copy(tmp_path: Path) -> None:
+    with server(tmp_path) as srv:
+        settings = till_settings(tmp_path, srv.url, srv.api_key)
+        app = app_for(settings)
+        paper = Path(settings.printer.path)
+        out: dict[str, Any] = {}
+
+        async def scenario(app: TillApp, pilot: Any) -> None:
+            screen = await sell(app, pilot, "250", "enter")
+            assert screen.result is not None
+            first = await wait_printed(pilot, paper)
+            await press(pilot, "f7")
+            assert isinstance(app.screen, HistoryScreen)
+            await press(pilot, "f5")
+            for _ in range(100):
+                if paper.stat().st_size > len(first):
+                    break
+                await pilot.pause(0.05)
+            out["first"], out["check_id"] = first, screen.result.check_id
+
+        drive(app, scenario)
+        with till_db(settings) as db:
+            jobs = db.execute(
+                "SELECT kind, state FROM print_jobs WHERE check_id = ? ORDER BY id",
+                [out["check_id"]],
+            ).fetchall()
+        assert jobs == [("sale", "printed"), ("reprint", "printed")]
+        assert paper.stat().st_size > 2 * len(out["first"]) - 200
