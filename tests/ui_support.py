@@ -7,7 +7,7 @@ the till's print-job table, and scans are posted as the scanner thread would pos
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -130,20 +130,16 @@ class Cable:
             pass
         finally:
             for sock in (source, sink):
-                try:
+                with suppress(OSError):
                     sock.close()
-                except OSError:
-                    pass
 
     def unplug(self) -> None:
         """Cut the network: open connections are closed, new ones refused."""
         self.plugged.clear()
         with self._lock:
             for sock in self._open:
-                try:
+                with suppress(OSError):
                     sock.close()
-                except OSError:
-                    pass
             self._open.clear()
 
     def plug(self) -> None:
