@@ -16,6 +16,7 @@ from terminal.config import Settings
 
 if TYPE_CHECKING:
     from terminal.app import TillApp
+    from terminal.service_base import Clock
 
 
 def _log_to_file(path: Path) -> None:
@@ -39,6 +40,7 @@ def build_till_app(
     *,
     show_receipts: bool = False,
     start_cashier: str | None = None,
+    clock: Clock | None = None,
 ) -> TillApp:
     """The app with its services, scanner thread and print worker: ``till run``'s and tests'.
 
@@ -49,7 +51,7 @@ def build_till_app(
     from terminal.printing import start_printing
     from terminal.scanner_glue import start_scanner
 
-    services = build_services(settings)
+    services = build_services(settings) if clock is None else build_services(settings, clock=clock)
     options = AppOptions(
         config_path=config_path, show_receipts=show_receipts, start_cashier=start_cashier
     )

@@ -35,9 +35,9 @@ def till_settings(tmp_path: Path, url: str, api_key: str, **overrides: Any) -> S
 
 
 @contextmanager
-def server(tmp_path: Path) -> Iterator[RunningServer]:
+def server(tmp_path: Path, **options: Any) -> Iterator[RunningServer]:
     """The reference server, seeded with the demo program and members."""
-    with running_server(tmp_path / "processing.sqlite3") as running:
+    with running_server(tmp_path / "processing.sqlite3", **options) as running:
         yield running
 
 

@@ -82,7 +82,7 @@ class AdminScreen(TillScreen):
             yield Input(id="cashier_id", placeholder=_("cashier id"))
             yield Input(id="cashier_pin", password=True, restrict=r"\d{0,12}")
         yield MessageBar(id="message")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#admin").display = False

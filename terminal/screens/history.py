@@ -54,7 +54,7 @@ class HistoryScreen(TillScreen):
             yield DataTable(id="checks", cursor_type="row", zebra_stripes=True)
             yield ReceiptPane()
         yield MessageBar(id="message")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

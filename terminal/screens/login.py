@@ -37,7 +37,7 @@ class LoginScreen(TillScreen):
             yield Static(_("PIN"), classes="label")
             yield Input(id="pin", password=True, restrict=r"\d{0,12}")
             yield MessageBar(id="message")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#cashier", Input).focus()

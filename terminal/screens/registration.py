@@ -77,7 +77,7 @@ class RegistrationScreen(TillScreen):
             yield Static(_("E-mail (optional)"), classes="label")
             yield Input(id="email", max_length=254)
         yield MessageBar(id="message")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#phone", Input).focus()

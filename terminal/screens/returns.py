@@ -67,7 +67,7 @@ class ReturnsScreen(TillScreen):
         yield DataTable(id="lines", cursor_type="row", zebra_stripes=True)
         yield Static(id="return-summary")
         yield MessageBar(id="message")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

@@ -37,7 +37,7 @@ class SaleScreen(TillScreen):
     """The cashier's main screen."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f2", "spend_max", N_("Spend max")),
+        Binding("f2", "spend_max", N_("Max")),
         Binding("f3", "spend_amount", N_("Spend…")),
         Binding("f4", "spend_none", N_("No spend")),
         Binding("f5", "open('register')", N_("Register")),
@@ -45,8 +45,8 @@ class SaleScreen(TillScreen):
         Binding("f7", "open('history')", N_("History")),
         Binding("f8", "open('sync')", N_("Sync")),
         Binding("f9", "open('shift')", N_("Shift")),
-        Binding("f10", "toggle_receipt", N_("Receipt")),
-        Binding("f12", "open('admin')", N_("Admin")),
+        Binding("f10", "toggle_receipt", N_("Receipt"), show=False),
+        Binding("f12", "open('admin')", N_("Admin"), show=False),
         Binding("ctrl+d", "discount", N_("Discount"), show=False),
         Binding("escape", "back", N_("Back"), show=False),
     ]
@@ -118,7 +118,7 @@ class SaleScreen(TillScreen):
             id="entry",
         )
         yield MessageBar(id="message")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one(CustomerPanel).show(None)

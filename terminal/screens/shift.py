@@ -65,7 +65,7 @@ class ShiftScreen(TillScreen):
         yield StatusLine(settings.till.store_id, settings.till.till_id, self.till.services.cashier)
         yield Static(id="shift-body", classes="panel")
         yield MessageBar(id="message")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self._load()

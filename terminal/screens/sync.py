@@ -56,7 +56,7 @@ class SyncScreen(TillScreen):
         yield StatusLine(settings.till.store_id, settings.till.till_id, self.till.services.cashier)
         yield Static(id="sync-body", classes="panel")
         yield MessageBar(id="message")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self._run("read")

@@ -33,11 +33,11 @@ def render_check(
     text = Text()
     if result is not None:
         text.append(_("Done") + "\n", style="bold green")
-        text.append(f"{_('Earned')}: {points(result.earned)}")
+        text.append("" + _("Earned") + f": {points(result.earned)}")
         if result.offline:
             text.append(" " + _("(provisional, offline)"), style="yellow")
-        text.append(f"\n{_('Spent')}: {points(result.spent)}")
-        text.append(f"\n{_('New balance')}: {points(result.balance_after)}")
+        text.append("\n" + _("Spent") + f": {points(result.spent)}")
+        text.append("\n" + _("New balance") + f": {points(result.balance_after)}")
         if not result.confirmed and not result.offline:
             text.append("\n" + _("Confirmation queued for sync."), style="yellow")
         text.append("\n\n" + _("Next customer: scan or type the phone."), style="dim")
@@ -49,20 +49,18 @@ def render_check(
         mark = " %" if line.discounted else ""
         qty = "" if line.quantity == 1 else f" ×{points(line.quantity)}"
         text.append(f"{number}. {line.name}{qty}{mark}  {money(line.amount, currency)}\n")
-    text.append(f"{_('Total')}: {money(draft.total, currency)}", style="bold")
+    text.append("" + _("Total") + f": {money(draft.total, currency)}", style="bold")
     if preview is None:
         text.append("\n" + _("Calculating…"), style="dim")
         return text
-    text.append(f"\n{_('Earn')}: +{points(preview.earn)}", style="green")
+    text.append("\n" + _("Earn") + f": +{points(preview.earn)}", style="green")
     if not preview.online:
         text.append(" " + _("(provisional)"), style="yellow")
-    text.append(f"\n{_('Can spend')}: {points(preview.max_spend)}")
+    text.append("\n" + _("Can spend") + f": {points(preview.max_spend)}")
     if preview.spend:
-        text.append(f"\n{_('Spend')}: −{points(preview.spend)}", style="bold")
-    text.append(f"\n{_('To pay')}: {money(preview.to_pay, currency)}", style="bold")
+        text.append("\n" + _("Spend") + f": −{points(preview.spend)}", style="bold")
+    text.append("\n" + _("To pay") + f": {money(preview.to_pay, currency)}", style="bold")
     if preview.code_required:
         text.append("\n" + _("SMS code needed for this spend."), style="yellow")
-    if preview.message:
-        text.append(f"\n{preview.message}", style="italic")
     text.append("\n" + _("Enter: confirm and print"), style="dim")
     return text

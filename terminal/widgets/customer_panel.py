@@ -5,10 +5,10 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from terminal.i18n import _, day, points
+from terminal.i18n import N_, _, day, points
 from terminal.views import MemberView
 
-_STATES = {"active": "active", "earn_only": "earn only", "blocked": "blocked"}
+_STATES = {"active": N_("active"), "earn_only": N_("earn only"), "blocked": N_("blocked")}
 
 
 class CustomerPanel(Static):
@@ -38,21 +38,23 @@ def render_member(member: MemberView | None) -> Text:
     text.append("  " + (_("scanned") if member.entry == "scanned" else _("typed")), style="dim")
     if member.state != "active":
         text.append(f"\n{_(_STATES.get(member.state, member.state)).upper()}", style="bold red")
-    text.append(f"\n{_('Available')}: ", style="")
+    text.append("\n" + _("Available") + ": ", style="")
     text.append(points(member.available), style="bold")
     if member.tier_name:
-        text.append(f"\n{_('Tier')}: {member.tier_name} {points(member.tier_rate)}%")
+        text.append("\n" + _("Tier") + f": {member.tier_name} {points(member.tier_rate)}%")
         if member.next_tier and member.to_next is not None:
-            text.append(f"\n  {_('to')} {member.next_tier}: {points(member.to_next)}")
+            text.append("\n  " + _("to") + f" {member.next_tier}: {points(member.to_next)}")
     if member.frozen_total:
-        until = f" {_('until')} {day(member.frozen_until)}" if member.frozen_until else ""
-        text.append(f"\n{_('Frozen')}: {points(member.frozen_total)}{until}")
+        until = " " + _("until") + f" {day(member.frozen_until)}" if member.frozen_until else ""
+        text.append("\n" + _("Frozen") + f": {points(member.frozen_total)}{until}")
     if member.expiring_total:
         when = f" {day(member.expiring_on)}" if member.expiring_on else ""
-        text.append(f"\n{_('Expiring')}: {points(member.expiring_total)}{when}", style="yellow")
+        text.append(
+            "\n" + _("Expiring") + f": {points(member.expiring_total)}{when}", style="yellow"
+        )
     if not member.online:
-        age = f" ({_('cached')} {day(member.cached_at)})" if member.cached_at else ""
-        text.append(f"\n{_('Offline balance')}{age}", style="bold yellow")
+        age = " (" + _("cached") + f" {day(member.cached_at)})" if member.cached_at else ""
+        text.append("\n" + _("Offline balance") + f"{age}", style="bold yellow")
     for offer in member.offers[:3]:
         text.append(f"\n• {offer}", style="cyan")
     for coupon in member.coupons[:2]:

@@ -39,20 +39,20 @@ class StatusLine(Static):
         line = Text(no_wrap=True, overflow="ellipsis")
         line.append(f"{self.store}/{self.till_id}", style="bold")
         if self.cashier:
-            line.append(f"  {_('Cashier')} {self.cashier}")
+            line.append("  " + _("Cashier") + f" {self.cashier}")
         line.append("  ")
         sync = self.snapshot.sync if self.snapshot else None
         if sync is None or sync.online:
             line.append(_("ONLINE"), style="bold green")
         else:
-            line.append(f" {_('OFFLINE')} ", style="bold reverse red")
+            line.append(" " + _("OFFLINE") + " ", style="bold reverse red")
         if sync is not None and sync.unsent:
-            line.append(f"  {_('Queue')} {sync.unsent}", style="yellow")
+            line.append("  " + _("Queue") + f" {sync.unsent}", style="yellow")
         if sync is not None and sync.dead:
-            line.append(f"  {_('Failed')} {len(sync.dead)}", style="bold red")
-        line.append(f"  {_('Scanner')}: {self.scanner}")
+            line.append("  " + _("Failed") + f" {len(sync.dead)}", style="bold red")
+        line.append("  " + _("Scanner") + f": {self.scanner}")
         printer = self.snapshot.printer if self.snapshot else "…"
-        line.append(f"  {_('Printer')}: {printer}")
+        line.append("  " + _("Printer") + f": {printer}")
         now = self.app.services.clock().astimezone()  # type: ignore[attr-defined]
         line.append(f"  {clock(now)}")
         self.update(line)
