@@ -182,7 +182,7 @@ def _result(
     conflict: str | None = None,
     shortfall: int = 0,
 ) -> wire.CheckResult:
-    balance = ledger.figures(db, member_id, now).available
+    balance = ledger.available(db, member_id, now)
     e, s = format(from_minor(earned), "f"), format(from_minor(spent), "f")
     text = f"You got {e} points and spent {s}."
     if frozen_until is not None and earned:
@@ -297,7 +297,7 @@ def replay_offline(
     made_at = min(int(check.made_at.timestamp()), now)
     lines = pricing.core_lines(db, check.lines)
     wanted = to_minor(check.spent_offline)
-    available = ledger.figures(db, member.id, now).available
+    available = ledger.available(db, member.id, now)
     # Earn as the rules say for what the customer actually paid in money at the time.
     view = pricing.member_view(db, member, made_at, available=max(available, wanted))
     calc = pricing.run(program, lines, view, check.spent_offline, check.coupons, made_at)
@@ -423,7 +423,7 @@ def return_check(
         [to_minor(moved.money_refund), member_id],
     )
     members.touch(db, member_id)
-    balance = ledger.figures(db, member_id, now).available
+    balance = ledger.available(db, member_id, now)
     t, g = format(from_minor(take), "f"), format(from_minor(give), "f")
     result = wire.ReturnResult(
         return_id=request.return_id,

@@ -85,6 +85,32 @@ def lots(db: Database, member_id: str) -> list[LotRow]:
     return [LotRow(int(r[0]), int(r[1]), int(r[2]), int(r[3]), r[4], r[5]) for r in rows]
 
 
+_ACTIVE = (
+    "member_id = ? AND remaining != 0 AND active_from <= ?"
+    " AND (expires_at IS NULL OR expires_at > ?)"
+)
+"""Open lots usable at a moment; served by the partial index ``lots_open`` (migration 2), so
+a member with thousands of lots not active yet (or used up) costs no more than one with few."""
+
+
+def active_lots(db: Database, member_id: str, now: int) -> list[LotRow]:
+    """The member's lots with points left that are active and unexpired at ``now``."""
+    rows = db.execute(
+        "SELECT id, amount, remaining, active_from, expires_at, check_id FROM lots"
+        f" WHERE {_ACTIVE} ORDER BY id",
+        [member_id, now, now],
+    ).fetchall()
+    return [LotRow(int(r[0]), int(r[1]), int(r[2]), int(r[3]), r[4], r[5]) for r in rows]
+
+
+def available(db: Database, member_id: str, now: int) -> int:
+    """Active points minus open holds at ``now`` (``figures(...).available``, in SQL)."""
+    row = db.execute(
+        f"SELECT COALESCE(SUM(remaining), 0) FROM lots WHERE {_ACTIVE}", [member_id, now, now]
+    ).fetchone()
+    return int(row[0]) - held(db, member_id, now)
+
+
 def held(db: Database, member_id: str, now: int) -> int:
     row = db.execute(
         "SELECT COALESCE(SUM(spend), 0) FROM checks"
@@ -159,11 +185,7 @@ def _consume(
 
 
 def _active_fifo(db: Database, member_id: str, now: int) -> list[LotRow]:
-    usable = [
-        lot
-        for lot in lots(db, member_id)
-        if lot.active_from <= now and (lot.expires_at is None or lot.expires_at > now)
-    ]
+    usable = active_lots(db, member_id, now)
     # First expiring first; lots that never expire last.
     return sorted(usable, key=lambda lot: (lot.expires_at is None, lot.expires_at or 0, lot.id))
 
@@ -184,7 +206,12 @@ def take_back(db: Database, member_id: str, points: int, now: int, check_id: str
     active lots; whatever cannot be found becomes a debt lot (the balance goes negative)."""
     if points <= 0:
         return
-    own = [lot for lot in lots(db, member_id) if lot.check_id == check_id and lot.remaining > 0]
+    rows = db.execute(
+        "SELECT id, amount, remaining, active_from, expires_at, check_id FROM lots"
+        " WHERE member_id = ? AND check_id = ? AND remaining > 0 ORDER BY id",
+        [member_id, check_id],
+    ).fetchall()
+    own = [LotRow(int(r[0]), int(r[1]), int(r[2]), int(r[3]), r[4], r[5]) for r in rows]
     left = _consume(db, member_id, points, "reverse", now, check_id, own)
     left = _consume(db, member_id, left, "reverse", now, check_id, _active_fifo(db, member_id, now))
     if left > 0:

@@ -79,7 +79,7 @@ def member_view(
 ) -> MemberView:
     """The member as the core sees them; ``available`` overrides the derived balance."""
     if available is None:
-        available = ledger.figures(db, member.id, now).available
+        available = ledger.available(db, member.id, now)
     offer_ids = tuple(
         str(r[0]) for r in db.execute("SELECT id FROM offers WHERE member_id = ?", [member.id])
     )

@@ -110,6 +110,17 @@ def m001_initial(db: Database) -> None:
         db.execute(statement)
 
 
+@migrations()
+def m002_hot_indexes(db: Database) -> None:
+    # A member's usable balance is summed from the index alone (lots not active yet, expired
+    # or used up are skipped by the range), and a check's lots are found without a scan.
+    db.execute(
+        "CREATE INDEX lots_open ON lots (member_id, active_from, expires_at, remaining)"
+        " WHERE remaining != 0"
+    )
+    db.execute("CREATE INDEX lots_check ON lots (check_id)")
+
+
 class Storage:
     """The server database: per-thread connections, migrations, serialised write transactions."""
 
