@@ -9,9 +9,11 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 from sqlite_utils import Database
 
+from loyalty.program import Program
 from processing import wire
 from processing.errors import ErrorCode
 from processing.server import checks, idempotency, pricing
+from processing.server.auth import TillIdentity
 from processing.server.handling import (
     JSON,
     Ctx,
@@ -108,65 +110,51 @@ async def replay_batch(
 ) -> Response:
     """Apply offline checks in order, each under its own idempotency key; one result each.
 
-    Every item is its own transaction, so one refused item never undoes the others.
+    The whole batch is one write transaction (one fsync); each item runs inside its own
+    SAVEPOINT, so an item refused for good is rolled back alone and never undoes the others.
+    Each item's answer is stored under its own key in the same transaction as its effects.
     """
     del key  # the batch is idempotent because each item is
-    results: list[wire.ItemResult] = []
-    for item in body.items:
-        digest = idempotency.body_hash(_ITEM_ROUTE, item.check.model_dump_json().encode())
+    parts: list[str] = []
+    with ctx.storage.write() as db:
+        program = ctx.program(db)
+        now = ctx.now()
+        for item in body.items:
+            parts.append(_replay_item(db, program, item, now, caller))
+    # The stored answers are spliced in as they are: a duplicate gets the very same bytes.
+    return Response('{"results":[' + ",".join(parts) + "]}", media_type=JSON)
+
+
+def _replay_item(
+    db: Database, program: Program, item: wire.ReplayItem, now: int, caller: TillIdentity
+) -> str:
+    """One batch item inside the batch's transaction; its ItemResult as JSON text."""
+    head = (
+        f'{{"idempotency_key":{json.dumps(item.idempotency_key)},'
+        f'"check_id":{json.dumps(item.check.check_id)},'
+    )
+    digest = idempotency.body_hash(_ITEM_ROUTE, item.check.model_dump_json().encode())
+    try:
+        stored = idempotency.lookup(db, caller.pk, item.idempotency_key, _ITEM_ROUTE, digest)
+    except ApiError as error:  # the key was used for another body
+        return f'{head}"status":"rejected","result":null,"error":{json.dumps(error.body())}}}'
+    status = "duplicate"
+    if stored is None:
+        status = "applied"
+        db.conn.execute("SAVEPOINT item")
         try:
-            with ctx.storage.write() as db:
-                stored = idempotency.lookup(
-                    db, caller.pk, item.idempotency_key, _ITEM_ROUTE, digest
-                )
-                if stored is None:
-                    now = ctx.now()
-                    db.conn.execute("SAVEPOINT item")
-                    try:
-                        result = checks.replay_offline(db, ctx.program(db), item.check, now, caller)
-                    except ApiError as error:
-                        db.conn.execute("ROLLBACK TO SAVEPOINT item")
-                        db.conn.execute("RELEASE SAVEPOINT item")
-                        stored = idempotency.StoredAnswer(error.status, json.dumps(error.body()))
-                    else:
-                        db.conn.execute("RELEASE SAVEPOINT item")
-                        stored = idempotency.StoredAnswer(200, result.model_dump_json())
-                    idempotency.store(
-                        db, caller.pk, item.idempotency_key, _ITEM_ROUTE, digest, stored, now
-                    )
-                    fresh = True
-                else:
-                    fresh = False
-        except ApiError as error:  # the key was used for another body
-            results.append(
-                wire.ItemResult(
-                    idempotency_key=item.idempotency_key,
-                    check_id=item.check.check_id,
-                    status="rejected",
-                    error=wire.ErrorBody.model_validate(error.body()),
-                )
-            )
-            continue
-        data = json.loads(stored.body)
-        if stored.status == 200:
-            results.append(
-                wire.ItemResult(
-                    idempotency_key=item.idempotency_key,
-                    check_id=item.check.check_id,
-                    status="applied" if fresh else "duplicate",
-                    result=wire.CheckResult.model_validate(data),
-                )
-            )
+            result = checks.replay_offline(db, program, item.check, now, caller)
+        except ApiError as error:
+            db.conn.execute("ROLLBACK TO SAVEPOINT item")
+            db.conn.execute("RELEASE SAVEPOINT item")
+            stored = idempotency.StoredAnswer(error.status, json.dumps(error.body()))
         else:
-            results.append(
-                wire.ItemResult(
-                    idempotency_key=item.idempotency_key,
-                    check_id=item.check.check_id,
-                    status="rejected",
-                    error=wire.ErrorBody.model_validate(data),
-                )
-            )
-    return Response(wire.ReplayBatchResult(results=results).model_dump_json(), media_type=JSON)
+            db.conn.execute("RELEASE SAVEPOINT item")
+            stored = idempotency.StoredAnswer(200, result.model_dump_json())
+        idempotency.store(db, caller.pk, item.idempotency_key, _ITEM_ROUTE, digest, stored, now)
+    if stored.status == 200:
+        return f'{head}"status":"{status}","result":{stored.body},"error":null}}'
+    return f'{head}"status":"rejected","result":null,"error":{stored.body}}}'
 
 
 @router.post("/returns", response_model=wire.ReturnResult, tags=["checks"])
