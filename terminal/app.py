@@ -9,24 +9,31 @@ failures all reach :meth:`TillApp.report_failure`, which shows one sentence.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from processing.errors import ProcessingError
 from terminal import i18n
+from terminal.cashiers import Cashiers, cashiers_path
 from terminal.config import Settings
+from terminal.errors import TillError
 from terminal.i18n import _
-from terminal.messages import ScanReceived, StatusRefreshed
+from terminal.messages import ScanReceived, ServicesReady, StatusRefreshed
 from terminal.printing import PrinterChanged
 from terminal.scanner_glue import ScannerChanged
-from terminal.services import TillError, TillServices
+
+if TYPE_CHECKING:
+    from terminal.services import TillServices
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +41,12 @@ STATUS_INTERVAL_S = 2.0
 """How often the status line re-reads the queue (a worker, never the UI thread)."""
 CACHE_REFRESH_S = 300.0
 """How often the member, program and catalog caches are refreshed from the server."""
+STARTUP_WAIT_S = 30.0
+"""Most a worker waits for the services to be built before it gives up with a sentence."""
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass
@@ -46,6 +59,8 @@ class AppOptions:
     """Show the receipt preview pane beside the check (the demo's file printer)."""
     start_cashier: str | None = None
     """Skip the login screen as this cashier (tests only)."""
+    clock: Callable[[], datetime] = _utc_now
+    """The till's clock (injected for snapshots); the services use the same one."""
     wake_printer: Callable[[], None] = lambda: None
     """Tell the print worker a receipt was queued (set by whoever started the worker)."""
     on_exit: list[Callable[[], None]] = field(default_factory=list)
@@ -63,34 +78,80 @@ class TillApp(App[None], inherit_bindings=False):
         Binding("ctrl+c", "nothing", show=False, priority=True, system=True),
     ]
 
-    def __init__(self, settings: Settings, services: TillServices, options: AppOptions) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        services_factory: Callable[[], TillServices],
+        options: AppOptions,
+    ) -> None:
         super().__init__()
         self.settings = settings
         """The configuration the till runs with (replaced after an admin save)."""
-        self.services = services
-        """The integration facade all blocking work goes through."""
         self.options = options
         """How this instance was started."""
         self.last_status: StatusRefreshed | None = None
         """The newest queue/connection snapshot, for screens mounted later."""
         self.scanner_state = "none" if settings.scanner.kind == "none" else "ok"
         """One word for the status line: ok, none, or lost."""
+        self.cashiers = Cashiers(cashiers_path(settings.offline.db_path))
+        """Who may log in (a small file, read without the heavy adapters)."""
+        self.clock = options.clock
+        """The till's clock."""
+        self._services_factory = services_factory
+        self._services: TillServices | None = None
+        self._services_built = threading.Event()
         i18n.use(settings.till.language)
         self.theme = settings.till.theme
 
+    # ------------------------------------------------------------------ start-up
+
     def on_mount(self) -> None:
-        from terminal.screens.login import LoginScreen
+        # The first frame comes before the adapters: the network client, the database and the
+        # devices are built in a worker, so the till is on screen as soon as Textual is.
+        if self.options.start_cashier is None:
+            from terminal.screens.login import LoginScreen
+
+            self.push_screen(LoginScreen())
+        self._connect()
+
+    @work(thread=True, exit_on_error=False, exclusive=True, group="connect")
+    def _connect(self) -> None:
+        try:
+            services = self._services_factory()
+            if self.options.start_cashier is not None:
+                services.start_shift(self.options.start_cashier)
+            self._services = services
+        finally:
+            self._services_built.set()
+        self.post_message(ServicesReady())
+
+    def on_services_ready(self, message: ServicesReady) -> None:
         from terminal.screens.sale import SaleScreen
 
         if self.options.start_cashier is not None:
-            self.services.start_shift(self.options.start_cashier)
             self.push_screen(SaleScreen())
-        else:
-            self.push_screen(LoginScreen())
         self.set_interval(STATUS_INTERVAL_S, self.refresh_status)
         self.set_interval(CACHE_REFRESH_S, self.refresh_caches)
         self.refresh_status()
         self.refresh_caches()
+
+    @property
+    def services(self) -> TillServices:
+        """The integration facade; workers wait (bounded) while it is still being built."""
+        if self._services is None:
+            on_ui_thread = threading.current_thread() is threading.main_thread()
+            if (
+                on_ui_thread
+                or not self._services_built.wait(STARTUP_WAIT_S)
+                or self._services is None
+            ):
+                raise TillError(_("The till is still starting or could not start; see its log."))
+        return self._services
+
+    @property
+    def cashier(self) -> str | None:
+        """The logged-in cashier, if any."""
+        return self._services.cashier if self._services is not None else None
 
     def action_nothing(self) -> None:
         """Cashiers cannot quit with ctrl+c."""
@@ -99,14 +160,24 @@ class TillApp(App[None], inherit_bindings=False):
 
     def report_failure(self, error: BaseException) -> None:
         """The one place worker failures are shown: one sentence, never a traceback."""
-        sentence = failure_sentence(error)
+        self.say(failure_sentence(error), error=True)
+
+    def say(self, sentence: str, *, error: bool = False) -> None:
+        """Show one sentence on the active screen's message line (a toast where there is none)."""
         from terminal.widgets.message_bar import MessageBar
 
-        bars = self.screen.query(MessageBar)
+        screen = self.active_screen()
+        if screen is None:
+            return  # shutting down: there is nobody left to tell
+        bars = screen.query(MessageBar)
         if bars:
-            bars.first().show(sentence, error=True)
+            bars.first().show(sentence, error=error)
         else:
-            self.notify(sentence, severity="error", markup=False)
+            self.notify(sentence, severity="error" if error else "information", markup=False)
+
+    def active_screen(self) -> Screen[object] | None:
+        """The screen on top, or None once the app is closing (late messages from threads)."""
+        return self.screen_stack[-1] if self.screen_stack and self.is_running else None
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The app's own workers (status, printer) fail into the same one handler."""
@@ -143,24 +214,23 @@ class TillApp(App[None], inherit_bindings=False):
         """A receipt printed or failed: refresh the status, say why it failed."""
         self.refresh_status()
         if message.state != "ok":
-            from terminal.widgets.message_bar import MessageBar
-
-            bars = self.screen.query(MessageBar)
-            if bars:
-                bars.first().show(message.sentence, error=True)
+            self.say(message.sentence, error=True)
 
     def on_status_refreshed(self, message: StatusRefreshed) -> None:
         from terminal.widgets.status_line import StatusLine
 
         self.last_status = message
-        for line in self.screen.query(StatusLine):
+        screen = self.active_screen()
+        if screen is None:
+            return
+        for line in screen.query(StatusLine):
             line.apply(message, self.scanner_state)
 
     def on_scan_received(self, message: ScanReceived) -> None:
         """Scans go to whichever screen is active (identify, return lookup, test scan)."""
         from terminal.screens.base import TillModal, TillScreen
 
-        screen = self.screen
+        screen = self.active_screen()
         if isinstance(screen, TillScreen | TillModal):
             screen.handle_scan(message.code, message.source)
 
@@ -169,11 +239,8 @@ class TillApp(App[None], inherit_bindings=False):
         self.scanner_state = message.state
         if self.last_status is not None:
             self.on_status_refreshed(self.last_status)
-        from terminal.widgets.message_bar import MessageBar
 
-        bars = self.screen.query(MessageBar)
-        if bars:
-            bars.first().show(message.sentence, error=message.state != "ok")
+        self.say(message.sentence, error=message.state != "ok")
 
     def set_language(self, language: str) -> None:
         """Switch the screen language (admin); screens re-render on their next refresh."""
@@ -204,7 +271,13 @@ def failure_sentence(error: BaseException) -> str:
 
 
 def make_app(
-    settings: Settings, services: TillServices, options: AppOptions | None = None
+    settings: Settings,
+    services_factory: Callable[[], TillServices],
+    options: AppOptions | None = None,
 ) -> TillApp:
-    """The till app, built the same way for ``till run``, ``till demo`` and the tests."""
-    return TillApp(settings, services, options or AppOptions())
+    """The till app, built the same way for ``till run``, ``till demo`` and the tests.
+
+    ``services_factory`` runs in a worker after the first frame (it imports and opens the
+    network client, the database and the devices).
+    """
+    return TillApp(settings, services_factory, options or AppOptions())

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,11 @@ from terminal.config import Settings
 if TYPE_CHECKING:
     from terminal.app import TillApp
     from terminal.service_base import Clock
+    from terminal.services import TillServices
+
+
+FIRST_FRAME_PROBE = "TILL_FIRST_FRAME_PROBE"
+"""When set, ``till run`` runs headless and exits at its first interactive frame."""
 
 
 def _log_to_file(path: Path) -> None:
@@ -42,37 +48,48 @@ def build_till_app(
     start_cashier: str | None = None,
     clock: Clock | None = None,
 ) -> TillApp:
-    """The app with its services, scanner thread and print worker: ``till run``'s and tests'.
+    """The app for ``till run``, the demo and the tests; its adapters are built after mount.
 
-    Raises the offline cache's ``CacheError`` when the till database cannot be used.
+    The factory (run in a worker) builds the services, then starts the scanner thread, the
+    print worker and the background sync; the app stops them in reverse order on exit. A
+    database that cannot be used is reported on screen as one sentence.
     """
     from terminal.app import AppOptions, make_app
-    from terminal.composition import build_services, start_sync
-    from terminal.printing import start_printing
-    from terminal.scanner_glue import start_scanner
 
-    services = build_services(settings) if clock is None else build_services(settings, clock=clock)
     options = AppOptions(
         config_path=config_path, show_receipts=show_receipts, start_cashier=start_cashier
     )
+    if clock is not None:
+        options.clock = clock
+
+    def services() -> TillServices:
+        from terminal.composition import build_services, start_sync
+        from terminal.printing import start_printing
+        from terminal.scanner_glue import start_scanner
+
+        built = build_services(settings, clock=options.clock)
+        stops = [built.close, start_sync(built)]
+        options.wake_printer, stop_printer = start_printing(settings, app)
+        stops += [stop_printer, start_scanner(settings, app)]
+        options.on_exit.extend(reversed(stops))
+        return built
+
     app = make_app(settings, services, options)
-    options.on_exit.append(start_scanner(settings, app))
-    options.wake_printer, stop_printer = start_printing(settings, app)
-    options.on_exit.append(stop_printer)
-    options.on_exit.append(start_sync(services))
-    options.on_exit.append(services.close)
     return app
 
 
 def run_till(settings: Settings, config_path: Path | None, *, show_receipts: bool = False) -> int:
     """Open the till UI on ``settings``; returns the exit status."""
-    from offline_cache.errors import CacheError
-
     _log_to_file(Path(settings.offline.db_path).resolve().parent / "till.log")
-    try:
-        app = build_till_app(settings, config_path, show_receipts=show_receipts)
-    except CacheError as error:
-        return _fail(f"till: {error}")
+    app = build_till_app(settings, config_path, show_receipts=show_receipts)
+    if os.environ.get(FIRST_FRAME_PROBE):
+        # Benchmarks: run headless and stop at the first interactive frame (see bench_ui).
+        async def first_frame(pilot: object) -> None:
+            print(f"first-frame {time.time()}", flush=True)
+            app.exit()
+
+        app.run(headless=True, auto_pilot=first_frame)
+        return 0
     app.run()
     return 0
 

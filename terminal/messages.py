@@ -27,3 +27,7 @@ class StatusRefreshed(Message):
         """Online flag and queue depth."""
         self.printer = printer
         """One word for the printer: ok, offline, none, or the number of jobs waiting."""
+
+
+class ServicesReady(Message):
+    """The services facade is built; the app starts its timers (and the test-only sale)."""

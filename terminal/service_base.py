@@ -19,14 +19,13 @@ from processing.client import ProcessingClient
 from processing.errors import Rejected
 from terminal.cashiers import Cashiers, cashiers_path
 from terminal.config import Settings
+from terminal.errors import TillError
 from terminal.i18n import N_, _
 
 Clock = Callable[[], datetime]
 """Returns the current time, aware; injected so tests and snapshots are repeatable."""
 
-
-class TillError(Exception):
-    """A failure the cashier can act on; ``str()`` is one sentence for the status area."""
+__all__ = ["Clock", "ServiceBase", "TillError", "rejected_sentence", "utc_now"]
 
 
 def utc_now() -> datetime:

@@ -72,9 +72,13 @@ class SaleServices(ServiceBase):
             self.online = False
             return self._identify_cached(text, entry)
         self.online = True
-        view = member_view(result)
-        self._audit("identify", record_id=view.member_id, source=entry, online=True)
-        return view
+        return member_view(result)
+
+    def note_identified(self, member: MemberView) -> None:
+        """Audit an identification (called after the panel has been told, to keep it fast)."""
+        self._audit(
+            "identify", record_id=member.member_id, source=member.entry, online=member.online
+        )
 
     def _identify_cached(self, text: str, entry: str) -> MemberView:
         with self.database() as db:
@@ -84,7 +88,6 @@ class SaleServices(ServiceBase):
                 )
             except offline_rules.OfflineRefusal as error:
                 raise TillError(str(error)) from error
-        self._audit("identify", record_id=view.member_id, source=entry, online=False)
         return view
 
     # ------------------------------------------------------------------ preview

@@ -95,7 +95,7 @@ def test_cashier_cannot_quit_or_open_the_palette(tmp_path: Path) -> None:
     with server(tmp_path) as srv:
         path = write_config(tmp_path, srv.url, srv.api_key)
         app = build_till_app(load_settings(path), path)
-        app.services.cashiers.add("7", "2468")
+        app.cashiers.add("7", "2468")
 
         async def scenario() -> None:
             async with app.run_test(size=(80, 24)) as pilot:

@@ -20,10 +20,10 @@ from textual.widgets import Checkbox, Footer, Input, Select, Static
 
 from terminal.config import ConfigError
 from terminal.config_writer import Value, save_config
+from terminal.errors import TillError
 from terminal.i18n import N_, _
 from terminal.screens.base import TillScreen
 from terminal.screens.manager import ask_manager
-from terminal.services import TillError
 from terminal.widgets.message_bar import MessageBar
 
 LANGUAGES = [("Русский", "ru"), ("Українська", "uk"), ("Қазақша", "kk"), ("English", "en")]
@@ -244,7 +244,7 @@ class AdminScreen(TillScreen):
     @work(thread=True, exit_on_error=False, exclusive=True, group="admin-cashier")
     def _add_cashier(self, cashier_id: str, pin: str) -> None:
         try:
-            self.till.services.cashiers.add(cashier_id, pin)
+            self.till.cashiers.add(cashier_id, pin)
         except ValueError as error:
             raise TillError(_("Not added: {reason}.").format(reason=error)) from error
         self.app.call_from_thread(self.say, _("Cashier {id} can log in now.").format(id=cashier_id))

@@ -49,7 +49,7 @@ class HistoryScreen(TillScreen):
 
     def compose(self) -> ComposeResult:
         settings = self.till.settings
-        yield StatusLine(settings.till.store_id, settings.till.till_id, self.till.services.cashier)
+        yield StatusLine(settings.till.store_id, settings.till.till_id, self.till.cashier)
         with Horizontal(id="sale-body"):
             yield DataTable(id="checks", cursor_type="row", zebra_stripes=True)
             yield ReceiptPane()

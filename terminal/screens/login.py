@@ -9,9 +9,9 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Footer, Input, Static
 
+from terminal.errors import TillError
 from terminal.i18n import _
 from terminal.screens.base import TillScreen
-from terminal.services import TillError
 from terminal.widgets.message_bar import MessageBar
 
 
@@ -41,7 +41,7 @@ class LoginScreen(TillScreen):
 
     def on_mount(self) -> None:
         self.query_one("#cashier", Input).focus()
-        if not self.till.services.cashiers.ids():
+        if not self.till.cashiers.ids():
             self.query_one(MessageBar).show(
                 _("No cashiers yet: a manager adds them in the admin screen (F12 after login).")
             )
@@ -61,10 +61,9 @@ class LoginScreen(TillScreen):
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="login")
     def _check(self, cashier: str, pin: str) -> None:
-        services = self.till.services
-        if not services.cashiers.verify(cashier, pin):
+        if not self.till.cashiers.verify(cashier, pin):
             raise TillError(_("Wrong cashier or PIN."))
-        services.start_shift(cashier)
+        self.till.services.start_shift(cashier)
         self.post_message(self.LoggedIn(cashier))
 
     def worker_failed(self, group: str) -> None:

@@ -7,10 +7,10 @@ from collections.abc import Callable
 from textual import work
 from textual.app import App
 
+from terminal.errors import TillError
 from terminal.i18n import _
 from terminal.pins import verify_pin
 from terminal.screens.prompt import Prompt
-from terminal.services import TillError
 
 MANAGER = "manager"
 """How an override is attributed in the audit log (there is one manager PIN per till)."""

@@ -17,11 +17,11 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Checkbox, Footer, Input, Static
 
+from terminal.errors import TillError
 from terminal.i18n import N_, _
 from terminal.member_services import CodeStep, Registration
 from terminal.screens.base import TillScreen
 from terminal.screens.prompt import Prompt
-from terminal.services import TillError
 from terminal.views import MemberView
 from terminal.widgets.message_bar import MessageBar
 from terminal.widgets.status_line import StatusLine
@@ -64,7 +64,7 @@ class RegistrationScreen(TillScreen):
 
     def compose(self) -> ComposeResult:
         settings = self.till.settings
-        yield StatusLine(settings.till.store_id, settings.till.till_id, self.till.services.cashier)
+        yield StatusLine(settings.till.store_id, settings.till.till_id, self.till.cashier)
         with Vertical(classes="panel", id="registration"):
             yield Static(Text(_("New member"), style="bold"))
             yield Static(_("Phone"), classes="label")

@@ -61,7 +61,7 @@ class ReturnsScreen(TillScreen):
 
     def compose(self) -> ComposeResult:
         settings = self.till.settings
-        yield StatusLine(settings.till.store_id, settings.till.till_id, self.till.services.cashier)
+        yield StatusLine(settings.till.store_id, settings.till.till_id, self.till.cashier)
         yield Static(_("Check number (scan the receipt's barcode or type it), then Enter"))
         yield Input(id="check-number", max_length=64)
         yield DataTable(id="lines", cursor_type="row", zebra_stripes=True)

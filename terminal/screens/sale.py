@@ -20,7 +20,6 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Footer
 
-from loyalty.identifiers import IdKind, classify
 from terminal.i18n import N_, _, parse_amount
 from terminal.screens.base import TillScreen
 from terminal.screens.prompt import Prompt
@@ -103,9 +102,8 @@ class SaleScreen(TillScreen):
         """Enter was pressed while the preview was recalculating: confirm when it lands."""
 
     def compose(self) -> ComposeResult:
-        services = self.till.services
         settings = self.till.settings
-        yield StatusLine(settings.till.store_id, settings.till.till_id, services.cashier)
+        yield StatusLine(settings.till.store_id, settings.till.till_id, self.till.cashier)
         with Horizontal(id="sale-body"):
             yield CustomerPanel()
             yield CheckPanel(settings.till.currency)
@@ -143,11 +141,18 @@ class SaleScreen(TillScreen):
 
     def handle_scan(self, code: str, source: str) -> None:
         """A scan at any moment: a product adds a line, anything else identifies."""
+        self._scanned(code)
+
+    @work(thread=True, exit_on_error=False, exclusive=True, group="identify")
+    def _scanned(self, code: str) -> None:
+        # Classified here, off the UI thread: phone-number parsing is not free.
+        from loyalty.identifiers import IdKind, classify
+
         found = classify(code, self.till.settings.till.region)
         if found.kind is IdKind.PRODUCT_BARCODE:
-            self._find_product(found.value)
+            self.post_message(self.LineFound(self.till.services.product_line(found.value)))
         else:
-            self.identify(code, scanned=True)
+            self._identify_now(code, scanned=True)
 
     def say(self, sentence: str, *, error: bool = False) -> None:
         """Show one sentence under the panels."""
@@ -162,7 +167,14 @@ class SaleScreen(TillScreen):
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="identify")
     def _identify(self, text: str, scanned: bool) -> None:
-        self.post_message(self.Identified(self.till.services.identify(text, scanned=scanned)))
+        self._identify_now(text, scanned=scanned)
+
+    def _identify_now(self, text: str, *, scanned: bool) -> None:
+        """In a worker: identify, tell the screen, then write the audit line."""
+        services = self.till.services
+        member = services.identify(text, scanned=scanned)
+        self.post_message(self.Identified(member))
+        services.note_identified(member)
 
     def on_sale_screen_identified(self, message: Identified) -> None:
         if self.result is not None:
@@ -188,11 +200,6 @@ class SaleScreen(TillScreen):
             self.draft = SaleDraft(str(uuid.uuid4()), self.member, ())
         self.draft = replace(self.draft, lines=(*self.draft.lines, line), member=self.member)
         self._recalculate()
-
-    @work(thread=True, exit_on_error=False, group="catalog")
-    def _find_product(self, barcode: str) -> None:
-        line = self.till.services.product_line(barcode)
-        self.post_message(self.LineFound(line))
 
     def on_sale_screen_line_found(self, message: LineFound) -> None:
         self.add_line(message.line)

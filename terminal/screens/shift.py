@@ -62,7 +62,7 @@ class ShiftScreen(TillScreen):
 
     def compose(self) -> ComposeResult:
         settings = self.till.settings
-        yield StatusLine(settings.till.store_id, settings.till.till_id, self.till.services.cashier)
+        yield StatusLine(settings.till.store_id, settings.till.till_id, self.till.cashier)
         yield Static(id="shift-body", classes="panel")
         yield MessageBar(id="message")
         yield Footer(compact=True)

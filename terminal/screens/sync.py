@@ -53,7 +53,7 @@ class SyncScreen(TillScreen):
 
     def compose(self) -> ComposeResult:
         settings = self.till.settings
-        yield StatusLine(settings.till.store_id, settings.till.till_id, self.till.services.cashier)
+        yield StatusLine(settings.till.store_id, settings.till.till_id, self.till.cashier)
         yield Static(id="sync-body", classes="panel")
         yield MessageBar(id="message")
         yield Footer(compact=True)

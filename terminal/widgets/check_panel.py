@@ -3,27 +3,32 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
+from textual.widget import Widget
 
 from terminal.i18n import _, money, points
 from terminal.views import Preview, SaleDraft, SaleResult
 
 
-class CheckPanel(Static):
-    """Renders the draft, its preview and, after confirmation, the result."""
+class CheckPanel(Widget):
+    """Renders the draft, its preview and, after confirmation, the result (sized by CSS)."""
 
     def __init__(self, currency: str) -> None:
         super().__init__(id="check")
         self.currency = currency
         """ISO currency of the checks."""
         self.border_title = _("Check")
+        self._text = Text()
+
+    def render(self) -> Text:
+        return self._text
 
     def show(
         self, draft: SaleDraft | None, preview: Preview | None, result: SaleResult | None
     ) -> None:
         """Re-render from the sale screen's state."""
         self.border_title = _("Check")
-        self.update(render_check(self.currency, draft, preview, result))
+        self._text = render_check(self.currency, draft, preview, result)
+        self.refresh()
 
 
 def render_check(

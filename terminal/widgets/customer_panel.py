@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
+from textual.widget import Widget
 
 from terminal.i18n import N_, _, day, points
 from terminal.views import MemberView
@@ -11,20 +11,29 @@ from terminal.views import MemberView
 _STATES = {"active": N_("active"), "earn_only": N_("earn only"), "blocked": N_("blocked")}
 
 
-class CustomerPanel(Static):
-    """Renders a :class:`MemberView`; all text is literal (names come from customers)."""
+class CustomerPanel(Widget):
+    """Renders a :class:`MemberView`; all text is literal (names come from customers).
+
+    Its size comes from the stylesheet, so a new member repaints the panel alone, with no
+    layout pass over the screen: this is the scan-to-panel path.
+    """
 
     def __init__(self) -> None:
         super().__init__(id="customer")
         self.member: MemberView | None = None
         """The identified member, or None before identification."""
         self.border_title = _("Customer")
+        self._text = render_member(None)
+
+    def render(self) -> Text:
+        return self._text
 
     def show(self, member: MemberView | None) -> None:
         """Display ``member`` (None: the prompt to identify)."""
         self.member = member
         self.border_title = _("Customer")
-        self.update(render_member(member))
+        self._text = render_member(member)
+        self.refresh()
 
 
 def render_member(member: MemberView | None) -> Text:

@@ -53,6 +53,6 @@ class StatusLine(Static):
         line.append("  " + _("Scanner") + f": {self.scanner}")
         printer = self.snapshot.printer if self.snapshot else "…"
         line.append("  " + _("Printer") + f": {printer}")
-        now = self.app.services.clock().astimezone()  # type: ignore[attr-defined]
+        now = self.app.clock().astimezone()  # type: ignore[attr-defined]
         line.append(f"  {clock(now)}")
         self.update(line)

@@ -1,0 +1,231 @@
+"""UI figures: ``tui_cold_start`` and ``scan_to_panel``, each a ratio to a floor of the same run.
+
+- ``tui_cold_start``: ``till run`` as a whole process (headless, ``TILL_FIRST_FRAME_PROBE``)
+  from spawn to its first interactive frame, against a minimal Textual app started the same
+  way. Target: median ratio <= 1.5.
+- ``scan_to_panel``: a code written to a pty until the member panel shows the member, server on
+  loopback; the floor is a pty read + ``post_message`` to a painted Static measured in the same
+  run, plus the identify round trip on its own. Target: median ratio <= 2.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.result import Result, median, ratio_result
+
+ROOT = Path(__file__).resolve().parent.parent
+COLD_RUNS = 7
+SCANS = 15
+ANNA = "+79161234567"
+
+MINIMAL_APP = """
+import time
+from textual.app import App
+from textual.widgets import Footer, Static
+
+class Minimal(App[None]):
+    def compose(self):
+        yield Static("till")
+        yield Footer()
+
+async def first_frame(pilot):
+    print(f"first-frame {time.time()}", flush=True)
+    pilot.app.exit()
+
+Minimal().run(headless=True, auto_pilot=first_frame)
+"""
+
+
+def _first_frame_seconds(argv: list[str], env: dict[str, str]) -> float:
+    """Seconds from spawning ``argv`` to the ``first-frame`` line it prints."""
+    start = time.time()
+    proc = subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, cwd=ROOT, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith("first-frame "):
+                return float(line.split()[1]) - start
+        raise RuntimeError(f"{argv[:3]} never reached its first frame")
+    finally:
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def bench_tui_cold_start() -> Result:
+    """Median spawn-to-first-frame of ``till run`` vs a minimal Textual app."""
+    with tempfile.TemporaryDirectory() as tmp:
+        config = Path(tmp) / "config.toml"
+        config.write_text(
+            '[processing]\nurl = "http://127.0.0.1:9"\napi_key = "bench"\n'
+            f'[offline]\ndb_path = "{Path(tmp) / "till.sqlite3"}"\n',
+            encoding="utf-8",
+        )
+        env = {**os.environ, "TILL_FIRST_FRAME_PROBE": "1"}
+        till = [sys.executable, "-m", "terminal", "run", "--config", str(config)]
+        minimal = [sys.executable, "-c", MINIMAL_APP]
+        _first_frame_seconds(till, env)  # warm the OS file cache and bytecode
+        _first_frame_seconds(minimal, env)
+        till_times: list[float] = []
+        floor_times: list[float] = []
+        for _ in range(COLD_RUNS):  # interleaved, so load on the box hits both alike
+            floor_times.append(_first_frame_seconds(minimal, env))
+            till_times.append(_first_frame_seconds(till, env))
+    return ratio_result(
+        "tui_cold_start",
+        median(till_times),
+        median(floor_times),
+        "s",
+        "median ratio <= 1.5 to a minimal Textual app started the same way",
+        1.5,
+        {"runs": COLD_RUNS},
+    )
+
+
+async def _scan_to_panel(server: Any, tmp: Path) -> tuple[list[float], list[float]]:
+    from terminal.config import Settings
+    from terminal.launch import build_till_app
+    from terminal.pty_scanner import PtyScanner
+    from terminal.widgets.customer_panel import CustomerPanel
+
+    scanner = PtyScanner()
+    settings = Settings(
+        till={"store_id": "S1", "till_id": "T1", "language": "en"},
+        processing={"url": server.url, "api_key": server.api_key},
+        scanner={"kind": "serial", "port": scanner.port, "suffix": "cr"},
+        printer={"kind": "none"},
+        offline={"db_path": str(tmp / "till.sqlite3")},
+    )
+    app = build_till_app(settings, None, start_cashier="1")
+    feed = os.open(scanner.feed_path, os.O_WRONLY | os.O_NOCTTY)
+    values: list[float] = []
+    round_trips: list[float] = []
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            for _ in range(200):
+                await pilot.pause(0.02)
+                if app.screen.query(CustomerPanel):
+                    break
+            await pilot.pause(0.3)  # the serial reader has opened the pty
+            panel = app.screen.query_one(CustomerPanel)
+            painted: list[float] = []
+            show = panel.show
+
+            def show_and_stamp(member: Any) -> None:
+                # The figure ends when the panel with the member has been painted.
+                show(member)
+                panel.call_after_refresh(lambda: painted.append(time.perf_counter()))
+
+            panel.show = show_and_stamp  # type: ignore[method-assign]
+            for _ in range(SCANS):
+                count = len(painted)
+                start = time.perf_counter()
+                os.write(feed, ANNA.encode() + b"\r")
+                for _ in range(2000):
+                    await pilot.pause(0.001)
+                    if len(painted) > count:
+                        break
+                values.append(painted[-1] - start)
+                started = time.perf_counter()
+                app.services.client.identify(ANNA, entry="scanned")
+                round_trips.append(time.perf_counter() - started)
+    finally:
+        os.close(feed)
+        scanner.close()
+    return values, round_trips
+
+
+async def _pty_to_paint_floor() -> list[float]:
+    """A pty read on a thread, post_message, a Static updated and painted: the bare minimum."""
+    import threading
+
+    from textual.app import App, ComposeResult
+    from textual.message import Message
+    from textual.widgets import Static
+
+    from terminal.pty_scanner import PtyScanner
+
+    class Got(Message):
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
+    class Floor(App[None]):
+        painted: list[float] = []  # noqa: RUF012
+
+        def compose(self) -> ComposeResult:
+            yield Static("", id="panel")
+
+        def on_got(self, message: Got) -> None:
+            self.query_one(Static).update(message.text)
+            self.call_after_refresh(lambda: self.painted.append(time.perf_counter()))
+
+    scanner = PtyScanner()
+    app = Floor()
+    stop = threading.Event()
+    reader_fd = os.open(scanner.port, os.O_RDONLY | os.O_NOCTTY)
+
+    def read() -> None:
+        buffer = b""
+        while not stop.is_set():
+            chunk = os.read(reader_fd, 64)
+            buffer += chunk
+            while b"\r" in buffer:
+                code, _, buffer = buffer.partition(b"\r")
+                app.post_message(Got(code.decode()))
+
+    feed = os.open(scanner.feed_path, os.O_WRONLY | os.O_NOCTTY)
+    times: list[float] = []
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            threading.Thread(target=read, daemon=True).start()
+            for n in range(SCANS):
+                code = f"{ANNA}{n}"
+                count = len(app.painted)
+                start = time.perf_counter()
+                os.write(feed, code.encode() + b"\r")
+                for _ in range(2000):
+                    await pilot.pause(0.001)
+                    if len(app.painted) > count:
+                        break
+                times.append(app.painted[-1] - start)
+    finally:
+        stop.set()
+        os.write(feed, b"\r")
+        os.close(feed)
+        os.close(reader_fd)
+        scanner.close()
+    return times
+
+
+def bench_scan_to_panel() -> Result:
+    """Median scan-to-member-panel vs pty→paint floor plus the identify round trip."""
+    from processing.server.testing import running_server
+
+    with tempfile.TemporaryDirectory() as tmp, running_server(Path(tmp) / "p.sqlite3") as srv:
+        values, round_trips = asyncio.run(_scan_to_panel(srv, Path(tmp)))
+        floor = asyncio.run(_pty_to_paint_floor())
+    return ratio_result(
+        "scan_to_panel",
+        median(values),
+        median(floor) + median(round_trips),
+        "s",
+        "median ratio <= 2 to pty read + post_message + paint plus the identify round trip",
+        2.0,
+        {"scans": SCANS, "identify_round_trip_s": median(round_trips)},
+    )
+
+
+BENCHMARKS = {"tui_cold_start": bench_tui_cold_start, "scan_to_panel": bench_scan_to_panel}
