@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -23,6 +24,14 @@ if TYPE_CHECKING:
 
 FIRST_FRAME_PROBE = "TILL_FIRST_FRAME_PROBE"
 """When set, ``till run`` runs headless and exits at its first interactive frame."""
+
+
+DEMO_DIR_ENV = "TILL_DEMO_DIR"
+"""When set, ``till demo`` keeps its server and till data in this directory (and keeps it)."""
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _log_to_file(path: Path) -> None:
@@ -100,6 +109,8 @@ def run_demo(base: Settings, directory: Path | None = None) -> int:
     from terminal.cashiers import Cashiers, cashiers_path
     from terminal.pty_scanner import PtyScanner
 
+    if directory is None and os.environ.get(DEMO_DIR_ENV):
+        directory = Path(os.environ[DEMO_DIR_ENV])
     folder, remove = demo.make_directory(directory)
     try:
         env = demo.start_server(folder, base.till.store_id, base.till.till_id)
@@ -107,6 +118,9 @@ def run_demo(base: Settings, directory: Path | None = None) -> int:
         remove()
         return _fail(f"till demo: {error}")
     env.cleanup.append(remove)
+    # A closed terminal window or a `kill` must still stop the server and remove the data.
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _exit_on_signal)
     scanner = PtyScanner()
     env.cleanup.append(scanner.close)
     try:

@@ -21,6 +21,9 @@ from loyalty.receipt import (
 from terminal.config import Settings
 from terminal.views import MemberView, SaleDraft
 
+QUICK_AMOUNT_NAMES = {"ru": "Товары", "uk": "Товари", "kk": "Тауарлар", "en": "Goods"}
+"""What a line entered as a bare amount is called on paper, in the receipt's language."""
+
 
 def sale_receipt(
     settings: Settings,
@@ -57,7 +60,10 @@ def sale_receipt(
         check_number=draft.check_id[:8].upper(),
         issued_at=issued_at,
         lines=tuple(
-            ReceiptLine(line.name, line.quantity, line.price, line.amount) for line in draft.lines
+            ReceiptLine(
+                line.name or QUICK_AMOUNT_NAMES[language], line.quantity, line.price, line.amount
+            )
+            for line in draft.lines
         ),
         totals=Totals(subtotal=draft.total, paid_with_points=spent),
         cashier=cashier,

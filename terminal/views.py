@@ -12,6 +12,9 @@ from decimal import Decimal
 
 ZERO = Decimal(0)
 
+QUICK_AMOUNT = ""
+"""The name of a line entered as a bare amount; screen and receipt each say it in their language."""
+
 
 @dataclass(frozen=True)
 class MemberView:

@@ -8,6 +8,7 @@ language, which switches at once.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
@@ -16,6 +17,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
+from textual.widget import Widget
 from textual.widgets import Checkbox, Footer, Input, Select, Static
 
 from terminal.config import ConfigError
@@ -55,32 +57,67 @@ class AdminScreen(TillScreen):
 
     def compose(self) -> ComposeResult:
         s = self.till.settings
+
+        def field(label: str, widget: Widget) -> Iterator[Widget]:
+            yield Static(label, classes="field-label")
+            yield widget
+
         with VerticalScroll(id="admin", classes="panel"):
             yield Static(Text(_("Processing server"), style="bold"))
-            yield Input(s.processing.url, id="url", placeholder="http://…")
-            yield Input(id="api_key", password=True, placeholder=_("API key (unchanged if empty)"))
+            yield from field(_("URL"), Input(s.processing.url, id="url"))
+            yield from field(_("API key (unchanged if empty)"), Input(id="api_key", password=True))
             yield Static(Text(_("Scanner"), style="bold"))
-            yield Select(SCANNER_KINDS, value=s.scanner.kind, allow_blank=False, id="scanner_kind")
-            yield Select([(s.scanner.port, s.scanner.port)], value=s.scanner.port, id="port")
-            yield Select(SUFFIXES, value=s.scanner.suffix, allow_blank=False, id="suffix")
+            yield from field(
+                _("Kind"),
+                Select(SCANNER_KINDS, value=s.scanner.kind, allow_blank=False, id="scanner_kind"),
+            )
+            yield from field(
+                _("Port"),
+                Select([(s.scanner.port, s.scanner.port)], value=s.scanner.port, id="port"),
+            )
+            yield from field(
+                _("End of scan"),
+                Select(SUFFIXES, value=s.scanner.suffix, allow_blank=False, id="suffix"),
+            )
             yield Static(Text(_("Printer"), style="bold"))
-            yield Select(PRINTER_KINDS, value=s.printer.kind, allow_blank=False, id="printer_kind")
-            yield Input(s.printer.path, id="printer_path", placeholder=_("file path"))
-            yield Input(s.printer.host, id="printer_host", placeholder=_("network host"))
-            yield Input(s.printer.profile, id="profile", placeholder=_("profile"))
-            yield Select(COLUMNS, value=s.printer.columns, allow_blank=False, id="columns")
-            yield Input(s.printer.codepage or "", id="codepage", placeholder=_("code page (auto)"))
-            yield Static(Text(_("Languages: screen, receipt"), style="bold"))
-            yield Select(LANGUAGES, value=s.till.language, allow_blank=False, id="language")
-            yield Select(LANGUAGES, value=s.till.receipt_language, allow_blank=False, id="receipt")
+            yield from field(
+                _("Kind"),
+                Select(PRINTER_KINDS, value=s.printer.kind, allow_blank=False, id="printer_kind"),
+            )
+            yield from field(_("file path"), Input(s.printer.path, id="printer_path"))
+            yield from field(_("network host"), Input(s.printer.host, id="printer_host"))
+            yield from field(_("profile"), Input(s.printer.profile, id="profile"))
+            yield from field(
+                _("Characters per line"),
+                Select(COLUMNS, value=s.printer.columns, allow_blank=False, id="columns"),
+            )
+            yield from field(_("code page (auto)"), Input(s.printer.codepage or "", id="codepage"))
+            yield Static(Text(_("Languages"), style="bold"))
+            yield from field(
+                _("Screen"),
+                Select(LANGUAGES, value=s.till.language, allow_blank=False, id="language"),
+            )
+            yield from field(
+                _("Receipt"),
+                Select(LANGUAGES, value=s.till.receipt_language, allow_blank=False, id="receipt"),
+            )
             yield Static(Text(_("Offline spending"), style="bold"))
             yield Checkbox(_("Allow spending offline"), s.offline.spend_enabled, id="spend")
-            yield Input(str(s.offline.per_check_cap), id="per_check", restrict=r"[\d.]*")
-            yield Input(str(s.offline.per_member_daily_cap), id="daily", restrict=r"[\d.]*")
-            yield Input(str(s.offline.till_budget), id="budget", restrict=r"[\d.]*")
+            yield from field(
+                _("Most points per check"),
+                Input(str(s.offline.per_check_cap), id="per_check", restrict=r"[\d.]*"),
+            )
+            yield from field(
+                _("Most points per member per day"),
+                Input(str(s.offline.per_member_daily_cap), id="daily", restrict=r"[\d.]*"),
+            )
+            yield from field(
+                _("Most points for this till until it syncs"),
+                Input(str(s.offline.till_budget), id="budget", restrict=r"[\d.]*"),
+            )
             yield Static(Text(_("New cashier: id and PIN"), style="bold"))
-            yield Input(id="cashier_id", placeholder=_("cashier id"))
-            yield Input(id="cashier_pin", password=True, restrict=r"\d{0,12}")
+            yield from field(_("cashier id"), Input(id="cashier_id"))
+            yield from field(_("PIN"), Input(id="cashier_pin", password=True, restrict=r"\d{0,12}"))
         yield MessageBar(id="message")
         yield Footer(compact=True)
 

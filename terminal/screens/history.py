@@ -52,7 +52,9 @@ class HistoryScreen(TillScreen):
         yield StatusLine(settings.till.store_id, settings.till.till_id, self.till.cashier)
         with Horizontal(id="sale-body"):
             yield DataTable(id="checks", cursor_type="row", zebra_stripes=True)
-            yield ReceiptPane()
+            pane = ReceiptPane()
+            pane.styles.width = settings.printer.columns + 4
+            yield pane
         yield MessageBar(id="message")
         yield Footer(compact=True)
 

@@ -13,7 +13,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import ClassVar
 
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
@@ -23,13 +23,16 @@ from textual.widgets import Footer
 from terminal.i18n import N_, _, parse_amount
 from terminal.screens.base import TillScreen
 from terminal.screens.prompt import Prompt
-from terminal.views import MemberView, Preview, SaleDraft, SaleLine, SaleResult
+from terminal.views import QUICK_AMOUNT, MemberView, Preview, SaleDraft, SaleLine, SaleResult
 from terminal.widgets.check_panel import CheckPanel
 from terminal.widgets.customer_panel import CustomerPanel
 from terminal.widgets.entry import EntryInput
 from terminal.widgets.message_bar import MessageBar
 from terminal.widgets.receipt_pane import ReceiptPane
 from terminal.widgets.status_line import StatusLine
+
+MIN_PANELS_WIDTH = 64
+"""Columns the customer and check panels need before the receipt pane may take the rest."""
 
 
 class SaleScreen(TillScreen):
@@ -108,7 +111,9 @@ class SaleScreen(TillScreen):
             yield CustomerPanel()
             yield CheckPanel(settings.till.currency)
             pane = ReceiptPane()
-            pane.display = self.till.options.show_receipts
+            pane.display = False
+            # The paper's width plus the border and padding, so lines wrap as on paper.
+            pane.styles.width = settings.printer.columns + 4
             yield pane
         yield EntryInput(
             max_gap_ms=settings.scanner.keyboard_max_gap_ms,
@@ -117,6 +122,11 @@ class SaleScreen(TillScreen):
         )
         yield MessageBar(id="message")
         yield Footer(compact=True)
+
+    def on_resize(self, event: events.Resize) -> None:
+        """The receipt pane shows by itself only where the panels keep room to read."""
+        wide = event.size.width >= self.till.settings.printer.columns + 4 + MIN_PANELS_WIDTH
+        self.query_one(ReceiptPane).display = self.till.options.show_receipts and wide
 
     def on_mount(self) -> None:
         self.query_one(CustomerPanel).show(None)
@@ -135,7 +145,7 @@ class SaleScreen(TillScreen):
         elif event.scanned:
             self.handle_scan(text, "keyboard")
         elif (amount := parse_amount(text)) is not None:
-            self.add_line(SaleLine(_("Goods"), amount, Decimal(1), amount))
+            self.add_line(SaleLine(QUICK_AMOUNT, amount, Decimal(1), amount))
         else:
             self.identify(text, scanned=False)
 

@@ -38,6 +38,7 @@ def render_check(
     text = Text()
     if result is not None:
         text.append(_("Done") + "\n", style="bold green")
+        text.append(_("Check") + f" {result.check_id[:8].upper()}\n")
         text.append("" + _("Earned") + f": {points(result.earned)}")
         if result.offline:
             text.append(" " + _("(provisional, offline)"), style="yellow")
@@ -53,7 +54,8 @@ def render_check(
     for number, line in enumerate(draft.lines[-6:], start=max(1, len(draft.lines) - 5)):
         mark = " %" if line.discounted else ""
         qty = "" if line.quantity == 1 else f" ×{points(line.quantity)}"
-        text.append(f"{number}. {line.name}{qty}{mark}  {money(line.amount, currency)}\n")
+        name = line.name or _("Goods")
+        text.append(f"{number}. {name}{qty}{mark}  {money(line.amount, currency)}\n")
     text.append("" + _("Total") + f": {money(draft.total, currency)}", style="bold")
     if preview is None:
         text.append("\n" + _("Calculating…"), style="dim")

@@ -1,0 +1,104 @@
+"""End-to-end: ``till demo`` in tmux, a sale driven by keys and a scan through the pty.
+
+The whole product as a user runs it: the server subprocess, the pty scanner fed from outside
+(as a user would with printf), keystrokes sent to the real terminal, the receipt file checked,
+and quitting through the manager's admin screen stops the server. tmux is required (it is part
+of the CI image, like the other system tools the tests use).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SESSION = f"till-smoke-{os.getpid()}"
+
+
+def tmux(*args: str) -> str:
+    result = subprocess.run(
+        ["tmux", *args], capture_output=True, text=True, timeout=10, check=False
+    )
+    return result.stdout
+
+
+def screen() -> str:
+    return tmux("capture-pane", "-t", SESSION, "-p")
+
+
+def wait_for(what: Callable[[], bool], timeout: float, describe: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if what():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {describe}; screen:\n{screen()}")
+
+
+def keys(*sequence: str) -> None:
+    for key in sequence:
+        tmux("send-keys", "-t", SESSION, key)
+        time.sleep(0.15)
+
+
+@pytest.mark.timeout(120)
+def test_demo_sale_with_a_pty_scan_prints_a_receipt(tmp_path: Path) -> None:
+    assert shutil.which("tmux"), "tmux is needed for the end-to-end smoke test"
+    demo_dir = tmp_path / "demo"
+    command = (
+        f"cd {ROOT} && TILL_DEMO_DIR={demo_dir} TILL_TILL__LANGUAGE=en "
+        f"{sys.executable} -m terminal demo; echo DEMO-EXIT=$?; sleep 30"
+    )
+    tmux("new-session", "-d", "-s", SESSION, "-x", "120", "-y", "40", command)
+    try:
+        # A tmux server started earlier may impose its own size on new windows.
+        tmux("resize-window", "-t", SESSION, "-x", "120", "-y", "40")
+        wait_for(lambda: "Press Enter to open the till" in screen(), 60, "the demo intro")
+        feed = re.search(r"> (/dev/pts/\d+)", screen())
+        assert feed is not None, screen()
+        keys("Enter")
+        wait_for(lambda: "till · store-1" in screen(), 30, "the login screen")
+        time.sleep(0.5)  # the login form takes keys once it is focused
+        keys("1", "Enter", "1111", "Enter")
+        wait_for(lambda: "Scanner: ok" in screen(), 30, "the sale screen")
+        with open(feed.group(1), "wb", buffering=0) as pty:
+            pty.write(b"+79161234567\r")
+        wait_for(lambda: "+7 916 ***-**-67" in screen(), 30, "the member panel")
+        keys("1200", "Enter")
+        wait_for(lambda: "Earn: +36" in screen(), 30, "the earn preview")
+        keys("Enter")
+        receipts = demo_dir / "receipts.bin"
+        wait_for(lambda: receipts.exists() and receipts.stat().st_size > 0, 30, "the receipt")
+        paper = receipts.read_bytes()
+        assert b"\x1b@" in paper  # an ESC/POS receipt, initialised
+        wait_for(lambda: "Done" in screen(), 30, "the sale to complete")
+        check = re.search(r"Check ([0-9A-F]{8})", screen())
+        assert check is not None and check.group(1).encode() in paper, screen()
+        keys("F12")
+        wait_for(lambda: "Manager PIN" in screen(), 15, "the manager PIN prompt")
+        keys("9999", "Enter")
+        wait_for(lambda: "Quit till" in screen(), 15, "the admin screen")
+        keys("F10")
+        wait_for(lambda: "DEMO-EXIT=0" in screen(), 30, "the demo to stop")
+        server_port = int((demo_dir / "server.port").read_text())
+        probe = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                f"import socket; socket.create_connection(('127.0.0.1', {server_port}), 1)",
+            ],
+            capture_output=True,
+            timeout=10,
+            check=False,
+        )
+        assert probe.returncode != 0, "the demo server is still listening after quitting"
+    finally:
+        tmux("kill-session", "-t", SESSION)
