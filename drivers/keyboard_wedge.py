@@ -6,7 +6,8 @@ a run of at least ``min_length`` characters, each within ``max_gap_ms`` of the p
 by Enter, is a scan. Characters are held back while they might still be a scan and released as
 :class:`Typed` as soon as a gap shows they were typed (call :meth:`KeyboardWedge.poll` from a
 timer so a lone keystroke is not held). With a ЙЦУКЕН (Russian or Ukrainian) layout active the
-scanner's letters arrive as Cyrillic; they are mapped back to the Latin keys they sit on.
+scanner's letters arrive as Cyrillic, and under the Kazakh layout even its digits do; both are
+mapped back by :func:`loyalty.layouts.to_latin_layout`.
 """
 
 from __future__ import annotations
@@ -14,37 +15,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Final
 
 from drivers.scan_events import Scanned
 from drivers.scan_framing import AIM_ID
-
-_LOWER_RU: Final = "йцукенгшщзхъфывапролджэячсмитьбюё"
-_LOWER_US: Final = "qwertyuiop[]asdfghjkl;'zxcvbnm,.`"
-_UPPER_RU: Final = "ЙЦУКЕНГШЩЗХЪФЫВАПРОЛДЖЭЯЧСМИТЬБЮЁ"
-_UPPER_US: Final = 'QWERTYUIOP{}ASDFGHJKL:"ZXCVBNM<>~'
-# Ukrainian letters on the keys where Russian has ы, ъ, э (and ґ where ё is).
-_UK_EXTRA: Final = {"і": "s", "І": "S", "ї": "]", "Ї": "}", "є": "'", "Є": '"', "ґ": "`", "Ґ": "~"}
-# Punctuation of the ЙЦУКЕН layout: "." and "," sit on "/" and Shift+"/"; Shift+digits differ.
-_PUNCTUATION: Final = {".": "/", ",": "?", '"': "@", "№": "#", ";": "$", ":": "^", "?": "&"}
-
-CYRILLIC_TO_LATIN: Final = {
-    **dict(zip(_LOWER_RU, _LOWER_US, strict=True)),
-    **dict(zip(_UPPER_RU, _UPPER_US, strict=True)),
-    **_UK_EXTRA,
-}
-"""Cyrillic letter → the Latin character of the same key on a US layout."""
-
-
-def to_latin_layout(text: str) -> str:
-    """``text`` as the scanner meant it, if a ЙЦУКЕН layout turned it Cyrillic.
-
-    Text without Cyrillic letters is returned unchanged (digits are layout-proof, and a
-    Latin "." must stay "."); with any, punctuation is mapped back as well.
-    """
-    if not any(ch in CYRILLIC_TO_LATIN for ch in text):
-        return text
-    return "".join(CYRILLIC_TO_LATIN.get(ch, _PUNCTUATION.get(ch, ch)) for ch in text)
+from loyalty.layouts import to_latin_layout
 
 
 @dataclass(frozen=True)

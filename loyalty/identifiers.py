@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from loyalty.errors import InvalidPhone
+from loyalty.layouts import kazakh_digits, to_latin_layout
 from loyalty.phones import looks_like_phone, normalize_phone
 from loyalty.qrtoken import looks_like_token
 
@@ -43,20 +44,6 @@ COUPON_EAN_PREFIX = "99"
 """GS1 prefix for coupons printed as EAN-13."""
 
 _COUPON_RE = re.compile(r"^(?=.*[A-Z])(?=.*[0-9])[A-Z0-9]{4,20}$")
-
-# The key under each Cyrillic letter on a ЙЦУКЕН keyboard (Russian, plus Ukrainian і ї є ґ),
-# so text a wedge scanner typed under that layout can be read back as Latin.
-_CYRILLIC_KEYS = dict(
-    zip(
-        "йцукенгшщзхъфывапролджэячсмитьбюіїєґ",
-        "qwertyuiop[]asdfghjkl;'zxcvbnm,.s]'`",
-        strict=True,
-    )
-)
-# The Kazakh standard layout's number row, key by key: 1→'"', 2→ә, 3→і, 4→ң, 5→ғ, 6→',',
-# 7→'.', 8→ү, 9→ұ, 0→қ. Punctuation is mapped back only next to those letters (see below).
-_KAZAKH_LETTERS = {"ә": "2", "і": "3", "ң": "4", "ғ": "5", "ү": "8", "ұ": "9", "қ": "0"}
-_KAZAKH_DIGIT_ROW = {**_KAZAKH_LETTERS, '"': "1", ",": "6", ".": "7"}
 
 
 class IdKind(StrEnum):
@@ -148,17 +135,13 @@ def _classify_phone(text: str, region: str) -> Identified:
 
 
 def _coupon_code(text: str) -> str | None:
-    latin = "".join(_CYRILLIC_KEYS.get(ch, ch) for ch in text.lower())
-    code = re.sub(r"[\s-]", "", latin).upper()
+    code = re.sub(r"[\s-]", "", to_latin_layout(text)).upper()
     return code if _COUPON_RE.match(code) else None
 
 
 def _kazakh_digits(text: str) -> str:
-    if any(ch in _KAZAKH_LETTERS for ch in text) and all(
-        ch.isdigit() or ch in _KAZAKH_DIGIT_ROW for ch in text
-    ):
-        return "".join(_KAZAKH_DIGIT_ROW.get(ch, ch) for ch in text)
-    return text
+    digits = kazakh_digits(text)
+    return text if digits is None else digits
 
 
 def _strip_aim_id(text: str) -> str:

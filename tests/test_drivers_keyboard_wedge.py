@@ -65,6 +65,15 @@ def test_any_latin_code_survives_a_russian_layout(code: str) -> None:
 
 
 def _pairs() -> list[tuple[str, str]]:
-    from drivers.keyboard_wedge import _LOWER_RU, _LOWER_US, _UPPER_RU, _UPPER_US
+    from loyalty.layouts import _LOWER_RU, _LOWER_US, _UPPER_RU, _UPPER_US
 
     return list(zip(_LOWER_RU + _UPPER_RU, _LOWER_US + _UPPER_US, strict=True))
+
+
+def test_a_scan_under_the_kazakh_layout_arrives_as_digits() -> None:
+    # A card number 2990000000019 typed by the scanner with the Kazakh layout active: the
+    # number row gives ә for 2, қ for 0, ұ for 9 and '"' for 1.
+    typed = 'әұұқққққққққ"ұ'
+    wedge = KeyboardWedge(wall_clock=lambda: NOW)
+    events = feed_all(wedge, [*typed, "enter"], 0.0, 0.005)
+    assert events == [Scanned("2990000000019", None, "keyboard", NOW)]
