@@ -21,6 +21,7 @@ from typing import Any
 
 from loyalty.identifiers import IdKind, classify
 from offline_cache.checks import CheckRecord, commit_check, queue_record
+from offline_cache.offline import authorize_offline_spend
 from offline_cache.outbox import KIND_HOLD_CANCEL, Outbox
 from offline_cache.print_jobs import PrintJobs
 from processing import wire
@@ -218,7 +219,23 @@ class SaleServices(ServiceBase):
             details=_details(draft),
         )
         with self.database() as db:
-            commit_check(db, record, source=draft.member.entry, clock=self.clock)
+            # Checked under the same lock as the commit, so two sales cannot both use the
+            # last of the till's offline budget. ManagerPinRequired goes up to the screen.
+            authorize_offline_spend(
+                db,
+                draft.member.member_id,
+                preview.spend,
+                offline_rules.policy(self.settings),
+                self.clock(),
+                manager=draft.override_by,
+            )
+            commit_check(
+                db,
+                record,
+                source=draft.member.entry,
+                override_by=draft.override_by,
+                clock=self.clock,
+            )
         balance_after = draft.member.available - preview.spend
         text, job = self._print(draft, preview.earn, preview.spend, balance_after, offline=True)
         return SaleResult(

@@ -210,3 +210,43 @@ def test_reprint_prints_a_marked_copy(tmp_path: Path) -> None:
             ).fetchall()
         assert jobs == [("sale", "printed"), ("reprint", "printed")]
         assert paper.stat().st_size > 2 * len(out["first"]) - 200
+
+
+def test_offline_spend_above_the_threshold_needs_the_manager(tmp_path: Path) -> None:
+    from terminal.pins import hash_pin
+    from terminal.screens.manager import ManagerPin
+
+    with server(tmp_path) as srv:
+        cable = Cable(srv.url)
+        settings = till_settings(
+            tmp_path,
+            cable.url,
+            srv.api_key,
+            offline={"spend_enabled": True, "manager_pin_above": "100"},
+            security={"admin_pin_hash": hash_pin("7777")},
+        )
+        app = app_for(settings)
+        out: dict[str, Any] = {}
+
+        async def scenario(app: TillApp, pilot: Any) -> None:
+            cable.unplug()
+            screen = await sell(app, pilot, "1000", "f2")
+            assert screen.preview is not None and screen.preview.spend == Decimal(300)
+            await press(pilot, "enter")
+            assert isinstance(app.screen, ManagerPin), message(app)
+            await press(pilot, *"7777", "enter")
+            assert screen.result is not None, message(app)
+            out["result"] = screen.result
+
+        try:
+            drive(app, scenario)
+        finally:
+            cable.close()
+        assert out["result"].offline and out["result"].spent == Decimal(300)
+        with till_db(settings) as db:
+            outbox = db.execute("SELECT kind, offline, spend_cents FROM outbox").fetchall()
+            audit = db.execute(
+                "SELECT override_by FROM audit_log WHERE action = 'check_committed'"
+            ).fetchall()
+        assert outbox == [("offline_check", 1, 30000)]
+        assert audit == [("manager",)]

@@ -22,6 +22,7 @@ from textual.widgets import Footer
 
 from terminal.i18n import N_, _, parse_amount
 from terminal.screens.base import TillScreen
+from terminal.screens.manager import ask_manager
 from terminal.screens.prompt import Prompt
 from terminal.views import QUICK_AMOUNT, MemberView, Preview, SaleDraft, SaleLine, SaleResult
 from terminal.widgets.check_panel import CheckPanel
@@ -74,6 +75,9 @@ class SaleScreen(TillScreen):
         def __init__(self, result: SaleResult) -> None:
             super().__init__()
             self.result = result
+
+    class ManagerNeeded(Message):
+        """An offline spend above the threshold waits for the manager's PIN."""
 
     class LineFound(Message):
         """A scanned product was found in the catalog."""
@@ -243,7 +247,9 @@ class SaleScreen(TillScreen):
             self.say(_("Enter the amount first."), error=True)
             return
         spend = max(Decimal(0), min(spend, self.preview.max_spend))
-        self.draft = replace(self.draft, spend=spend, spend_code_id=None, spend_code=None)
+        self.draft = replace(
+            self.draft, spend=spend, spend_code_id=None, spend_code=None, override_by=None
+        )
         self._recalculate()
 
     def action_spend_max(self) -> None:
@@ -320,7 +326,26 @@ class SaleScreen(TillScreen):
 
     @work(thread=True, exit_on_error=False, group="commit")
     def _commit(self, draft: SaleDraft, preview: Preview) -> None:
-        self.post_message(self.Committed(self.till.services.commit_sale(draft, preview)))
+        from offline_cache.errors import ManagerPinRequired
+
+        try:
+            result = self.till.services.commit_sale(draft, preview)
+        except ManagerPinRequired:
+            self.post_message(self.ManagerNeeded())
+            return
+        self.post_message(self.Committed(result))
+
+    def on_sale_screen_manager_needed(self, message: ManagerNeeded) -> None:
+        """An offline spend above the threshold: the manager's PIN approves it."""
+        self.busy = False
+        self.say(_("Offline, this spend needs the manager's PIN."), error=True)
+
+        def approved(manager: str) -> None:
+            if self.draft is not None:
+                self.draft = replace(self.draft, override_by=manager)
+                self.confirm()
+
+        ask_manager(self.app, approved)
 
     def on_sale_screen_committed(self, message: Committed) -> None:
         self.busy = False
