@@ -1,20 +1,22 @@
 """Request plumbing shared by the routes: the caller's till, idempotent write transactions.
 
-Handlers are ``async def`` and call SQLite inline: each request's database work is a
-millisecond or two, cheaper than a hop to the thread pool, and running writers on the event
-loop serialises them in this process without lock waits (BEGIN IMMEDIATE still guards
-against other processes).
+Handlers are ``async def``; reads call SQLite inline (a millisecond or less). Writes go to the
+storage's committer thread (:func:`write`), so the event loop keeps serving while a COMMIT
+waits for its fsync, and writes arriving together share one transaction and one fsync (group
+commit), each in its own SAVEPOINT; an answer is sent only after its COMMIT. BEGIN IMMEDIATE
+still guards against writers in other processes.
 
-:func:`idempotent_write` runs a handler inside one ``BEGIN IMMEDIATE`` transaction together
-with the idempotency record of its answer, so effects and answer are stored atomically and a
-replay with the same key returns the very same bytes.
+:func:`idempotent_write` runs a handler inside that transaction together with the
+idempotency record of its answer, so effects and answer are stored atomically and a replay
+with the same key returns the very same bytes.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Header, Request
 from fastapi.responses import Response
@@ -29,6 +31,7 @@ from processing.server.context import ServerContext
 from processing.server.problems import ApiError
 
 JSON = "application/json"
+T = TypeVar("T")
 
 # Declared for the OpenAPI document (bearer auth); the check itself is done by the auth
 # middleware before the body is even read, so an unauthorised caller learns nothing.
@@ -70,7 +73,13 @@ def error_response(error: ApiError) -> Response:
     return Response(json.dumps(error.body()), status_code=error.status, media_type=JSON)
 
 
-def idempotent_write(
+async def write(ctx: ServerContext, fn: Callable[[Database], T]) -> T:
+    """Run ``fn(db)`` in a write transaction off the event loop, shared with the writes queued
+    at the same moment (group commit: one fsync for them all); returns once it is durable."""
+    return await asyncio.wrap_future(ctx.storage.submit(fn))
+
+
+async def idempotent_write(
     ctx: ServerContext,
     request: Request,
     caller: TillIdentity,
@@ -86,10 +95,11 @@ def idempotent_write(
     """
     route = request.url.path
     digest = idempotency.body_hash(route, b"" if body is None else body.model_dump_json().encode())
-    with ctx.storage.write() as db:
+
+    def apply(db: Database) -> idempotency.StoredAnswer:
         stored = idempotency.lookup(db, caller.pk, key, route, digest)
         if stored is not None:
-            return Response(stored.body, status_code=stored.status, media_type=JSON)
+            return stored
         now = ctx.now()
         db.conn.execute("SAVEPOINT handler")
         try:
@@ -103,4 +113,7 @@ def idempotent_write(
             db.conn.execute("RELEASE SAVEPOINT handler")
             result = idempotency.StoredAnswer(200, answer.model_dump_json())
         idempotency.store(db, caller.pk, key, route, digest, result, now)
+        return result
+
+    result = await write(ctx, apply)
     return Response(result.body, status_code=result.status, media_type=JSON)

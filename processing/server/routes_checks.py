@@ -21,6 +21,7 @@ from processing.server.handling import (
     Till,
     idempotent_write,
     json_response,
+    write,
 )
 from processing.server.problems import ApiError
 
@@ -58,7 +59,7 @@ async def hold(
             raise ApiError(ErrorCode.INVALID_REQUEST, "The check id in the path and body differ.")
         return checks.hold(db, ctx.program(db), body, now, caller, ctx.hold_ttl)
 
-    return idempotent_write(ctx, request, caller, key, body, handle)
+    return await idempotent_write(ctx, request, caller, key, body, handle)
 
 
 @router.post("/checks/{check_id}/confirm", response_model=wire.CheckResult, tags=["checks"])
@@ -66,7 +67,7 @@ async def confirm(
     check_id: CheckId, request: Request, ctx: Ctx, caller: Till, key: IdempotencyKey
 ) -> Response:
     """Apply the held check's earn and spend."""
-    return idempotent_write(
+    return await idempotent_write(
         ctx,
         request,
         caller,
@@ -81,7 +82,7 @@ async def cancel(
     check_id: CheckId, request: Request, ctx: Ctx, caller: Till, key: IdempotencyKey
 ) -> Response:
     """Release the hold (void, timeout, crash recovery)."""
-    return idempotent_write(
+    return await idempotent_write(
         ctx, request, caller, key, None, lambda db, now: checks.cancel(db, check_id, now)
     )
 
@@ -91,7 +92,7 @@ async def replay_offline(
     body: wire.OfflineCheck, request: Request, ctx: Ctx, caller: Till, key: IdempotencyKey
 ) -> Response:
     """Apply one check made offline; a spend shortfall is recorded as a conflict."""
-    return idempotent_write(
+    return await idempotent_write(
         ctx,
         request,
         caller,
@@ -115,12 +116,13 @@ async def replay_batch(
     Each item's answer is stored under its own key in the same transaction as its effects.
     """
     del key  # the batch is idempotent because each item is
-    parts: list[str] = []
-    with ctx.storage.write() as db:
+
+    def apply(db: Database) -> list[str]:
         program = ctx.program(db)
         now = ctx.now()
-        for item in body.items:
-            parts.append(_replay_item(db, program, item, now, caller))
+        return [_replay_item(db, program, item, now, caller) for item in body.items]
+
+    parts = await write(ctx, apply)
     # The stored answers are spliced in as they are: a duplicate gets the very same bytes.
     return Response('{"results":[' + ",".join(parts) + "]}", media_type=JSON)
 
@@ -162,7 +164,7 @@ async def return_check(
     body: wire.ReturnRequest, request: Request, ctx: Ctx, caller: Till, key: IdempotencyKey
 ) -> Response:
     """Return lines of a completed check: points taken back and given back pro rata."""
-    return idempotent_write(
+    return await idempotent_write(
         ctx,
         request,
         caller,

@@ -112,7 +112,7 @@ async def register(
         )
         return _code_sent(record, existing is not None, "register")
 
-    return idempotent_write(ctx, request, caller, key, body, handle)
+    return await idempotent_write(ctx, request, caller, key, body, handle)
 
 
 @router.post("/register/confirm", response_model=wire.IdentifyResult, tags=["members"])
@@ -151,7 +151,7 @@ async def confirm_registration(
             expiring_within_days=30,
         )
 
-    return idempotent_write(ctx, request, caller, key, body, handle)
+    return await idempotent_write(ctx, request, caller, key, body, handle)
 
 
 @router.post("/spend-code", response_model=wire.CodeSent, tags=["members"])
@@ -177,7 +177,7 @@ async def spend_code(
         )
         return _code_sent(record, True, "spend")
 
-    return idempotent_write(ctx, request, caller, key, body, handle)
+    return await idempotent_write(ctx, request, caller, key, body, handle)
 
 
 @router.get("/program", response_model=wire.ProgramSnapshot, tags=["snapshots"])

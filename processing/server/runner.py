@@ -31,6 +31,7 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def make_server(ctx: ServerContext, log_level: str = "warning") -> uvicorn.Server:
+    ctx.storage.start_committer()  # its connection is open before the first write arrives
     config = uvicorn.Config(
         create_app(ctx),
         log_level=log_level,

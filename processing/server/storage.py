@@ -13,11 +13,15 @@ Raises :class:`StorageError` when the file cannot be opened or migrated.
 
 from __future__ import annotations
 
+import queue
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
@@ -25,6 +29,12 @@ from sqlite_utils.migrations import Migrations
 
 class StorageError(Exception):
     """The server database cannot be opened, migrated or written."""
+
+
+T = TypeVar("T")
+
+GROUP_MAX = 64
+"""At most this many queued writes share one transaction (one fsync)."""
 
 
 migrations = Migrations("till-processing")
@@ -133,6 +143,9 @@ class Storage:
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
         self._write_lock = threading.Lock()
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._committer: threading.Thread | None = None
+        self._committer_lock = threading.Lock()
         try:
             db = self.db()
             with db.ensure_autocommit_on():
@@ -175,6 +188,99 @@ class Storage:
             else:
                 db.conn.execute("COMMIT")
 
+    def submit(self, fn: Callable[[Database], T]) -> Future[T]:
+        """Run ``fn(db)`` in a write transaction on the committer thread (group commit).
+
+        Writes queued while a transaction is in progress are applied together in the next one,
+        each inside its own SAVEPOINT, with one COMMIT (one fsync) for the group. The future
+        resolves only after that COMMIT has returned, so no caller hears of a write that is not
+        durable. A write that raises is rolled back to its savepoint alone and its future gets
+        the exception; the others in the group are unaffected. Every write runs serially
+        against what the ones before it wrote, exactly as with one transaction each.
+        """
+        job: _Job = _Job(fn)
+        self.start_committer()
+        self._jobs.put(job)
+        return job.future
+
+    def start_committer(self) -> None:
+        """Start the committer thread with its connection open (idempotent; :meth:`submit`
+        starts it too, a server starts it before it listens)."""
+        if self._committer is not None:
+            return
+        with self._committer_lock:
+            if self._committer is None:
+                opened = threading.Event()
+                self._committer = threading.Thread(
+                    target=self._commit_loop, args=(opened,), name="storage-committer", daemon=True
+                )
+                self._committer.start()
+                opened.wait(timeout=30)
+
+    def _commit_loop(self, opened: threading.Event) -> None:
+        try:
+            self.db()
+        finally:
+            opened.set()
+        while True:
+            first = self._jobs.get()
+            if first is None:
+                return
+            group = [first]
+            stop = False
+            while len(group) < GROUP_MAX:
+                try:
+                    more = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stop = True
+                    break
+                group.append(more)
+            self._run_group(group)
+            if stop:
+                return
+
+    def _run_group(self, group: list[_Job]) -> None:
+        try:
+            outcomes = self._apply(group)
+        except BaseException as exc:
+            if len(group) > 1:
+                # The transaction itself failed (e.g. a write left it unusable, or COMMIT did):
+                # nothing of the group is stored and nobody has been answered; isolate the
+                # culprit by running each write alone.
+                for job in group:
+                    self._run_group([job])
+                return
+            outcomes = [(group[0], False, exc)]
+        for job, ok, value in outcomes:
+            if ok:
+                job.future.set_result(value)
+            else:
+                job.future.set_exception(value)
+
+    def _apply(self, group: list[_Job]) -> list[tuple[_Job, bool, Any]]:
+        outcomes: list[tuple[_Job, bool, Any]] = []
+        with self.write() as db:
+            conn = db.conn
+            for job in group:
+                # Pending the first time; already running when a failed group is re-run.
+                if not job.future.running() and not job.future.set_running_or_notify_cancel():
+                    continue  # the caller went away before its write started
+                conn.execute("SAVEPOINT job")
+                try:
+                    value = job.fn(db)
+                except Exception as exc:
+                    if not conn.in_transaction:
+                        raise  # SQLite rolled the whole transaction back
+                    conn.execute("ROLLBACK TO SAVEPOINT job")
+                    conn.execute("RELEASE SAVEPOINT job")
+                    outcomes.append((job, False, exc))
+                else:
+                    conn.execute("RELEASE SAVEPOINT job")
+                    outcomes.append((job, True, value))
+        return outcomes
+
     @contextmanager
     def read(self) -> Iterator[Database]:
         """A consistent read snapshot (a deferred transaction: several SELECTs see one state)."""
@@ -186,13 +292,24 @@ class Storage:
             db.conn.execute("ROLLBACK")
 
     def close(self) -> None:
-        """Close every connection this storage opened (all threads)."""
+        """Stop the committer (after the writes already queued) and close every connection."""
+        with self._committer_lock:
+            committer, self._committer = self._committer, None
+        if committer is not None:
+            self._jobs.put(None)
+            committer.join(timeout=30)
         with self._all_lock:
             for conn in self._all:
                 with suppress(sqlite3.Error):
                     conn.close()
             self._all.clear()
         self._local = threading.local()
+
+
+@dataclass
+class _Job:
+    fn: Callable[[Database], Any]
+    future: Future[Any] = field(default_factory=Future)
 
 
 def next_seq(db: Database, name: str) -> int:
