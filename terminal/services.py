@@ -204,6 +204,7 @@ class SaleServices(ServiceBase):
             spent_offline=preview.spend,
             provisional_earn=preview.earn,
             made_at=self.clock(),
+            coupons=list(draft.coupons),
         )
         record = CheckRecord(
             check_id=draft.check_id,
@@ -351,6 +352,7 @@ def check_request(draft: SaleDraft) -> wire.CheckRequest:
         member_id=draft.member.member_id,
         lines=[wire_line(line) for line in draft.lines],
         requested_spend=draft.spend,
+        coupons=list(draft.coupons),
         spend_code_id=draft.spend_code_id,
         spend_code=draft.spend_code,
     )

@@ -66,6 +66,8 @@ class SaleDraft:
     spend: Decimal = ZERO
     spend_code_id: str | None = None
     spend_code: str | None = None
+    coupons: tuple[str, ...] = ()
+    """Coupon codes the cashier applied."""
     override_by: str | None = None
     """The manager who approved an offline spend above the threshold (after their PIN)."""
 

@@ -250,3 +250,26 @@ def test_offline_spend_above_the_threshold_needs_the_manager(tmp_path: Path) -> 
             ).fetchall()
         assert outbox == [("offline_check", 1, 30000)]
         assert audit == [("manager",)]
+
+
+def test_typed_coupon_is_applied_to_the_check(tmp_path: Path) -> None:
+    with server(tmp_path) as srv:
+        settings = till_settings(tmp_path, srv.url, srv.api_key)
+        app = app_for(settings)
+        out: dict[str, Any] = {}
+
+        async def scenario(app: TillApp, pilot: Any) -> None:
+            screen = app.screen
+            assert isinstance(screen, SaleScreen)
+            app.post_message(ScanReceived(ANNA, "serial"))
+            await settle(pilot)
+            await press(pilot, *"welcome10", "enter", *"800", "enter")
+            assert screen.draft is not None and screen.draft.coupons == ("WELCOME10",)
+            await press(pilot, "enter")
+            assert screen.result is not None, message(app)
+            out["check_id"] = screen.result.check_id
+
+        drive(app, scenario)
+        with srv.ctx.storage.read() as db:
+            used = db.execute("SELECT used_check_id FROM coupons WHERE code = 'WELCOME10'")
+            assert used.fetchone() == (out["check_id"],)

@@ -76,6 +76,13 @@ class SaleScreen(TillScreen):
             super().__init__()
             self.result = result
 
+    class CouponEntered(Message):
+        """A coupon code was typed or scanned."""
+
+        def __init__(self, code: str) -> None:
+            super().__init__()
+            self.code = code
+
     class ManagerNeeded(Message):
         """An offline spend above the threshold waits for the manager's PIN."""
 
@@ -151,22 +158,12 @@ class SaleScreen(TillScreen):
         elif (amount := parse_amount(text)) is not None:
             self.add_line(SaleLine(QUICK_AMOUNT, amount, Decimal(1), amount))
         else:
-            self.identify(text, scanned=False)
+            self.say(_("Looking up…"))
+            self._interpret(text, scanned=False)
 
     def handle_scan(self, code: str, source: str) -> None:
-        """A scan at any moment: a product adds a line, anything else identifies."""
-        self._scanned(code)
-
-    @work(thread=True, exit_on_error=False, exclusive=True, group="identify")
-    def _scanned(self, code: str) -> None:
-        # Classified here, off the UI thread: phone-number parsing is not free.
-        from loyalty.identifiers import IdKind, classify
-
-        found = classify(code, self.till.settings.till.region)
-        if found.kind is IdKind.PRODUCT_BARCODE:
-            self.post_message(self.LineFound(self.till.services.product_line(found.value)))
-        else:
-            self._identify_now(code, scanned=True)
+        """A scan at any moment: a product adds a line, a coupon applies, the rest identifies."""
+        self._interpret(code, scanned=True)
 
     def say(self, sentence: str, *, error: bool = False) -> None:
         """Show one sentence under the panels."""
@@ -174,21 +171,21 @@ class SaleScreen(TillScreen):
 
     # ------------------------------------------------------------------ identify
 
-    def identify(self, text: str, *, scanned: bool) -> None:
-        """Identify the customer in a worker."""
-        self.say(_("Looking up the customer…"))
-        self._identify(text, scanned)
-
     @work(thread=True, exit_on_error=False, exclusive=True, group="identify")
-    def _identify(self, text: str, scanned: bool) -> None:
-        self._identify_now(text, scanned=scanned)
+    def _interpret(self, text: str, scanned: bool) -> None:
+        # Classified here, off the UI thread: phone-number parsing is not free.
+        from loyalty.identifiers import IdKind, classify
 
-    def _identify_now(self, text: str, *, scanned: bool) -> None:
-        """In a worker: identify, tell the screen, then write the audit line."""
+        found = classify(text, self.till.settings.till.region)
         services = self.till.services
-        member = services.identify(text, scanned=scanned)
-        self.post_message(self.Identified(member))
-        services.note_identified(member)
+        if found.kind is IdKind.PRODUCT_BARCODE:
+            self.post_message(self.LineFound(services.product_line(found.value)))
+        elif found.kind is IdKind.COUPON:
+            self.post_message(self.CouponEntered(found.value))
+        else:
+            member = services.identify(text, scanned=scanned)
+            self.post_message(self.Identified(member))
+            services.note_identified(member)  # after the panel is told, to keep it fast
 
     def on_sale_screen_identified(self, message: Identified) -> None:
         if self.result is not None:
@@ -213,6 +210,17 @@ class SaleScreen(TillScreen):
         if self.draft is None:
             self.draft = SaleDraft(str(uuid.uuid4()), self.member, ())
         self.draft = replace(self.draft, lines=(*self.draft.lines, line), member=self.member)
+        self._recalculate()
+
+    def on_sale_screen_coupon_entered(self, message: CouponEntered) -> None:
+        """Apply a coupon to the check (the server says whether it is valid)."""
+        if self.result is not None:
+            self._reset(keep_member=True)
+        if self.draft is None:
+            self.draft = SaleDraft(str(uuid.uuid4()), self.member, ())
+        if message.code not in self.draft.coupons:
+            self.draft = replace(self.draft, coupons=(*self.draft.coupons, message.code))
+        self.say(_("Coupon {code} added.").format(code=message.code))
         self._recalculate()
 
     def on_sale_screen_line_found(self, message: LineFound) -> None:

@@ -49,6 +49,8 @@ def render_check(
         text.append("\n\n" + _("Next customer: scan or type the phone."), style="dim")
         return text
     if draft is None or not draft.lines:
+        if draft is not None and draft.coupons:
+            text.append(_("Coupons") + ": " + ", ".join(draft.coupons) + "\n", style="cyan")
         text.append(_("Type the amount and press Enter, or scan products."), style="dim")
         return text
     for number, line in enumerate(draft.lines[-6:], start=max(1, len(draft.lines) - 5)):
@@ -56,7 +58,9 @@ def render_check(
         qty = "" if line.quantity == 1 else f" ×{points(line.quantity)}"
         name = line.name or _("Goods")
         text.append(f"{number}. {name}{qty}{mark}  {money(line.amount, currency)}\n")
-    text.append("" + _("Total") + f": {money(draft.total, currency)}", style="bold")
+    if draft.coupons:
+        text.append(_("Coupons") + ": " + ", ".join(draft.coupons) + "\n", style="cyan")
+    text.append(_("Total") + f": {money(draft.total, currency)}", style="bold")
     if preview is None:
         text.append("\n" + _("Calculating…"), style="dim")
         return text
