@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
@@ -57,6 +57,11 @@ class HistoryScreen(TillScreen):
             yield pane
         yield MessageBar(id="message")
         yield Footer(compact=True)
+
+    def on_resize(self, event: events.Resize) -> None:
+        """The receipt preview shows only where the table keeps room to read."""
+        columns = self.till.settings.printer.columns
+        self.query_one(ReceiptPane).display = event.size.width >= columns + 4 + 60
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

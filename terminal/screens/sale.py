@@ -142,8 +142,6 @@ class SaleScreen(TillScreen):
     def on_mount(self) -> None:
         self.query_one(CustomerPanel).show(None)
         self._render_check()
-        if self.till.last_status is not None:
-            self.query_one(StatusLine).apply(self.till.last_status, self.till.scanner_state)
         self.query_one(EntryInput).focus()
 
     # ------------------------------------------------------------------ input

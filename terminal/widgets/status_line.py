@@ -27,7 +27,12 @@ class StatusLine(Static):
 
     def on_mount(self) -> None:
         self.set_interval(15, self._render_line)
-        self._render_line()
+        # A screen opened later starts from the app's newest snapshot, not from blank.
+        last = getattr(self.app, "last_status", None)
+        if last is not None:
+            self.apply(last, getattr(self.app, "scanner_state", "none"))
+        else:
+            self._render_line()
 
     def apply(self, snapshot: StatusRefreshed, scanner: str) -> None:
         """Show a new queue/connection snapshot."""
