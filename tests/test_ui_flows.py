@@ -21,7 +21,7 @@ from terminal.screens.returns import ReturnsScreen
 from terminal.screens.sale import SaleScreen
 from terminal.screens.sync import SyncScreen
 from tests.test_ui_sale import server_check, wait_printed
-from tests.ui_support import (
+from tests.test_ui_support import (
     ANNA,
     Cable,
     app_for,

@@ -15,7 +15,7 @@ from processing.server.testing import RunningServer
 from terminal.messages import ScanReceived
 from terminal.screens.sale import SaleScreen
 from terminal.views import SaleResult
-from tests.ui_support import ANNA, app_for, server, settle, till_db, till_settings
+from tests.test_ui_support import ANNA, app_for, server, settle, till_db, till_settings
 
 DIGITS = set("0123456789")
 

@@ -1,4 +1,4 @@
-"""Shared set-up for the UI tests: a real server on loopback, a real till database, the app.
+"""Shared set-up for the UI tests (no tests here): a real server on loopback, a real till database.
 
 Nothing is faked except hardware: the printer is a file printer profile rendered to bytes into
 the till's print-job table, and scans are posted as the scanner thread would post them.
