@@ -1,0 +1,70 @@
+"""Shift close (a manager overrides unsent items) and registration queued while offline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from terminal.app import TillApp
+from terminal.pins import hash_pin
+from terminal.screens.login import LoginScreen
+from terminal.screens.manager import ManagerPin
+from terminal.screens.registration import RegistrationScreen
+from terminal.screens.shift import ShiftScreen
+from tests.test_ui_flows import drive, message, press, sell
+from tests.test_ui_support import Cable, app_for, server, till_db, till_settings
+
+
+def test_closing_with_unsent_items_needs_the_manager(tmp_path: Path) -> None:
+    with server(tmp_path) as srv:
+        cable = Cable(srv.url)
+        settings = till_settings(
+            tmp_path, cable.url, srv.api_key, security={"admin_pin_hash": hash_pin("5555")}
+        )
+        app = app_for(settings)
+        out: dict[str, Any] = {}
+
+        async def scenario(app: TillApp, pilot: Any) -> None:
+            cable.unplug()
+            screen = await sell(app, pilot, "300", "enter")
+            assert screen.result is not None and screen.result.offline, message(app)
+            await press(pilot, "f9")
+            assert isinstance(app.screen, ShiftScreen)
+            out["report"] = str(app.screen.query_one("#shift-body").render())
+            await press(pilot, "f10")
+            assert isinstance(app.screen, ManagerPin), message(app)
+            await press(pilot, *"5555", "enter")
+            assert isinstance(app.screen, LoginScreen), app.screen
+
+        try:
+            drive(app, scenario)
+        finally:
+            cable.close()
+        assert "Checks: 1" in out["report"] and "not yet sent: 1" in out["report"]
+        with till_db(settings) as db:
+            shifts = db.execute("SELECT closed_at IS NOT NULL, override_by FROM shifts").fetchall()
+        assert shifts == [(1, "manager")]
+
+
+def test_registration_offline_is_queued(tmp_path: Path) -> None:
+    with server(tmp_path) as srv:
+        cable = Cable(srv.url)
+        settings = till_settings(tmp_path, cable.url, srv.api_key)
+        app = app_for(settings)
+        out: dict[str, Any] = {}
+
+        async def scenario(app: TillApp, pilot: Any) -> None:
+            cable.unplug()
+            await press(pilot, "f5")
+            assert isinstance(app.screen, RegistrationScreen)
+            await press(pilot, *"89990002233", "tab", "space", "f10")
+            out["message"] = message(app)
+
+        try:
+            drive(app, scenario)
+        finally:
+            cable.close()
+        assert out["message"].startswith("Offline: the registration is queued"), out["message"]
+        with till_db(settings) as db:
+            rows = db.execute("SELECT kind, state FROM outbox").fetchall()
+        assert rows == [("registration", "pending")]
