@@ -166,8 +166,13 @@ class SaleServices(ServiceBase):
             cashier=self.cashier,
             details=_details(draft),
         )
-        with self.database() as db:
-            commit_check(db, record, source=draft.member.entry, clock=self.clock)
+        try:
+            with self.database() as db:
+                commit_check(db, record, source=draft.member.entry, clock=self.clock)
+        except BaseException:
+            # Nothing was committed here, so the server must not keep the points reserved.
+            self._release_hold(draft.check_id)
+            raise
         confirmed, balance_after = self._confirm(draft.check_id)
         if balance_after is None:
             balance_after = draft.member.available - calc.spend
@@ -251,32 +256,39 @@ class SaleServices(ServiceBase):
         )
 
     def void(self, draft: SaleDraft) -> None:
-        """Cancel the server hold of a check that will not be completed (queued if offline)."""
-        key = str(uuid.uuid5(uuid.NAMESPACE_URL, f"cancel:{draft.check_id}"))
+        """Drop a check before it was confirmed; only the audit log remembers it.
+
+        A hold exists only inside :meth:`commit_sale`, which releases it itself when the
+        local commit fails, so a void never leaves points reserved (and never queues a cancel
+        that the server would refuse as an unknown check).
+        """
+        self._audit(
+            "check_voided",
+            record_id=draft.check_id,
+            online=self.online,
+            detail={"lines": len(draft.lines), "total": str(draft.total)},
+        )
+
+    def _release_hold(self, check_id: str) -> None:
+        """Cancel a hold whose check could not be committed locally (queued when offline)."""
+        key = str(uuid.uuid5(uuid.NAMESPACE_URL, f"cancel:{check_id}"))
         with self.database() as db:
             queue_record(
                 db,
                 key,
                 KIND_HOLD_CANCEL,
-                {"check_id": draft.check_id},
-                action="check_voided",
+                {"check_id": check_id},
+                action="hold_released",
                 cashier=self.cashier,
                 online=self.online,
-                member_id=draft.member.member_id if draft.member else None,
                 clock=self.clock,
             )
         try:
-            result = self.client.cancel(draft.check_id, idempotency_key=key)
-        except Rejected as error:
-            if error.code != "unknown_check":
-                raise TillError(rejected_sentence(error)) from error
-            answer: dict[str, Any] = {"status": "no_hold"}
+            result = self.client.cancel(check_id, idempotency_key=key)
         except ProcessingError:
             return  # queued; the sync engine cancels it
-        else:
-            answer = result.model_dump(mode="json")
         with self.database() as db:
-            Outbox(db, self.clock).mark_acknowledged(key, answer)
+            Outbox(db, self.clock).mark_acknowledged(key, result.model_dump(mode="json"))
 
     # ------------------------------------------------------------------ printing
 

@@ -273,3 +273,52 @@ def test_typed_coupon_is_applied_to_the_check(tmp_path: Path) -> None:
         with srv.ctx.storage.read() as db:
             used = db.execute("SELECT used_check_id FROM coupons WHERE code = 'WELCOME10'")
             assert used.fetchone() == (out["check_id"],)
+
+
+def test_esc_voids_the_check_without_queueing_anything(tmp_path: Path) -> None:
+    with server(tmp_path) as srv:
+        settings = till_settings(tmp_path, srv.url, srv.api_key)
+        app = app_for(settings)
+        out: dict[str, Any] = {}
+
+        async def scenario(app: TillApp, pilot: Any) -> None:
+            screen = await sell(app, pilot, "700")
+            assert screen.draft is not None
+            out["check_id"] = screen.draft.check_id
+            await press(pilot, "escape")
+            assert screen.draft is None and screen.member is None
+            out["message"] = message(app)
+
+        drive(app, scenario)
+        assert out["message"] == "Check voided."
+        with till_db(settings) as db:
+            assert db.execute("SELECT count(*) FROM outbox").fetchone() == (0,)
+            voided = db.execute(
+                "SELECT record_id FROM audit_log WHERE action = 'check_voided'"
+            ).fetchall()
+        assert voided == [(out["check_id"],)]
+
+
+def test_a_failed_local_commit_releases_the_server_hold(tmp_path: Path) -> None:
+    from offline_cache.outbox import Outbox
+
+    with server(tmp_path) as srv:
+        settings = till_settings(tmp_path, srv.url, srv.api_key)
+        app = app_for(settings)
+        out: dict[str, Any] = {}
+
+        async def scenario(app: TillApp, pilot: Any) -> None:
+            screen = await sell(app, pilot, "900", "f2")
+            assert screen.draft is not None
+            check_id = screen.draft.check_id
+            # Something else already holds this id in the till database: the commit fails.
+            with till_db(settings) as db:
+                Outbox(db).append(check_id, "return", {"taken": "elsewhere"})
+            await press(pilot, "enter")
+            out["check_id"], out["result"], out["message"] = check_id, screen.result, message(app)
+
+        drive(app, scenario)
+        assert out["result"] is None and out["message"]
+        with srv.ctx.storage.read() as db:
+            status = db.execute("SELECT status FROM checks WHERE id = ?", [out["check_id"]])
+            assert status.fetchone() == ("cancelled",)
