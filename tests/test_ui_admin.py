@@ -113,3 +113,29 @@ def test_cashier_cannot_quit_or_open_the_palette(tmp_path: Path) -> None:
                 assert app.services.cashier == "7"
 
         asyncio.run(scenario())
+
+
+def test_first_cashier_is_added_by_the_manager_from_the_login_screen(tmp_path: Path) -> None:
+    with server(tmp_path) as srv:
+        path = write_config(tmp_path, srv.url, srv.api_key)
+        app = build_till_app(load_settings(path), path)
+
+        async def scenario() -> None:
+            async with app.run_test(size=(100, 30)) as pilot:
+                await settle(pilot)
+                assert isinstance(app.screen, LoginScreen)
+                assert "No cashiers yet" in str(app.screen.query_one("#message").render())
+                await press(pilot, "f12", *PIN, "enter")
+                admin = app.screen
+                assert isinstance(admin, AdminScreen) and admin.unlocked
+                admin.query_one("#cashier_id", Input).value = "42"
+                admin.query_one("#cashier_pin", Input).value = "8642"
+                await press(pilot, "f8")
+                assert "42" in str(admin.query_one("#message").render())
+                await press(pilot, "escape")
+                assert isinstance(app.screen, LoginScreen)
+                await press(pilot, *"42", "enter", *"8642", "enter")
+                assert isinstance(app.screen, SaleScreen), app.screen
+
+        asyncio.run(scenario())
+        assert app.cashiers.ids() == ["42"]

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Footer, Input, Static
 
 from terminal.errors import TillError
-from terminal.i18n import _
+from terminal.i18n import N_, _
 from terminal.screens.base import TillScreen
 from terminal.widgets.message_bar import MessageBar
 
 
 class LoginScreen(TillScreen):
-    """The first screen; nothing else is reachable before a cashier logs in."""
+    """The first screen; only the manager's admin screen (F12, PIN) is reachable from here."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("f12", "admin", N_("Admin"))]
 
     class LoggedIn(Message):
         """The PIN matched."""
@@ -43,7 +48,7 @@ class LoginScreen(TillScreen):
         self.query_one("#cashier", Input).focus()
         if not self.till.cashiers.ids():
             self.query_one(MessageBar).show(
-                _("No cashiers yet: a manager adds them in the admin screen (F12 after login).")
+                _("No cashiers yet: the manager adds them in the admin screen (F12).")
             )
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
@@ -70,6 +75,12 @@ class LoginScreen(TillScreen):
         pin = self.query_one("#pin", Input)
         pin.value = ""
         pin.focus()
+
+    def action_admin(self) -> None:
+        """F12: the manager's setup (cashiers, devices, quitting)."""
+        from terminal.screens.admin import AdminScreen
+
+        self.app.push_screen(AdminScreen())
 
     def on_login_screen_logged_in(self, message: LoggedIn) -> None:
         from terminal.screens.sale import SaleScreen
