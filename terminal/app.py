@@ -101,7 +101,10 @@ class TillApp(App[None], inherit_bindings=False):
         self._services: TillServices | None = None
         self._services_built = threading.Event()
         i18n.use(settings.till.language)
-        self.theme = settings.till.theme
+        if settings.till.theme in self.available_themes:
+            self.theme = settings.till.theme
+        else:
+            log.warning("unknown theme %r; using textual-dark", settings.till.theme)
 
     # ------------------------------------------------------------------ start-up
 
