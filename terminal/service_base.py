@@ -102,7 +102,7 @@ class ServiceBase:
 
 _REJECTION_SENTENCES = {
     "unknown_member": N_("No member has this phone or card; F5 registers a new one."),
-    "member_blocked": N_("This member is blocked; the sale can go on without points."),
+    "member_blocked": N_("This member is blocked: no points on this sale."),
     "spend_not_allowed": N_("This member may not spend points now."),
     "insufficient_points": N_("The member does not have that many points."),
     "code_required": N_("This spend needs the code from the customer's SMS."),

@@ -114,6 +114,8 @@ class SaleScreen(TillScreen):
         """A commit is running; Enter is ignored until it ends."""
         self.confirm_pending = False
         """Enter was pressed while the preview was recalculating: confirm when it lands."""
+        self.preview_failed = False
+        """The last calculation failed (its sentence is on the message line)."""
 
     def compose(self) -> ComposeResult:
         settings = self.till.settings
@@ -226,6 +228,7 @@ class SaleScreen(TillScreen):
 
     def _recalculate(self) -> None:
         self.preview = None
+        self.preview_failed = False
         self._render_check()
         if self.draft is not None and self.draft.member is not None and self.draft.lines:
             self._preview(self.draft)
@@ -244,7 +247,9 @@ class SaleScreen(TillScreen):
             self.confirm()
 
     def _render_check(self) -> None:
-        self.query_one(CheckPanel).show(self.draft, self.preview, self.result)
+        self.query_one(CheckPanel).show(
+            self.draft, self.preview, self.result, failed=self.preview_failed
+        )
 
     # ------------------------------------------------------------------ spend
 
@@ -370,6 +375,9 @@ class SaleScreen(TillScreen):
             self.busy = False
             if self.draft is not None:
                 self._recalculate()
+        if group == "preview":
+            self.preview_failed = True
+            self._render_check()
         self.confirm_pending = False
 
     def action_back(self) -> None:

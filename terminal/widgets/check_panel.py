@@ -23,16 +23,26 @@ class CheckPanel(Widget):
         return self._text
 
     def show(
-        self, draft: SaleDraft | None, preview: Preview | None, result: SaleResult | None
+        self,
+        draft: SaleDraft | None,
+        preview: Preview | None,
+        result: SaleResult | None,
+        *,
+        failed: bool = False,
     ) -> None:
-        """Re-render from the sale screen's state."""
+        """Re-render from the sale screen's state (``failed``: the calculation was refused)."""
         self.border_title = _("Check")
-        self._text = render_check(self.currency, draft, preview, result)
+        self._text = render_check(self.currency, draft, preview, result, failed=failed)
         self.refresh()
 
 
 def render_check(
-    currency: str, draft: SaleDraft | None, preview: Preview | None, result: SaleResult | None
+    currency: str,
+    draft: SaleDraft | None,
+    preview: Preview | None,
+    result: SaleResult | None,
+    *,
+    failed: bool = False,
 ) -> Text:
     """The panel's text."""
     text = Text()
@@ -62,7 +72,10 @@ def render_check(
         text.append(_("Coupons") + ": " + ", ".join(draft.coupons) + "\n", style="cyan")
     text.append(_("Total") + f": {money(draft.total, currency)}", style="bold")
     if preview is None:
-        text.append("\n" + _("Calculating…"), style="dim")
+        if failed:
+            text.append("\n" + _("No points on this check; Esc clears it."), style="yellow")
+        else:
+            text.append("\n" + _("Calculating…"), style="dim")
         return text
     text.append("\n" + _("Earn") + f": +{points(preview.earn)}", style="green")
     if not preview.online:
