@@ -322,3 +322,26 @@ def test_a_failed_local_commit_releases_the_server_hold(tmp_path: Path) -> None:
         with srv.ctx.storage.read() as db:
             status = db.execute("SELECT status FROM checks WHERE id = ?", [out["check_id"]])
             assert status.fetchone() == ("cancelled",)
+
+
+def test_blocked_member_gets_one_sentence_and_no_points(tmp_path: Path) -> None:
+    with server(tmp_path) as srv:
+        settings = till_settings(tmp_path, srv.url, srv.api_key)
+        app = app_for(settings)
+        out: dict[str, Any] = {}
+
+        async def scenario(app: TillApp, pilot: Any) -> None:
+            screen = app.screen
+            assert isinstance(screen, SaleScreen)
+            app.post_message(ScanReceived("+79161234571", "serial"))
+            await settle(pilot)
+            await press(pilot, *"500", "enter", "enter")
+            out["message"] = message(app)
+            out["check"] = str(screen.query_one("#check").render())
+            out["result"] = screen.result
+
+        drive(app, scenario)
+        assert out["message"] == "This member is blocked: no points on this sale."
+        assert "No points on this check" in out["check"] and out["result"] is None
+        with till_db(settings) as db:
+            assert db.execute("SELECT count(*) FROM outbox").fetchone() == (0,)
