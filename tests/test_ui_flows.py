@@ -345,3 +345,27 @@ def test_blocked_member_gets_one_sentence_and_no_points(tmp_path: Path) -> None:
         assert "No points on this check" in out["check"] and out["result"] is None
         with till_db(settings) as db:
             assert db.execute("SELECT count(*) FROM outbox").fetchone() == (0,)
+
+
+def test_chosen_spend_then_none(tmp_path: Path) -> None:
+    with server(tmp_path) as srv:
+        settings = till_settings(tmp_path, srv.url, srv.api_key)
+        app = app_for(settings)
+        seen: list[Decimal] = []
+
+        async def scenario(app: TillApp, pilot: Any) -> None:
+            screen = await sell(app, pilot, "1000", "f3")
+            assert isinstance(app.screen, Prompt)
+            await press(pilot, *"120", "enter")
+            assert screen.preview is not None
+            seen.append(screen.preview.spend)
+            await press(pilot, "f4")
+            assert screen.preview is not None
+            seen.append(screen.preview.spend)
+            await press(pilot, "f3", *"5000", "enter")
+            assert screen.preview is not None
+            seen.append(screen.preview.spend)
+
+        drive(app, scenario)
+        # A chosen amount above the limit is cut to the limit (30 % of 1 000).
+        assert seen == [Decimal(120), Decimal(0), Decimal(300)]
