@@ -23,7 +23,7 @@ from benchmarks.result import Result, median, ratio_result
 
 ROOT = Path(__file__).resolve().parent.parent
 COLD_RUNS = 7
-SCANS = 15
+SCANS = 41
 ANNA = "+79161234567"
 
 MINIMAL_APP = """
