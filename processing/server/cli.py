@@ -50,7 +50,14 @@ def processing() -> None:
     default=None,
     help="write the bound port here once listening (useful with --port 0)",
 )
-def serve(db_path: Path, host: str, port: int, port_file: Path | None) -> None:
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="server processes sharing the port and the database (writes stay serialised)",
+)
+def serve(db_path: Path, host: str, port: int, port_file: Path | None, workers: int) -> None:
     """Serve the processing API over HTTP."""
     from processing.server.context import ServerContext
     from processing.server.runner import serve as run
@@ -63,7 +70,7 @@ def serve(db_path: Path, host: str, port: int, port_file: Path | None) -> None:
                 f"{db_path} has no loyalty program; run `till processing seed --demo` first."
             )
     try:
-        run(ServerContext(storage=storage), host, port, port_file)
+        run(ServerContext(storage=storage), host, port, port_file, workers=workers)
     except OSError as exc:
         raise click.ClickException(f"Cannot listen on {host}:{port}: {exc.strerror}") from None
 

@@ -1,28 +1,43 @@
 """Running the server: uvicorn on a socket we bind ourselves, so port 0 works and the real
-port is known (and can be written to a port file for a parent process)."""
+port is known (and can be written to a port file for a parent process).
+
+``workers`` > 1 runs that many server processes on one port (SO_REUSEPORT: the kernel spreads
+new connections over them), each with its own connections and committer thread on the same
+database file. That is safe because nothing a request relies on lives only in one process:
+writes are serialised across processes by BEGIN IMMEDIATE (see :mod:`storage`), idempotency
+records are looked up inside that write transaction, the program cache is checked against
+the stored version on every request, and a revoked key is refused by every process within
+the key cache's few seconds.
+"""
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import socket
 import threading
+from multiprocessing.synchronize import Event as MpEvent
 from pathlib import Path
 
 import uvicorn
 
 from processing.server.app import create_app
 from processing.server.context import ServerContext
+from processing.server.storage import Storage
 
 
-def bind(host: str, port: int) -> socket.socket:
-    """A listening TCP socket on ``host:port`` (port 0: any free port)."""
+def bind(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (port 0: any free port); ``reuse_port``: other
+    processes may listen on the same port (each gets a share of the new connections)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY on accepted connections only when
     # the socket says it is TCP; without it every keep-alive answer waits ~40 ms for the
     # peer's delayed ACK (Nagle), as uvicorn writes headers and body separately.
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((host, port))
     sock.listen(512)
@@ -50,16 +65,61 @@ def write_port_file(path: Path, port: int) -> None:
     os.replace(tmp, path)
 
 
-def serve(ctx: ServerContext, host: str, port: int, port_file: Path | None = None) -> None:
-    """Serve until interrupted; writes the bound port to ``port_file`` once listening."""
-    sock = bind(host, port)
+def _worker(db_path: str, synchronous: str, host: str, port: int, ready: MpEvent) -> None:
+    """One more server process on ``host:port`` (runs in a spawned child of :func:`serve`)."""
+    parent = os.getppid()
+    ctx = ServerContext(storage=Storage(db_path, synchronous=synchronous))
+    sock = bind(host, port, reuse_port=True)
+    server = make_server(ctx, log_level="warning")
+
+    def watch() -> None:
+        while not server.should_exit:
+            if server.started:
+                ready.set()
+            if os.getppid() != parent:  # the main process is gone: do not serve on alone
+                server.should_exit = True
+            threading.Event().wait(0.2)
+
+    threading.Thread(target=watch, name="worker-watch", daemon=True).start()
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
+        ctx.storage.close()
+
+
+def serve(
+    ctx: ServerContext,
+    host: str,
+    port: int,
+    port_file: Path | None = None,
+    *,
+    workers: int = 1,
+) -> None:
+    """Serve until interrupted; writes the bound port to ``port_file`` once every worker is
+    listening. ``workers`` > 1: this process and ``workers - 1`` spawned ones share the port."""
+    sock = bind(host, port, reuse_port=workers > 1)
     actual = int(sock.getsockname()[1])
+    spawn = multiprocessing.get_context("spawn")
+    children: list[multiprocessing.process.BaseProcess] = []
+    readies: list[MpEvent] = []
+    for _ in range(workers - 1):
+        ready = spawn.Event()
+        child = spawn.Process(
+            target=_worker,
+            args=(str(ctx.storage.path), ctx.storage.synchronous, host, actual, ready),
+            name="processing-worker",
+            daemon=True,
+        )
+        child.start()
+        children.append(child)
+        readies.append(ready)
     server = make_server(ctx, log_level="info")
     if port_file is not None:
 
         def announce() -> None:
-            for _ in range(600):
-                if server.started:
+            for _ in range(1200):
+                if server.started and all(r.is_set() for r in readies):
                     write_port_file(port_file, actual)
                     return
                 if server.should_exit:
@@ -67,9 +127,15 @@ def serve(ctx: ServerContext, host: str, port: int, port_file: Path | None = Non
                 threading.Event().wait(0.05)
 
         threading.Thread(target=announce, name="port-file", daemon=True).start()
-    logging.getLogger("processing.server").info("listening on %s:%d", host, actual)
+    logging.getLogger("processing.server").info(
+        "listening on %s:%d, worker processes: %d", host, actual, workers
+    )
     try:
         server.run(sockets=[sock])
     finally:
         sock.close()
+        for process in children:
+            process.terminate()
+        for process in children:
+            process.join(timeout=10)
         ctx.storage.close()

@@ -7,12 +7,18 @@ layer. Amounts are integer hundredths (minor units); times are integer Unix seco
 Concurrency: each thread gets its own connection (WAL: readers never block the writer);
 every write transaction starts with ``BEGIN IMMEDIATE``, so two writers are serialised
 before they read what they will change — two tills spending one balance cannot both win.
+Several server processes may share one file (``serve --workers N``): BEGIN IMMEDIATE is what
+serialises them; before it, a writer waits on an advisory lock file next to the database
+(``flock``), so writers of different processes hand over to each other at once instead of
+polling through SQLite's busy handler (sleeps of up to 100 ms).
 
 Raises :class:`StorageError` when the file cannot be opened or migrated.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import queue
 import sqlite3
 import threading
@@ -138,11 +144,12 @@ class Storage:
         self.path = Path(path)
         if synchronous not in {"FULL", "NORMAL"}:
             raise ValueError("synchronous must be FULL or NORMAL")
-        self._synchronous = synchronous
+        self.synchronous = synchronous
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
         self._write_lock = threading.Lock()
+        self._lock_fd: int | None = None
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._committer: threading.Thread | None = None
         self._committer_lock = threading.Lock()
@@ -164,7 +171,7 @@ class Storage:
             conn.isolation_level = None
             conn.execute("PRAGMA busy_timeout=10000")
             conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute(f"PRAGMA synchronous={self._synchronous}")
+            conn.execute(f"PRAGMA synchronous={self.synchronous}")
             db = Database(conn, execute_plugins=False)
             self._local.db = db
             with self._all_lock:
@@ -175,18 +182,34 @@ class Storage:
     def write(self) -> Iterator[Database]:
         """A write transaction started with BEGIN IMMEDIATE; commits, or rolls back on error."""
         db = self.db()
-        # Writers of this process queue on a lock first: SQLite's own busy handler polls with
-        # sleeps of up to 100 ms, which under 50 tills turns into seconds of tail latency.
-        # BEGIN IMMEDIATE still serialises against writers in other processes.
+        # Writers of this process queue on a lock first, then on the file lock shared with
+        # other processes: SQLite's own busy handler polls with sleeps of up to 100 ms, which
+        # under 50 tills turns into seconds of tail latency. The file lock is only a queue;
+        # BEGIN IMMEDIATE is still what excludes every other writer (a process without the
+        # file lock included).
         with self._write_lock:
-            db.conn.execute("BEGIN IMMEDIATE")
+            fd = self._writer_fd()
+            fcntl.flock(fd, fcntl.LOCK_EX)
             try:
-                yield db
-            except BaseException:
-                db.conn.execute("ROLLBACK")
-                raise
-            else:
-                db.conn.execute("COMMIT")
+                db.conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield db
+                except BaseException:
+                    db.conn.execute("ROLLBACK")
+                    raise
+                else:
+                    db.conn.execute("COMMIT")
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def _writer_fd(self) -> int:
+        """The advisory write lock file of this database (opened once per Storage; call
+        under ``_write_lock``)."""
+        if self._lock_fd is None:
+            self._lock_fd = os.open(
+                f"{self.path}.write-lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600
+            )
+        return self._lock_fd
 
     def submit(self, fn: Callable[[Database], T]) -> Future[T]:
         """Run ``fn(db)`` in a write transaction on the committer thread (group commit).
@@ -304,6 +327,10 @@ class Storage:
                     conn.close()
             self._all.clear()
         self._local = threading.local()
+        with self._write_lock:
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)
+                self._lock_fd = None
 
 
 @dataclass

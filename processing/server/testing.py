@@ -106,8 +106,11 @@ def running_server(
 
 
 @contextmanager
-def server_process(db_path: Path | str, startup_timeout: float = 30.0) -> Iterator[str]:
-    """``python -m processing.server serve`` on a free loopback port, in its own process.
+def server_process(
+    db_path: Path | str, startup_timeout: float = 30.0, *, workers: int = 1
+) -> Iterator[str]:
+    """``python -m processing.server serve`` on a free loopback port, in its own process
+    (``workers`` > 1: with that many server processes).
 
     The database must already be seeded. Yields the base URL; terminates the process (by its
     own pid) on exit. Raises RuntimeError when it does not announce its port in time.
@@ -128,6 +131,8 @@ def server_process(db_path: Path | str, startup_timeout: float = 30.0) -> Iterat
             "0",
             "--port-file",
             str(port_file),
+            "--workers",
+            str(workers),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
