@@ -329,6 +329,9 @@ def server_throughput() -> Result:
             "checks": len(done),
             "failures": len(failures),
             "blocked_members_skipped": tally.blocked,
+            "server_workers": SERVER_WORKERS,
+            # Closed loop: mean latency is fixed by Little's law (50 tills / request rate).
+            "littles_law_mean_request_ms": TILLS / (rate * 4) * 1000 if rate else None,
             "first_failure": failures[0] if failures else None,
             "ledger_balanced": ledger_ok,
             "load": (

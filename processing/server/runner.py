@@ -52,6 +52,7 @@ def make_server(ctx: ServerContext, log_level: str = "warning") -> uvicorn.Serve
         log_level=log_level,
         access_log=False,
         lifespan="off",
+        proxy_headers=False,  # no proxy in front; the client address is the peer's
         timeout_keep_alive=30,
         backlog=512,
     )
