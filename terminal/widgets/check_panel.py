@@ -16,7 +16,8 @@ class CheckPanel(Widget):
         super().__init__(id="check")
         self.currency = currency
         """ISO currency of the checks."""
-        self.border_title = _("Check")
+        self._title = _("Check")
+        self.border_title = self._title
         self._text = Text()
 
     def render(self) -> Text:
@@ -31,7 +32,9 @@ class CheckPanel(Widget):
         failed: bool = False,
     ) -> None:
         """Re-render from the sale screen's state (``failed``: the calculation was refused)."""
-        self.border_title = _("Check")
+        if (title := _("Check")) != self._title:  # the language changed
+            self._title = title
+            self.border_title = title
         self._text = render_check(self.currency, draft, preview, result, failed=failed)
         self.refresh()
 

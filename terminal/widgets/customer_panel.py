@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 from rich.text import Text
+from textual.content import Content
+from textual.geometry import Region
 from textual.widget import Widget
 
 from terminal.i18n import N_, _, day, points
 from terminal.views import MemberView
+
+if TYPE_CHECKING:
+    from textual.css.styles import RulesMap
 
 _STATES = {"active": N_("active"), "earn_only": N_("earn only"), "blocked": N_("blocked")}
 
@@ -15,25 +22,48 @@ class CustomerPanel(Widget):
     """Renders a :class:`MemberView`; all text is literal (names come from customers).
 
     Its size comes from the stylesheet, so a new member repaints the panel alone, with no
-    layout pass over the screen: this is the scan-to-panel path.
+    layout pass over the screen: this is the scan-to-panel path. Only the rows the old or the
+    new text covers are repainted; the blank rows under them and the border stay as painted.
     """
 
     def __init__(self) -> None:
         super().__init__(id="customer")
         self.member: MemberView | None = None
         """The identified member, or None before identification."""
-        self.border_title = _("Customer")
+        self._title = _("Customer")
+        self.border_title = self._title
         self._text = render_member(None)
+        self._content: Content | None = None
+        """``_text`` as Textual content, built for ``_ansi_theme``."""
+        self._ansi_theme: object = None
 
-    def render(self) -> Text:
-        return self._text
+    def render(self) -> Content:
+        theme = self.app.ansi_theme
+        if self._content is None or theme is not self._ansi_theme:
+            self._content = Content.from_rich_text(self._text, console=self.app.console)
+            self._ansi_theme = theme
+        return self._content
 
     def show(self, member: MemberView | None) -> None:
         """Display ``member`` (None: the prompt to identify)."""
         self.member = member
-        self.border_title = _("Customer")
+        width = self.content_size.width
+        old_rows = self._rows(width)
         self._text = render_member(member)
-        self.refresh()
+        self._content = None
+        title = _("Customer")
+        if title != self._title:
+            self._title = title
+            self.border_title = title  # refreshes the whole panel, border and all
+        elif old_rows:
+            self.refresh(Region(0, 0, width, max(old_rows, self._rows(width))))
+        else:
+            self.refresh()
+
+    def _rows(self, width: int) -> int:
+        """Rows the text covers at ``width`` (0 before the panel has a size)."""
+        rules = cast("RulesMap", self.styles)  # what Textual itself passes to get_height
+        return self.render().get_height(rules, width) if width > 0 else 0
 
 
 def render_member(member: MemberView | None) -> Text:

@@ -22,6 +22,8 @@ class MessageBar(Widget):
 
     def show(self, sentence: str, *, error: bool = False) -> None:
         """Replace the sentence; errors are styled so they stand out in a 16-colour console."""
+        if sentence == self._text.plain and error == self.has_class("error"):
+            return  # the same sentence again (the next scan of a queue): nothing to repaint
         self.set_class(error, "error")
         self._text = Text(sentence)
         self.refresh()

@@ -24,6 +24,7 @@ class StatusLine(Static):
         """The last status read by the app's worker."""
         self.scanner = "none"
         """Scanner state word."""
+        self._line: Text | None = None
 
     def on_mount(self) -> None:
         self.set_interval(15, self._render_line)
@@ -60,4 +61,7 @@ class StatusLine(Static):
         line.append("  " + _("Printer") + f": {printer}")
         now = self.app.clock().astimezone()  # type: ignore[attr-defined]
         line.append(f"  {clock(now)}")
-        self.update(line)
+        if line == self._line:
+            return  # most snapshots change nothing the line shows: no repaint
+        self._line = line
+        self.update(line, layout=False)  # one row, sized by the stylesheet
