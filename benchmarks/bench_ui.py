@@ -180,7 +180,10 @@ async def _pty_to_paint_floor() -> list[float]:
     def read() -> None:
         buffer = b""
         while not stop.is_set():
-            chunk = os.read(reader_fd, 64)
+            try:
+                chunk = os.read(reader_fd, 64)
+            except OSError:  # EIO once the pty is closed under it at the end
+                return
             buffer += chunk
             while b"\r" in buffer:
                 code, _, buffer = buffer.partition(b"\r")
