@@ -13,7 +13,9 @@ code errors, hold_expired, check_already_closed, check_exists, return_exceeds_ch
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from sqlite_utils import Database
@@ -28,6 +30,7 @@ from processing.errors import ErrorCode
 from processing.server import codes, ledger, members, pricing
 from processing.server.auth import TillIdentity
 from processing.server.problems import ApiError
+from processing.server.storage import next_seq
 
 DAY = 86400
 
@@ -73,22 +76,101 @@ def _load(db: Database, check_id: str) -> tuple[str, str, int, int, int | None, 
     return (str(row[0]), str(row[1]), int(row[2]), int(row[3]), row[4], row[5])
 
 
-def hold(
-    db: Database,
-    program: Program,
-    request: wire.HoldRequest,
-    now: int,
-    caller: TillIdentity,
-    ttl: int,
-) -> wire.Hold:
-    """Reserve the check's spend until ``now + ttl``."""
-    sweep_expired_holds(db, now)
-    if _load(db, request.check_id) is not None:
-        raise ApiError(ErrorCode.CHECK_EXISTS, "This check id was already used.")
-    member = members.require(db, request.member_id)
+_INPUTS = (
+    "SELECT m.id, m.phone, m.name, m.birthday, m.email, m.state, m.lifetime_spend,"
+    " (SELECT MAX(version) FROM programs),"
+    " (SELECT COALESCE(SUM(remaining), 0) FROM lots WHERE member_id = m.id AND remaining != 0"
+    "  AND active_from <= ?1 AND (expires_at IS NULL OR expires_at > ?1)),"
+    " (SELECT COALESCE(SUM(spend), 0) FROM checks WHERE member_id = m.id AND status = 'held'"
+    "  AND hold_expires_at > ?1),"
+    " (SELECT group_concat(id, char(31)) FROM offers WHERE member_id = m.id)"
+    " FROM members m WHERE m.id = ?2"
+)
+"""Everything a check's calculation reads besides the program and the catalog, in one query:
+the member, the program version, active points, open holds, personal offers."""
+
+HoldInputs = tuple[object, ...]
+
+
+def _inputs(db: Database, member_id: str, now: int) -> HoldInputs | None:
+    row = db.execute(_INPUTS, [now, member_id]).fetchone()
+    return None if row is None else tuple(row)
+
+
+@dataclass(frozen=True)
+class PreparedHold:
+    """A hold worked out before the write lock (in a read transaction): what it read, and the
+    answer it leads to. :func:`hold` uses it only if what it read is still so."""
+
+    now: int
+    inputs: HoldInputs
+    categories: dict[str, str]
+    member: members.MemberRow
+    calc: Calculation
+    fresh: wire.Calculation
+    refusal: ApiError | None
+    lines_json: str
+    calc_json: str
+
+
+def prepare_hold(
+    db: Database, program: Program, request: wire.HoldRequest, now: int
+) -> PreparedHold | None:
+    """The hold's calculation at ``now`` from a read snapshot; None when it cannot be prepared
+    (unknown member, refused lines, another program version …: :func:`hold` works it out)."""
+    inputs = _inputs(db, request.member_id, now)
+    if inputs is None or inputs[7] != program.version:
+        return None
+    member = members.MemberRow(
+        str(inputs[0]),
+        str(inputs[1]),
+        None if inputs[2] is None else str(inputs[2]),
+        None if inputs[3] is None else date.fromisoformat(str(inputs[3])),
+        None if inputs[4] is None else str(inputs[4]),
+        str(inputs[5]),
+        int(str(inputs[6])),
+    )
     if member.state == "blocked":
-        raise ApiError(ErrorCode.MEMBER_BLOCKED, "This member is blocked.")
-    calc = calculate(db, program, request, now)
+        return None
+    available = int(str(inputs[8])) - int(str(inputs[9]))
+    offers = tuple(str(inputs[10]).split("\x1f")) if inputs[10] else ()
+    categories = pricing.catalog_categories(db, request.lines)
+    try:
+        lines = pricing.core_lines(db, request.lines, categories)
+        view = pricing.view_of(member, available, offers)
+        calc = pricing.run(program, lines, view, request.requested_spend, request.coupons, now)
+    except ApiError:
+        return None
+    fresh = pricing.to_wire(request.check_id, calc)
+    refusal = None
+    try:
+        _decide(request, member, calc, fresh)
+    except ApiError as error:
+        refusal = error
+    return PreparedHold(
+        now,
+        inputs,
+        categories,
+        member,
+        calc,
+        fresh,
+        refusal,
+        _lines_json(request.lines),
+        json.dumps(calc.to_dict()),
+    )
+
+
+def _lines_json(lines: Sequence[wire.Line]) -> str:
+    return json.dumps([line.model_dump(mode="json") for line in lines])
+
+
+def _decide(
+    request: wire.HoldRequest,
+    member: members.MemberRow,
+    calc: Calculation,
+    fresh: wire.Calculation,
+) -> None:
+    """The refusals that follow from the calculation alone (ApiError)."""
     if request.requested_spend > 0 and member.state != "active":
         raise ApiError(ErrorCode.SPEND_NOT_ALLOWED, "This member may earn but not spend points.")
     if (
@@ -100,13 +182,56 @@ def hold(
             "The member does not have enough points for this spend.",
             {"available": format(calc.available_points, "f")},
         )
-    fresh = pricing.to_wire(request.check_id, calc)
     if fresh.fingerprint != request.fingerprint:
         raise ApiError(
             ErrorCode.STALE_CALCULATION,
             "The check changed since it was calculated; calculate it again.",
             {"calculation": fresh.model_dump(mode="json", exclude={"detail"})},
         )
+
+
+def _still_valid(db: Database, request: wire.HoldRequest, prepared: PreparedHold) -> bool:
+    """True when nothing the prepared calculation read has changed (call in the write)."""
+    return _inputs(db, request.member_id, prepared.now) == prepared.inputs and (
+        pricing.catalog_categories(db, request.lines) == prepared.categories
+    )
+
+
+def hold(
+    db: Database,
+    program: Program | Callable[[], Program],
+    request: wire.HoldRequest,
+    now: int,
+    caller: TillIdentity,
+    ttl: int,
+    prepared: PreparedHold | None = None,
+) -> wire.Hold:
+    """Reserve the check's spend until ``now + ttl``.
+
+    ``prepared`` (from :func:`prepare_hold` at this same ``now``, before the write lock) is
+    used when what it read is unchanged inside this transaction; otherwise the calculation is
+    done again here. ``program`` may be a callable, called only when it is needed.
+    """
+    sweep_expired_holds(db, now)
+    if _load(db, request.check_id) is not None:
+        raise ApiError(ErrorCode.CHECK_EXISTS, "This check id was already used.")
+    if prepared is not None and prepared.now == now and _still_valid(db, request, prepared):
+        member, calc, fresh = prepared.member, prepared.calc, prepared.fresh
+        if prepared.refusal is not None:
+            raise prepared.refusal
+        lines_json, calc_json = prepared.lines_json, prepared.calc_json
+    else:
+        if callable(program):
+            program = program()
+        member = members.require(db, request.member_id)
+        if member.state == "blocked":
+            raise ApiError(ErrorCode.MEMBER_BLOCKED, "This member is blocked.")
+        lines = pricing.core_lines(db, request.lines)
+        view = pricing.member_view(db, member, now)
+        calc = pricing.run(program, lines, view, request.requested_spend, request.coupons, now)
+        fresh = pricing.to_wire(request.check_id, calc)
+        _decide(request, member, calc, fresh)
+        lines_json, calc_json = _lines_json(request.lines), json.dumps(calc.to_dict())
     spend = to_minor(calc.spend_applied)
     if calc.code_required and spend > 0:
         if request.spend_code_id is None or request.spend_code is None:
@@ -124,8 +249,8 @@ def hold(
             member.id,
             caller.store_id,
             caller.till_id,
-            json.dumps([line.model_dump(mode="json") for line in request.lines]),
-            json.dumps(calc.to_dict()),
+            lines_json,
+            calc_json,
             fresh.fingerprint,
             to_minor(calc.total_amount),
             to_minor(calc.earn_total),
@@ -181,8 +306,10 @@ def _result(
     frozen_until: int | None,
     conflict: str | None = None,
     shortfall: int = 0,
+    balance: int | None = None,
 ) -> wire.CheckResult:
-    balance = ledger.available(db, member_id, now)
+    if balance is None:
+        balance = ledger.available(db, member_id, now)
     e, s = format(from_minor(earned), "f"), format(from_minor(spent), "f")
     text = f"You got {e} points and spent {s}."
     if frozen_until is not None and earned:
@@ -201,8 +328,23 @@ def _result(
     )
 
 
-def confirm(db: Database, program: Program, check_id: str, now: int) -> wire.CheckResult:
-    """Apply a held check: spend from lots, earn a new lot, raise lifetime spend."""
+def stored_calculation(db: Database, check_id: str) -> Calculation | None:
+    """The calculation a check was held with (never changes once written), or None."""
+    row = db.execute("SELECT calculation FROM checks WHERE id = ?", [check_id]).fetchone()
+    return None if row is None else Calculation.from_dict(json.loads(row[0]))
+
+
+def confirm(
+    db: Database,
+    program: Program | Callable[[], Program],
+    check_id: str,
+    now: int,
+    calc: Calculation | None = None,
+) -> wire.CheckResult:
+    """Apply a held check: spend from lots, earn a new lot, raise lifetime spend.
+
+    ``calc``: the check's stored calculation when already read (before the write lock: it is
+    written once, with the hold); ``program`` may be a callable, called only when needed."""
     found = _load(db, check_id)
     if found is None:
         raise ApiError(ErrorCode.UNKNOWN_CHECK, "No check has this id.")
@@ -218,6 +360,8 @@ def confirm(db: Database, program: Program, check_id: str, now: int) -> wire.Che
         )
     if status != "held":
         raise ApiError(ErrorCode.CHECK_ALREADY_CLOSED, f"This check is already {status}.")
+    if callable(program):
+        program = program()
     if spend:
         ledger.record_release(db, member_id, spend, now, check_id, "confirmed")
         try:
@@ -235,26 +379,29 @@ def confirm(db: Database, program: Program, check_id: str, now: int) -> wire.Che
                 keep_effects=True,
             ) from None
     frozen_until = _earn_lot(db, program, member_id, earn, now, check_id)
-    calc = Calculation.from_dict(
-        json.loads(
-            db.execute("SELECT calculation FROM checks WHERE id = ?", [check_id]).fetchone()[0]
-        )
-    )
+    if calc is None:
+        calc = stored_calculation(db, check_id)
+        assert calc is not None  # the check exists (loaded above)
+    # Lifetime spend and the member-cache mark in one statement (members.touch's effect).
     db.execute(
-        "UPDATE members SET lifetime_spend = lifetime_spend + ? WHERE id = ?",
-        [to_minor(calc.pay_in_money), member_id],
+        "UPDATE members SET lifetime_spend = lifetime_spend + ?, seq = ? WHERE id = ?",
+        [to_minor(calc.pay_in_money), next_seq(db, "members"), member_id],
     )
     for code in calc.coupons:
         db.execute(
             "UPDATE coupons SET used_check_id = ? WHERE code = ? AND used_check_id IS NULL",
             [check_id, code],
         )
-    members.touch(db, member_id)
-    db.execute(
-        "UPDATE checks SET status = 'confirmed', closed_at = ? WHERE id = ?", [now, check_id]
+    # The check still counts as held (unexpired, checked above) until the UPDATE below, so the
+    # balance after is what is available now plus its own reservation.
+    balance = ledger.available(db, member_id, now) + spend
+    result = _result(
+        db, check_id, member_id, "confirmed", earn, spend, now, frozen_until, balance=balance
     )
-    result = _result(db, check_id, member_id, "confirmed", earn, spend, now, frozen_until)
-    db.execute("UPDATE checks SET result = ? WHERE id = ?", [result.model_dump_json(), check_id])
+    db.execute(
+        "UPDATE checks SET status = 'confirmed', closed_at = ?, result = ? WHERE id = ?",
+        [now, result.model_dump_json(), check_id],
+    )
     return result
 
 

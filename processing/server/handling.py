@@ -73,10 +73,17 @@ def error_response(error: ApiError) -> Response:
     return Response(json.dumps(error.body()), status_code=error.status, media_type=JSON)
 
 
-async def write(ctx: ServerContext, fn: Callable[[Database], T]) -> T:
-    """Run ``fn(db)`` in a write transaction off the event loop, shared with the writes queued
-    at the same moment (group commit: one fsync for them all); returns once it is durable."""
-    return await asyncio.wrap_future(ctx.storage.submit(fn))
+async def write(ctx: ServerContext, fn: Callable[[Database], T], *, long: bool = False) -> T:
+    """Run ``fn(db)`` in a write transaction, shared with the writes queued at the same moment
+    (group commit: one fsync for them all); returns once it is durable.
+
+    Short writes run on the event loop's thread (:meth:`Storage.run`: no GIL hand-offs while
+    the write lock is held); ``long`` ones (a replay batch) on the committer thread, so they
+    do not stop the loop serving reads meanwhile.
+    """
+    if long:
+        return await asyncio.wrap_future(ctx.storage.submit(fn))
+    return await ctx.storage.run(fn)
 
 
 async def idempotent_write(
@@ -86,12 +93,15 @@ async def idempotent_write(
     key: str,
     body: BaseModel | None,
     handler: Callable[[Database, int], BaseModel],
+    *,
+    now: int | None = None,
 ) -> Response:
     """Run ``handler(db, now)`` once per (till, key); replays get the first answer back.
 
     An ApiError from the handler is an answer too (stored and replayed); its effects are rolled
     back unless it says ``keep_effects``. Raises ApiError(idempotency_conflict) when the key was
-    used for another route or body.
+    used for another route or body. ``now``: the time the handler runs at (default: the
+    clock inside the transaction), for work prepared before it at that time.
     """
     route = request.url.path
     digest = idempotency.body_hash(route, b"" if body is None else body.model_dump_json().encode())
@@ -100,10 +110,10 @@ async def idempotent_write(
         stored = idempotency.lookup(db, caller.pk, key, route, digest)
         if stored is not None:
             return stored
-        now = ctx.now()
+        at = ctx.now() if now is None else now
         db.conn.execute("SAVEPOINT handler")
         try:
-            answer = handler(db, now)
+            answer = handler(db, at)
         except ApiError as error:
             if not error.keep_effects:
                 db.conn.execute("ROLLBACK TO SAVEPOINT handler")
@@ -112,7 +122,7 @@ async def idempotent_write(
         else:
             db.conn.execute("RELEASE SAVEPOINT handler")
             result = idempotency.StoredAnswer(200, answer.model_dump_json())
-        idempotency.store(db, caller.pk, key, route, digest, result, now)
+        idempotency.store(db, caller.pk, key, route, digest, result, at)
         return result
 
     result = await write(ctx, apply)

@@ -28,7 +28,7 @@ from processing.server.members import MemberRow
 from processing.server.problems import ApiError
 
 
-def _catalog_categories(db: Database, lines: Sequence[wire.Line]) -> dict[str, str]:
+def catalog_categories(db: Database, lines: Sequence[wire.Line]) -> dict[str, str]:
     keys = [k for line in lines for k in (line.barcode, line.sku) if k]
     if not keys:
         return {}
@@ -44,9 +44,13 @@ def _catalog_categories(db: Database, lines: Sequence[wire.Line]) -> dict[str, s
     return found
 
 
-def core_lines(db: Database, lines: Sequence[wire.Line]) -> list[Line]:
-    """The core's lines for wire lines; ``amount`` below price × quantity is a discount."""
-    categories = _catalog_categories(db, lines)
+def core_lines(
+    db: Database, lines: Sequence[wire.Line], categories: dict[str, str] | None = None
+) -> list[Line]:
+    """The core's lines for wire lines; ``amount`` below price × quantity is a discount
+    (``categories``: the catalog's, when already looked up)."""
+    if categories is None:
+        categories = catalog_categories(db, lines)
     out: list[Line] = []
     for i, line in enumerate(lines):
         gross = quantize_money(line.price * line.quantity)
@@ -83,6 +87,11 @@ def member_view(
     offer_ids = tuple(
         str(r[0]) for r in db.execute("SELECT id FROM offers WHERE member_id = ?", [member.id])
     )
+    return view_of(member, available, offer_ids)
+
+
+def view_of(member: MemberRow, available: int, offer_ids: tuple[str, ...]) -> MemberView:
+    """The core's view of ``member`` with ``available`` points and these personal offers."""
     return MemberView(
         member_id=member.id,
         state=MemberState(member.state),

@@ -54,12 +54,23 @@ async def hold(
 ) -> Response:
     """Reserve the calculated spend; refused with stale_calculation if the check changed."""
 
+    if body.check_id != check_id:
+        prepared = None
+    else:
+        now = ctx.now()
+        # The calculation is done here, on a read snapshot, before the write lock; inside the
+        # write only what it read is checked again (and it is redone if that changed).
+        with ctx.storage.read() as db:
+            prepared = checks.prepare_hold(db, ctx.program(db), body, now)
+
     def handle(db: Database, now: int) -> wire.Hold:
         if body.check_id != check_id:
             raise ApiError(ErrorCode.INVALID_REQUEST, "The check id in the path and body differ.")
-        return checks.hold(db, ctx.program(db), body, now, caller, ctx.hold_ttl)
+        return checks.hold(db, lambda: ctx.program(db), body, now, caller, ctx.hold_ttl, prepared)
 
-    return await idempotent_write(ctx, request, caller, key, body, handle)
+    return await idempotent_write(
+        ctx, request, caller, key, body, handle, now=None if prepared is None else prepared.now
+    )
 
 
 @router.post("/checks/{check_id}/confirm", response_model=wire.CheckResult, tags=["checks"])
@@ -67,13 +78,15 @@ async def confirm(
     check_id: CheckId, request: Request, ctx: Ctx, caller: Till, key: IdempotencyKey
 ) -> Response:
     """Apply the held check's earn and spend."""
+    with ctx.storage.read() as db:
+        calc = checks.stored_calculation(db, check_id)  # written once, with the hold
     return await idempotent_write(
         ctx,
         request,
         caller,
         key,
         None,
-        lambda db, now: checks.confirm(db, ctx.program(db), check_id, now),
+        lambda db, now: checks.confirm(db, lambda: ctx.program(db), check_id, now, calc),
     )
 
 
@@ -122,7 +135,7 @@ async def replay_batch(
         now = ctx.now()
         return [_replay_item(db, program, item, now, caller) for item in body.items]
 
-    parts = await write(ctx, apply)
+    parts = await write(ctx, apply, long=True)
     # The stored answers are spliced in as they are: a duplicate gets the very same bytes.
     return Response('{"results":[' + ",".join(parts) + "]}", media_type=JSON)
 
