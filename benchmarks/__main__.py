@@ -1,6 +1,8 @@
 """Run the benchmarks: ``python -m benchmarks [--json PATH] [--only NAME] [--retries N]``.
 
-Exit status 0 when every figure run is ok, 1 when one is not, 2 on a bad argument.
+Exit status 0 when every figure run is ok, 1 when one is not, 2 on a bad argument. A figure
+named with ``--allow-miss`` is still measured and reported FAIL when it misses, but does not
+change the exit status: CI uses it for a documented miss that is open work, never to hide one.
 
 ``--retries N`` measures a figure that missed its target again, up to N more times, because a
 shared 2-core machine is noisy: one busy neighbour can double a median. Every attempt is printed
@@ -39,6 +41,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--retries", type=int, default=0, help="measure a missed figure again up to N times"
     )
+    parser.add_argument(
+        "--allow-miss",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a known, documented miss: reported as FAIL but not counted in the exit status",
+    )
     args = parser.parse_args(argv)
     available = discover()
     names = args.only or list(available)
@@ -50,19 +59,35 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     results: list[Result] = []
+    records: list[dict[str, object]] = []
     for name in names:
-        result = available[name]()
-        results.append(result)
-        floor = "-" if result.floor is None else f"{result.floor:.6g}"
-        ratio = "-" if result.ratio is None else f"{result.ratio:.2f}"
-        print(
-            f"{'ok  ' if result.ok else 'FAIL'} {result.name}: {result.value:.6g} {result.unit}"
-            f" floor={floor} ratio={ratio} target: {result.target}",
-            flush=True,
-        )
+        attempts: list[Result] = []
+        while not attempts or (not attempts[-1].ok and len(attempts) <= args.retries):
+            attempts.append(available[name]())
+            print(describe(attempts[-1], len(attempts)), flush=True)
+        results.append(attempts[-1])
+        record = attempts[-1].as_json()
+        if len(attempts) > 1:
+            record["attempts"] = [a.as_json() for a in attempts]
+        records.append(record)
     if args.json:
-        args.json.write_text(json.dumps([r.as_json() for r in results], indent=2) + "\n")
-    return 0 if all(r.ok for r in results) else 1
+        args.json.write_text(json.dumps(records, indent=2) + "\n")
+    missed = [r.name for r in results if not r.ok]
+    allowed = [name for name in missed if name in args.allow_miss]
+    if allowed:
+        print(f"known misses, not counted: {', '.join(allowed)}", flush=True)
+    return 0 if set(missed) <= set(allowed) else 1
+
+
+def describe(result: Result, attempt: int) -> str:
+    """One line per measurement, e.g. ``ok   outbox_commit: 0.00058 s floor=… ratio=1.70 …``."""
+    floor = "-" if result.floor is None else f"{result.floor:.6g}"
+    ratio = "-" if result.ratio is None else f"{result.ratio:.2f}"
+    again = f" (attempt {attempt})" if attempt > 1 else ""
+    return (
+        f"{'ok  ' if result.ok else 'FAIL'} {result.name}{again}: {result.value:.6g} "
+        f"{result.unit} floor={floor} ratio={ratio} target: {result.target}"
+    )
 
 
 if __name__ == "__main__":

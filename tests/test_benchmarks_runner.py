@@ -41,3 +41,20 @@ def test_json_follows_the_contract(tmp_path: Path) -> None:
 def test_unknown_name_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--only", "no_such_figure"]) == 2
     assert "unknown benchmark: no_such_figure" in capsys.readouterr().err
+
+
+def test_allowed_miss_is_reported_but_not_counted(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from benchmarks import __main__ as runner
+    from benchmarks.result import Result
+
+    def missing() -> Result:
+        return Result("always_misses", 2.0, "s", 1.0, 2.0, "ratio <= 1", False)
+
+    monkeypatch.setattr(runner, "discover", lambda: {"always_misses": missing})
+    assert runner.main(["--only", "always_misses", "--retries", "1"]) == 1
+    out = capsys.readouterr().out
+    assert out.count("FAIL always_misses") == 2  # the retry is measured and printed too
+    assert runner.main(["--only", "always_misses", "--allow-miss", "always_misses"]) == 0
+    assert "known misses, not counted: always_misses" in capsys.readouterr().out
