@@ -4,18 +4,28 @@ The model is typed and strict: unknown keys are refused, so a typo never passes 
 problem is reported as one line naming the file, the key and what is wrong, e.g.
 ``config.toml: scanner.baudrate: 96000 is not a standard rate``. :func:`load_settings` raises
 :class:`ConfigError` carrying those lines; it never lets a traceback reach a user.
+
+The sections are frozen standard-library dataclasses checked by the small validator below, not
+pydantic: ``till run`` loads the config before its first frame, and importing pydantic and
+pydantic-settings cost about a third of a second of that start-up. Each field's type, limits
+(:class:`Bounds`, :class:`Length`) and rule (:class:`Check`) are declared on the field itself;
+values are converted as pydantic's lax mode did (``"7"``, ``7.0`` → 7; ``"yes"``, ``1`` → true;
+``1.5``, ``"2.5"`` → Decimal), and every wrong value is reported, not just the first.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import os
+import re
 import tomllib
-from decimal import Decimal
+import types
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, fields
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
 
 DEFAULT_CONFIG = Path("config.toml")
 """Where ``till`` looks when neither ``--config`` nor ``TILL_CONFIG`` names a file."""
@@ -29,14 +39,130 @@ STANDARD_BAUDRATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 23040
 Language = Literal["ru", "uk", "kk", "en"]
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, frozen=True)
+class SecretStr:
+    """A string kept out of ``repr``/``str`` (logs, tracebacks); read it with get_secret_value()."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get_secret_value(self) -> str:
+        """The secret itself."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"SecretStr({str(self)!r})"
+
+    def __str__(self) -> str:
+        return "**********" if self._value else ""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SecretStr) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
 
 
+# ---------------------------------------------------------------------- field declarations
+
+
+class Invalid(ValueError):
+    """One value is wrong; the message is what follows ``file: section.key: ``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    """Limits of an int or Decimal field, checked after conversion."""
+
+    gt: int | None = None
+    ge: int | None = None
+    le: int | None = None
+
+    def apply(self, raw: Any, value: Any) -> Any:
+        if self.gt is not None and not value > self.gt:
+            broken = f"greater than {self.gt}"
+        elif self.ge is not None and not value >= self.ge:
+            broken = f"greater than or equal to {self.ge}"
+        elif self.le is not None and not value <= self.le:
+            broken = f"less than or equal to {self.le}"
+        else:
+            return value
+        raise Invalid(f"{raw!r} is out of range (input should be {broken})")
+
+
+@dataclass(frozen=True, slots=True)
+class Length:
+    """Limits of a text field's length in characters."""
+
+    min: int | None = None
+    max: int | None = None
+
+    def apply(self, raw: Any, value: str) -> str:
+        if self.min is not None and len(value) < self.min:
+            words, limit = "at least", self.min
+        elif self.max is not None and len(value) > self.max:
+            words, limit = "at most", self.max
+        else:
+            return value
+        plural = "" if limit == 1 else "s"
+        raise Invalid(
+            f"{raw!r} has the wrong length (string should have {words} {limit} character{plural})"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """A rule beyond type and limits: returns the value to keep, or raises ValueError saying why."""
+
+    rule: Callable[[Any], Any]
+
+    def apply(self, raw: Any, value: Any) -> Any:
+        try:
+            return self.rule(value)
+        except ValueError as exc:
+            raise Invalid(str(exc)) from None
+
+
+def _standard_rate(value: int) -> int:
+    if value not in STANDARD_BAUDRATES:
+        raise ValueError(f"{value} is not a standard rate")
+    return value
+
+
+def _http_url(value: str) -> str:
+    if not value.startswith(("http://", "https://")) or len(value) < 10:
+        raise ValueError(f"{value!r} is not an http:// or https:// URL")
+    return value.rstrip("/")
+
+
+def _pin_hash(value: str) -> str:
+    if value and not value.startswith("scrypt$"):
+        raise ValueError("is not a PIN hash; write one with `till config hash-pin`")
+    return value
+
+
+Baudrate = Annotated[int, Check(_standard_rate)]
+
+
+class _Section:
+    """A config section: a frozen dataclass whose fields are the keys of its ``[section]``."""
+
+    __slots__ = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        """The section's keys and values (a fresh dict; ``api_key`` stays a SecretStr)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------- the sections
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class TillSection(_Section):
-    store_id: str = Field("store-1", min_length=1, max_length=64)
+    store_id: Annotated[str, Length(min=1, max=64)] = "store-1"
     """The store this till belongs to, as the processing server knows it."""
-    till_id: str = Field("till-1", min_length=1, max_length=64)
+    till_id: Annotated[str, Length(min=1, max=64)] = "till-1"
     """This till's id within the store."""
     language: Language = "ru"
     """Language of the cashier's screen: ru, uk, kk or en."""
@@ -46,30 +172,24 @@ class TillSection(_Section):
     """Currency of the checks; 1 point = 1 unit of it."""
     region: Literal["RU", "UA", "KZ"] = "RU"
     """Default region for phone numbers typed without a country code."""
-    theme: str = Field("textual-dark", min_length=1)
+    theme: Annotated[str, Length(min=1)] = "textual-dark"
     """Textual theme; ``ansi-dark`` suits a plain Linux console palette."""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ProcessingSection(_Section):
-    url: str = "http://127.0.0.1:8765"
+    url: Annotated[str, Check(_http_url)] = "http://127.0.0.1:8765"
     """Base URL of the loyalty processing server."""
     api_key: SecretStr | None = None
     """This till's API key. Prefer ``api_key_env`` so the key stays out of the file."""
     api_key_env: str | None = None
     """Name of an environment variable holding the API key."""
-    connect_timeout: Decimal = Field(Decimal("1.0"), gt=0, le=30)
+    connect_timeout: Annotated[Decimal, Bounds(gt=0, le=30)] = Decimal("1.0")
     """Seconds to wait for a connection before treating the server as unreachable."""
-    read_timeout: Decimal = Field(Decimal("3.0"), gt=0, le=60)
+    read_timeout: Annotated[Decimal, Bounds(gt=0, le=60)] = Decimal("3.0")
     """Seconds to wait for an answer once connected."""
-    offline_budget: Decimal = Field(Decimal("1.5"), gt=0, le=30)
+    offline_budget: Annotated[Decimal, Bounds(gt=0, le=30)] = Decimal("1.5")
     """Most seconds a dead or hanging server may cost the cashier before the till goes offline."""
-
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")) or len(value) < 10:
-            raise ValueError(f"{value!r} is not an http:// or https:// URL")
-        return value.rstrip("/")
 
     def resolved_api_key(self) -> str | None:
         """The API key from ``api_key_env`` when set and present, else from ``api_key``."""
@@ -80,12 +200,13 @@ class ProcessingSection(_Section):
         return self.api_key.get_secret_value() if self.api_key else None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ScannerSection(_Section):
     kind: Literal["serial", "keyboard", "none"] = "keyboard"
     """serial (RS-232 or USB-CDC), keyboard (a keyboard-wedge scanner) or none."""
     port: str = "/dev/ttyACM0"
     """Any pyserial port name or URL: /dev/ttyACM0, /dev/serial/by-id/…, socket://h:p, loop://."""
-    baudrate: int = 9600
+    baudrate: Baudrate = 9600
     """Serial speed; must be a standard rate."""
     parity: Literal["N", "E", "O"] = "N"
     """Serial parity: N (none), E (even) or O (odd)."""
@@ -95,21 +216,15 @@ class ScannerSection(_Section):
     """What ends a scan; ``none`` frames scans by the gap between bytes instead."""
     prefix: str = ""
     """Characters the scanner sends before each code, stripped when present."""
-    gap_ms: int = Field(100, ge=5, le=5000)
+    gap_ms: Annotated[int, Bounds(ge=5, le=5000)] = 100
     """A pause this long ends a scan (suffix none) or drops a partial one."""
-    max_length: int = Field(4096, ge=8, le=65536)
+    max_length: Annotated[int, Bounds(ge=8, le=65536)] = 4096
     """Longest code accepted; longer input is rejected as unreadable."""
-    keyboard_max_gap_ms: int = Field(50, ge=5, le=500)
+    keyboard_max_gap_ms: Annotated[int, Bounds(ge=5, le=500)] = 50
     """Keyboard wedge: keys arriving closer than this are a scanner burst, slower is typing."""
 
-    @field_validator("baudrate")
-    @classmethod
-    def _standard_rate(cls, value: int) -> int:
-        if value not in STANDARD_BAUDRATES:
-            raise ValueError(f"{value} is not a standard rate")
-        return value
 
-
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PrinterSection(_Section):
     kind: Literal["usb", "serial", "network", "file", "none"] = "none"
     """How the receipt printer is attached: usb, serial, network, file or none."""
@@ -117,23 +232,23 @@ class PrinterSection(_Section):
     """file: receipts are appended to this file."""
     host: str = ""
     """network: the printer's address."""
-    port: int = Field(9100, ge=1, le=65535)
+    port: Annotated[int, Bounds(ge=1, le=65535)] = 9100
     """network: the printer's TCP port (9100 on almost every model)."""
     device: str = "/dev/ttyUSB0"
     """serial: the printer's port."""
-    baudrate: int = 9600
+    baudrate: Baudrate = 9600
     """serial: the printer's speed; must be a standard rate."""
-    vendor_id: int = Field(0, ge=0, le=0xFFFF)
+    vendor_id: Annotated[int, Bounds(ge=0, le=0xFFFF)] = 0
     """usb: the printer's USB vendor id (write it as 0x04b8 in TOML)."""
-    product_id: int = Field(0, ge=0, le=0xFFFF)
+    product_id: Annotated[int, Bounds(ge=0, le=0xFFFF)] = 0
     """usb: the printer's USB product id."""
-    profile: str = Field("default", min_length=1)
+    profile: Annotated[str, Length(min=1)] = "default"
     """python-escpos capabilities profile: default, TM-T88V, POS-5890, ZJ-5870, …"""
     columns: Literal[32, 42, 48, 56, 64] = 48
     """Characters per line: 32 or 42 on 58 mm paper, 42 or 48 on 80 mm."""
     codepage: str | None = None
     """Force one code page (e.g. CP866); empty picks the best ones the profile has per letter."""
-    timeout: Decimal = Field(Decimal("5"), gt=0, le=120)
+    timeout: Annotated[Decimal, Bounds(gt=0, le=120)] = Decimal("5")
     """Seconds an open, write or status query may take before the printer is reported offline."""
     qr: Literal["auto", "native", "image", "off"] = "auto"
     """QR on receipts: native where the profile supports it (auto), always an image, or off."""
@@ -142,78 +257,76 @@ class PrinterSection(_Section):
     check_barcode: bool = True
     """Print the check number as a barcode so returns can scan it."""
 
-    @field_validator("baudrate")
-    @classmethod
-    def _standard_rate(cls, value: int) -> int:
-        if value not in STANDARD_BAUDRATES:
-            raise ValueError(f"{value} is not a standard rate")
-        return value
 
-
+@dataclass(frozen=True, slots=True, kw_only=True)
 class OfflineSection(_Section):
     db_path: str = "till.sqlite3"
     """The till's own SQLite database: outbox, caches, print jobs, audit log."""
     spend_enabled: bool = False
     """Allow paying with points while the server is unreachable (bounded by the caps below)."""
-    per_check_cap: Decimal = Field(Decimal("300"), ge=0)
+    per_check_cap: Annotated[Decimal, Bounds(ge=0)] = Decimal("300")
     """Most points one offline check may spend."""
-    per_member_daily_cap: Decimal = Field(Decimal("500"), ge=0)
+    per_member_daily_cap: Annotated[Decimal, Bounds(ge=0)] = Decimal("500")
     """Most points one member may spend offline per day at this till."""
-    till_budget: Decimal = Field(Decimal("3000"), ge=0)
+    till_budget: Annotated[Decimal, Bounds(ge=0)] = Decimal("3000")
     """Most points this till may let members spend offline before it syncs."""
-    manager_pin_above: Decimal = Field(Decimal("200"), ge=0)
+    manager_pin_above: Annotated[Decimal, Bounds(ge=0)] = Decimal("200")
     """An offline spend above this many points needs the manager PIN."""
-    expiring_within_days: int = Field(30, ge=1, le=365)
+    expiring_within_days: Annotated[int, Bounds(ge=1, le=365)] = 30
     """Points expiring within this many days are shown as expiring soon."""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SecuritySection(_Section):
-    admin_pin_hash: str = ""
+    admin_pin_hash: Annotated[str, Check(_pin_hash)] = ""
     """Manager PIN as written by ``till config hash-pin``; empty locks the admin screens."""
 
-    @field_validator("admin_pin_hash")
-    @classmethod
-    def _hash_format(cls, value: str) -> str:
-        if value and not value.startswith("scrypt$"):
-            raise ValueError("is not a PIN hash; write one with `till config hash-pin`")
-        return value
+
+SECTIONS: dict[str, type[_Section]] = {
+    "till": TillSection,
+    "processing": ProcessingSection,
+    "scanner": ScannerSection,
+    "printer": PrinterSection,
+    "offline": OfflineSection,
+    "security": SecuritySection,
+}
+"""The config's sections, in the order they are checked and reported."""
 
 
-class Settings(BaseSettings):
-    """Everything a till needs to start; built by :func:`load_settings`."""
+@dataclass(frozen=True, slots=True, init=False)
+class Settings:
+    """Everything a till needs to start; built by :func:`load_settings`.
 
-    model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX,
-        env_nested_delimiter=ENV_DELIMITER,
-        extra="forbid",
-        frozen=True,
-        use_attribute_docstrings=True,
-    )
+    ``Settings(till={...}, printer={...})`` validates its arguments like the file (tables or
+    sections), applies the environment overrides over them, and raises ConfigError.
+    """
 
-    till: TillSection = TillSection()
+    till: TillSection
     """Who this till is and which languages it speaks."""
-    processing: ProcessingSection = ProcessingSection()
+    processing: ProcessingSection
     """The loyalty processing server."""
-    scanner: ScannerSection = ScannerSection()
+    scanner: ScannerSection
     """The barcode/QR scanner."""
-    printer: PrinterSection = PrinterSection()
+    printer: PrinterSection
     """The receipt printer."""
-    offline: OfflineSection = OfflineSection()
+    offline: OfflineSection
     """The local database and the offline rules."""
-    security: SecuritySection = SecuritySection()
+    security: SecuritySection
     """The manager PIN."""
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # The file's contents arrive as init arguments; the environment must win over them.
-        return (env_settings, init_settings)
+    def __init__(self, **sections: Any) -> None:
+        data = {k: v.as_dict() if isinstance(v, _Section) else v for k, v in sections.items()}
+        for name, section in _validate(data, "Settings()").items():
+            object.__setattr__(self, name, section)
+
+    def __iter__(self) -> Iterator[tuple[str, _Section]]:
+        """``(name, section)`` pairs in file order."""
+        for name in SECTIONS:
+            yield name, getattr(self, name)
+
+    def as_dict(self) -> dict[str, dict[str, Any]]:
+        """Every section as a fresh dict of its values; ``Settings(**as_dict())`` rebuilds it."""
+        return {name: section.as_dict() for name, section in self}
 
 
 class ConfigError(Exception):
@@ -256,53 +369,229 @@ def load_settings(path: str | Path | None = None) -> Settings:
     """Load and validate the config; raises ConfigError listing every problem, one per line."""
     resolved = config_path(path)
     data = read_toml(resolved)
-    try:
-        return Settings(**data)
-    except ValidationError as exc:
-        raise ConfigError(describe_errors(resolved, exc)) from None
+    settings = Settings.__new__(Settings)
+    for name, section in _validate(data, str(resolved)).items():
+        object.__setattr__(settings, name, section)
+    return settings
 
 
-def describe_errors(path: Path, exc: ValidationError) -> list[str]:
-    """One line per validation error: ``file: section.key: what is wrong``."""
-    lines: list[str] = []
-    for error in exc.errors(include_url=False):
-        key = ".".join(str(part) for part in error["loc"])
-        where = _where(path, key)
-        lines.append(f"{where}: {key}: {_explain(error)}")
-    return lines
+# ---------------------------------------------------------------------- validation
 
 
-def _where(path: Path, key: str) -> str:
+def _validate(data: dict[str, Any], source: str) -> dict[str, _Section]:
+    """``data`` with the environment over it, as sections; ConfigError lists every problem."""
+    overrides, problems = _environment()
+    merged = _deep_update(data, overrides)
+    sections: dict[str, _Section] = {}
+    for name, cls in SECTIONS.items():
+        raw = merged.get(name, {})
+        if not isinstance(raw, dict):
+            problems.append((name, "must be a table (a [section])"))
+            continue
+        converters = _converters(cls)
+        values: dict[str, Any] = {}
+        found = len(problems)
+        for key, convert in converters.items():
+            if key in raw:
+                try:
+                    values[key] = convert(raw[key])
+                except Invalid as exc:
+                    problems.append((f"{name}.{key}", str(exc)))
+        problems += [(f"{name}.{key}", "unknown key") for key in raw if key not in converters]
+        if len(problems) == found:
+            sections[name] = cls(**values)
+    problems += [(str(key), "unknown key") for key in merged if key not in SECTIONS]
+    if problems:
+        raise ConfigError([f"{_where(source, key)}: {key}: {what}" for key, what in problems])
+    return sections
+
+
+def _where(source: str, key: str) -> str:
     """Name the environment variable when an override, not the file, supplied the value."""
     env_name = ENV_PREFIX + key.upper().replace(".", ENV_DELIMITER)
-    return f"environment {env_name}" if env_name in os.environ else str(path)
+    return f"environment {env_name}" if env_name in os.environ else source
 
 
-def _explain(error: Any) -> str:
-    kind = error["type"]
-    value = error.get("input")
-    if kind == "extra_forbidden":
-        return "unknown key"
-    if kind == "missing":
-        return "is required"
-    if kind == "literal_error":
-        expected = error.get("ctx", {}).get("expected", "")
-        return f"{value!r} is not one of {expected}"
-    if kind == "value_error":
-        # Our validators phrase the whole sentence; pydantic prefixes "Value error, ".
-        return str(error["msg"]).removeprefix("Value error, ")
-    if kind in {"int_parsing", "int_type", "int_from_float"}:
-        return f"{value!r} is not a whole number"
-    if kind in {"decimal_parsing", "decimal_type"}:
-        return f"{value!r} is not a number"
-    if kind in {"bool_parsing", "bool_type"}:
-        return f"{value!r} is not true or false"
-    if kind in {"string_type"}:
-        return f"{value!r} is not text"
-    if kind in {"model_type", "model_attributes_type", "dict_type"}:
-        return "must be a table (a [section])"
-    if kind in {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}:
-        return f"{value!r} is out of range ({error['msg'].lower()})"
-    if kind in {"string_too_short", "string_too_long"}:
-        return f"{value!r} has the wrong length ({error['msg'].lower()})"
-    return f"{value!r}: {error['msg']}"
+def _environment() -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """The ``TILL_<SECTION>__<KEY>`` overrides as tables (names are case-insensitive).
+
+    ``TILL_<SECTION>`` may hold a whole section as a JSON object; the per-key variables win
+    over it. Other ``TILL_*`` variables (TILL_CONFIG, TILL_FIRST_FRAME_PROBE, …) are not config.
+    """
+    env = {name.lower(): value for name, value in os.environ.items()}
+    overrides: dict[str, Any] = {}
+    problems: list[tuple[str, str]] = []
+    for section in SECTIONS:
+        name = (ENV_PREFIX + section).lower()
+        prefix = name + ENV_DELIMITER
+        nested: dict[str, Any] = {}
+        for env_name, value in env.items():
+            if env_name.startswith(prefix):
+                *keys, last = env_name[len(prefix) :].split(ENV_DELIMITER)
+                target: Any = nested
+                for key in keys:
+                    if isinstance(target, dict):
+                        target = target.setdefault(key, {})
+                if isinstance(target, dict):
+                    target[last] = value
+        if name not in env:
+            if nested:
+                overrides[section] = nested
+            continue
+        try:
+            whole = json.loads(env[name])
+        except ValueError as exc:
+            problems.append((section, f"is not a JSON table ({exc})"))
+            continue
+        overrides[section] = _deep_update(whole, nested) if isinstance(whole, dict) else whole
+    return overrides, problems
+
+
+def _deep_update(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_update(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+Converter = Callable[[Any], Any]
+_CONVERTERS: dict[type, dict[str, Converter]] = {}
+
+
+def _converters(cls: type[_Section]) -> dict[str, Converter]:
+    """One converter per field of ``cls``, built from its annotation once."""
+    found = _CONVERTERS.get(cls)
+    if found is None:
+        hints = get_type_hints(cls, include_extras=True)
+        found = {f.name: _converter(hints[f.name]) for f in fields(cls)}  # type: ignore[arg-type]
+        _CONVERTERS[cls] = found
+    return found
+
+
+def _converter(hint: Any) -> Converter:
+    rules: tuple[Bounds | Length | Check, ...] = ()
+    if get_origin(hint) is Annotated:
+        hint, *extra = get_args(hint)
+        rules = tuple(extra)
+    convert = _type_converter(hint)
+    if not rules:
+        return convert
+
+    def checked(raw: Any) -> Any:
+        value = convert(raw)
+        for rule in rules:
+            value = rule.apply(raw, value)
+        return value
+
+    return checked
+
+
+def _type_converter(hint: Any) -> Converter:
+    if get_origin(hint) is Literal:
+        return _literal(get_args(hint))
+    if isinstance(hint, types.UnionType) or get_origin(hint) is Union:
+        (inner,) = (arg for arg in get_args(hint) if arg is not type(None))
+        convert = _type_converter(inner)
+        return lambda raw: None if raw is None else convert(raw)
+    simple: dict[Any, Converter] = {
+        str: _to_str,
+        int: _to_int,
+        Decimal: _to_decimal,
+        bool: _to_bool,
+        SecretStr: _to_secret,
+    }
+    return simple[hint]
+
+
+def _to_str(raw: Any) -> str:
+    if isinstance(raw, str):
+        return raw
+    raise Invalid(f"{raw!r} is not text")
+
+
+def _to_secret(raw: Any) -> SecretStr:
+    if isinstance(raw, SecretStr):
+        return raw
+    return SecretStr(_to_str(raw))
+
+
+_INT_TEXT = re.compile(r"([+-]?[0-9]+(?:_[0-9]+)*)(?:\.0*)?")
+
+
+def _finite(number: float | Decimal) -> bool:
+    return number.is_finite() if isinstance(number, Decimal) else math.isfinite(number)
+
+
+def _not_finite(raw: Any) -> Invalid:
+    return Invalid(f"{raw!r}: Input should be a finite number")
+
+
+def _to_int(raw: Any) -> int:
+    if isinstance(raw, int):  # bool too: true is 1, as pydantic's lax mode had it
+        return int(raw)
+    if isinstance(raw, float | Decimal):
+        if not _finite(raw):
+            raise _not_finite(raw)
+        if raw == int(raw):
+            return int(raw)
+    elif isinstance(raw, str):
+        match = _INT_TEXT.fullmatch(raw.strip())
+        if match:
+            return int(match.group(1))
+    raise Invalid(f"{raw!r} is not a whole number")
+
+
+def _to_decimal(raw: Any) -> Decimal:
+    if isinstance(raw, Decimal):
+        number = raw
+    elif isinstance(raw, int) and not isinstance(raw, bool):
+        number = Decimal(raw)
+    elif isinstance(raw, float):
+        number = Decimal(str(raw))
+    elif isinstance(raw, str):
+        try:
+            number = Decimal(raw.strip())
+        except InvalidOperation:
+            raise Invalid(f"{raw!r} is not a number") from None
+    else:
+        raise Invalid(f"{raw!r} is not a number")
+    if not number.is_finite():
+        raise _not_finite(raw)
+    return number
+
+
+_TRUE = frozenset({"1", "on", "t", "true", "y", "yes"})
+_FALSE = frozenset({"0", "off", "f", "false", "n", "no"})
+
+
+def _to_bool(raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, int | float | Decimal) and raw in (0, 1):
+        return bool(raw)
+    if isinstance(raw, str) and raw.lower() in _TRUE | _FALSE:
+        return raw.lower() in _TRUE
+    raise Invalid(f"{raw!r} is not true or false")
+
+
+def _literal(choices: tuple[Any, ...]) -> Converter:
+    shown = [repr(choice) for choice in choices]
+    expected = shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} or {shown[-1]}"
+    numbers = all(isinstance(choice, int) for choice in choices)
+
+    def convert(raw: Any) -> Any:
+        value = raw
+        if numbers and isinstance(raw, int | float | Decimal):  # 42.0 and true (1) pass
+            with_fraction = isinstance(raw, float | Decimal) and not (
+                _finite(raw) and raw == int(raw)
+            )
+            value = None if with_fraction else int(raw)
+        for choice in choices:
+            if type(choice) is type(value) and choice == value:
+                return choice
+        raise Invalid(f"{raw!r} is not one of {expected}")
+
+    return convert

@@ -122,7 +122,7 @@ def demo_settings(
     base: Settings, env: DemoEnvironment, language: str, scanner_port: str
 ) -> Settings:
     """``base`` with the demo's server, key, database, file printer, pty scanner and PIN."""
-    data = base.model_dump(mode="python")
+    data = base.as_dict()
     data["processing"].update(url=env.url, api_key=env.api_key, api_key_env=None)
     data["offline"].update(db_path=str(env.directory / "till.sqlite3"), spend_enabled=True)
     data["printer"].update(kind="file", path=str(env.directory / "receipts.bin"))
