@@ -110,12 +110,13 @@ class TillApp(App[None], inherit_bindings=False):
 
     def on_mount(self) -> None:
         # The first frame comes before the adapters: the network client, the database and the
-        # devices are built in a worker, so the till is on screen as soon as Textual is.
+        # devices are built in a worker, so the till is on screen as soon as Textual is. The
+        # worker starts once that frame is painted: its imports would hold the GIL against it.
         if self.options.start_cashier is None:
             from terminal.screens.login import LoginScreen
 
             self.push_screen(LoginScreen())
-        self._connect()
+        self.call_after_refresh(self._connect)
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="connect")
     def _connect(self) -> None:
