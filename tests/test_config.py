@@ -165,3 +165,21 @@ def test_pin_hash_round_trip() -> None:
     assert not verify_pin("4821", "scrypt$zz$zz")
     with pytest.raises(ValueError):
         hash_pin("12")
+
+
+def test_environment_numbers_for_fixed_choices(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every environment value is text; a number among fixed choices must still be understood.
+    path = write(tmp_path, "")
+    monkeypatch.setenv("TILL_PRINTER__COLUMNS", "42")
+    monkeypatch.setenv("TILL_SCANNER__STOPBITS", "2")
+    settings = load_settings(path)
+    assert (settings.printer.columns, settings.scanner.stopbits) == (42, 2)
+    monkeypatch.setenv("TILL_PRINTER__COLUMNS", "43")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert caught.value.problems == [
+        "environment TILL_PRINTER__COLUMNS: printer.columns: "
+        "'43' is not one of 32, 42, 48, 56 or 64"
+    ]
