@@ -12,7 +12,8 @@ import sys
 
 import click
 
-from terminal.config import ConfigError, Settings, config_path, load_settings
+from terminal.cli_support import settings_or_exit
+from terminal.config import Settings, config_path
 from terminal.pins import hash_pin
 
 CONFIG_OPTION = click.option(
@@ -64,16 +65,6 @@ for _name, _target in {
 )
 def main() -> None:
     """till — the cashier-side loyalty terminal."""
-
-
-def settings_or_exit(config_file: str | None) -> Settings:
-    """Load the config, or print one line per problem and exit 2."""
-    try:
-        return load_settings(config_file)
-    except ConfigError as exc:
-        for line in exc.problems:
-            click.echo(line, err=True)
-        sys.exit(2)
 
 
 @main.group()

@@ -19,10 +19,10 @@ from datetime import UTC, datetime
 import click
 
 from loyalty.receipt import ReceiptLanguage
-from terminal.config import ConfigError, Settings, load_settings
+from terminal.cli_support import EXIT_CONFIG, settings_or_exit
+from terminal.device_settings import printer_for
 
 EXIT_DEVICE = 1
-EXIT_CONFIG = 2
 
 _config_option = click.option(
     "--config",
@@ -31,15 +31,6 @@ _config_option = click.option(
     default=None,
     help="config.toml to use (default: TILL_CONFIG or ./config.toml).",
 )
-
-
-def _settings(config_file: str | None) -> Settings:
-    try:
-        return load_settings(config_file)
-    except ConfigError as error:
-        for line in error.problems:
-            click.echo(line, err=True)
-        sys.exit(EXIT_CONFIG)
 
 
 @click.group(invoke_without_command=True)
@@ -91,7 +82,7 @@ def test_scan(
     from drivers.factory import make_serial_scanner
     from drivers.scan_events import Scanned, ScannerState, UnreadableScan, symbology_name
 
-    settings = _settings(config_file)
+    settings = settings_or_exit(config_file)
     scanner_settings = settings.scanner
     if scanner_settings.kind != "serial" and port is None:
         click.echo(
@@ -156,12 +147,11 @@ def test_scan(
 def test_print(config_file: str | None, language: str | None) -> None:
     """Print a sample receipt: every letter of the alphabet, a QR code and a bonus block."""
     from drivers.errors import DeviceError
-    from drivers.factory import make_printer
     from drivers.receipt_texts import ALPHABETS
     from drivers.render import printable_characters, render_receipt_detailed
     from drivers.sample_receipt import sample_receipt
 
-    settings = _settings(config_file)
+    settings = settings_or_exit(config_file)
     printer_settings = settings.printer
     lang: ReceiptLanguage = language or settings.till.receipt_language  # type: ignore[assignment]
     qr_content = printer_settings.account_url.replace("{member_id}", "TEST") or "TEST-CLAIM-0001"
@@ -174,17 +164,7 @@ def test_print(config_file: str | None, language: str | None) -> None:
             printer_settings.codepage,
             qr=printer_settings.qr,
         )
-        printer = make_printer(
-            printer_settings.kind,
-            path=printer_settings.path,
-            host=printer_settings.host,
-            port=printer_settings.port,
-            device=printer_settings.device,
-            baudrate=printer_settings.baudrate,
-            vendor_id=printer_settings.vendor_id,
-            product_id=printer_settings.product_id,
-            timeout=float(printer_settings.timeout),
-        )
+        printer = printer_for(settings)
         try:
             printer.open()
             status = printer.status()

@@ -14,9 +14,10 @@ from textual.app import App
 from textual.message import Message
 
 from terminal.config import Settings
+from terminal.device_settings import printer_for
 
 if TYPE_CHECKING:
-    from drivers.printers import Printer
+    pass
 
 
 class PrinterChanged(Message):
@@ -28,24 +29,6 @@ class PrinterChanged(Message):
         """ok or failed."""
         self.sentence = sentence
         """Why it failed, for the message line; empty when it printed."""
-
-
-def printer_for(settings: Settings) -> Printer:
-    """The drivers' (closed) printer for ``[printer]``; raises the drivers' DeviceConfigError."""
-    from drivers.factory import make_printer
-
-    p = settings.printer
-    return make_printer(
-        p.kind,
-        path=p.path,
-        host=p.host,
-        port=p.port,
-        device=p.device,
-        baudrate=p.baudrate,
-        vendor_id=p.vendor_id,
-        product_id=p.product_id,
-        timeout=float(p.timeout),
-    )
 
 
 def start_printing(

@@ -22,7 +22,8 @@ from offline_cache.status import SyncStatus, sync_status
 from offline_cache.sync import SyncEngine
 from processing.client import ClientSettings, ProcessingClient
 from processing.errors import ProcessingError
-from terminal.config import ConfigError, Settings, load_settings
+from terminal.cli_support import settings_or_exit
+from terminal.config import Settings
 
 EXIT_DEAD = 1
 EXIT_UNSENT = 2
@@ -35,15 +36,6 @@ _config_option = click.option(
     default=None,
     help="config.toml to use (default: TILL_CONFIG or ./config.toml).",
 )
-
-
-def _settings(config_path: Path | None) -> Settings:
-    try:
-        return load_settings(config_path)
-    except ConfigError as error:
-        for line in error.problems:
-            click.echo(line, err=True)
-        sys.exit(EXIT_UNUSABLE)
 
 
 def _client(settings: Settings) -> ProcessingClient:
@@ -77,7 +69,7 @@ def _describe(status: SyncStatus) -> list[str]:
 @_config_option
 def sync(config_path: Path | None) -> None:
     """Send everything queued on this till to the processing server now."""
-    settings = _settings(config_path)
+    settings = settings_or_exit(config_path, EXIT_UNUSABLE)
     db_path = Path(settings.offline.db_path)
     try:
         with _client(settings) as client:
@@ -106,7 +98,7 @@ def sync(config_path: Path | None) -> None:
 @_config_option
 def status(config_path: Path | None) -> None:
     """Show whether the server answers, and the state of this till's outbox."""
-    settings = _settings(config_path)
+    settings = settings_or_exit(config_path, EXIT_UNUSABLE)
     try:
         db = open_database(Path(settings.offline.db_path))
         current = sync_status(db, utc_now())

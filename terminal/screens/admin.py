@@ -259,7 +259,7 @@ class AdminScreen(TillScreen):
         from datetime import datetime
 
         from drivers.sample_receipt import sample_receipt
-        from terminal.printing import printer_for
+        from terminal.device_settings import printer_for
         from terminal.receipts import receipt_bytes
 
         settings = self.till.settings
