@@ -117,12 +117,15 @@ class ProcessingTransport:
                 balance_after=returned.balance_after,
             )
         if record.kind == KIND_REGISTRATION:
+            form = wire.RegisterRequest.model_validate(payload)
             sent = _transient(
                 lambda: self.client.register(
-                    str(payload["phone"]),
-                    consent=bool(payload["consent"]),
-                    name=payload.get("name"),
-                    region=str(payload.get("region", "RU")),
+                    form.phone,
+                    consent=form.consent,
+                    name=form.name,
+                    birthday=form.birthday,
+                    email=form.email,
+                    region=form.region,
                     idempotency_key=key,
                 )
             )

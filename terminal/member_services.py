@@ -6,17 +6,21 @@ Returns and offline registrations go through the outbox first, like every commit
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from offline_cache import registrations
 from offline_cache.checks import queue_record
+from offline_cache.errors import NotFound
 from offline_cache.outbox import KIND_REGISTRATION, KIND_RETURN, Outbox
+from offline_cache.registrations import PendingRegistration
 from processing import wire
 from processing.errors import Offline, ProcessingError, Rejected, ServerError
 from terminal import till_state
-from terminal.i18n import _
+from terminal.i18n import N_, _
 from terminal.service_base import ServiceBase, TillError, rejected_sentence
 from terminal.views import CheckRow, MemberView, ReturnView, SaleLine
 
@@ -40,6 +44,8 @@ class CodeStep:
     phone_masked: str
     existing_member: bool
     queued: bool
+    pending: PendingRegistration | None = None
+    """Set when the phone's registration was queued offline and delivered since: its code."""
 
 
 class MemberServices(ServiceBase):
@@ -49,6 +55,16 @@ class MemberServices(ServiceBase):
 
     def register_start(self, form: Registration) -> CodeStep:
         """Send the SMS code; offline, queue the registration for the sync instead."""
+        pending = self.pending_for_phone(form.phone)
+        if pending is not None:
+            # Queued offline and delivered since: the customer confirms that registration.
+            return CodeStep(
+                pending.code_id,
+                pending.phone_masked,
+                pending.existing_member,
+                queued=False,
+                pending=pending,
+            )
         if not form.consent:
             raise TillError(_("The customer's consent is required to register."))
         request = wire.RegisterRequest(
@@ -111,6 +127,107 @@ class MemberServices(ServiceBase):
         self._audit("registered", record_id=view.member_id, online=True, source="typed")
         return view
 
+    # ------------------------------------------------------------------ queued offline
+
+    def pending_registrations(self) -> list[PendingRegistration]:
+        """Offline registrations delivered since, waiting for the customer's code."""
+        with self.database() as db:
+            return registrations.pending_registrations(db)
+
+    def pending_for_phone(self, text: str) -> PendingRegistration | None:
+        """The pending registration of the phone ``text``, or None (also for a non-phone)."""
+        from loyalty.errors import InvalidPhone
+        from loyalty.phones import normalize_phone
+
+        try:
+            phone = normalize_phone(text, self.settings.till.region)
+        except InvalidPhone:
+            return None
+        with self.database() as db:
+            found = registrations.pending_registrations(db, phone)
+        return found[0] if found else None
+
+    def ready_pending(self, record_id: str) -> PendingRegistration:
+        """The pending registration, with a new code sent when the last one has expired."""
+        pending = self._pending(record_id)
+        if pending.expires_at is not None and pending.expires_at <= self.clock():
+            return self.resend_pending(record_id)
+        return pending
+
+    def resend_pending(self, record_id: str) -> PendingRegistration:
+        """Ask the server for a new code for a pending registration (same queued form)."""
+        with self.database() as db:
+            payload = registrations.registration_payload(db, record_id)
+        form = wire.RegisterRequest.model_validate(payload)
+        try:
+            sent = self.client.register(
+                form.phone,
+                consent=form.consent,
+                name=form.name,
+                birthday=form.birthday,
+                email=form.email,
+                region=form.region,
+                idempotency_key=str(uuid.uuid4()),
+            )
+        except Rejected as error:
+            self.online = True
+            raise TillError(_pending_sentence(error)) from error
+        except ProcessingError as error:
+            self.online = False
+            raise TillError(_(_OFFLINE_CONFIRM)) from error
+        self.online = True
+        with self.database() as db:
+            registrations.note_code_resent(
+                db,
+                record_id,
+                sent.code_id,
+                sent.expires_at,
+                cashier=self.cashier,
+                clock=self.clock,
+            )
+        return self._pending(record_id)
+
+    def confirm_pending(self, record_id: str, code: str) -> MemberView:
+        """Check the customer's code for a registration queued offline; the member, identified.
+
+        A wrong code keeps the registration pending; an expired or unknown code gets a new
+        one sent (the sentence says so).
+        """
+        from terminal.services import member_view
+
+        pending = self._pending(record_id)
+        # The same code typed again after a lost answer replays the server's first answer.
+        key = hashlib.sha256(f"{record_id}:{pending.code_id}:{code}".encode()).hexdigest()
+        try:
+            result = self.client.confirm_registration(pending.code_id, code, idempotency_key=key)
+        except Rejected as error:
+            self.online = True
+            if error.code in {"code_expired", "unknown_code"}:
+                fresh = self.resend_pending(record_id)
+                raise TillError(
+                    _("The code has expired; a new code was sent to {phone}.").format(
+                        phone=fresh.phone_masked
+                    )
+                ) from error
+            raise TillError(_pending_sentence(error)) from error
+        except ProcessingError as error:
+            self.online = False
+            raise TillError(_(_OFFLINE_CONFIRM)) from error
+        self.online = True
+        view = member_view(result)
+        with self.database() as db:
+            registrations.mark_confirmed(
+                db, record_id, view.member_id, cashier=self.cashier, clock=self.clock
+            )
+        return view
+
+    def _pending(self, record_id: str) -> PendingRegistration:
+        try:
+            with self.database() as db:
+                return registrations.pending_registration(db, record_id)
+        except NotFound as error:
+            raise TillError(_("This registration is no longer waiting for a code.")) from error
+
     # ------------------------------------------------------------------ returns
 
     def find_check(self, number: str) -> tuple[CheckRow, tuple[SaleLine, ...]]:
@@ -172,3 +289,13 @@ class MemberServices(ServiceBase):
             result.balance_after,
             queued=False,
         )
+
+
+_OFFLINE_CONFIRM = N_("The server is not reachable; confirm the code once it is back.")
+
+
+def _pending_sentence(error: Rejected) -> str:
+    """The sentence for a refused code of a queued registration (as online, locked aside)."""
+    if error.code == "code_locked":
+        return _("Too many wrong codes; ask for a new code later.")
+    return rejected_sentence(error)

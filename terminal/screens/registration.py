@@ -1,13 +1,16 @@
 """New member registration: phone → SMS code → consent → optional name, birthday, email.
 
-Offline the registration is queued for the sync (no code can be checked then). Once the code
-is confirmed the new member becomes the sale screen's customer.
+Offline the registration is queued for the sync (no code can be checked then). The sync sends
+it and the server texts the customer a code; :class:`PendingCodePrompt` takes that code later
+(from the sync screen, the sale screen when the phone is typed or scanned, or here when the
+phone is typed again). Once the code is confirmed the new member becomes the sale screen's
+customer.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import work
@@ -16,6 +19,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Checkbox, Footer, Input, Static
+from textual.worker import Worker, WorkerState
 
 from terminal.errors import TillError
 from terminal.i18n import N_, _
@@ -23,6 +27,9 @@ from terminal.member_services import CodeStep, Registration
 from terminal.screens.base import TillScreen
 from terminal.screens.prompt import Prompt
 from terminal.views import MemberView
+
+if TYPE_CHECKING:
+    from offline_cache.registrations import PendingRegistration
 from terminal.widgets.message_bar import MessageBar
 from terminal.widgets.status_line import StatusLine
 
@@ -38,6 +45,82 @@ def parse_birthday(text: str) -> date | None:
         except ValueError:
             continue
     raise TillError(_("Write the birthday as 31.12.1990."))
+
+
+def code_question(phone_masked: str) -> str:
+    """The code prompt's question, the same for online and queued registrations."""
+    return _("Code sent to {phone}. Code from the SMS:").format(phone=phone_masked)
+
+
+class PendingCodePrompt(Prompt):
+    """The customer's code for a registration queued offline; dismisses with the member.
+
+    On opening, a new code is sent when the last one has expired. A wrong code is said inside
+    the dialog, which stays open; Esc leaves the registration pending.
+    """
+
+    def __init__(self, pending: PendingRegistration) -> None:
+        super().__init__(code_question(pending.phone_masked), restrict=r"\d{0,8}")
+        self.pending = pending
+        """The registration whose code is asked."""
+
+    def on_mount(self) -> None:
+        self._ready()
+
+    @work(thread=True, exit_on_error=False, exclusive=True, group="pending-ready")
+    def _ready(self) -> PendingRegistration:
+        return self.till.services.ready_pending(self.pending.record_id)
+
+    def dismiss_with(self, answer: str | None) -> None:
+        """Enter: check the code on the server (the dialog stays open until it is right)."""
+        if not answer:
+            return
+        self.query_one("#prompt-error", Static).update(Text(_("Checking the code…")))
+        self._confirm(answer)
+
+    @work(thread=True, exit_on_error=False, exclusive=True, group="pending-confirm")
+    def _confirm(self, code: str) -> MemberView:
+        return self.till.services.confirm_pending(self.pending.record_id, code)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Success closes with the member (or refreshes the code); failures are said here."""
+        if event.state is WorkerState.SUCCESS:
+            result = event.worker.result
+            if isinstance(result, MemberView):
+                self.dismiss(result)
+            elif result is not None and result.code_id != self.pending.code_id:
+                self.pending = result
+                self.query_one("#prompt-error", Static).update(
+                    Text(_("The code had expired; a new code was sent."))
+                )
+            return
+        super().on_worker_state_changed(event)
+
+
+def offer_pending_code(screen: TillScreen, pending: PendingRegistration) -> None:
+    """Ask for the code of ``pending`` over ``screen``; the member becomes the sale's customer.
+
+    Call on the UI thread (``app.call_from_thread`` from a worker).
+    """
+
+    def entered(member: MemberView | None) -> None:
+        if member is not None:
+            show_on_sale(screen, member)
+
+    screen.app.push_screen(PendingCodePrompt(pending), entered)
+
+
+def show_on_sale(screen: TillScreen, member: MemberView) -> None:
+    """Back to the sale screen (from ``screen`` unless it is the sale) with ``member`` on it."""
+    from terminal.screens.sale import SaleScreen
+
+    app = screen.app
+    if not isinstance(screen, SaleScreen) and app.screen is screen:
+        app.pop_screen()
+    sale = app.screen
+    if isinstance(sale, SaleScreen):
+        sale.post_message(SaleScreen.Identified(member))
+        sale.say(_("Registration confirmed; the new member is the customer."))
 
 
 class RegistrationScreen(TillScreen):
@@ -87,8 +170,16 @@ class RegistrationScreen(TillScreen):
         event.stop()
         if event.input.id == "email":
             self.action_submit()
-        else:
-            self.focus_next()
+            return
+        if event.input.id == "phone" and event.value.strip():
+            self._find_pending(event.value.strip())
+        self.focus_next()
+
+    @work(thread=True, exit_on_error=False, exclusive=True, group="register")
+    def _find_pending(self, phone: str) -> None:
+        pending = self.till.services.pending_for_phone(phone)
+        if pending is not None:
+            self.app.call_from_thread(offer_pending_code, self, pending)
 
     def action_submit(self) -> None:
         """F10: validate and send the code."""
@@ -121,12 +212,15 @@ class RegistrationScreen(TillScreen):
             )
             return
         code_id = step.code_id
+        if step.pending is not None:
+            offer_pending_code(self, step.pending)
+            return
 
         def entered(code: str | None) -> None:
             if code:
                 self._confirm(code_id, code)
 
-        question = _("Code sent to {phone}. Code from the SMS:").format(phone=step.phone_masked)
+        question = code_question(step.phone_masked)
         self.app.push_screen(Prompt(question, restrict=r"\d{0,8}"), entered)
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="register")

@@ -20,6 +20,7 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Footer
 
+from terminal.errors import TillError
 from terminal.i18n import N_, _, parse_amount
 from terminal.screens.base import TillScreen
 from terminal.screens.manager import ask_manager
@@ -183,7 +184,17 @@ class SaleScreen(TillScreen):
         elif found.kind is IdKind.COUPON:
             self.post_message(self.CouponEntered(found.value))
         else:
-            member = services.identify(text, scanned=scanned)
+            try:
+                member = services.identify(text, scanned=scanned)
+            except TillError:
+                # Not a member yet: maybe registered offline and waiting for the SMS code.
+                pending = services.pending_for_phone(text) if found.kind is IdKind.PHONE else None
+                if pending is None:
+                    raise
+                from terminal.screens.registration import offer_pending_code
+
+                self.app.call_from_thread(offer_pending_code, self, pending)
+                return
             self.post_message(self.Identified(member))
             services.note_identified(member)  # after the panel is told, to keep it fast
 

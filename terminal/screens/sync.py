@@ -1,21 +1,29 @@
-"""The offline queue: how much waits, what failed for good and why, conflicts; retry now."""
+"""The offline queue: how much waits, what failed for good and why, conflicts; retry now.
+
+Below it, registrations queued offline whose SMS code went out since: Enter on one asks the
+customer's code (:class:`~terminal.screens.registration.PendingCodePrompt`).
+"""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from datetime import timedelta
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.widgets import Footer, Static
+from textual.widgets import DataTable, Footer, Static
 
 from terminal.i18n import N_, _, clock, day
 from terminal.screens.base import TillScreen
-from terminal.views import SyncView
+from terminal.views import MemberView, SyncView
 from terminal.widgets.message_bar import MessageBar
 from terminal.widgets.status_line import StatusLine
+
+if TYPE_CHECKING:
+    from offline_cache.registrations import PendingRegistration
 
 
 def render_sync(view: SyncView) -> Text:
@@ -35,8 +43,18 @@ def render_sync(view: SyncView) -> Text:
     return text
 
 
+def age(delta: timedelta) -> str:
+    """How long ago, in the largest whole unit: minutes, hours or days."""
+    minutes = max(int(delta.total_seconds() // 60), 0)
+    if minutes < 60:
+        return _("{count} min").format(count=minutes)
+    if minutes < 24 * 60:
+        return _("{count} h").format(count=minutes // 60)
+    return _("{count} d").format(count=minutes // (24 * 60))
+
+
 class SyncScreen(TillScreen):
-    """F5 sends now; F6 gives refused items another try."""
+    """F5 sends now; F6 gives refused items another try; Enter takes a registration's code."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f5", "retry", N_("Send now")),
@@ -47,18 +65,30 @@ class SyncScreen(TillScreen):
     class Loaded(Message):
         """A fresh view of the queue."""
 
-        def __init__(self, view: SyncView) -> None:
+        def __init__(self, view: SyncView, pending: list[PendingRegistration]) -> None:
             super().__init__()
             self.view = view
+            self.pending = pending
 
     def compose(self) -> ComposeResult:
         settings = self.till.settings
         yield StatusLine(settings.till.store_id, settings.till.till_id, self.till.cashier)
         yield Static(id="sync-body", classes="panel")
+        yield Static(id="pending-title")
+        yield DataTable(id="pending", cursor_type="row", zebra_stripes=True)
         yield MessageBar(id="message")
         yield Footer(compact=True)
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.pending: list[PendingRegistration] = []
+        """Registrations waiting for the customer's code, as the table shows them."""
+
     def on_mount(self) -> None:
+        self.query_one("#pending-title").display = False
+        table = self.query_one("#pending", DataTable)
+        table.display = False
+        table.add_columns(_("Phone"), _("Queued"), _("Code sent"))
         self._run("read")
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="sync")
@@ -70,12 +100,52 @@ class SyncScreen(TillScreen):
             if what == "requeue":
                 services.requeue_dead()
             view = services.sync_view()
-        self.post_message(self.Loaded(view))
+        self.post_message(self.Loaded(view, services.pending_registrations()))
 
     def on_sync_screen_loaded(self, message: Loaded) -> None:
         self.query_one("#sync-body", Static).update(render_sync(message.view))
         self.query_one(MessageBar).clear()
+        self._show_pending(message.pending)
         self.till.refresh_status()
+
+    def _show_pending(self, pending: list[PendingRegistration]) -> None:
+        self.pending = pending
+        title = self.query_one("#pending-title", Static)
+        table = self.query_one("#pending", DataTable)
+        table.clear()
+        now = self.till.services.clock()
+        for row in pending:
+            sent = "" if row.sent_at is None else age(now - row.sent_at)
+            table.add_row(Text(row.phone_masked), age(now - row.queued_at), sent)
+        title.update(
+            Text(
+                _("Registrations waiting for the customer's code: {count} (Enter)").format(
+                    count=len(pending)
+                ),
+                style="bold",
+            )
+        )
+        title.display = table.display = bool(pending)
+        if pending:
+            table.focus()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on a registration: ask the customer's code."""
+        event.stop()
+        if 0 <= event.cursor_row < len(self.pending):
+            self.ask_code(self.pending[event.cursor_row])
+
+    def ask_code(self, pending: PendingRegistration) -> None:
+        """The code prompt for ``pending``; right, the member goes to the sale screen."""
+        from terminal.screens.registration import PendingCodePrompt, show_on_sale
+
+        def entered(member: MemberView | None) -> None:
+            if member is not None:
+                show_on_sale(self, member)
+            else:
+                self._run("read")
+
+        self.app.push_screen(PendingCodePrompt(pending), entered)
 
     def action_retry(self) -> None:
         """F5: drain the queue now."""
