@@ -206,7 +206,7 @@ def test_hold_prepared_before_the_lock_is_redone_if_the_balance_changed(
 ) -> None:
     """A hold is calculated on a read snapshot before the write lock; if the balance changed
     in between (another till's hold won), the write recalculates and refuses."""
-    from processing.server import checks
+    from processing.server import holds
     from processing.server.auth import TillIdentity
     from processing.server.problems import ApiError
 
@@ -214,29 +214,29 @@ def test_hold_prepared_before_the_lock_is_redone_if_the_balance_changed(
     caller = TillIdentity(1, "S1", "T1")
     first = check(TARAS, spend="400", amount="2000.00")
     second = check(TARAS, spend="400", amount="2000.00")
-    holds = []
+    hold_requests = []
     for req in (first, second):
         calc = client.calculate(req)
-        holds.append(hold_request(req, calc.fingerprint))
+        hold_requests.append(hold_request(req, calc.fingerprint))
     now = ctx.now()
     with ctx.storage.read() as db:
         program = ctx.program(db)
-        prepared = [checks.prepare_hold(db, program, h, now) for h in holds]
+        prepared = [holds.prepare_hold(db, program, h, now) for h in hold_requests]
     assert all(p is not None and p.refusal is None for p in prepared)
     with ctx.storage.write() as db:  # unchanged since prepared: the prepared hold is used
-        won = checks.hold(db, program, holds[0], now, caller, 600, prepared[0])
+        won = holds.hold(db, program, hold_requests[0], now, caller, 600, prepared[0])
     assert won.points_held == Decimal("400.00")
     with pytest.raises(ApiError) as refused, ctx.storage.write() as db:
-        checks.hold(db, program, holds[1], now, caller, 600, prepared[1])
+        holds.hold(db, program, hold_requests[1], now, caller, 600, prepared[1])
     assert refused.value.code == "insufficient_points"
     # A member blocked between the read and the write is refused too.
     req = check(ANNA)
     hold = hold_request(req, client.calculate(req).fingerprint)
     with ctx.storage.read() as db:
-        ready = checks.prepare_hold(db, program, hold, now)
+        ready = holds.prepare_hold(db, program, hold, now)
     with ctx.storage.write() as db:
         db.execute("UPDATE members SET state = 'blocked' WHERE id = ?", [ANNA])
     with pytest.raises(ApiError) as blocked, ctx.storage.write() as db:
-        checks.hold(db, program, hold, now, caller, 600, ready)
+        holds.hold(db, program, hold, now, caller, 600, ready)
     assert blocked.value.code == "member_blocked"
     assert audit(server) == []

@@ -17,7 +17,7 @@ from processing import wire
 from processing.amounts import from_minor
 from processing.client import ClientSettings, ProcessingClient
 from processing.errors import Rejected
-from processing.server import auth, checks, ledger, seed
+from processing.server import auth, holds, ledger, seed
 from processing.server.auth import TillIdentity
 from processing.server.context import ServerContext
 from processing.server.pricing import to_wire
@@ -49,13 +49,13 @@ def _spender(db_path: str, till: int, plan: list[tuple[str, int]], gate: Any, ou
     for member, points in plan:
         req = _request(member, from_minor(points), f"p{till}-{member}")
         with storage.read() as db:
-            calc = checks.calculate(db, ctx.program(db), req, ctx.now())
+            calc = holds.calculate(db, ctx.program(db), req, ctx.now())
         hold = wire.HoldRequest(
             **req.model_dump(), fingerprint=to_wire(req.check_id, calc).fingerprint
         )
         gate.wait(timeout=30)
         future = storage.submit(
-            lambda db, h=hold: checks.hold(db, ctx.program(db), h, ctx.now(), caller, 600)
+            lambda db, h=hold: holds.hold(db, ctx.program(db), h, ctx.now(), caller, 600)
         )
         try:
             future.result(timeout=30)

@@ -12,7 +12,7 @@ from sqlite_utils import Database
 from loyalty.program import Program
 from processing import wire
 from processing.errors import ErrorCode
-from processing.server import checks, idempotency, pricing
+from processing.server import holds, idempotency, pricing, replay, returns
 from processing.server.auth import TillIdentity
 from processing.server.handling import (
     JSON,
@@ -39,7 +39,7 @@ async def calculate(body: wire.CheckRequest, ctx: Ctx, _till: Till) -> Response:
     """The authoritative calculation of a check; changes nothing."""
     with ctx.storage.read() as db:
         program = ctx.program(db)
-        calc = checks.calculate(db, program, body, ctx.now())
+        calc = holds.calculate(db, program, body, ctx.now())
     return json_response(pricing.to_wire(body.check_id, calc))
 
 
@@ -61,12 +61,12 @@ async def hold(
         # The calculation is done here, on a read snapshot, before the write lock; inside the
         # write only what it read is checked again (and it is redone if that changed).
         with ctx.storage.read() as db:
-            prepared = checks.prepare_hold(db, ctx.program(db), body, now)
+            prepared = holds.prepare_hold(db, ctx.program(db), body, now)
 
     def handle(db: Database, now: int) -> wire.Hold:
         if body.check_id != check_id:
             raise ApiError(ErrorCode.INVALID_REQUEST, "The check id in the path and body differ.")
-        return checks.hold(db, lambda: ctx.program(db), body, now, caller, ctx.hold_ttl, prepared)
+        return holds.hold(db, lambda: ctx.program(db), body, now, caller, ctx.hold_ttl, prepared)
 
     return await idempotent_write(
         ctx, request, caller, key, body, handle, now=None if prepared is None else prepared.now
@@ -79,14 +79,14 @@ async def confirm(
 ) -> Response:
     """Apply the held check's earn and spend."""
     with ctx.storage.read() as db:
-        calc = checks.stored_calculation(db, check_id)  # written once, with the hold
+        calc = holds.stored_calculation(db, check_id)  # written once, with the hold
     return await idempotent_write(
         ctx,
         request,
         caller,
         key,
         None,
-        lambda db, now: checks.confirm(db, lambda: ctx.program(db), check_id, now, calc),
+        lambda db, now: holds.confirm(db, lambda: ctx.program(db), check_id, now, calc),
     )
 
 
@@ -96,7 +96,7 @@ async def cancel(
 ) -> Response:
     """Release the hold (void, timeout, crash recovery)."""
     return await idempotent_write(
-        ctx, request, caller, key, None, lambda db, now: checks.cancel(db, check_id, now)
+        ctx, request, caller, key, None, lambda db, now: holds.cancel(db, check_id, now)
     )
 
 
@@ -111,7 +111,7 @@ async def replay_offline(
         caller,
         key,
         body,
-        lambda db, now: checks.replay_offline(db, ctx.program(db), body, now, caller),
+        lambda db, now: replay.replay_offline(db, ctx.program(db), body, now, caller),
     )
 
 
@@ -158,7 +158,7 @@ def _replay_item(
         status = "applied"
         db.conn.execute("SAVEPOINT item")
         try:
-            result = checks.replay_offline(db, program, item.check, now, caller)
+            result = replay.replay_offline(db, program, item.check, now, caller)
         except ApiError as error:
             db.conn.execute("ROLLBACK TO SAVEPOINT item")
             db.conn.execute("RELEASE SAVEPOINT item")
@@ -183,5 +183,5 @@ async def return_check(
         caller,
         key,
         body,
-        lambda db, now: checks.return_check(db, ctx.program(db), body, now),
+        lambda db, now: returns.return_check(db, ctx.program(db), body, now),
     )

@@ -1,0 +1,359 @@
+"""Holds: calculate, hold → confirm / cancel, and the sweep of expired holds, on the ledger.
+
+Call every function inside one ``Storage.write()`` transaction (BEGIN IMMEDIATE): the balance
+a hold checks cannot change before the hold is written (:func:`prepare_hold` alone runs in a
+read transaction, before the lock). Holds past their expiry release themselves: they stop
+counting at once (the balance derivation ignores them) and the sweep records the release
+movement.
+
+Raises :class:`~processing.server.problems.ApiError`: unknown_member, unknown_check,
+member_blocked, spend_not_allowed, insufficient_points, stale_calculation, code_required,
+code errors, hold_expired, check_already_closed, check_exists.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlite_utils import Database
+
+from loyalty.check import Calculation
+from loyalty.program import Program
+from processing import wire
+from processing.amounts import from_minor, to_minor
+from processing.errors import ErrorCode
+from processing.server import checks, codes, ledger, members, pricing
+from processing.server.auth import TillIdentity
+from processing.server.problems import ApiError
+from processing.server.storage import next_seq
+
+
+def sweep_expired_holds(db: Database, now: int) -> int:
+    """Mark holds past their expiry as expired and record their release; returns how many."""
+    rows = db.execute(
+        "SELECT id, member_id, spend FROM checks WHERE status = 'held' AND hold_expires_at <= ?",
+        [now],
+    ).fetchall()
+    for check_id, member_id, spend in rows:
+        db.execute(
+            "UPDATE checks SET status = 'expired', closed_at = ? WHERE id = ?", [now, check_id]
+        )
+        if int(spend):
+            ledger.record_release(
+                db, str(member_id), int(spend), now, str(check_id), "hold expired"
+            )
+    return len(rows)
+
+
+def calculate(db: Database, program: Program, request: wire.CheckRequest, now: int) -> Calculation:
+    """The authoritative calculation of ``request`` at ``now`` (no writes)."""
+    member = members.require(db, request.member_id)
+    if member.state == "blocked":
+        raise ApiError(ErrorCode.MEMBER_BLOCKED, "This member is blocked.")
+    lines = pricing.core_lines(db, request.lines)
+    view = pricing.member_view(db, member, now)
+    return pricing.run(program, lines, view, request.requested_spend, request.coupons, now)
+
+
+_INPUTS = (
+    "SELECT m.id, m.phone, m.name, m.birthday, m.email, m.state, m.lifetime_spend,"
+    " (SELECT MAX(version) FROM programs),"
+    " (SELECT COALESCE(SUM(remaining), 0) FROM lots WHERE member_id = m.id AND remaining != 0"
+    "  AND active_from <= ?1 AND (expires_at IS NULL OR expires_at > ?1)),"
+    " (SELECT COALESCE(SUM(spend), 0) FROM checks WHERE member_id = m.id AND status = 'held'"
+    "  AND hold_expires_at > ?1),"
+    " (SELECT group_concat(id, char(31)) FROM offers WHERE member_id = m.id)"
+    " FROM members m WHERE m.id = ?2"
+)
+"""Everything a check's calculation reads besides the program and the catalog, in one query:
+the member, the program version, active points, open holds, personal offers."""
+
+HoldInputs = tuple[object, ...]
+
+
+def _inputs(db: Database, member_id: str, now: int) -> HoldInputs | None:
+    row = db.execute(_INPUTS, [now, member_id]).fetchone()
+    return None if row is None else tuple(row)
+
+
+@dataclass(frozen=True)
+class PreparedHold:
+    """A hold worked out before the write lock (in a read transaction): what it read, and the
+    answer it leads to. :func:`hold` uses it only if what it read is still so."""
+
+    now: int
+    inputs: HoldInputs
+    categories: dict[str, str]
+    member: members.MemberRow
+    calc: Calculation
+    fresh: wire.Calculation
+    refusal: ApiError | None
+    lines_json: str
+    calc_json: str
+
+
+def prepare_hold(
+    db: Database, program: Program, request: wire.HoldRequest, now: int
+) -> PreparedHold | None:
+    """The hold's calculation at ``now`` from a read snapshot; None when it cannot be prepared
+    (unknown member, refused lines, another program version …: :func:`hold` works it out)."""
+    inputs = _inputs(db, request.member_id, now)
+    if inputs is None or inputs[7] != program.version:
+        return None
+    member = members.MemberRow(
+        str(inputs[0]),
+        str(inputs[1]),
+        None if inputs[2] is None else str(inputs[2]),
+        None if inputs[3] is None else date.fromisoformat(str(inputs[3])),
+        None if inputs[4] is None else str(inputs[4]),
+        str(inputs[5]),
+        int(str(inputs[6])),
+    )
+    if member.state == "blocked":
+        return None
+    available = int(str(inputs[8])) - int(str(inputs[9]))
+    offers = tuple(str(inputs[10]).split("\x1f")) if inputs[10] else ()
+    categories = pricing.catalog_categories(db, request.lines)
+    try:
+        lines = pricing.core_lines(db, request.lines, categories)
+        view = pricing.view_of(member, available, offers)
+        calc = pricing.run(program, lines, view, request.requested_spend, request.coupons, now)
+    except ApiError:
+        return None
+    fresh = pricing.to_wire(request.check_id, calc)
+    refusal = None
+    try:
+        _decide(request, member, calc, fresh)
+    except ApiError as error:
+        refusal = error
+    return PreparedHold(
+        now,
+        inputs,
+        categories,
+        member,
+        calc,
+        fresh,
+        refusal,
+        _lines_json(request.lines),
+        json.dumps(calc.to_dict()),
+    )
+
+
+def _lines_json(lines: Sequence[wire.Line]) -> str:
+    return json.dumps([line.model_dump(mode="json") for line in lines])
+
+
+def _decide(
+    request: wire.HoldRequest,
+    member: members.MemberRow,
+    calc: Calculation,
+    fresh: wire.Calculation,
+) -> None:
+    """The refusals that follow from the calculation alone (ApiError)."""
+    if request.requested_spend > 0 and member.state != "active":
+        raise ApiError(ErrorCode.SPEND_NOT_ALLOWED, "This member may earn but not spend points.")
+    if (
+        calc.spend_applied < request.requested_spend
+        and calc.available_points < request.requested_spend
+    ):
+        raise ApiError(
+            ErrorCode.INSUFFICIENT_POINTS,
+            "The member does not have enough points for this spend.",
+            {"available": format(calc.available_points, "f")},
+        )
+    if fresh.fingerprint != request.fingerprint:
+        raise ApiError(
+            ErrorCode.STALE_CALCULATION,
+            "The check changed since it was calculated; calculate it again.",
+            {"calculation": fresh.model_dump(mode="json", exclude={"detail"})},
+        )
+
+
+def _still_valid(db: Database, request: wire.HoldRequest, prepared: PreparedHold) -> bool:
+    """True when nothing the prepared calculation read has changed (call in the write)."""
+    return _inputs(db, request.member_id, prepared.now) == prepared.inputs and (
+        pricing.catalog_categories(db, request.lines) == prepared.categories
+    )
+
+
+def hold(
+    db: Database,
+    program: Program | Callable[[], Program],
+    request: wire.HoldRequest,
+    now: int,
+    caller: TillIdentity,
+    ttl: int,
+    prepared: PreparedHold | None = None,
+) -> wire.Hold:
+    """Reserve the check's spend until ``now + ttl``.
+
+    ``prepared`` (from :func:`prepare_hold` at this same ``now``, before the write lock) is
+    used when what it read is unchanged inside this transaction; otherwise the calculation is
+    done again here. ``program`` may be a callable, called only when it is needed.
+    """
+    sweep_expired_holds(db, now)
+    if checks.load(db, request.check_id) is not None:
+        raise ApiError(ErrorCode.CHECK_EXISTS, "This check id was already used.")
+    if prepared is not None and prepared.now == now and _still_valid(db, request, prepared):
+        member, calc, fresh = prepared.member, prepared.calc, prepared.fresh
+        if prepared.refusal is not None:
+            raise prepared.refusal
+        lines_json, calc_json = prepared.lines_json, prepared.calc_json
+    else:
+        if callable(program):
+            program = program()
+        member = members.require(db, request.member_id)
+        if member.state == "blocked":
+            raise ApiError(ErrorCode.MEMBER_BLOCKED, "This member is blocked.")
+        lines = pricing.core_lines(db, request.lines)
+        view = pricing.member_view(db, member, now)
+        calc = pricing.run(program, lines, view, request.requested_spend, request.coupons, now)
+        fresh = pricing.to_wire(request.check_id, calc)
+        _decide(request, member, calc, fresh)
+        lines_json, calc_json = _lines_json(request.lines), json.dumps(calc.to_dict())
+    spend = to_minor(calc.spend_applied)
+    if calc.code_required and spend > 0:
+        if request.spend_code_id is None or request.spend_code is None:
+            raise ApiError(ErrorCode.CODE_REQUIRED, "This spend needs the customer's SMS code.")
+        record = codes.check_code(db, request.spend_code_id, request.spend_code, "spend", now)
+        if record.member_id != member.id or (record.points or 0) < spend:
+            raise ApiError(ErrorCode.CODE_INVALID, "This code was sent for another spend.")
+    expires = now + ttl
+    db.execute(
+        "INSERT INTO checks (id, member_id, store_id, till_id, status, lines, calculation,"
+        " fingerprint, total, earn, spend, hold_expires_at, program_version, created_at)"
+        " VALUES (?, ?, ?, ?, 'held', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            request.check_id,
+            member.id,
+            caller.store_id,
+            caller.till_id,
+            lines_json,
+            calc_json,
+            fresh.fingerprint,
+            to_minor(calc.total_amount),
+            to_minor(calc.earn_total),
+            spend,
+            expires,
+            calc.program_version,
+            now,
+        ],
+    )
+    if spend:
+        ledger.record_hold(db, member.id, spend, now, request.check_id)
+    held = format(calc.spend_applied, "f")
+    return wire.Hold(
+        check_id=request.check_id,
+        hold_id=request.check_id,
+        points_held=calc.spend_applied,
+        expires_at=checks.as_datetime(expires),
+        calculation=fresh,
+        message=wire.UserMessage(
+            key="hold", params={"points": held}, text=f"{held} points are reserved for this check."
+        ),
+    )
+
+
+def stored_calculation(db: Database, check_id: str) -> Calculation | None:
+    """The calculation a check was held with (never changes once written), or None."""
+    row = db.execute("SELECT calculation FROM checks WHERE id = ?", [check_id]).fetchone()
+    return None if row is None else Calculation.from_dict(json.loads(row[0]))
+
+
+def confirm(
+    db: Database,
+    program: Program | Callable[[], Program],
+    check_id: str,
+    now: int,
+    calc: Calculation | None = None,
+) -> wire.CheckResult:
+    """Apply a held check: spend from lots, earn a new lot, raise lifetime spend.
+
+    ``calc``: the check's stored calculation when already read (before the write lock: it is
+    written once, with the hold); ``program`` may be a callable, called only when needed."""
+    found = checks.load(db, check_id)
+    if found is None:
+        raise ApiError(ErrorCode.UNKNOWN_CHECK, "No check has this id.")
+    status, member_id, spend, earn, expires_at, stored = found
+    if status == "confirmed" and stored is not None:
+        return wire.CheckResult.model_validate_json(stored)
+    if status == "held" and expires_at is not None and int(expires_at) <= now:
+        sweep_expired_holds(db, now)
+        status = "expired"
+    if status == "expired":
+        raise ApiError(
+            ErrorCode.HOLD_EXPIRED, "The hold expired; calculate and hold again.", keep_effects=True
+        )
+    if status != "held":
+        raise ApiError(ErrorCode.CHECK_ALREADY_CLOSED, f"This check is already {status}.")
+    if callable(program):
+        program = program()
+    if spend:
+        ledger.record_release(db, member_id, spend, now, check_id, "confirmed")
+        try:
+            ledger.spend(db, member_id, spend, now, check_id)
+        except ledger.LedgerShortfall as exc:
+            # Lots expired between hold and confirm: the hold is void, the customer pays in money.
+            db.execute(
+                "UPDATE checks SET status = 'cancelled', closed_at = ? WHERE id = ?",
+                [now, check_id],
+            )
+            raise ApiError(
+                ErrorCode.INSUFFICIENT_POINTS,
+                "Some held points expired; hold the check again.",
+                {"available": format(from_minor(exc.available), "f")},
+                keep_effects=True,
+            ) from None
+    frozen_until = checks.earn_lot(db, program, member_id, earn, now, check_id)
+    if calc is None:
+        calc = stored_calculation(db, check_id)
+        assert calc is not None  # the check exists (loaded above)
+    # Lifetime spend and the member-cache mark in one statement (members.touch's effect).
+    db.execute(
+        "UPDATE members SET lifetime_spend = lifetime_spend + ?, seq = ? WHERE id = ?",
+        [to_minor(calc.pay_in_money), next_seq(db, "members"), member_id],
+    )
+    for code in calc.coupons:
+        db.execute(
+            "UPDATE coupons SET used_check_id = ? WHERE code = ? AND used_check_id IS NULL",
+            [check_id, code],
+        )
+    # The check still counts as held (unexpired, checked above) until the UPDATE below, so the
+    # balance after is what is available now plus its own reservation.
+    balance = ledger.available(db, member_id, now) + spend
+    result = checks.check_result(
+        db, check_id, member_id, "confirmed", earn, spend, now, frozen_until, balance=balance
+    )
+    db.execute(
+        "UPDATE checks SET status = 'confirmed', closed_at = ?, result = ? WHERE id = ?",
+        [now, result.model_dump_json(), check_id],
+    )
+    return result
+
+
+def cancel(db: Database, check_id: str, now: int) -> wire.CancelResult:
+    """Release a hold. Cancelling twice is harmless; a confirmed check cannot be cancelled."""
+    found = checks.load(db, check_id)
+    if found is None:
+        raise ApiError(ErrorCode.UNKNOWN_CHECK, "No check has this id.")
+    status, member_id, spend, _earn, expires_at, _ = found
+    if status == "held" and expires_at is not None and int(expires_at) <= now:
+        sweep_expired_holds(db, now)
+        status = "expired"
+    if status == "expired":
+        return wire.CancelResult(check_id=check_id, status="expired", released=from_minor(0))
+    if status == "cancelled":
+        return wire.CancelResult(
+            check_id=check_id, status="already_cancelled", released=from_minor(0)
+        )
+    if status != "held":
+        raise ApiError(ErrorCode.CHECK_ALREADY_CLOSED, f"This check is already {status}.")
+    db.execute(
+        "UPDATE checks SET status = 'cancelled', closed_at = ? WHERE id = ?", [now, check_id]
+    )
+    if spend:
+        ledger.record_release(db, member_id, spend, now, check_id, "cancelled")
+    return wire.CancelResult(check_id=check_id, status="cancelled", released=from_minor(spend))

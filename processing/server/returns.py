@@ -1,0 +1,107 @@
+"""Returns: lines of a closed check given back — earned points taken back, spent points
+returned, on the ledger.
+
+Call inside one ``Storage.write()`` transaction (BEGIN IMMEDIATE). Raises
+:class:`~processing.server.problems.ApiError`: unknown_check, return_exceeds_check.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+from sqlite_utils import Database
+
+from loyalty.check import Calculation
+from loyalty.errors import ReturnError
+from loyalty.program import Program
+from loyalty.returns import calculate_return
+from processing import wire
+from processing.amounts import from_minor, to_minor
+from processing.errors import ErrorCode
+from processing.server import checks, ledger, members
+from processing.server.problems import ApiError
+
+
+def return_check(
+    db: Database, program: Program, request: wire.ReturnRequest, now: int
+) -> wire.ReturnResult:
+    """Return lines of a closed check: earned points taken back, spent points given back."""
+    row = db.execute("SELECT result FROM returns WHERE id = ?", [request.return_id]).fetchone()
+    if row is not None:
+        return wire.ReturnResult.model_validate_json(row[0])
+    found = db.execute(
+        "SELECT status, member_id, calculation, earn, spend FROM checks WHERE id = ?",
+        [request.check_id],
+    ).fetchone()
+    if found is None or found[0] not in ("confirmed", "applied_offline"):
+        raise ApiError(ErrorCode.UNKNOWN_CHECK, "No completed check has this id.")
+    member_id, earned, spent = str(found[1]), int(found[3]), int(found[4])
+    original = Calculation.from_dict(json.loads(found[2]))
+    before: dict[int, Decimal] = {}
+    taken_so_far = given_so_far = 0
+    for lines_json, taken, given in db.execute(
+        "SELECT lines, taken_back, given_back FROM returns WHERE check_id = ?", [request.check_id]
+    ).fetchall():
+        taken_so_far += int(taken)
+        given_so_far += int(given)
+        for index, qty in json.loads(lines_json):
+            before[int(index)] = before.get(int(index), Decimal(0)) + Decimal(qty)
+    wanted: dict[int, Decimal] = {}
+    for line in request.lines:
+        wanted[line.index] = wanted.get(line.index, Decimal(0)) + line.quantity
+    try:
+        moved = calculate_return(original, wanted, before)
+    except ReturnError as exc:
+        raise ApiError(ErrorCode.RETURN_EXCEEDS_CHECK, exc.reason) from None
+    # Never move more than the check really earned and spent (offline shortfalls, blocked).
+    take = min(to_minor(moved.earn_taken_back), max(earned - taken_so_far, 0))
+    give = min(to_minor(moved.spend_given_back), max(spent - given_so_far, 0))
+    ledger.take_back(db, member_id, take, now, request.check_id)
+    if give:
+        expires = None if program.expiry_days is None else now + program.expiry_days * checks.DAY
+        ledger.add_lot(
+            db,
+            member_id,
+            give,
+            kind="reverse",
+            now=now,
+            active_from=now,
+            expires_at=expires,
+            check_id=request.check_id,
+            note="spent points returned",
+        )
+    db.execute(
+        "UPDATE members SET lifetime_spend = MAX(0, lifetime_spend - ?) WHERE id = ?",
+        [to_minor(moved.money_refund), member_id],
+    )
+    members.touch(db, member_id)
+    balance = ledger.available(db, member_id, now)
+    t, g = format(from_minor(take), "f"), format(from_minor(give), "f")
+    result = wire.ReturnResult(
+        return_id=request.return_id,
+        check_id=request.check_id,
+        member_id=member_id,
+        points_taken_back=from_minor(take),
+        points_given_back=from_minor(give),
+        balance_after=from_minor(balance),
+        message=wire.UserMessage(
+            key="return_done",
+            params={"taken": t, "given": g},
+            text=f"{t} points were taken back and {g} returned.",
+        ),
+    )
+    db.execute(
+        "INSERT INTO returns (id, check_id, lines, taken_back, given_back, created_at, result)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [
+            request.return_id,
+            request.check_id,
+            json.dumps([[i, format(q, "f")] for i, q in wanted.items()]),
+            take,
+            give,
+            now,
+            result.model_dump_json(),
+        ],
+    )
+    return result
