@@ -1,5 +1,7 @@
 """Check calculation: per-line spend allocation and earn under a program snapshot.
 
+The spend is worked out here; the earn per line in :mod:`loyalty.earn`.
+
 The order of the rules, and why:
 
 1. **Spend first.** The most a check can take is the smallest of: the % cap of the check total,
@@ -35,20 +37,19 @@ from loyalty.calculation import (
     LineResult,
     RejectedCoupon,
 )
+from loyalty.earn import earn_lines
 from loyalty.errors import CheckError, InvalidAmount
 from loyalty.member import MemberState, MemberView
 from loyalty.money import (
     CENT,
-    HUNDRED,
     ZERO,
     percent_of,
     quantize_down,
     quantize_money,
-    round_points,
     to_decimal,
 )
-from loyalty.program import Program, Promotion, PromotionKind
-from loyalty.rules import member_rate, normalize_coupon, promotion_reason, running_promotions
+from loyalty.program import Program
+from loyalty.rules import member_rate, normalize_coupon, running_promotions
 
 __all__ = [
     "AppliedPromotion",
@@ -149,7 +150,9 @@ def calculate(
     earning = member is None or member.state.can_earn
     if not earning:
         notes.append("This account is blocked: it neither earns nor spends points.")
-    results, applied = _earn(program, lines, amounts, caps, spends, rate.percent, promos, earning)
+    results, applied = earn_lines(
+        program, lines, amounts, caps, spends, rate.percent, promos, earning
+    )
     earn_total = sum((r.earn for r in results), ZERO)
     code_required = (
         program.spend.code_threshold is not None and spend > program.spend.code_threshold
@@ -242,143 +245,6 @@ def _applied_spend(
         )
         return ZERO
     return spend
-
-
-def _earn(
-    program: Program,
-    lines: Sequence[Line],
-    amounts: list[Decimal],
-    caps: list[Decimal],
-    spends: list[Decimal],
-    base_rate: Decimal,
-    promos: list[Promotion],
-    earning: bool,
-) -> tuple[list[LineResult], list[AppliedPromotion]]:
-    excl = program.exclusions
-    line_promos: list[list[str]] = [[] for _ in lines]
-    promo_points: dict[str, Decimal] = {p.promo_id: ZERO for p in promos}
-    promo_lines: dict[str, list[int]] = {p.promo_id: [] for p in promos}
-    bases: list[Decimal] = []
-    rates: list[Decimal] = []
-    earns: list[Decimal] = []
-    reasons: list[str] = []
-    for i, line in enumerate(lines):
-        reason = _exclusion(program, line, earning)
-        base = ZERO if reason else amounts[i] - (spends[i] if excl.points_paid_part else ZERO)
-        rate, raw = base_rate, ZERO
-        if not reason:
-            multiplier, best = Decimal(1), None
-            for promo in promos:
-                if (
-                    promo.kind is PromotionKind.MULTIPLIER
-                    and promo.targets(line.category, line.sku)
-                    and promo.multiplier > multiplier
-                ):
-                    multiplier, best = promo.multiplier, promo
-            rate = base_rate * multiplier
-            if best is not None:
-                extra = base * base_rate * (multiplier - 1) / HUNDRED
-                _credit(best, i, extra, line_promos, promo_points, promo_lines)
-            raw = base * rate / HUNDRED
-            for promo in promos:
-                if promo.kind in (PromotionKind.CATEGORY_BONUS, PromotionKind.PRODUCT_BONUS) and (
-                    promo.targets(line.category, line.sku)
-                ):
-                    extra = base * promo.extra_rate_percent / HUNDRED
-                    extra += promo.points_per_unit * line.quantity
-                    rate += promo.extra_rate_percent
-                    raw += extra
-                    _credit(promo, i, extra, line_promos, promo_points, promo_lines)
-        bases.append(base)
-        rates.append(rate)
-        earns.append(round_points(raw, program.rounding, program.precision))
-        reasons.append(reason)
-    _check_bonuses(program, promos, bases, earns, line_promos, promo_points)
-    results = [
-        LineResult(
-            index=i,
-            sku=line.sku,
-            name=line.name,
-            category=line.category,
-            quantity=line.quantity,
-            unit_price=line.unit_price,
-            discount=line.discount,
-            discounted=line.is_discounted,
-            amount=amounts[i],
-            spend_cap=caps[i],
-            spend=spends[i],
-            earn_base=bases[i],
-            rate_percent=rates[i],
-            earn=earns[i],
-            excluded_reason=reasons[i],
-            promo_ids=tuple(line_promos[i]),
-        )
-        for i, line in enumerate(lines)
-    ]
-    applied = [
-        AppliedPromotion(
-            promo_id=p.promo_id,
-            name=p.name,
-            kind=p.kind,
-            reason=promotion_reason(p, program.currency),
-            lines=tuple(promo_lines[p.promo_id]),
-            points=quantize_down(promo_points[p.promo_id]),
-        )
-        for p in promos
-        if promo_points[p.promo_id] > 0
-    ]
-    return results, applied
-
-
-def _exclusion(program: Program, line: Line, earning: bool) -> str:
-    if not earning:
-        return "The account is blocked."
-    if line.category in program.exclusions.categories:
-        return f"The category {line.category!r} earns no points."
-    if line.is_discounted and program.exclusions.discounted_lines:
-        return "Discounted lines earn no points."
-    return ""
-
-
-def _credit(
-    promo: Promotion,
-    index: int,
-    points: Decimal,
-    line_promos: list[list[str]],
-    promo_points: dict[str, Decimal],
-    promo_lines: dict[str, list[int]],
-) -> None:
-    if points <= 0:
-        return
-    line_promos[index].append(promo.promo_id)
-    promo_points[promo.promo_id] += points
-    promo_lines[promo.promo_id].append(index)
-
-
-def _check_bonuses(
-    program: Program,
-    promos: list[Promotion],
-    bases: list[Decimal],
-    earns: list[Decimal],
-    line_promos: list[list[str]],
-    promo_points: dict[str, Decimal],
-) -> None:
-    eligible = sum(bases, ZERO)
-    quantum = program.precision.quantum
-    for promo in promos:
-        if promo.kind is not PromotionKind.CHECK_BONUS or eligible <= 0:
-            continue
-        if eligible < promo.threshold:
-            continue
-        bonus = promo.bonus_points.quantize(quantum, rounding=ROUND_DOWN)
-        if bonus <= 0:
-            continue
-        # Split over the earning lines so a partial return takes back its share.
-        for i, share in enumerate(allocate(bonus, bases, quantum)):
-            if share > 0:
-                earns[i] += share
-                line_promos[i].append(promo.promo_id)
-        promo_points[promo.promo_id] += bonus
 
 
 def _customer_message(
