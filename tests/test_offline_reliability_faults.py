@@ -250,6 +250,8 @@ def _server_process(db_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], in
     """
     port_file = Path(f"{db_path}.port")
     port_file.unlink(missing_ok=True)
+    # The server's stderr is kept so a start-up failure says why instead of only that it failed.
+    errors = Path(f"{db_path}.stderr").open("ab")  # noqa: SIM115 - lives as long as the server
     process = subprocess.Popen(
         [
             *(sys.executable, "-m", "processing.server", "serve", "--db", str(db_path)),
@@ -258,19 +260,23 @@ def _server_process(db_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], in
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=errors,
     )
     try:
         deadline = time.monotonic() + 30
         while not port_file.exists():
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("The processing server process did not start.")
+                tail = Path(f"{db_path}.stderr").read_text(errors="replace")[-2000:]
+                raise RuntimeError(
+                    f"The processing server process did not start (exit {process.poll()}):\n{tail}"
+                )
             time.sleep(0.02)
         yield process, int(port_file.read_text())
     finally:
         if process.poll() is None:
             process.kill()
         process.wait(timeout=10)
+        errors.close()
         port_file.unlink(missing_ok=True)
 
 
