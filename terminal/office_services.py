@@ -73,11 +73,32 @@ class OfficeServices(ServiceBase):
         self.shift_id = None
 
     def print_text(self, text: str, kind: str) -> int | None:
-        """Queue plain text (the shift report) for the printer in its Cyrillic code page."""
+        """Queue plain text (the shift report) for the printer.
+
+        It goes through the receipts' renderer, so Ukrainian and Kazakh letters get the code
+        page (or the image) the profile needs, exactly as on a receipt.
+        """
         if self.settings.printer.kind == "none":
             return None
-        # ESC @ (init), ESC t 17 (CP866), the text, feed, partial cut: every profile knows these.
-        data = b"\x1b@\x1bt\x11" + text.encode("cp866", "replace") + b"\n\n\n\n\x1dV\x01"
+        from drivers.receipt_layout import Line, wrap
+        from drivers.render import render_blocks
+        from drivers.text_normalise import normalise_text
+
+        p = self.settings.printer
+        language = self.settings.till.receipt_language
+        rows = [
+            part
+            for row in normalise_text(text, language).splitlines()
+            for part in ([row] if len(row) <= p.columns else wrap(row, p.columns, 99))
+        ]
+        data = render_blocks(
+            tuple(Line(row) for row in rows),
+            language,
+            p.profile,
+            p.columns,
+            p.codepage,
+            qr="off",
+        ).data
         with self.database() as db:
             return PrintJobs(db, self.clock).enqueue(data, None, kind)
 
