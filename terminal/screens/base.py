@@ -30,12 +30,10 @@ def translate_bindings(node: Screen[Any]) -> None:
     node._bindings = translated
 
 
-class TillScreen(Screen[Any]):
-    """A full screen of the till."""
+class _TillParts:
+    """The app typed, and every worker failure sent to the app's one handler."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        translate_bindings(self)
+    app: Any
 
     @property
     def till(self) -> TillApp:
@@ -57,24 +55,17 @@ class TillScreen(Screen[Any]):
         """A scan arrived while this screen is active; screens that take scans override this."""
 
 
-class TillModal(ModalScreen[Any]):
-    """A dialog over a till screen; its worker failures are handled the same way."""
+class TillScreen(_TillParts, Screen[Any]):
+    """A full screen of the till."""
 
     def __init__(self) -> None:
         super().__init__()
         translate_bindings(self)
 
-    @property
-    def till(self) -> TillApp:
-        """The app, typed."""
-        from terminal.app import TillApp
 
-        return cast(TillApp, self.app)
+class TillModal(_TillParts, ModalScreen[Any]):
+    """A dialog over a till screen (dialogs ignore scans unless they override handle_scan)."""
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """Failures of this dialog's workers go to the app's one handler."""
-        if event.state is WorkerState.ERROR and event.worker.error is not None:
-            self.till.report_failure(event.worker.error)
-
-    def handle_scan(self, code: str, source: str) -> None:
-        """Dialogs ignore scans unless they override this."""
+    def __init__(self) -> None:
+        super().__init__()
+        translate_bindings(self)
