@@ -153,6 +153,13 @@ def test_print(config_file: str | None, language: str | None) -> None:
 
     settings = settings_or_exit(config_file)
     printer_settings = settings.printer
+    if printer_settings.kind == "none":
+        click.echo(
+            "Not printed: no printer is configured ([printer] kind = none); "
+            "set kind, e.g. TILL_PRINTER__KIND=file, to test one.",
+            err=True,
+        )
+        sys.exit(EXIT_DEVICE)
     lang: ReceiptLanguage = language or settings.till.receipt_language  # type: ignore[assignment]
     qr_content = printer_settings.account_url.replace("{member_id}", "TEST") or "TEST-CLAIM-0001"
     receipt = sample_receipt(lang, datetime.now(UTC).astimezone(), qr_content)

@@ -39,6 +39,13 @@ def test_test_print_to_a_file_decodes_to_every_letter(tmp_path: Path, language: 
     assert "1 225,5" in decoded.text  # the bonus block's new balance
 
 
+def test_test_print_without_a_printer_says_so(tmp_path: Path) -> None:
+    config = write_config(tmp_path, 'kind = "none"')
+    result = CliRunner().invoke(main, ["devices", "test-print", "--config", str(config)])
+    assert result.exit_code == 1
+    assert result.output.startswith("Not printed: no printer is configured")
+
+
 def test_test_print_says_which_letters_went_as_images(tmp_path: Path) -> None:
     out = tmp_path / "receipts.bin"
     config = write_config(
