@@ -36,6 +36,9 @@ KIND_RETURN = "return"
 KIND_REGISTRATION = "registration"
 """A member registered at the till while offline. Payload: ``wire.RegisterRequest``."""
 
+REGISTRATION_PROGRESS = "registration:"
+"""``sync_state`` key prefix (+ record id) of an offline registration's code progress."""
+
 KINDS = (KIND_OFFLINE_CHECK, KIND_HOLD_CONFIRM, KIND_HOLD_CANCEL, KIND_RETURN, KIND_REGISTRATION)
 GENESIS = "0" * 64
 UNSENT = ("pending", "sending")
@@ -234,16 +237,28 @@ class Outbox:
         """Delete the oldest acknowledged prefix beyond ``keep_last`` rows; returns how many.
 
         Only a prefix of acknowledged records is removed, and the last removed hash becomes the
-        chain's anchor, so :func:`verify_chain` still verifies what remains.
+        chain's anchor, so :func:`verify_chain` still verifies what remains. The prefix also
+        stops before the first delivered registration whose SMS code is not confirmed yet
+        (``offline_cache.registrations``): its record is all the till knows of it.
         """
         with write_transaction(self._db):
             first_unacked = self._db.execute(
                 "SELECT min(seq) FROM outbox WHERE state != 'acknowledged'"
             ).fetchone()[0]
+            first_pending_registration = self._db.execute(
+                "SELECT min(o.seq) FROM outbox o"
+                " LEFT JOIN sync_state s ON s.key = ? || o.id"
+                " WHERE o.state = 'acknowledged' AND o.kind = ?"
+                " AND NOT coalesce(json_extract(s.value, '$.confirmed'), 0)"
+                " AND coalesce(json_extract(s.value, '$.code_id'),"
+                " json_extract(o.response, '$.code_id')) IS NOT NULL",
+                [REGISTRATION_PROGRESS, KIND_REGISTRATION],
+            ).fetchone()[0]
             last = self._db.execute("SELECT max(seq) FROM outbox").fetchone()[0] or 0
             limit = last - keep_last
-            if first_unacked is not None:
-                limit = min(limit, first_unacked - 1)
+            for first_kept in (first_unacked, first_pending_registration):
+                if first_kept is not None:
+                    limit = min(limit, first_kept - 1)
             row = self._db.execute(
                 "SELECT seq, hash FROM outbox WHERE seq <= ? ORDER BY seq DESC LIMIT 1", [limit]
             ).fetchone()

@@ -25,10 +25,10 @@ from loyalty.phones import mask_phone, normalize_phone
 from offline_cache.audit import AuditLog
 from offline_cache.clock import Clock, from_text, to_text, utc_now
 from offline_cache.errors import NotFound
-from offline_cache.outbox import KIND_REGISTRATION
+from offline_cache.outbox import KIND_REGISTRATION, REGISTRATION_PROGRESS
 from offline_cache.txn import canonical_json, write_transaction
 
-_KEY = "registration:"
+_KEY = REGISTRATION_PROGRESS
 # Every key with the prefix sorts between these two, so the primary key's index answers.
 _KEY_END = "registration;"
 
