@@ -76,11 +76,14 @@ def run_sale(tmp_path: Path, keys: tuple[str, ...]) -> tuple[SaleResult, int, by
                 await counter.press(*keys)
                 assert screen.result is not None, screen.query_one("#message").render()
                 out["result"] = screen.result
+                out["panel_available"] = screen.member.available
                 out["keys"] = counter.other_keys
                 out["paper"] = await wait_printed(pilot, Path(settings.printer.path))
 
         asyncio.run(scenario())
         ledger = server_check(srv, out["result"].check_id)
+    # The customer panel shows the balance after the sale, not the one from before it.
+    assert out["panel_available"] == out["result"].balance_after
     return out["result"], out["keys"], out["paper"], ledger, settings
 
 

@@ -372,6 +372,10 @@ class SaleScreen(TillScreen):
     def on_sale_screen_committed(self, message: Committed) -> None:
         self.busy = False
         self.result = message.result
+        if self.member is not None:
+            # The panel must not keep showing the balance from before this sale.
+            self.member = replace(self.member, available=message.result.balance_after)
+            self.query_one(CustomerPanel).show(self.member)
         self.draft = None
         self.preview = None
         self._render_check()
