@@ -11,11 +11,13 @@ from decimal import Decimal
 
 from loyalty.receipt import (
     BonusBlock,
+    ExpiringSoon,
     Receipt,
     ReceiptLanguage,
     ReceiptLine,
     ReceiptQr,
     StoreHeader,
+    TierProgress,
     Totals,
 )
 from terminal.config import Settings
@@ -51,6 +53,12 @@ def sale_receipt(
             earned_provisional=offline,
             offline=offline,
             offer_teaser=member.offers[0] if member.offers else None,
+            expiring=(
+                ExpiringSoon(member.expiring_total, member.expiring_on.date())
+                if member.expiring_on is not None and member.expiring_total > 0
+                else None
+            ),
+            tier=TierProgress(member.tier_name, member.next_tier, member.to_next),
         )
     language: ReceiptLanguage = settings.till.receipt_language
     return Receipt(

@@ -11,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from drivers.escpos_decode import decode_escpos
 from processing.server.testing import RunningServer
 from terminal.messages import ScanReceived
 from terminal.screens.sale import SaleScreen
@@ -95,6 +96,9 @@ def test_scanned_member_typed_amount_earns_in_two_keys(tmp_path: Path) -> None:
     assert result.confirmed and result.earned == Decimal(36) and result.spent == 0
     assert ledger == ("confirmed", 3600, 0)
     assert result.check_id[:8].upper().encode() in paper
+    # The bonus block carries the member's tier and the points expiring soon (seeded: 300).
+    printed = decode_escpos(paper, settings.printer.profile).text
+    assert "Base" in printed and "Silver" in printed and "Expiring" in printed
     with till_db(settings) as db:
         rows = db.execute("SELECT id, state, kind FROM outbox").fetchall()
         assert rows == [(result.check_id, "acknowledged", "hold_confirm")]
