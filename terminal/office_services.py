@@ -10,7 +10,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from offline_cache import shifts
+from offline_cache import conflicts, shifts
 from offline_cache.db import open_database
 from offline_cache.errors import ShiftCloseRefused
 from offline_cache.outbox import Outbox
@@ -193,6 +193,23 @@ class OfficeServices(ServiceBase):
                 outbox.requeue_dead(record.id)
         self.kick_sync()
         return len(dead)
+
+    def open_conflicts(self) -> list[conflicts.Conflict]:
+        """Conflicts for the admin not yet marked seen, newest first."""
+        with self.database() as db:
+            return conflicts.open_conflicts(db)
+
+    def resolve_conflict(self, conflict_id: int, manager: str) -> None:
+        """A manager marked a conflict seen (audited as ``conflict_resolved``)."""
+        with self.database() as db:
+            conflicts.resolve_conflict(
+                db,
+                conflict_id,
+                cashier=self.cashier,
+                override_by=manager,
+                online=self.online,
+                clock=self.clock,
+            )
 
     def refresh_caches(self) -> None:
         """Refresh the program, member, catalog caches on a connection of this worker's own."""

@@ -1,7 +1,8 @@
 """The offline queue: how much waits, what failed for good and why, conflicts; retry now.
 
 Below it, registrations queued offline whose SMS code went out since: Enter on one asks the
-customer's code (:class:`~terminal.screens.registration.PendingCodePrompt`).
+customer's code (:class:`~terminal.screens.registration.PendingCodePrompt`). Then the open
+conflicts, one sentence each; F7 lets a manager mark the one under the cursor seen (audited).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from terminal.widgets.message_bar import MessageBar
 from terminal.widgets.status_line import StatusLine
 
 if TYPE_CHECKING:
+    from offline_cache.conflicts import Conflict
     from offline_cache.registrations import PendingRegistration
 
 
@@ -43,6 +45,34 @@ def render_sync(view: SyncView) -> Text:
     return text
 
 
+def describe_conflict(conflict: Conflict) -> str:
+    """What differed, in one sentence for the admin."""
+    local, server = conflict.local or "?", conflict.server or "?"
+    if conflict.kind == "server_conflict":
+        if conflict.detail.get("conflict") == "offline_spend_shortfall":
+            return _(
+                "Offline spend above the real balance: {local} requested, {server} applied."
+            ).format(local=local, server=server)
+        return _(
+            "The server reported a conflict ({what}): {local} requested, {server} applied."
+        ).format(what=conflict.detail.get("conflict", "?"), local=local, server=server)
+    if conflict.kind == "spend":
+        return _("Points spent: the till took {local} offline, the server {server}.").format(
+            local=local, server=server
+        )
+    if conflict.kind == "earn":
+        return _(
+            "Points earned: the till promised {local} offline, the server gave {server}."
+        ).format(local=local, server=server)
+    if conflict.kind == "refused":
+        return _("Refused by the server: {reason}").format(
+            reason=conflict.detail.get("message") or server
+        )
+    return _("{kind}: the till {local}, the server {server}.").format(
+        kind=conflict.kind, local=local, server=server
+    )
+
+
 def age(delta: timedelta) -> str:
     """How long ago, in the largest whole unit: minutes, hours or days."""
     minutes = max(int(delta.total_seconds() // 60), 0)
@@ -59,16 +89,20 @@ class SyncScreen(TillScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f5", "retry", N_("Send now")),
         Binding("f6", "requeue", N_("Retry refused")),
+        Binding("f7", "resolve", N_("Mark conflict seen")),
         Binding("escape", "back", N_("Back")),
     ]
 
     class Loaded(Message):
         """A fresh view of the queue."""
 
-        def __init__(self, view: SyncView, pending: list[PendingRegistration]) -> None:
+        def __init__(
+            self, view: SyncView, pending: list[PendingRegistration], conflicts: list[Conflict]
+        ) -> None:
             super().__init__()
             self.view = view
             self.pending = pending
+            self.conflicts = conflicts
 
     def compose(self) -> ComposeResult:
         settings = self.till.settings
@@ -76,6 +110,8 @@ class SyncScreen(TillScreen):
         yield Static(id="sync-body", classes="panel")
         yield Static(id="pending-title")
         yield DataTable(id="pending", cursor_type="row", zebra_stripes=True)
+        yield Static(id="conflicts-title")
+        yield DataTable(id="conflicts", cursor_type="row", zebra_stripes=True)
         yield MessageBar(id="message")
         yield Footer(compact=True)
 
@@ -83,29 +119,40 @@ class SyncScreen(TillScreen):
         super().__init__()
         self.pending: list[PendingRegistration] = []
         """Registrations waiting for the customer's code, as the table shows them."""
+        self.conflicts: list[Conflict] = []
+        """Open conflicts, as the conflicts table shows them (newest first)."""
 
     def on_mount(self) -> None:
         self.query_one("#pending-title").display = False
         table = self.query_one("#pending", DataTable)
         table.display = False
         table.add_columns(_("Phone"), _("Queued"), _("Code sent"))
+        self.query_one("#conflicts-title").display = False
+        conflicts = self.query_one("#conflicts", DataTable)
+        conflicts.display = False
+        conflicts.add_columns(_("Time"), _("Check"), _("Member"), _("What differed"))
         self._run("read")
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="sync")
-    def _run(self, what: str) -> None:
+    def _run(self, what: str, conflict_id: int | None = None, manager: str | None = None) -> None:
         services = self.till.services
+        if what == "resolve" and conflict_id is not None and manager is not None:
+            services.resolve_conflict(conflict_id, manager)
         if what == "send":
             view = services.sync_now()
         else:
             if what == "requeue":
                 services.requeue_dead()
             view = services.sync_view()
-        self.post_message(self.Loaded(view, services.pending_registrations()))
+        self.post_message(
+            self.Loaded(view, services.pending_registrations(), services.open_conflicts())
+        )
 
     def on_sync_screen_loaded(self, message: Loaded) -> None:
         self.query_one("#sync-body", Static).update(render_sync(message.view))
         self.query_one(MessageBar).clear()
         self._show_pending(message.pending)
+        self._show_conflicts(message.conflicts)
         self.till.refresh_status()
 
     def _show_pending(self, pending: list[PendingRegistration]) -> None:
@@ -129,10 +176,34 @@ class SyncScreen(TillScreen):
         if pending:
             table.focus()
 
+    def _show_conflicts(self, conflicts: list[Conflict]) -> None:
+        self.conflicts = conflicts
+        title = self.query_one("#conflicts-title", Static)
+        table = self.query_one("#conflicts", DataTable)
+        table.clear()
+        for row in conflicts:
+            local = row.created_at.astimezone()
+            member = row.phone_masked or row.member_id or ""
+            table.add_row(
+                Text(f"{day(local)} {clock(local)}"),
+                Text(row.record_id[:8]),
+                Text(member),
+                Text(describe_conflict(row)),
+            )
+        title.update(
+            Text(
+                _("Open conflicts: {count} (F7 marks one seen)").format(count=len(conflicts)),
+                style="bold",
+            )
+        )
+        title.display = table.display = bool(conflicts)
+        if conflicts and not self.pending:
+            table.focus()
+
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         """Enter on a registration: ask the customer's code."""
         event.stop()
-        if 0 <= event.cursor_row < len(self.pending):
+        if event.data_table.id == "pending" and 0 <= event.cursor_row < len(self.pending):
             self.ask_code(self.pending[event.cursor_row])
 
     def ask_code(self, pending: PendingRegistration) -> None:
@@ -155,6 +226,21 @@ class SyncScreen(TillScreen):
     def action_requeue(self) -> None:
         """F6: put refused items back in the queue."""
         self._run("requeue")
+
+    def action_resolve(self) -> None:
+        """F7: a manager marks the conflict under the cursor seen."""
+        from terminal.screens.manager import ask_manager
+
+        if not self.conflicts:
+            self.query_one(MessageBar).show(_("No open conflicts."))
+            return
+        row = self.query_one("#conflicts", DataTable).cursor_row
+        conflict = self.conflicts[min(max(row, 0), len(self.conflicts) - 1)]
+
+        def resolve(manager: str) -> None:
+            self._run("resolve", conflict.id, manager)
+
+        ask_manager(self.app, resolve)
 
     def action_back(self) -> None:
         """Esc: back to the sale."""
