@@ -173,6 +173,10 @@ class _Conn:
 @dataclass
 class _Tally:
     latencies: list[float] = field(default_factory=list)
+    by_route: dict[str, list[float]] = field(
+        default_factory=lambda: {r: [] for r in ("identify", "calculate", "hold", "confirm")}
+    )
+    """The same latencies per route."""
     done: list[tuple[str, int, int]] = field(default_factory=list)
     """(check id, earned, spent in hundredths) of every confirmed check."""
     failures: list[str] = field(default_factory=list)
@@ -218,6 +222,7 @@ async def _till(conn: _Conn, sales: list[_Sale], go: asyncio.Event, tally: _Tall
             found = json.loads(await conn.post("/v1/identify", sale.identify))
             t1 = clock()
             tally.latencies.append(t1 - t0)
+            tally.by_route["identify"].append(t1 - t0)
             member = found["member"]
             if member["state"] == "blocked":
                 tally.blocked += 1  # the till stops here by design
@@ -237,13 +242,16 @@ async def _till(conn: _Conn, sales: list[_Sale], go: asyncio.Event, tally: _Tall
             calc = json.loads(await conn.post("/v1/calculate", check))
             t1 = clock()
             tally.latencies.append(t1 - t0)
+            tally.by_route["calculate"].append(t1 - t0)
             hold = check[:-1] + b',"fingerprint":' + json.dumps(calc["fingerprint"]).encode() + b"}"
             await conn.post(f"/v1/checks/{cid}/hold", hold, f"h{cid}")
             t2 = clock()
             tally.latencies.append(t2 - t1)
+            tally.by_route["hold"].append(t2 - t1)
             result = json.loads(await conn.post(f"/v1/checks/{cid}/confirm", b"", f"c{cid}"))
             t3 = clock()
             tally.latencies.append(t3 - t2)
+            tally.by_route["confirm"].append(t3 - t2)
             tally.done.append((cid, _hundredths(result["earned"]), _hundredths(result["spent"])))
         except _Failed as exc:
             tally.failures.append(str(exc))
@@ -326,6 +334,11 @@ def server_throughput() -> Result:
         {
             "p99_request_ms": p99,
             "p50_request_ms": median(latencies) * 1000 if latencies else None,
+            "p50_p99_ms_by_route": {
+                route: [round(median(ts) * 1000, 1), round(percentile(ts, 99) * 1000, 1)]
+                for route, ts in tally.by_route.items()
+                if ts
+            },
             "checks": len(done),
             "failures": len(failures),
             "blocked_members_skipped": tally.blocked,

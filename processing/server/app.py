@@ -23,7 +23,8 @@ from processing import wire
 from processing.errors import ErrorCode
 from processing.server import routes_checks, routes_members
 from processing.server.context import NoProgram, ServerContext
-from processing.server.handling import JSON, error_response
+from processing.server.fastpath import FastRoutes
+from processing.server.handling import JSON, error_response, no_program_response
 from processing.server.problems import ApiError
 
 log = logging.getLogger("processing.server")
@@ -40,6 +41,7 @@ class TillAuth:
     def __init__(self, app: ASGIApp, ctx: ServerContext) -> None:
         self.app = app
         self.ctx = ctx
+        self.fast = FastRoutes(app, ctx)  # the sale's hot routes; the rest goes on to ``app``
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in _OPEN_PATHS:
@@ -68,7 +70,7 @@ class TillAuth:
             await send({"type": "http.response.body", "body": _UNAUTHORIZED})
             return
         scope.setdefault("state", {})["till"] = identity
-        await self.app(scope, receive, send)
+        await self.fast(scope, receive, send, identity)
 
 
 def _validation_details(exc: RequestValidationError) -> dict[str, Any]:
@@ -130,8 +132,7 @@ def create_app(ctx: ServerContext) -> FastAPI:
 
     @app.exception_handler(NoProgram)
     async def on_no_program(_request: Request, exc: NoProgram) -> Response:
-        body = {"code": "internal", "message": str(exc), "details": {}}
-        return Response(json.dumps(body), status_code=503, media_type=JSON)
+        return no_program_response(exc)
 
     @app.exception_handler(Exception)
     async def on_crash(_request: Request, exc: Exception) -> Response:

@@ -27,7 +27,7 @@ from sqlite_utils import Database
 from processing import wire
 from processing.server import idempotency
 from processing.server.auth import TillIdentity
-from processing.server.context import ServerContext
+from processing.server.context import NoProgram, ServerContext
 from processing.server.problems import ApiError
 
 JSON = "application/json"
@@ -71,6 +71,11 @@ def json_response(model: BaseModel, status: int = 200) -> Response:
 
 def error_response(error: ApiError) -> Response:
     return Response(json.dumps(error.body()), status_code=error.status, media_type=JSON)
+
+
+def no_program_response(exc: NoProgram) -> Response:
+    body = {"code": "internal", "message": str(exc), "details": {}}
+    return Response(json.dumps(body), status_code=503, media_type=JSON)
 
 
 async def write(ctx: ServerContext, fn: Callable[[Database], T], *, long: bool = False) -> T:
