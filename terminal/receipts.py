@@ -38,8 +38,12 @@ def sale_receipt(
     cashier: str | None,
     issued_at: datetime,
     kind: str = "sale",
+    frozen_until: datetime | None = None,
 ) -> Receipt:
-    """The receipt of a committed sale (``kind`` "reprint" says so on paper)."""
+    """The receipt of a committed sale (``kind`` "reprint" says so on paper).
+
+    ``frozen_until`` is when the points earned on this check activate, as the server said.
+    """
     member = draft.member
     bonus = None
     if member is not None:
@@ -52,6 +56,8 @@ def sale_receipt(
             new_balance=balance_after if balance_after is not None else before - spent,
             earned_provisional=offline,
             offline=offline,
+            frozen_points=earned if frozen_until is not None and earned > 0 else None,
+            frozen_until=frozen_until.date() if frozen_until is not None and earned > 0 else None,
             offer_teaser=member.offers[0] if member.offers else None,
             expiring=(
                 ExpiringSoon(member.expiring_total, member.expiring_on.date())

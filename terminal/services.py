@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import uuid
 from concurrent.futures import TimeoutError as FutureTimeout
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -173,10 +174,20 @@ class SaleServices(ServiceBase):
             # Nothing was committed here, so the server must not keep the points reserved.
             self._release_hold(draft.check_id)
             raise
-        confirmed, balance_after = self._confirm(draft.check_id)
-        if balance_after is None:
-            balance_after = draft.member.available - calc.spend
-        text, job = self._print(draft, calc.earn, calc.spend, balance_after, offline=False)
+        confirmed = self._confirm(draft.check_id)
+        balance_after = (
+            confirmed.balance_after
+            if confirmed is not None
+            else draft.member.available - calc.spend
+        )
+        text, job = self._print(
+            draft,
+            calc.earn,
+            calc.spend,
+            balance_after,
+            offline=False,
+            frozen_until=confirmed.frozen_until if confirmed is not None else None,
+        )
         return SaleResult(
             check_id=draft.check_id,
             earned=calc.earn,
@@ -185,20 +196,21 @@ class SaleServices(ServiceBase):
             offline=False,
             receipt_text=text,
             print_job_id=job,
-            confirmed=confirmed,
+            confirmed=confirmed is not None,
         )
 
-    def _confirm(self, check_id: str) -> tuple[bool, Decimal | None]:
+    def _confirm(self, check_id: str) -> wire.CheckResult | None:
+        """The server's confirmation, or None when it is left to the sync (in the outbox)."""
         try:
             result = self.client.confirm(check_id, idempotency_key=check_id)
         except ProcessingError as error:
             # The confirmation is in the outbox; the sync engine delivers it.
             log.warning("confirm of %s queued: %s", check_id, error)
             self.online = not isinstance(error, Offline | ServerError)
-            return False, None
+            return None
         with self.database() as db:
             Outbox(db, self.clock).mark_acknowledged(check_id, result.model_dump(mode="json"))
-        return True, result.balance_after
+        return result
 
     def _commit_offline(self, draft: SaleDraft, preview: Preview) -> SaleResult:
         assert draft.member is not None
@@ -293,7 +305,14 @@ class SaleServices(ServiceBase):
     # ------------------------------------------------------------------ printing
 
     def _print(
-        self, draft: SaleDraft, earned: Decimal, spent: Decimal, after: Decimal, *, offline: bool
+        self,
+        draft: SaleDraft,
+        earned: Decimal,
+        spent: Decimal,
+        after: Decimal,
+        *,
+        offline: bool,
+        frozen_until: datetime | None = None,
     ) -> tuple[str, int | None]:
         receipt = receipts.sale_receipt(
             self.settings,
@@ -302,6 +321,7 @@ class SaleServices(ServiceBase):
             spent=spent,
             balance_after=after,
             offline=offline,
+            frozen_until=frozen_until,
             cashier=self.cashier,
             issued_at=self.clock(),
         )

@@ -99,6 +99,8 @@ def test_scanned_member_typed_amount_earns_in_two_keys(tmp_path: Path) -> None:
     # The bonus block carries the member's tier and the points expiring soon (seeded: 300).
     printed = decode_escpos(paper, settings.printer.profile).text
     assert "Base" in printed and "Silver" in printed and "Expiring" in printed
+    # Earned points activate later (the demo program freezes them 14 days): paper says until when.
+    assert "Frozen until" in printed
     with till_db(settings) as db:
         rows = db.execute("SELECT id, state, kind FROM outbox").fetchall()
         assert rows == [(result.check_id, "acknowledged", "hold_confirm")]
