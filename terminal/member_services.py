@@ -115,7 +115,7 @@ class MemberServices(ServiceBase):
 
     def register_confirm(self, code_id: str, code: str) -> MemberView:
         """Check the customer's code; returns the new (or found) member, identified."""
-        from terminal.services import member_view
+        from terminal.wire_views import member_view
 
         try:
             result = self.client.confirm_registration(
@@ -193,7 +193,7 @@ class MemberServices(ServiceBase):
         A wrong code keeps the registration pending; an expired or unknown code gets a new
         one sent (the sentence says so).
         """
-        from terminal.services import member_view
+        from terminal.wire_views import member_view
 
         pending = self._pending(record_id)
         # The same code typed again after a lost answer replays the server's first answer.
@@ -232,7 +232,7 @@ class MemberServices(ServiceBase):
 
     def find_check(self, number: str) -> tuple[CheckRow, tuple[SaleLine, ...]]:
         """A check of this till by its printed number (first 8 characters) or full id."""
-        from terminal.office_services import draft_from_details
+        from terminal.wire_views import draft_from_details
 
         with self.database() as db:
             found = till_state.check_details(db, number.strip())

@@ -20,7 +20,8 @@ from processing.breaker import BreakerState
 from terminal import receipts, till_state
 from terminal.i18n import _
 from terminal.service_base import ServiceBase, TillError
-from terminal.views import CheckRow, MemberView, SaleDraft, SaleLine, ShiftReport, SyncView
+from terminal.views import CheckRow, SaleLine, ShiftReport, SyncView
+from terminal.wire_views import draft_from_details
 
 log = logging.getLogger(__name__)
 
@@ -220,31 +221,3 @@ class OfficeServices(ServiceBase):
             refresh_all(db, self.client, self.clock)
         finally:
             db.close()
-
-
-def draft_from_details(row: CheckRow, details: dict[str, Any]) -> SaleDraft:
-    """Rebuild enough of a committed check for a reprint or a return."""
-    member = None
-    if row.member_id:
-        member = MemberView(
-            member_id=row.member_id,
-            phone_masked=str(details.get("phone_masked") or "***"),
-            name=None,
-            state="active",
-            tier_name="",
-            tier_rate=Decimal(0),
-            next_tier=None,
-            to_next=None,
-            available=Decimal(str(details.get("balance_before", "0"))),
-        )
-    lines = tuple(
-        SaleLine(
-            name=str(line["name"]),
-            price=Decimal(str(line["price"])),
-            quantity=Decimal(str(line["quantity"])),
-            amount=Decimal(str(line["amount"])),
-            discounted=bool(line.get("discounted", False)),
-        )
-        for line in details.get("lines", [])
-    )
-    return SaleDraft(row.check_id, member, lines)

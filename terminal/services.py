@@ -18,7 +18,6 @@ import uuid
 from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 from loyalty.identifiers import IdKind, classify
 from offline_cache.checks import CheckRecord, commit_check, queue_record
@@ -32,7 +31,8 @@ from terminal.i18n import _
 from terminal.member_services import MemberServices
 from terminal.office_services import OfficeServices
 from terminal.service_base import Clock, ServiceBase, TillError, rejected_sentence
-from terminal.views import MemberView, Preview, SaleDraft, SaleLine, SaleResult
+from terminal.views import MemberView, Preview, SaleDraft, SaleResult
+from terminal.wire_views import check_request, draft_details, member_view, wire_line
 
 __all__ = ["Clock", "TillError", "TillServices"]
 
@@ -165,7 +165,7 @@ class SaleServices(ServiceBase):
             payload={"check_id": draft.check_id, "hold_id": hold.hold_id},
             shift_id=self.shift_id,
             cashier=self.cashier,
-            details=_details(draft),
+            details=draft_details(draft),
         )
         try:
             with self.database() as db:
@@ -234,7 +234,7 @@ class SaleServices(ServiceBase):
             payload=check.model_dump(mode="json"),
             shift_id=self.shift_id,
             cashier=self.cashier,
-            details=_details(draft),
+            details=draft_details(draft),
         )
         with self.database() as db:
             # Checked under the same lock as the commit, so two sales cannot both use the
@@ -332,81 +332,6 @@ class SaleServices(ServiceBase):
         with self.database() as db:
             job = PrintJobs(db, self.clock).enqueue(data, draft.check_id, "sale")
         return text, job
-
-
-# ---------------------------------------------------------------------- translation helpers
-
-
-def member_view(result: wire.IdentifyResult) -> MemberView:
-    """The screen's view of an identify answer."""
-    member, balance = result.member, result.balance
-    frozen_until = min((lot.active_from for lot in balance.frozen), default=None)
-    expiring_on = min((lot.expires_at for lot in balance.expiring), default=None)
-    return MemberView(
-        member_id=member.id,
-        phone_masked=member.phone_masked,
-        name=member.name,
-        state=member.state,
-        tier_name=member.tier.name,
-        tier_rate=member.tier.rate_percent,
-        next_tier=member.tier.next_name,
-        to_next=member.tier.to_next,
-        available=balance.available,
-        frozen_total=balance.frozen_total,
-        frozen_until=frozen_until,
-        expiring_total=balance.expiring_total,
-        expiring_on=expiring_on,
-        offers=tuple(offer.title for offer in result.offers),
-        coupons=tuple(f"{c.title} ({c.code})" for c in result.coupons),
-        online=True,
-        entry=result.entry,
-    )
-
-
-def wire_line(line: SaleLine) -> wire.Line:
-    """A check line as the protocol carries it."""
-    return wire.Line(
-        barcode=line.barcode,
-        name=line.name,
-        category=line.category,
-        price=line.price,
-        quantity=line.quantity,
-        amount=line.amount,
-        discounted=line.discounted,
-    )
-
-
-def check_request(draft: SaleDraft) -> wire.CheckRequest:
-    """The calculate/hold request for ``draft``."""
-    assert draft.member is not None
-    return wire.CheckRequest(
-        check_id=draft.check_id,
-        member_id=draft.member.member_id,
-        lines=[wire_line(line) for line in draft.lines],
-        requested_spend=draft.spend,
-        coupons=list(draft.coupons),
-        spend_code_id=draft.spend_code_id,
-        spend_code=draft.spend_code,
-    )
-
-
-def _details(draft: SaleDraft) -> dict[str, Any]:
-    """What a reprint or a return needs to rebuild the check (masked data only)."""
-    member = draft.member
-    return {
-        "lines": [
-            {
-                "name": line.name,
-                "price": line.price,
-                "quantity": line.quantity,
-                "amount": line.amount,
-                "discounted": line.discounted,
-            }
-            for line in draft.lines
-        ],
-        "phone_masked": member.phone_masked if member else "",
-        "balance_before": member.available if member else Decimal(0),
-    }
 
 
 class TillServices(SaleServices, MemberServices, OfficeServices):
