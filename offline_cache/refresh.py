@@ -6,7 +6,9 @@ of its page in one transaction, so an interrupted refresh resumes where it stopp
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Protocol, TypeVar
 
 from sqlite_utils import Database
 
@@ -14,9 +16,12 @@ from offline_cache.clock import Clock, utc_now
 from offline_cache.members import MemberCache, MemberRow
 from offline_cache.snapshots import CatalogCache, CatalogItem, ProgramCache, SyncState
 from offline_cache.txn import write_transaction
+from processing import wire
 from processing.client import ProcessingClient
 
 MAX_PAGES = 10_000
+
+_Item = TypeVar("_Item", covariant=True)
 
 
 def refresh_program(db: Database, client: ProcessingClient, clock: Clock = utc_now) -> str:
@@ -32,60 +37,91 @@ def refresh_program(db: Database, client: ProcessingClient, clock: Clock = utc_n
     return str(snapshot.version)
 
 
-def refresh_members(
-    db: Database, client: ProcessingClient, page: int = 1000, clock: Clock = utc_now
+class _Page(Protocol[_Item]):
+    """One page of a delta: its items, the cursor after it, and whether more follow."""
+
+    @property
+    def items(self) -> Sequence[_Item]: ...
+
+    @property
+    def cursor(self) -> str: ...
+
+    @property
+    def has_more(self) -> bool: ...
+
+
+def _follow(
+    db: Database,
+    cursor_key: str,
+    fetch: Callable[[str], _Page[_Item]],
+    store: Callable[[Sequence[_Item], datetime], int],
+    clock: Clock,
 ) -> int:
-    """Follow the member delta from the saved cursor; returns how many rows were stored."""
-    state, cache, stored = SyncState(db), MemberCache(db), 0
-    cursor = state.get("members_cursor") or ""
+    """Fetch pages from the cursor saved under ``cursor_key``, storing each page and its
+    cursor in one transaction; returns how many rows were stored."""
+    state, stored = SyncState(db), 0
+    cursor = state.get(cursor_key) or ""
     for _ in range(MAX_PAGES):
-        delta = client.members_delta(cursor, page)
-        rows = [
-            MemberRow(
-                member_id=item.id,
-                phone=item.phone,
-                state=item.state,
-                available=item.available,
-                balance_at=item.balance_at,
-                card_numbers=tuple(item.card_numbers),
-                details={
-                    "phone_masked": item.phone_masked,
-                    "name": item.name,
-                    "lifetime_spend": str(item.lifetime_spend),
-                    "birthday": None if item.birthday is None else item.birthday.isoformat(),
-                },
-            )
-            for item in delta.items
-        ]
+        delta = fetch(cursor)
         with write_transaction(db):
-            stored += cache.upsert_many(rows, clock())
-            state.set("members_cursor", delta.cursor, clock())
+            stored += store(delta.items, clock())
+            state.set(cursor_key, delta.cursor, clock())
         cursor = delta.cursor
         if not delta.has_more:
             break
     return stored
+
+
+def _member_row(item: wire.MemberCacheRow) -> MemberRow:
+    return MemberRow(
+        member_id=item.id,
+        phone=item.phone,
+        state=item.state,
+        available=item.available,
+        balance_at=item.balance_at,
+        card_numbers=tuple(item.card_numbers),
+        details={
+            "phone_masked": item.phone_masked,
+            "name": item.name,
+            "lifetime_spend": str(item.lifetime_spend),
+            "birthday": None if item.birthday is None else item.birthday.isoformat(),
+        },
+    )
+
+
+def refresh_members(
+    db: Database, client: ProcessingClient, page: int = 1000, clock: Clock = utc_now
+) -> int:
+    """Follow the member delta from the saved cursor; returns how many rows were stored."""
+    cache = MemberCache(db)
+    return _follow(
+        db,
+        "members_cursor",
+        lambda cursor: client.members_delta(cursor, page),
+        lambda items, now: cache.upsert_many([_member_row(item) for item in items], now),
+        clock,
+    )
 
 
 def refresh_catalog(
     db: Database, client: ProcessingClient, page: int = 1000, clock: Clock = utc_now
 ) -> int:
     """Follow the catalog delta from the saved cursor; returns how many products were stored."""
-    state, cache, stored = SyncState(db), CatalogCache(db), 0
-    cursor = state.get("catalog_cursor") or ""
-    for _ in range(MAX_PAGES):
-        delta = client.catalog_delta(cursor, page)
-        items = [
-            CatalogItem(barcode, p.sku, p.name, p.price, p.category, p.active)
-            for p in delta.items
-            for barcode in p.barcodes
-        ]
-        with write_transaction(db):
-            stored += cache.upsert_many(items, clock())
-            state.set("catalog_cursor", delta.cursor, clock())
-        cursor = delta.cursor
-        if not delta.has_more:
-            break
-    return stored
+    cache = CatalogCache(db)
+    return _follow(
+        db,
+        "catalog_cursor",
+        lambda cursor: client.catalog_delta(cursor, page),
+        lambda items, now: cache.upsert_many(
+            [
+                CatalogItem(barcode, p.sku, p.name, p.price, p.category, p.active)
+                for p in items
+                for barcode in p.barcodes
+            ],
+            now,
+        ),
+        clock,
+    )
 
 
 def refresh_all(db: Database, client: ProcessingClient, clock: Clock = utc_now) -> None:
