@@ -84,7 +84,9 @@ def test_admin_changes_survive_a_restart(tmp_path: Path) -> None:
         assert seen["message"].startswith("Saved"), seen["message"]
         text = path.read_text(encoding="utf-8")
         assert "per_check_cap = 250   # offline cap" in text and "# a till's config" in text
-        assert (tmp_path / "config.toml.bak").read_text(encoding="utf-8").count("300") == 1
+        # The backup is the file as it was before the save: the old cap, not the new one.
+        backup = (tmp_path / "config.toml.bak").read_text(encoding="utf-8")
+        assert "per_check_cap = 300   # offline cap" in backup and "= 250" not in backup
         restarted = load_settings(path)
         assert restarted.offline.per_check_cap == Decimal(250)
         assert restarted.offline.spend_enabled is True
