@@ -16,6 +16,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from babel import Locale
+    from babel.numbers import NumberPattern
 
 LOCALE_DIR = Path(__file__).with_name("locale")
 """Where the gettext catalogs live."""
@@ -70,9 +75,19 @@ def money(amount: Decimal, currency: str) -> str:
 
 def points(amount: Decimal) -> str:
     """Points with grouping and at most two decimals, e.g. ``1 234,5``."""
-    from babel.numbers import format_decimal
+    pattern, locale = _points_format(_language)
+    text: str = pattern.apply(amount, locale)
+    return text
 
-    return format_decimal(amount, format="#,##0.##", locale=BABEL_LOCALES[_language])
+
+@cache
+def _points_format(language: str) -> tuple[NumberPattern, Locale]:
+    # Parsed once per language: the member panel formats five figures on every scan, and
+    # format_decimal would look the locale up and parse the pattern again for each.
+    from babel import Locale
+    from babel.numbers import parse_pattern
+
+    return parse_pattern("#,##0.##"), Locale.parse(BABEL_LOCALES[language])
 
 
 def day(moment: date | datetime) -> str:

@@ -36,6 +36,8 @@ class CustomerPanel(Widget):
         self._content: Content | None = None
         """``_text`` as Textual content, built for ``_ansi_theme``."""
         self._ansi_theme: object = None
+        self._shown_rows: tuple[int, int] | None = None
+        """(width, rows) the shown text covers, kept so a new member wraps only its own text."""
 
     def render(self) -> Content:
         theme = self.app.ansi_theme
@@ -51,6 +53,7 @@ class CustomerPanel(Widget):
         old_rows = self._rows(width)
         self._text = render_member(member)
         self._content = None
+        self._shown_rows = None
         title = _("Customer")
         if title != self._title:
             self._title = title
@@ -62,8 +65,12 @@ class CustomerPanel(Widget):
 
     def _rows(self, width: int) -> int:
         """Rows the text covers at ``width`` (0 before the panel has a size)."""
-        rules = cast("RulesMap", self.styles)  # what Textual itself passes to get_height
-        return self.render().get_height(rules, width) if width > 0 else 0
+        if width <= 0:
+            return 0
+        if self._shown_rows is None or self._shown_rows[0] != width:
+            rules = cast("RulesMap", self.styles)  # what Textual itself passes to get_height
+            self._shown_rows = (width, self.render().get_height(rules, width))
+        return self._shown_rows[1]
 
 
 def render_member(member: MemberView | None) -> Text:
