@@ -1,9 +1,11 @@
-"""Tell what a scanned or typed string is: phone, member QR, loyalty card, barcode, coupon.
+"""Tell what a scanned or typed string is: phone, member QR, card, claim, barcode, coupon.
 
 Formats recognised (checked in this order, on the text with surrounding spaces removed):
 
 - **member_qr**: digits only, starting '99', longer than 20 digits (see :mod:`loyalty.qrtoken`);
   only the shape is checked here, the signature is checked by ``verify_token``.
+- **claim**: the claim code printed on a check made without a customer: 19 digits starting
+  '98', GS1 check digit (see :mod:`loyalty.claims`).
 - **card**: a loyalty card is an EAN-13 whose first digits are ``card_prefix`` (default '299',
   inside GS1's 20–29 in-store range, clear of the 20–28 prefixes scales use for weighed goods);
   the check digit must be right. ``value`` is the 13 digits.
@@ -32,7 +34,9 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from loyalty.claims import CLAIM_LENGTH, CLAIM_PREFIX
 from loyalty.errors import InvalidPhone
+from loyalty.gs1 import ean_check_digit, has_valid_check_digit
 from loyalty.layouts import kazakh_digits, to_latin_layout
 from loyalty.phones import looks_like_phone, normalize_phone
 from loyalty.qrtoken import looks_like_token
@@ -52,6 +56,7 @@ class IdKind(StrEnum):
     PHONE = "phone"
     MEMBER_QR = "member_qr"
     CARD = "card"
+    CLAIM = "claim"
     PRODUCT_BARCODE = "product_barcode"
     COUPON = "coupon"
     UNKNOWN = "unknown"
@@ -71,29 +76,15 @@ class Identified:
     """'EAN-8', 'EAN-13' or 'UPC-A' for barcodes, cards and coupon barcodes; empty otherwise."""
 
 
-def ean_check_digit(digits: str) -> str:
-    """The GS1 check digit for ``digits`` (the code without its last digit).
-
-    Works for EAN-8 (7 digits in), UPC-A (11) and EAN-13 (12): weights 3,1,3,… from the right.
-    Raises ValueError when ``digits`` is not all digits.
-    """
-    if not digits.isdigit() or not digits.isascii():
-        raise ValueError(f"{digits!r} is not a string of digits")
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits)))
-    return str((10 - total % 10) % 10)
-
-
-def has_valid_check_digit(code: str) -> bool:
-    """True when the last digit of ``code`` is the GS1 check digit of the rest."""
-    return len(code) >= 2 and code.isdigit() and ean_check_digit(code[:-1]) == code[-1]
-
-
 def classify(text: str, region: str, card_prefix: str = DEFAULT_CARD_PREFIX) -> Identified:
     """What ``text`` identifies, normalised, or unknown with a reason. Never raises."""
     stripped = _strip_aim_id(text.strip())
     if not stripped:
         return _unknown("", "Nothing was entered.")
     digits = _kazakh_digits(stripped)
+    ungrouped = digits.replace(" ", "")  # claim codes are printed in groups of four
+    if len(ungrouped) == CLAIM_LENGTH and ungrouped.isdigit() and ungrouped.isascii():
+        digits = ungrouped
     if digits.isdigit() and digits.isascii():
         return _classify_digits(digits, region, card_prefix)
     if looks_like_phone(stripped):
@@ -107,6 +98,10 @@ def classify(text: str, region: str, card_prefix: str = DEFAULT_CARD_PREFIX) -> 
 def _classify_digits(digits: str, region: str, card_prefix: str) -> Identified:
     if looks_like_token(digits):
         return Identified(IdKind.MEMBER_QR, digits)
+    if len(digits) == CLAIM_LENGTH and digits.startswith(CLAIM_PREFIX):
+        if has_valid_check_digit(digits):
+            return Identified(IdKind.CLAIM, digits)
+        return _unknown(digits, "The claim code's check digit is wrong; it was mistyped.")
     symbology = {8: "EAN-8", 12: "UPC-A", 13: "EAN-13"}.get(len(digits))
     if symbology is not None and has_valid_check_digit(digits):
         if symbology == "EAN-13" and digits.startswith(card_prefix):

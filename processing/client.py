@@ -206,6 +206,17 @@ class ProcessingClient:
         """Return lines of a confirmed check: points taken back and given back pro rata."""
         return self._write("/returns", wire.ReturnResult, request, idempotency_key)
 
+    def create_claim(self, request: wire.ClaimRequest, *, idempotency_key: str) -> wire.Claim:
+        """Register a check made without a customer under its claim code."""
+        return self._write("/claims", wire.Claim, request, idempotency_key)
+
+    def redeem_claim(
+        self, code: str, member_id: str, *, idempotency_key: str | None = None
+    ) -> wire.ClaimRedeemed:
+        """Credit the check behind ``code`` to ``member_id`` (once; a second time is refused)."""
+        body = wire.RedeemClaimRequest(code=code, member_id=member_id)
+        return self._write("/claims/redeem", wire.ClaimRedeemed, body, idempotency_key)
+
     def program_snapshot(self) -> wire.ProgramSnapshot:
         """The current program with its version and the QR public key."""
         return self._call("GET", "/program", wire.ProgramSnapshot)

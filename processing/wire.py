@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from loyalty.claims import CLAIM_PATTERN
 from processing.amounts import Money, Quantity
 
 API_PREFIX = "/v1"
@@ -315,6 +316,50 @@ class ReturnResult(Answer):
     points_taken_back: Money
     points_given_back: Money
     balance_after: Money
+    message: UserMessage
+
+
+# ---------------------------------------------------------------- claims
+
+_ClaimCode = Field(pattern=CLAIM_PATTERN)
+
+
+class ClaimRequest(Request):
+    """A check made without a customer; its points wait for whoever redeems ``code``.
+
+    ``code`` is :func:`loyalty.claims.claim_code` of ``check_id``; the till prints it on the
+    receipt before the server has seen it (the till may be offline).
+    """
+
+    check_id: str = _Id
+    code: str = _ClaimCode
+    lines: list[Line] = Field(min_length=1, max_length=500)
+    made_at: datetime
+
+
+class Claim(Answer):
+    """A claim the server holds: the base-rate earn it is worth at least, and until when."""
+
+    code: str
+    check_id: str
+    earn_at_least: Money
+    expires_at: datetime
+    status: Literal["open", "redeemed", "returned", "expired"]
+    message: UserMessage
+
+
+class RedeemClaimRequest(Request):
+    """Credit the claim's check to ``member_id``: it becomes that member's check."""
+
+    code: str = _ClaimCode
+    member_id: str = _Id
+
+
+class ClaimRedeemed(Answer):
+    """The check as applied to the member (earn by the member's tier at the check's time)."""
+
+    code: str
+    check: CheckResult
     message: UserMessage
 
 

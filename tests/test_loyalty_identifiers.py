@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from loyalty.identifiers import DEFAULT_CARD_PREFIX, IdKind, classify, ean_check_digit
+from loyalty.gs1 import ean_check_digit
+from loyalty.identifiers import DEFAULT_CARD_PREFIX, IdKind, classify
 
 
 @pytest.mark.parametrize(
@@ -87,3 +88,16 @@ def test_unknown_says_why(text: str, words: str) -> None:
     result = classify(text, "RU")
     assert result.kind is IdKind.UNKNOWN
     assert words in result.reason
+
+
+def test_claim_codes_are_recognised_scanned_or_typed_in_groups() -> None:
+    from loyalty.claims import claim_code, format_claim
+
+    code = claim_code("3f9a0c1e-check")
+    assert code == claim_code("3f9a0c1e-check") and code != claim_code("another-check")
+    assert len(code) == 19 and code.startswith("98")
+    assert classify(code, "RU") == classify(format_claim(code), "RU")
+    assert classify(code, "RU").kind is IdKind.CLAIM and classify(code, "RU").value == code
+    wrong = code[:-1] + str((int(code[-1]) + 1) % 10)
+    found = classify(wrong, "RU")
+    assert found.kind is IdKind.UNKNOWN and "check digit" in found.reason

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from loyalty.identifiers import ean_check_digit
+from loyalty.gs1 import ean_check_digit
 from loyalty.qrtoken import generate_keypair, issue_token
 from offline_cache.checks import CheckRecord, commit_check
 from offline_cache.db import open_database

@@ -14,7 +14,8 @@ from decimal import Decimal
 from sqlite_utils import Database
 
 from loyalty.errors import InvalidPhone, TokenError
-from loyalty.identifiers import IdKind, classify, ean_check_digit
+from loyalty.gs1 import ean_check_digit
+from loyalty.identifiers import IdKind, classify
 from loyalty.phones import mask_phone, normalize_phone
 from loyalty.program import Program
 from loyalty.qrtoken import verify_token

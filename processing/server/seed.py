@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlite_utils import Database
 
-from loyalty.identifiers import ean_check_digit
+from loyalty.gs1 import ean_check_digit
 from loyalty.program import DEMO_QR_PRIVATE_KEY, Program, demo_program
 from loyalty.qrtoken import generate_keypair, public_key_of
 from processing.server import ledger, members
