@@ -105,12 +105,13 @@ def view_of(member: MemberRow, available: int, offer_ids: tuple[str, ...]) -> Me
 def run(
     program: Program,
     lines: Sequence[Line],
-    member: MemberView,
+    member: MemberView | None,
     requested_spend: Decimal,
     coupons: Sequence[str],
     now: int,
 ) -> Calculation:
-    """The core calculation at ``now``. Raises ApiError(invalid_request) if the core refuses."""
+    """The core calculation at ``now`` (``member`` None: a check without a customer, at the
+    base tier with no personal offers). Raises ApiError(invalid_request) if the core refuses."""
     try:
         return calculate(
             program, lines, member, requested_spend, coupons, datetime.fromtimestamp(now, UTC)

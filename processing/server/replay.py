@@ -1,5 +1,8 @@
 """Offline replay: a check made while the till was offline, applied on the ledger afterwards.
 
+:func:`apply_check` is the application itself, shared with redeemed claims
+(:mod:`processing.server.claims`): a check made earlier, applied now to a member.
+
 Call inside one ``Storage.write()`` transaction (BEGIN IMMEDIATE). Raises
 :class:`~processing.server.problems.ApiError`: unknown_member, check_exists.
 """
@@ -7,15 +10,19 @@ Call inside one ``Storage.write()`` transaction (BEGIN IMMEDIATE). Raises
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
 
 from sqlite_utils import Database
 
 from loyalty.program import Program
+from loyalty.returns import calculate_return
 from processing import wire
 from processing.amounts import from_minor, to_minor
 from processing.errors import ErrorCode
 from processing.server import checks, ledger, members, pricing
 from processing.server.auth import TillIdentity
+from processing.server.members import MemberRow
 from processing.server.problems import ApiError
 
 
@@ -30,19 +37,64 @@ def replay_offline(
             return wire.CheckResult.model_validate_json(found[5])
         raise ApiError(ErrorCode.CHECK_EXISTS, "This check id was already used online.")
     member = members.require(db, check.member_id)
-    made_at = min(int(check.made_at.timestamp()), now)
-    lines = pricing.core_lines(db, check.lines)
-    wanted = to_minor(check.spent_offline)
+    return apply_check(
+        db,
+        program,
+        member,
+        check.check_id,
+        check.lines,
+        made_at=min(int(check.made_at.timestamp()), now),
+        now=now,
+        store_id=caller.store_id,
+        till_id=caller.till_id,
+        spent_offline=check.spent_offline,
+        coupons=check.coupons,
+    )
+
+
+def apply_check(
+    db: Database,
+    program: Program,
+    member: MemberRow,
+    check_id: str,
+    wire_lines: Sequence[wire.Line],
+    *,
+    made_at: int,
+    now: int,
+    store_id: str,
+    till_id: str,
+    spent_offline: Decimal = Decimal(0),
+    coupons: Sequence[str] = (),
+    status: str = "applied_offline",
+    returned_before: Mapping[int, Decimal] | None = None,
+) -> wire.CheckResult:
+    """Apply to ``member`` a check made at ``made_at`` (not stored yet): earn by the rules at
+    that moment and the member's tier, the lot frozen from ``now`` per the program, the spend
+    taken as far as the balance allows (a shortfall kept as a conflict), lifetime spend raised,
+    the member marked changed. The check is stored with ``status``; its result says
+    ``applied_offline``.
+
+    ``returned_before``: quantities of lines given back before the check reached the member
+    (a claim returned in part): their share of the earn and of the money is left out exactly
+    as a return right after the sale would take it back.
+    """
+    lines = pricing.core_lines(db, wire_lines)
+    wanted = to_minor(spent_offline)
     available = ledger.available(db, member.id, now)
     # Earn as the rules say for what the customer actually paid in money at the time.
     view = pricing.member_view(db, member, made_at, available=max(available, wanted))
-    calc = pricing.run(program, lines, view, check.spent_offline, check.coupons, made_at)
+    calc = pricing.run(program, lines, view, spent_offline, coupons, made_at)
+    not_kept = Decimal(0)
+    refunded = 0
+    if returned_before:
+        gone = calculate_return(calc, returned_before)
+        not_kept, refunded = gone.earn_taken_back, to_minor(gone.money_refund)
     allowed = max(0, min(wanted, available)) if member.state != "blocked" else 0
     shortfall = wanted - allowed
     if allowed:
-        ledger.spend(db, member.id, allowed, now, check.check_id)
-    earn = to_minor(calc.earn_total) if member.state != "blocked" else 0
-    frozen_until = checks.earn_lot(db, program, member.id, earn, now, check.check_id)
+        ledger.spend(db, member.id, allowed, now, check_id)
+    earn = to_minor(calc.earn_total - not_kept) if member.state != "blocked" else 0
+    frozen_until = checks.earn_lot(db, program, member.id, earn, now, check_id)
     conflict = None
     if shortfall:
         conflict = "offline_spend_shortfall"
@@ -50,16 +102,16 @@ def replay_offline(
             "INSERT INTO conflicts (check_id, member_id, kind, details, created_at)"
             " VALUES (?, ?, ?, ?, ?)",
             [
-                check.check_id,
+                check_id,
                 member.id,
                 conflict,
                 json.dumps(
                     {
-                        "spent_offline": format(check.spent_offline, "f"),
+                        "spent_offline": format(spent_offline, "f"),
                         "accepted": format(from_minor(allowed), "f"),
                         "shortfall": format(from_minor(shortfall), "f"),
-                        "store": caller.store_id,
-                        "till": caller.till_id,
+                        "store": store_id,
+                        "till": till_id,
                     }
                 ),
                 now,
@@ -67,12 +119,12 @@ def replay_offline(
         )
     db.execute(
         "UPDATE members SET lifetime_spend = lifetime_spend + ? WHERE id = ?",
-        [to_minor(calc.total_amount) - wanted, member.id],
+        [to_minor(calc.total_amount) - wanted - refunded, member.id],
     )
     members.touch(db, member.id)
     result = checks.check_result(
         db,
-        check.check_id,
+        check_id,
         member.id,
         "applied_offline",
         earn,
@@ -85,13 +137,14 @@ def replay_offline(
     db.execute(
         "INSERT INTO checks (id, member_id, store_id, till_id, status, lines, calculation,"
         " fingerprint, total, earn, spend, program_version, created_at, closed_at, result)"
-        " VALUES (?, ?, ?, ?, 'applied_offline', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
-            check.check_id,
+            check_id,
             member.id,
-            caller.store_id,
-            caller.till_id,
-            json.dumps([line.model_dump(mode="json") for line in check.lines]),
+            store_id,
+            till_id,
+            status,
+            json.dumps([line.model_dump(mode="json") for line in wire_lines]),
             json.dumps(calc.to_dict()),
             calc.fingerprint(),
             to_minor(calc.total_amount),
