@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from processing import wire
 from processing.errors import ErrorCode
-from processing.server import routes_checks, routes_members
+from processing.server import routes_checks, routes_claims, routes_members
 from processing.server.context import NoProgram, ServerContext
 from processing.server.fastpath import FastRoutes
 from processing.server.handling import JSON, error_response, no_program_response
@@ -99,6 +99,7 @@ def create_app(ctx: ServerContext) -> FastAPI:
     app.include_router(routes_members.public, prefix=wire.API_PREFIX)
     app.include_router(routes_members.router, prefix=wire.API_PREFIX)
     app.include_router(routes_checks.router, prefix=wire.API_PREFIX)
+    app.include_router(routes_claims.router, prefix=wire.API_PREFIX)
 
     @app.get("/ping", include_in_schema=False)
     async def ping() -> Response:

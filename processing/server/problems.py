@@ -23,6 +23,11 @@ _STATUS = {
     ErrorCode.STALE_CALCULATION: 409,
     ErrorCode.HOLD_EXPIRED: 409,
     ErrorCode.CODE_LOCKED: 429,
+    ErrorCode.CLAIM_UNKNOWN: 404,
+    ErrorCode.CLAIM_REDEEMED: 409,
+    ErrorCode.CLAIM_EXPIRED: 409,
+    ErrorCode.CLAIM_RETURNED: 409,
+    ErrorCode.CLAIM_CODE_TAKEN: 409,
     ErrorCode.INTERNAL: 500,
 }
 

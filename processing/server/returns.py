@@ -1,5 +1,6 @@
 """Returns: lines of a closed check given back — earned points taken back, spent points
-returned, on the ledger.
+returned, on the ledger. A check still waiting as a claim (no member yet) records the return
+on the claim and moves no points (:func:`processing.server.claims.return_unclaimed`).
 
 Call inside one ``Storage.write()`` transaction (BEGIN IMMEDIATE). Raises
 :class:`~processing.server.problems.ApiError`: unknown_check, return_exceeds_check.
@@ -19,7 +20,7 @@ from loyalty.returns import calculate_return
 from processing import wire
 from processing.amounts import from_minor, to_minor
 from processing.errors import ErrorCode
-from processing.server import checks, ledger, members
+from processing.server import checks, claims, ledger, members
 from processing.server.problems import ApiError
 
 
@@ -30,11 +31,19 @@ def return_check(
     row = db.execute("SELECT result FROM returns WHERE id = ?", [request.return_id]).fetchone()
     if row is not None:
         return wire.ReturnResult.model_validate_json(row[0])
+    unclaimed = claims.stored_return(db, request.return_id)
+    if unclaimed is not None:
+        return unclaimed
     found = db.execute(
         "SELECT status, member_id, calculation, earn, spend FROM checks WHERE id = ?",
         [request.check_id],
     ).fetchone()
-    if found is None or found[0] not in ("confirmed", "applied_offline"):
+    if found is None:
+        unclaimed = claims.return_unclaimed(db, request, now)
+        if unclaimed is not None:
+            return unclaimed
+    # "claimed": a claim's check, redeemed by a member.
+    if found is None or found[0] not in ("confirmed", "applied_offline", "claimed"):
         raise ApiError(ErrorCode.UNKNOWN_CHECK, "No completed check has this id.")
     member_id, earned, spent = str(found[1]), int(found[3]), int(found[4])
     original = Calculation.from_dict(json.loads(found[2]))

@@ -1,0 +1,48 @@
+"""Routes: claims — a check made without a customer, registered under its claim code, and
+redeemed later by a member (:mod:`processing.server.claims`)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from processing import wire
+from processing.server import claims
+from processing.server.handling import Ctx, IdempotencyKey, Till, idempotent_write
+from processing.server.routes_checks import ERRORS
+
+router = APIRouter(responses=ERRORS)
+
+
+@router.post("/claims", response_model=wire.Claim, tags=["claims"])
+async def create_claim(
+    body: wire.ClaimRequest, request: Request, ctx: Ctx, caller: Till, key: IdempotencyKey
+) -> Response:
+    """Register a check made without a customer under its claim code; the claim is worth at
+    least the base tier's earn and can be redeemed for 30 days from when the check was made."""
+    return await idempotent_write(
+        ctx,
+        request,
+        caller,
+        key,
+        body,
+        lambda db, now: claims.create(
+            db, ctx.program(db), body, now, caller.store_id, caller.till_id
+        ),
+    )
+
+
+@router.post("/claims/redeem", response_model=wire.ClaimRedeemed, tags=["claims"])
+async def redeem_claim(
+    body: wire.RedeemClaimRequest, request: Request, ctx: Ctx, caller: Till, key: IdempotencyKey
+) -> Response:
+    """Credit the claim's check to the member, as a check made offline at the claim's time
+    (once: the same member again gets the same answer, another member is refused)."""
+    return await idempotent_write(
+        ctx,
+        request,
+        caller,
+        key,
+        body,
+        lambda db, now: claims.redeem(db, ctx.program(db), body, now),
+    )
