@@ -19,7 +19,8 @@ from babel.numbers import format_decimal
 
 from drivers.receipt_texts import BABEL_LOCALES, currency_word, label
 from drivers.text_normalise import normalise_text
-from loyalty.receipt import BonusBlock, Receipt, ReceiptLanguage, ReceiptLine
+from loyalty.claims import format_claim
+from loyalty.receipt import BonusBlock, ClaimBlock, Receipt, ReceiptLanguage, ReceiptLine
 
 Style = Literal["normal", "bold", "title"]
 Align = Literal["left", "center"]
@@ -165,6 +166,26 @@ def _bonus(bonus: BonusBlock, fmt: _Formatter, width: int) -> list[Block]:
     return out
 
 
+def _claim(claim: ClaimBlock, fmt: _Formatter, width: int) -> list[Block]:
+    """The claim block's words: what the code is worth, how to collect it, until when.
+
+    The QR and the code itself follow it (see :func:`layout_receipt`).
+    """
+    lang = fmt.language
+    out: list[Block] = [
+        Line("=" * width),
+        Line(_truncate(label(lang, "claim_title"), width), "bold", "center"),
+    ]
+    if claim.earn_at_least is not None:
+        least = label(lang, "claim_at_least")
+        if claim.provisional:
+            least = f"{least} {label(lang, 'provisional')}"
+        out += _lines(pair(least, fmt.points(claim.earn_at_least), width), "bold")
+    out += _lines(wrap(label(lang, "claim_how"), width, max_lines=4), align="center")
+    out += _lines(pair(label(lang, "claim_valid"), fmt.day(claim.valid_until), width))
+    return out
+
+
 def layout_receipt(receipt: Receipt, columns: int) -> tuple[Block, ...]:
     """The blocks of ``receipt`` laid out for ``columns`` characters per line.
 
@@ -203,10 +224,18 @@ def layout_receipt(receipt: Receipt, columns: int) -> tuple[Block, ...]:
     out += _lines(pair(label(lang, "to_pay"), fmt.money(totals.amount_due), width), "bold")
     if receipt.bonus is not None:
         out += _bonus(receipt.bonus, fmt, width)
+    claim = receipt.claim
+    if claim is not None:
+        out += _claim(claim, fmt, width)
     if receipt.qr is not None:
-        caption = label(lang, "qr_account" if receipt.qr.kind == "account" else "qr_claim")
-        out += _lines(wrap(caption, width, 2), align="center")
+        # A claim block has already said what its QR is for.
+        if receipt.qr.kind == "account" or claim is None:
+            caption = label(lang, "qr_account" if receipt.qr.kind == "account" else "qr_claim")
+            out += _lines(wrap(caption, width, 2), align="center")
         out.append(QrBlock(receipt.qr.content))
+    if claim is not None:
+        # Under the QR, for a scanner that cannot read it and for typing it in by hand.
+        out.append(Line(_truncate(format_claim(claim.code), width), "bold", "center"))
     for footer in receipt.footer_lines:
         out += _lines(wrap(normalise_text(footer, lang), width, 4), align="center")
     if receipt.barcode_check_number:

@@ -1,6 +1,6 @@
 """Receipt wording in ru, uk, kk and en, and the alphabets a test print must show.
 
-A small dict per language rather than gettext catalogs: the receipt has some thirty fixed
+A small dict per language rather than gettext catalogs: the receipt has some forty fixed
 labels and the printer, not the UI, is their only reader.
 """
 
@@ -32,6 +32,10 @@ _RU: Final = {
     "offline_note": "Баллы будут начислены после синхронизации.",
     "qr_account": "Ваш личный кабинет",
     "qr_claim": "Отсканируйте, чтобы получить баллы",
+    "claim_title": "Баллы за эту покупку",
+    "claim_at_least": "Не менее",
+    "claim_how": "Покажите этот код на кассе при следующем визите, чтобы получить баллы.",
+    "claim_valid": "Действителен до",
     "kind_return": "ВОЗВРАТ",
     "kind_reprint": "КОПИЯ ЧЕКА",
     "kind_test": "ТЕСТОВАЯ ПЕЧАТЬ",
@@ -60,6 +64,10 @@ _UK: Final = {
     "offline_note": "Бали буде нараховано після синхронізації.",
     "qr_account": "Ваш особистий кабінет",
     "qr_claim": "Відскануйте, щоб отримати бали",
+    "claim_title": "Бали за цю покупку",
+    "claim_at_least": "Не менше",
+    "claim_how": "Покажіть цей код на касі під час наступного візиту, щоб отримати бали.",
+    "claim_valid": "Дійсний до",
     "kind_return": "ПОВЕРНЕННЯ",
     "kind_reprint": "КОПІЯ ЧЕКА",
     "kind_test": "ТЕСТОВИЙ ДРУК",
@@ -88,6 +96,10 @@ _KK: Final = {
     "offline_note": "Ұпайлар синхрондаудан кейін есептеледі.",
     "qr_account": "Жеке кабинетіңіз",
     "qr_claim": "Ұпай алу үшін сканерлеңіз",
+    "claim_title": "Осы сатып алу үшін ұпайлар",
+    "claim_at_least": "Кемінде",
+    "claim_how": "Ұпайларды алу үшін келесі келгенде осы кодты кассада көрсетіңіз.",
+    "claim_valid": "Жарамды мерзімі",
     "kind_return": "ҚАЙТАРУ",
     "kind_reprint": "ЧЕК КӨШІРМЕСІ",
     "kind_test": "СЫНАҚ БАСЫП ШЫҒАРУ",
@@ -116,6 +128,10 @@ _EN: Final = {
     "offline_note": "Points will be credited after sync.",
     "qr_account": "Your account",
     "qr_claim": "Scan to claim your points",
+    "claim_title": "Points for this check",
+    "claim_at_least": "At least",
+    "claim_how": "Scan this code at the till at your next visit to collect the points.",
+    "claim_valid": "Valid until",
     "kind_return": "RETURN",
     "kind_reprint": "COPY",
     "kind_test": "TEST PRINT",

@@ -15,6 +15,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal, get_args
 
+from loyalty.claims import CLAIM_LENGTH, CLAIM_PREFIX
+
 ReceiptLanguage = Literal["ru", "uk", "kk", "en"]
 """Languages a receipt can be printed in, chosen separately from the UI language."""
 
@@ -154,6 +156,29 @@ class ReceiptQr:
 
 
 @dataclass(frozen=True)
+class ClaimBlock:
+    """The points of a check made without a customer, waiting under ``code``.
+
+    ``earn_at_least`` is the base-rate earn of the check (the server's figure, or the till's
+    estimate from its cached program when ``provisional``); None when the till could not
+    estimate it. ``valid_until`` is the last day the code can be collected.
+    """
+
+    code: str
+    earn_at_least: Decimal | None
+    valid_until: date
+    provisional: bool = False
+
+    def __post_init__(self) -> None:
+        code = self.code
+        digits = code.isdigit() and code.isascii()
+        if len(code) != CLAIM_LENGTH or not digits or not code.startswith(CLAIM_PREFIX):
+            raise ReceiptError(f"claim.code must be {CLAIM_LENGTH} digits starting {CLAIM_PREFIX}.")
+        if self.earn_at_least is not None:
+            _require_decimal("claim.earn_at_least", self.earn_at_least)
+
+
+@dataclass(frozen=True)
 class Receipt:
     """One printed check. ``currency`` is an ISO code (RUB, UAH, KZT)."""
 
@@ -166,6 +191,8 @@ class Receipt:
     totals: Totals
     cashier: str | None = None
     bonus: BonusBlock | None = None
+    claim: ClaimBlock | None = None
+    """Set on a check made without a customer: its claim code and the points it holds."""
     qr: ReceiptQr | None = None
     barcode_check_number: bool = False
     kind: ReceiptKind = "sale"

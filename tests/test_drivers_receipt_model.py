@@ -58,3 +58,50 @@ def test_bonus_block_says_everything_in_the_receipt_language(language: str) -> N
     assert "1 225,5" in text or "1,225.5" in text  # the new balance, babel-formatted
     frozen_until = date(2026, 12, 6)
     assert str(frozen_until.day) in text
+
+
+@pytest.mark.parametrize("language", ["ru", "uk", "kk", "en"])
+@pytest.mark.parametrize("columns", [32, 42, 48])
+def test_claim_block_fits_the_paper_and_decodes_back_to_the_code(
+    language: str, columns: int
+) -> None:
+    from drivers.receipt_layout import Line, QrBlock, layout_receipt
+    from loyalty.claims import claim_code, format_claim
+    from loyalty.receipt import ClaimBlock, Receipt, ReceiptQr, StoreHeader
+
+    code = claim_code("5d1c0a2e-anonymous-check")
+    receipt = Receipt(
+        language=language,  # type: ignore[arg-type]
+        currency="KZT",
+        store=StoreHeader("till"),
+        check_number="5D1C0A2E",
+        issued_at=NOW,
+        lines=(ReceiptLine("Товары", Decimal(1), Decimal("1200.00"), Decimal("1200.00")),),
+        totals=Totals(Decimal("1200.00")),
+        claim=ClaimBlock(code, Decimal(36), date(2026, 12, 22), provisional=True),
+        qr=ReceiptQr(code, "claim"),
+        barcode_check_number=True,
+    )
+    blocks = layout_receipt(receipt, columns)
+    lines = [block.text for block in blocks if isinstance(block, Line)]
+    assert all(len(line) <= columns for line in lines), lines
+    labels = LABELS[language]
+    # What it is worth (marked provisional), how to collect it, until when, then QR and code.
+    worth = next(i for i, line in enumerate(lines) if line.startswith(labels["claim_at_least"]))
+    assert labels["provisional"] in lines[worth] and lines[worth].rstrip().endswith(
+        f"36 {labels['points']}"
+    )
+    assert any(line.startswith(labels["claim_valid"]) and "22" in line for line in lines)
+    kinds = [type(block).__name__ for block in blocks]
+    qr_at = kinds.index("QrBlock")
+    assert blocks[qr_at] == QrBlock(code)
+    assert blocks[qr_at + 1] == Line(format_claim(code), "bold", "center")
+    assert labels["qr_claim"] not in lines  # the claim block already says what the QR is for
+
+    decoded = decode_escpos(render_receipt(receipt, "TM-T88V", columns), "TM-T88V")
+    assert decoded.qr_codes == [code]
+    assert decoded.barcodes == ["5D1C0A2E"]
+    assert format_claim(code) in decoded.text
+    assert labels["claim_title"] in decoded.text
+    printed_how = " ".join(decoded.text.split())
+    assert labels["claim_how"] in printed_how
