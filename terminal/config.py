@@ -88,6 +88,9 @@ class TillSection(_Section):
     """Default region for phone numbers typed without a country code."""
     theme: Annotated[str, Length(min=1)] = "textual-dark"
     """Textual theme; ``ansi-dark`` suits a plain Linux console palette."""
+    claims: bool = True
+    """A check confirmed without identifying a customer prints a claim code; the customer
+    collects the points at the next visit. false: identify the customer first."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -167,7 +170,8 @@ class PrinterSection(_Section):
     qr: Literal["auto", "native", "image", "off"] = "auto"
     """QR on receipts: native where the profile supports it (auto), always an image, or off."""
     account_url: str = ""
-    """Link printed as a QR for identified members; {member_id} is replaced. Empty: claim code."""
+    """Link printed as a QR for identified members; {member_id} is replaced. Empty: no QR for
+    members (a check without a customer gets its claim code's QR, see ``[till] claims``)."""
     check_barcode: bool = True
     """Print the check number as a barcode so returns can scan it."""
 

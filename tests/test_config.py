@@ -46,6 +46,11 @@ def test_shipped_default_is_valid_and_documents_every_key() -> None:
             assert key in text, f"config.toml does not document {section_name}.{key}"
 
 
+def test_claims_are_on_by_default_and_can_be_turned_off(tmp_path: Path) -> None:
+    assert load_settings(ROOT / "config.toml").till.claims is True
+    assert load_settings(write(tmp_path, "[till]\nclaims = false\n")).till.claims is False
+
+
 def test_ok_prints_config_ok() -> None:
     code, output = check(ROOT / "config.toml")
     assert (code, output.strip()) == (0, "config OK")
@@ -68,6 +73,7 @@ def test_ok_prints_config_ok() -> None:
             "[offline]\nspend_enabled = 'maybe'\n",
             "offline.spend_enabled: 'maybe' is not true or false",
         ),
+        ("[till]\nclaims = 'maybe'\n", "till.claims: 'maybe' is not true or false"),
         ("[processing]\nurl = 'ftp://x'\n", "processing.url: 'ftp://x' is not an http"),
         ("till = 5\n", "till: must be a table"),
         ("[security]\nadmin_pin_hash = '1234'\n", "security.admin_pin_hash: is not a PIN hash"),
