@@ -17,6 +17,7 @@ from offline_cache.clock import Clock, to_text, utc_now
 from offline_cache.errors import DuplicateRecord, NotFound
 from offline_cache.offline import OfflinePolicy, authorize_offline_spend
 from offline_cache.outbox import (
+    KIND_CLAIM,
     KIND_HOLD_CONFIRM,
     KIND_OFFLINE_CHECK,
     Outbox,
@@ -30,7 +31,8 @@ class CheckRecord:
     """A committed check as the till keeps it (for receipts, returns and the shift report).
 
     ``payload`` is the outbox payload sent to the server: a ``wire.OfflineCheck`` dict for an
-    offline check, ``{"check_id", "hold_id", ...}`` for the confirmation of an online hold.
+    offline check, ``{"check_id", "hold_id", ...}`` for the confirmation of an online hold, a
+    ``wire.ClaimRequest`` dict for a check made without a customer (``claim``).
     """
 
     check_id: str
@@ -44,6 +46,8 @@ class CheckRecord:
     shift_id: str | None = None
     cashier: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    claim: bool = False
+    """Made without a customer: its outbox record is a ``claim`` (no member, no points yet)."""
 
 
 def commit_check(
@@ -66,6 +70,8 @@ def commit_check(
     ``ManagerPinRequired`` when the spend is out of bounds, TypeError for floats.
     """
     kind = KIND_OFFLINE_CHECK if check.offline else KIND_HOLD_CONFIRM
+    if check.claim:
+        kind = KIND_CLAIM
     with write_transaction(db):
         outbox = Outbox(db, clock)
         spends_offline = check.offline and check.spent > 0 and check.member_id is not None
@@ -116,6 +122,7 @@ def commit_check(
                 "earned": check.earned,
                 "spent": check.spent,
                 "provisional": check.provisional,
+                **({"claim": True} if check.claim else {}),
             },
         )
         if spends_offline:

@@ -1,9 +1,10 @@
 """The sync engine's transport over ``processing.ProcessingClient``.
 
 Runs of offline checks go in one ``replay_batch`` call (up to 200 items); hold confirmations,
-cancellations, returns and registrations go one call each, with the record id as the
-Idempotency-Key. The server's answer is turned into a :class:`~offline_cache.sync.Delivery`
-with the differences between the till's offline figures and the server's.
+cancellations, returns, registrations and claims (checks made without a customer) go one call
+each, with the record id as the Idempotency-Key. The server's answer is turned into a
+:class:`~offline_cache.sync.Delivery` with the differences between the till's offline figures
+and the server's.
 
 Offline, 5xx, malformed answers and a refused API key are transient (retry later); a
 ``Rejected`` answer for one record is final for that record only.
@@ -18,6 +19,7 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 
 from offline_cache.outbox import (
+    KIND_CLAIM,
     KIND_HOLD_CANCEL,
     KIND_HOLD_CONFIRM,
     KIND_OFFLINE_CHECK,
@@ -109,13 +111,18 @@ class ProcessingTransport:
         if record.kind == KIND_RETURN:
             request = wire.ReturnRequest.model_validate(payload)
             returned = _transient(lambda: self.client.return_check(request, idempotency_key=key))
+            # A return against a check nobody has claimed yet involves no member (id "").
             return Delivery(
                 record.id,
                 True,
                 returned.model_dump(mode="json"),
-                member_id=returned.member_id,
-                balance_after=returned.balance_after,
+                member_id=returned.member_id or None,
+                balance_after=returned.balance_after if returned.member_id else None,
             )
+        if record.kind == KIND_CLAIM:
+            claim = wire.ClaimRequest.model_validate(payload)
+            created = _transient(lambda: self.client.create_claim(claim, idempotency_key=key))
+            return Delivery(record.id, True, created.model_dump(mode="json"))
         if record.kind == KIND_REGISTRATION:
             form = wire.RegisterRequest.model_validate(payload)
             sent = _transient(
@@ -149,6 +156,11 @@ _NOT_THE_RECORDS_FAULT = frozenset(
 )
 
 
+def is_final_refusal(error: Rejected) -> bool:
+    """True when a refusal is about the record itself: sent again, it is refused again."""
+    return error.code not in _NOT_THE_RECORDS_FAULT
+
+
 def _transient(call: Callable[[], T]) -> T:
     """Run ``call``; processing errors become ``TransientFailure`` except a record's own refusal.
 
@@ -157,7 +169,7 @@ def _transient(call: Callable[[], T]) -> T:
     try:
         return call()
     except Rejected as error:
-        if error.code in _NOT_THE_RECORDS_FAULT:
+        if not is_final_refusal(error):
             raise TransientFailure(str(error)) from error
         raise
     except ProcessingError as error:

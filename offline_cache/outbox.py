@@ -35,11 +35,21 @@ KIND_RETURN = "return"
 """A return against an earlier check. Payload: ``wire.ReturnRequest``."""
 KIND_REGISTRATION = "registration"
 """A member registered at the till while offline. Payload: ``wire.RegisterRequest``."""
+KIND_CLAIM = "claim"
+"""A check made without a customer, registered under its claim code. Payload:
+``wire.ClaimRequest``; the record id is the check id (and the Idempotency-Key)."""
 
 REGISTRATION_PROGRESS = "registration:"
 """``sync_state`` key prefix (+ record id) of an offline registration's code progress."""
 
-KINDS = (KIND_OFFLINE_CHECK, KIND_HOLD_CONFIRM, KIND_HOLD_CANCEL, KIND_RETURN, KIND_REGISTRATION)
+KINDS = (
+    KIND_OFFLINE_CHECK,
+    KIND_HOLD_CONFIRM,
+    KIND_HOLD_CANCEL,
+    KIND_RETURN,
+    KIND_REGISTRATION,
+    KIND_CLAIM,
+)
 GENESIS = "0" * 64
 UNSENT = ("pending", "sending")
 
