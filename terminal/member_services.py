@@ -260,6 +260,15 @@ class MemberServices(ServiceBase):
                 detail={"check_id": check_id},
                 clock=self.clock,
             )
+            # The check itself is still queued (sold offline, or a claim not sent yet): sent
+            # now, the return would reach the server before its check and be refused.
+            check_queued = db.execute(
+                "SELECT 1 FROM outbox WHERE id = ? AND state IN ('pending', 'sending')",
+                [check_id],
+            ).fetchone()
+        if check_queued:
+            self.kick_sync()
+            return ReturnView(return_id, check_id, Decimal(0), Decimal(0), None, queued=True)
         try:
             result = self.client.return_check(request, idempotency_key=return_id)
         except Rejected as error:
@@ -272,6 +281,7 @@ class MemberServices(ServiceBase):
             return ReturnView(return_id, check_id, Decimal(0), Decimal(0), None, queued=True)
         with self.database() as db:
             Outbox(db, self.clock).mark_acknowledged(return_id, result.model_dump(mode="json"))
+        no_member = not result.member_id  # a check without a customer, not collected yet
         self._audit(
             "return_applied",
             record_id=check_id,
@@ -279,6 +289,7 @@ class MemberServices(ServiceBase):
             detail={
                 "taken_back": str(result.points_taken_back),
                 "given_back": str(result.points_given_back),
+                **({"no_member": True} if no_member else {}),
             },
         )
         return ReturnView(
@@ -286,8 +297,9 @@ class MemberServices(ServiceBase):
             check_id,
             result.points_taken_back,
             result.points_given_back,
-            result.balance_after,
+            None if no_member else result.balance_after,
             queued=False,
+            no_member=no_member,
         )
 
 

@@ -147,9 +147,10 @@ class OfficeServices(ServiceBase):
         """Queue a reprint of a committed check (marked as a copy); returns its text."""
         with self.database() as db:
             found = till_state.check_details(db, check_id)
-        if found is None:
-            raise TillError(_("No such check on this till."))
-        row, details = found
+            if found is None:
+                raise TillError(_("No such check on this till."))
+            row, details = found
+            claim = till_state.claim_of(db, row.check_id, details)
         draft = draft_from_details(row, details)
         receipt = receipts.sale_receipt(
             self.settings,
@@ -161,12 +162,9 @@ class OfficeServices(ServiceBase):
             cashier=row.cashier,
             issued_at=row.created_at,
             kind="reprint",
+            claim=receipts.claim_block(claim) if claim is not None else None,
         )
-        text = receipts.receipt_text(self.settings, receipt)
-        if self.settings.printer.kind != "none":
-            data = receipts.receipt_bytes(self.settings, receipt)
-            with self.database() as db:
-                PrintJobs(db, self.clock).enqueue(data, row.check_id, "reprint")
+        text, _job = self._queue_print(receipt, row.check_id, "reprint")
         self._audit("reprint", record_id=row.check_id, online=self.online)
         return text
 

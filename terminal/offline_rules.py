@@ -11,6 +11,9 @@ from decimal import ROUND_DOWN, Decimal
 
 from sqlite_utils import Database
 
+from loyalty.check import Line, calculate
+from loyalty.errors import LoyaltyError
+from loyalty.money import quantize_money
 from loyalty.program import Program
 from offline_cache.errors import IdentifierRefused, MemberNotCached, ProgramNotCached
 from offline_cache.offline import (
@@ -22,7 +25,7 @@ from offline_cache.offline import (
 from offline_cache.snapshots import ProgramCache
 from terminal.config import Settings
 from terminal.i18n import _
-from terminal.views import MemberView, Preview, SaleDraft
+from terminal.views import MemberView, Preview, SaleDraft, SaleLine
 
 CENT = Decimal("0.01")
 
@@ -127,3 +130,36 @@ def _estimate_earn(db: Database, draft: SaleDraft, spend: Decimal) -> Decimal:
     eligible = sum((line.amount for line in draft.lines if not line.discounted), Decimal(0))
     eligible = max(Decimal(0), eligible - spend)
     return (eligible * rate / 100).quantize(Decimal(1), rounding=ROUND_DOWN)
+
+
+def claim_estimate(db: Database, draft: SaleDraft, now: datetime) -> Decimal | None:
+    """What ``draft`` earns at the cached program's base tier: the least any member gets for it.
+
+    The loyalty core's own calculation for a check without a member (as the server computes a
+    claim's ``earn_at_least``), so the offline receipt and the server agree but for catalog
+    changes since the cache was refreshed. None when no program is cached or the core refuses
+    the lines.
+    """
+    cached = ProgramCache(db).load()
+    if cached is None or not draft.lines:
+        return None
+    try:
+        program = Program.from_dict(cached.program)
+        lines = [core_line(line) for line in draft.lines]
+        return calculate(program, lines, None, Decimal(0), (), now).earn_total
+    except LoyaltyError:
+        return None
+
+
+def core_line(line: SaleLine) -> Line:
+    """The core's line for a sale line: ``amount`` below price × quantity is a discount."""
+    gross = quantize_money(line.price * line.quantity)
+    return Line(
+        sku=line.barcode or "",
+        name=line.name,
+        category=line.category,
+        quantity=line.quantity,
+        unit_price=line.price,
+        discounted=line.discounted,
+        discount=max(Decimal(0), gross - line.amount),
+    )

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from loyalty.receipt import (
     BonusBlock,
+    ClaimBlock,
     ExpiringSoon,
     Receipt,
     ReceiptLanguage,
@@ -21,7 +22,7 @@ from loyalty.receipt import (
     Totals,
 )
 from terminal.config import Settings
-from terminal.views import MemberView, SaleDraft
+from terminal.views import ClaimView, MemberView, SaleDraft
 
 QUICK_AMOUNT_NAMES = {"ru": "Товары", "uk": "Товари", "kk": "Тауарлар", "en": "Goods"}
 """What a line entered as a bare amount is called on paper, in the receipt's language."""
@@ -39,10 +40,12 @@ def sale_receipt(
     issued_at: datetime,
     kind: str = "sale",
     frozen_until: datetime | None = None,
+    claim: ClaimBlock | None = None,
 ) -> Receipt:
     """The receipt of a committed sale (``kind`` "reprint" says so on paper).
 
     ``frozen_until`` is when the points earned on this check activate, as the server said.
+    ``claim`` is the claim block of a check made without a customer (with its QR).
     """
     member = draft.member
     bonus = None
@@ -82,16 +85,33 @@ def sale_receipt(
         totals=Totals(subtotal=draft.total, paid_with_points=spent),
         cashier=cashier,
         bonus=bonus,
-        qr=_qr(settings, member),
+        claim=claim,
+        qr=_qr(settings, member, claim),
         barcode_check_number=settings.printer.check_barcode,
         kind="reprint" if kind == "reprint" else "sale",
     )
 
 
-def _qr(settings: Settings, member: MemberView | None) -> ReceiptQr | None:
-    if member is None or not settings.printer.account_url or settings.printer.qr == "off":
+def _qr(
+    settings: Settings, member: MemberView | None, claim: ClaimBlock | None
+) -> ReceiptQr | None:
+    if settings.printer.qr == "off":
+        return None
+    if claim is not None:
+        return ReceiptQr(claim.code, kind="claim")
+    if member is None or not settings.printer.account_url:
         return None
     return ReceiptQr(settings.printer.account_url.replace("{member_id}", member.member_id))
+
+
+def claim_block(claim: ClaimView) -> ClaimBlock:
+    """The receipt's claim block for ``claim``."""
+    return ClaimBlock(
+        code=claim.code,
+        earn_at_least=claim.earn_at_least,
+        valid_until=claim.expires_at.date(),
+        provisional=claim.provisional,
+    )
 
 
 def receipt_bytes(settings: Settings, receipt: Receipt) -> bytes:

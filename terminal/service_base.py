@@ -14,7 +14,9 @@ from datetime import UTC, datetime
 
 from sqlite_utils import Database
 
+from loyalty.receipt import Receipt
 from offline_cache.audit import AuditLog
+from offline_cache.print_jobs import PrintJobs
 from processing.client import ProcessingClient
 from processing.errors import Rejected
 from terminal.cashiers import Cashiers, cashiers_path
@@ -78,6 +80,18 @@ class ServiceBase:
         with self._lock:
             self._db.close()
 
+    def _queue_print(self, receipt: Receipt, check_id: str, kind: str) -> tuple[str, int | None]:
+        """The receipt's preview text, and its print job (None when no printer is set up)."""
+        from terminal import receipts
+
+        text = receipts.receipt_text(self.settings, receipt)
+        if self.settings.printer.kind == "none":
+            return text, None
+        data = receipts.receipt_bytes(self.settings, receipt)
+        with self.database() as db:
+            job = PrintJobs(db, self.clock).enqueue(data, check_id, kind)
+        return text, job
+
     def _audit(
         self,
         action: str,
@@ -116,6 +130,12 @@ _REJECTION_SENTENCES = {
     "return_exceeds_check": N_("That is more than the check had left to return."),
     "unknown_check": N_("No such check on the server."),
     "consent_required": N_("The customer's consent is required to register."),
+    "claim_unknown": N_("This claim code is not known; check the digits on the receipt."),
+    "claim_redeemed": N_("The points of this receipt were already collected."),
+    "claim_expired": N_("This claim code has expired; its points can no longer be collected."),
+    "claim_returned": N_(
+        "The goods on this receipt were returned; there are no points to collect."
+    ),
 }
 
 

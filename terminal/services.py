@@ -6,7 +6,8 @@ the app's single worker-error handler shows it. The composition root
 (:mod:`terminal.composition`) builds this from :class:`~terminal.config.Settings`.
 
 A sale commits as: hold on the server → check + ``hold_confirm`` outbox record written durably →
-receipt print job → confirm → outbox record acknowledged. If the server is lost after the hold,
+receipt print job → confirm → outbox record acknowledged. A sale without a customer commits as a
+claim (:mod:`terminal.claim_services`). If the server is lost after the hold,
 the confirmation stays in the outbox and the sync engine sends it; nothing is lost or doubled
 (the server deduplicates by the check's UUID).
 """
@@ -23,14 +24,14 @@ from loyalty.identifiers import IdKind, classify
 from offline_cache.checks import CheckRecord, commit_check, queue_record
 from offline_cache.offline import authorize_offline_spend
 from offline_cache.outbox import KIND_HOLD_CANCEL, Outbox
-from offline_cache.print_jobs import PrintJobs
 from processing import wire
 from processing.errors import Offline, ProcessingError, Rejected, ServerError
 from terminal import offline_rules, receipts
+from terminal.claim_services import ClaimServices
 from terminal.i18n import _
 from terminal.member_services import MemberServices
 from terminal.office_services import OfficeServices
-from terminal.service_base import Clock, ServiceBase, TillError, rejected_sentence
+from terminal.service_base import Clock, TillError, rejected_sentence
 from terminal.views import MemberView, Preview, SaleDraft, SaleResult
 from terminal.wire_views import check_request, draft_details, member_view, wire_line
 
@@ -39,8 +40,8 @@ __all__ = ["Clock", "TillError", "TillServices"]
 log = logging.getLogger(__name__)
 
 
-class SaleServices(ServiceBase):
-    """Identify, preview, commit and void a sale."""
+class SaleServices(ClaimServices):
+    """Identify, preview, commit and void a sale (without a customer: a claim)."""
 
     # ------------------------------------------------------------------ identify
 
@@ -136,10 +137,16 @@ class SaleServices(ServiceBase):
 
     # ------------------------------------------------------------------ commit
 
-    def commit_sale(self, draft: SaleDraft, preview: Preview) -> SaleResult:
-        """Commit the check the cashier confirmed; returns what was earned, spent and printed."""
+    def commit_sale(self, draft: SaleDraft, preview: Preview | None) -> SaleResult:
+        """Commit the check the cashier confirmed; returns what was earned, spent and printed.
+
+        A check without a customer (and no ``preview``) becomes a claim: see
+        :meth:`~terminal.claim_services.ClaimServices.commit_claim`.
+        """
         if draft.member is None:
-            raise TillError(_("Identify the customer first."))
+            return self.commit_claim(draft)
+        if preview is None:
+            raise TillError(_("Enter the amount first."))
         if not preview.online:
             return self._commit_offline(draft, preview)
         request = wire.HoldRequest(
@@ -325,13 +332,7 @@ class SaleServices(ServiceBase):
             cashier=self.cashier,
             issued_at=self.clock(),
         )
-        text = receipts.receipt_text(self.settings, receipt)
-        if self.settings.printer.kind == "none":
-            return text, None
-        data = receipts.receipt_bytes(self.settings, receipt)
-        with self.database() as db:
-            job = PrintJobs(db, self.clock).enqueue(data, draft.check_id, "sale")
-        return text, job
+        return self._queue_print(receipt, draft.check_id, "sale")
 
 
 class TillServices(SaleServices, MemberServices, OfficeServices):

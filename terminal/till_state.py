@@ -6,14 +6,17 @@ Kept apart from :mod:`terminal.services` so that module stays about the sale its
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlite_utils import Database
 
 from offline_cache.clock import from_text
 from offline_cache.outbox import Outbox
 from offline_cache.print_jobs import PrintJobs
-from terminal.views import CheckRow, ShiftReport, SyncView
+from processing import wire
+from terminal.views import CheckRow, ClaimView, ShiftReport, SyncView
 
 
 def sync_view(db: Database, online: bool) -> SyncView:
@@ -37,48 +40,73 @@ def printer_pending(db: Database) -> int:
     return PrintJobs(db).pending_count()
 
 
+_CHECK_COLUMNS = (
+    "id, created_at, member_id, total, earned, spent, offline, cashier,"
+    " json_extract(payload, '$.phone_masked'), payload"
+)
+
+
+def _check_row(r: tuple[Any, ...]) -> CheckRow:
+    return CheckRow(
+        check_id=r[0],
+        created_at=from_text(r[1]),
+        member_id=r[2],
+        total=Decimal(r[3]),
+        earned=Decimal(r[4]),
+        spent=Decimal(r[5]),
+        offline=bool(r[6]),
+        cashier=r[7],
+        customer=(r[8] or "***") if r[2] else "",
+    )
+
+
 def recent_checks(db: Database, limit: int = 30) -> list[CheckRow]:
     """The newest checks this till committed, newest first."""
     rows = db.execute(
-        "SELECT id, created_at, member_id, total, earned, spent, offline, cashier FROM checks"
-        " ORDER BY created_at DESC LIMIT ?",
-        [limit],
+        f"SELECT {_CHECK_COLUMNS} FROM checks ORDER BY created_at DESC LIMIT ?", [limit]
     ).fetchall()
-    return [
-        CheckRow(
-            check_id=r[0],
-            created_at=from_text(r[1]),
-            member_id=r[2],
-            total=Decimal(r[3]),
-            earned=Decimal(r[4]),
-            spent=Decimal(r[5]),
-            offline=bool(r[6]),
-            cashier=r[7],
-        )
-        for r in rows
-    ]
+    return [_check_row(r) for r in rows]
 
 
-def check_details(db: Database, check_id: str) -> tuple[CheckRow, dict[str, object]] | None:
-    """One check and the details kept for reprints and returns (prefix of the id accepted)."""
+def check_details(db: Database, check_id: str) -> tuple[CheckRow, dict[str, Any]] | None:
+    """One check and the details kept for reprints and returns.
+
+    ``check_id`` is the full id, its printed number (the first 8 characters) or, for a check
+    made without a customer, the claim code on its receipt (with or without the spaces).
+    """
+    compact = check_id.replace(" ", "")
     row = db.execute(
-        "SELECT id, created_at, member_id, total, earned, spent, offline, cashier, payload"
-        " FROM checks WHERE id = ? OR upper(substr(id, 1, 8)) = upper(?) LIMIT 1",
-        [check_id, check_id],
+        f"SELECT {_CHECK_COLUMNS} FROM checks WHERE id = ? OR upper(substr(id, 1, 8)) = upper(?)"
+        " OR (member_id IS NULL AND json_extract(payload, '$.claim.code') = ?) LIMIT 1",
+        [check_id, check_id, compact],
     ).fetchone()
     if row is None:
         return None
-    view = CheckRow(
-        check_id=row[0],
-        created_at=from_text(row[1]),
-        member_id=row[2],
-        total=Decimal(row[3]),
-        earned=Decimal(row[4]),
-        spent=Decimal(row[5]),
-        offline=bool(row[6]),
-        cashier=row[7],
+    return _check_row(row), json.loads(row[9])
+
+
+def claim_of(db: Database, check_id: str, details: dict[str, Any]) -> ClaimView | None:
+    """The claim of a check made without a customer, as its receipt prints it; else None.
+
+    The server's figures once it registered the claim; before that the till's own estimate
+    (provisional); None when the server refused the claim (its code would collect nothing).
+    """
+    stored = details.get("claim")
+    if not isinstance(stored, dict):
+        return None
+    record = db.execute("SELECT state, response FROM outbox WHERE id = ?", [check_id]).fetchone()
+    if record is not None and record[0] == "dead":
+        return None
+    if record is not None and record[0] == "acknowledged" and record[1]:
+        answer = wire.Claim.model_validate_json(record[1])
+        return ClaimView(answer.code, answer.earn_at_least, answer.expires_at, provisional=False)
+    least = stored.get("earn_at_least")
+    return ClaimView(
+        code=str(stored["code"]),
+        earn_at_least=None if least is None else Decimal(str(least)),
+        expires_at=datetime.fromisoformat(str(stored["expires_at"])),
+        provisional=True,
     )
-    return view, json.loads(row[8])
 
 
 def shift_report(db: Database, shift_id: str) -> ShiftReport:

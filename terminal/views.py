@@ -95,6 +95,30 @@ class Preview:
 
 
 @dataclass(frozen=True)
+class ClaimView:
+    """The claim code of a check made without a customer, and what it is worth."""
+
+    code: str
+    """19 digits (``loyalty.claims``), printed in groups of four."""
+    earn_at_least: Decimal | None
+    """The base-rate earn of the check; None when the till could not estimate it offline."""
+    expires_at: datetime
+    """Until when the points can be collected."""
+    provisional: bool
+    """The till's own estimate: the server has not answered yet (offline)."""
+
+
+@dataclass(frozen=True)
+class RedeemedClaim:
+    """The points of a receipt's claim code went to the identified member."""
+
+    check_id: str
+    earned: Decimal
+    member: MemberView
+    """The member with the balance after the collection."""
+
+
+@dataclass(frozen=True)
 class SaleResult:
     """A committed check."""
 
@@ -107,6 +131,10 @@ class SaleResult:
     print_job_id: int | None
     confirmed: bool
     """False when the confirmation is queued for sync (online hold, server lost after it)."""
+    claim: ClaimView | None = None
+    """A check without a customer: the claim code printed on its receipt."""
+    claim_refused: bool = False
+    """A check without a customer whose claim code the server refused: printed without one."""
 
 
 @dataclass(frozen=True)
@@ -119,6 +147,8 @@ class ReturnView:
     given_back: Decimal
     balance_after: Decimal | None
     queued: bool
+    no_member: bool = False
+    """The check was made without a customer and nobody collected its points: none moved."""
 
 
 @dataclass(frozen=True)
@@ -133,6 +163,8 @@ class CheckRow:
     spent: Decimal
     offline: bool
     cashier: str | None
+    customer: str = ""
+    """The member's masked phone; empty for a check made without a customer."""
 
 
 @dataclass(frozen=True)

@@ -65,7 +65,15 @@ class HistoryScreen(TillScreen):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns(_("Check"), _("Time"), _("Total"), _("Earned"), _("Spent"), _("Cashier"))
+        table.add_columns(
+            _("Check"),
+            _("Time"),
+            _("Customer"),
+            _("Total"),
+            _("Earned"),
+            _("Spent"),
+            _("Cashier"),
+        )
         table.focus()
         self._load()
 
@@ -84,6 +92,7 @@ class HistoryScreen(TillScreen):
             table.add_row(
                 row.check_id[:8].upper() + mark,
                 f"{day(local)} {clock(local)}",
+                Text(row.customer or "—"),  # — : a check without a customer (a claim code)
                 money(row.total, currency),
                 points(row.earned),
                 points(row.spent),

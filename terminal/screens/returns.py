@@ -162,6 +162,10 @@ class ReturnsScreen(TillScreen):
             summary.update(
                 _("Offline: the return is queued and will be sent when the server is back.")
             )
+        elif result.no_member:
+            summary.update(
+                _("A check without a customer, its points not collected: no points involved.")
+            )
         else:
             text = _("Points taken back: {taken}. Points given back: {given}.").format(
                 taken=points(result.taken_back), given=points(result.given_back)

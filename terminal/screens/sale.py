@@ -4,6 +4,9 @@ Keys: type or scan into the one line and press Enter. A phone, QR or card identi
 customer; an amount adds a line; a product barcode adds that product; Enter on an empty line
 confirms (hold → receipt → confirm). F2 spends the most allowed, F3 a chosen amount, F4 none.
 Esc clears the line, then voids the check.
+
+With nobody identified, Enter commits the check under a claim code printed on its receipt
+(``[till] claims``); scanning such a code with a customer identified collects its points.
 """
 
 from __future__ import annotations
@@ -21,12 +24,20 @@ from textual.message import Message
 from textual.widgets import Footer
 
 from terminal.errors import TillError
-from terminal.i18n import N_, _, parse_amount
+from terminal.i18n import N_, _, parse_amount, points
 from terminal.screens.base import TillScreen
 from terminal.screens.manager import ask_manager
 from terminal.screens.prompt import Prompt
-from terminal.views import QUICK_AMOUNT, MemberView, Preview, SaleDraft, SaleLine, SaleResult
-from terminal.widgets.check_panel import CheckPanel
+from terminal.views import (
+    QUICK_AMOUNT,
+    MemberView,
+    Preview,
+    RedeemedClaim,
+    SaleDraft,
+    SaleLine,
+    SaleResult,
+)
+from terminal.widgets.check_panel import CheckPanel, result_sentence
 from terminal.widgets.customer_panel import CustomerPanel
 from terminal.widgets.entry import EntryInput
 from terminal.widgets.message_bar import MessageBar
@@ -94,6 +105,13 @@ class SaleScreen(TillScreen):
             super().__init__()
             self.line = line
 
+    class ClaimCollected(Message):
+        """The points of a receipt's claim code went to the identified customer."""
+
+        def __init__(self, redeemed: RedeemedClaim) -> None:
+            super().__init__()
+            self.redeemed = redeemed
+
     class CodeSent(Message):
         """An SMS code went to the customer; ask for it."""
 
@@ -160,11 +178,12 @@ class SaleScreen(TillScreen):
             self.add_line(SaleLine(QUICK_AMOUNT, amount, Decimal(1), amount))
         else:
             self.say(_("Looking up…"))
-            self._interpret(text, scanned=False)
+            self._interpret(text, False, self.member)
 
     def handle_scan(self, code: str, source: str) -> None:
-        """A scan at any moment: a product adds a line, a coupon applies, the rest identifies."""
-        self._interpret(code, scanned=True)
+        """A scan at any moment: a product adds a line, a coupon applies, a claim code is
+        collected for the customer, the rest identifies."""
+        self._interpret(code, True, self.member)
 
     def say(self, sentence: str, *, error: bool = False) -> None:
         """Show one sentence under the panels."""
@@ -173,8 +192,9 @@ class SaleScreen(TillScreen):
     # ------------------------------------------------------------------ identify
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="identify")
-    def _interpret(self, text: str, scanned: bool) -> None:
-        # Classified here, off the UI thread: phone-number parsing is not free.
+    def _interpret(self, text: str, scanned: bool, member: MemberView | None) -> None:
+        # Classified here, off the UI thread: phone-number parsing is not free. ``member`` is
+        # who was identified when the code came in (read on the UI thread).
         from loyalty.identifiers import IdKind, classify
 
         found = classify(text, self.till.settings.till.region)
@@ -183,6 +203,9 @@ class SaleScreen(TillScreen):
             self.post_message(self.LineFound(services.product_line(found.value)))
         elif found.kind is IdKind.COUPON:
             self.post_message(self.CouponEntered(found.value))
+        elif found.kind is IdKind.CLAIM:
+            redeemed = services.redeem_claim(found.value, member, scanned=scanned)
+            self.post_message(self.ClaimCollected(redeemed))
         else:
             try:
                 member = services.identify(text, scanned=scanned)
@@ -210,6 +233,21 @@ class SaleScreen(TillScreen):
             _("Customer found.")
             if message.member.online
             else _("Customer found in the offline cache.")
+        )
+
+    def on_sale_screen_claim_collected(self, message: ClaimCollected) -> None:
+        """The receipt's points were credited: one sentence, the panel shows the new balance."""
+        redeemed = message.redeemed
+        if self.member is not None and self.member.member_id == redeemed.member.member_id:
+            self.member = redeemed.member
+            self.query_one(CustomerPanel).show(redeemed.member)
+            if self.draft is not None and self.draft.member is not None:
+                self.draft = replace(self.draft, member=redeemed.member)
+                self._recalculate()
+        self.say(
+            _("{points} points from check {number} added.").format(
+                points=points(redeemed.earned), number=redeemed.check_id[:8].upper()
+            )
         )
 
     # ------------------------------------------------------------------ lines and preview
@@ -258,9 +296,9 @@ class SaleScreen(TillScreen):
             self.confirm()
 
     def _render_check(self) -> None:
-        self.query_one(CheckPanel).show(
-            self.draft, self.preview, self.result, failed=self.preview_failed
-        )
+        panel = self.query_one(CheckPanel)
+        panel.claims = self.till.settings.till.claims  # the admin may have changed it
+        panel.show(self.draft, self.preview, self.result, failed=self.preview_failed)
 
     # ------------------------------------------------------------------ spend
 
@@ -316,7 +354,13 @@ class SaleScreen(TillScreen):
         if self.busy or self.draft is None or not self.draft.lines:
             return
         if self.draft.member is None:
-            self.say(_("Identify the customer first: scan or type the phone."), error=True)
+            if not self.till.settings.till.claims:
+                self.say(_("Identify the customer first: scan or type the phone."), error=True)
+                return
+            # No customer: the check is committed under a claim code printed on the receipt.
+            self.busy = True
+            self.say(_("Printing…"))
+            self._commit(self.draft, None)
             return
         if self.preview is None:
             self.confirm_pending = True
@@ -347,7 +391,7 @@ class SaleScreen(TillScreen):
         self.app.push_screen(Prompt(_("SMS code from the customer:"), restrict=r"\d{0,8}"), entered)
 
     @work(thread=True, exit_on_error=False, group="commit")
-    def _commit(self, draft: SaleDraft, preview: Preview) -> None:
+    def _commit(self, draft: SaleDraft, preview: Preview | None) -> None:
         from offline_cache.errors import ManagerPinRequired
 
         try:
@@ -380,7 +424,7 @@ class SaleScreen(TillScreen):
         self.preview = None
         self._render_check()
         self.query_one(ReceiptPane).show(message.result.receipt_text)
-        self.say(_("Sale complete; the receipt is printing."))
+        self.say(result_sentence(message.result))
         self.till.print_receipts()
         self.till.services.kick_sync()
 

@@ -1,10 +1,12 @@
-"""The check panel: lines, total, earn preview, spend limit and what the customer pays."""
+"""The check panel: lines, total, earn preview, spend limit and what the customer pays; and the
+one sentence a committed sale leaves under the panels."""
 
 from __future__ import annotations
 
 from rich.text import Text
 from textual.widget import Widget
 
+from loyalty.claims import format_claim
 from terminal.i18n import _, money, points
 from terminal.views import Preview, SaleDraft, SaleResult
 
@@ -12,10 +14,12 @@ from terminal.views import Preview, SaleDraft, SaleResult
 class CheckPanel(Widget):
     """Renders the draft, its preview and, after confirmation, the result (sized by CSS)."""
 
-    def __init__(self, currency: str) -> None:
+    def __init__(self, currency: str, *, claims: bool = True) -> None:
         super().__init__(id="check")
         self.currency = currency
         """ISO currency of the checks."""
+        self.claims = claims
+        """A check without a customer may be confirmed (under a claim code)."""
         self._title = _("Check")
         self.border_title = self._title
         self._text = Text()
@@ -35,7 +39,9 @@ class CheckPanel(Widget):
         if (title := _("Check")) != self._title:  # the language changed
             self._title = title
             self.border_title = title
-        self._text = render_check(self.currency, draft, preview, result, failed=failed)
+        self._text = render_check(
+            self.currency, draft, preview, result, failed=failed, claims=self.claims
+        )
         self.refresh()
 
 
@@ -46,9 +52,23 @@ def render_check(
     result: SaleResult | None,
     *,
     failed: bool = False,
+    claims: bool = True,
 ) -> Text:
-    """The panel's text."""
+    """The panel's text (``claims``: a check without a customer may be confirmed)."""
     text = Text()
+    if result is not None and (result.claim is not None or result.claim_refused):
+        # A check without a customer: no balance to show, the claim code instead.
+        claim = result.claim
+        text.append(_("Done") + "\n", style="bold green")
+        text.append(_("Check") + f" {result.check_id[:8].upper()}\n")
+        if claim is not None:
+            text.append(_("Claim code") + f": {format_claim(claim.code)}\n", style="bold")
+        if claim is not None and claim.earn_at_least is not None:
+            text.append(_("Earn at least") + f": {points(claim.earn_at_least)}")
+            if claim.provisional:
+                text.append(" " + _("(provisional, offline)"), style="yellow")
+        text.append("\n\n" + _("Next customer: scan or type the phone."), style="dim")
+        return text
     if result is not None:
         text.append(_("Done") + "\n", style="bold green")
         text.append(_("Check") + f" {result.check_id[:8].upper()}\n")
@@ -74,6 +94,14 @@ def render_check(
     if draft.coupons:
         text.append(_("Coupons") + ": " + ", ".join(draft.coupons) + "\n", style="cyan")
     text.append(_("Total") + f": {money(draft.total, currency)}", style="bold")
+    if preview is None and draft.member is None:
+        hint = (
+            _("No customer: Enter prints a claim code for the points.")
+            if claims
+            else _("Identify the customer first: scan or type the phone.")
+        )
+        text.append("\n" + hint, style="dim")
+        return text
     if preview is None:
         if failed:
             text.append("\n" + _("No points on this check; Esc clears it."), style="yellow")
@@ -91,3 +119,23 @@ def render_check(
         text.append("\n" + _("SMS code needed for this spend."), style="yellow")
     text.append("\n" + _("Enter: confirm and print"), style="dim")
     return text
+
+
+def result_sentence(result: SaleResult) -> str:
+    """The one sentence under the panels after a committed sale."""
+    claim = result.claim
+    if result.claim_refused:
+        return _("The server refused this check's claim code; the receipt was printed without one.")
+    if claim is None:
+        return _("Sale complete; the receipt is printing.")
+    if claim.earn_at_least is None:
+        return _("Check without a customer: claim code printed.")
+    at_least = points(claim.earn_at_least)
+    if claim.provisional:
+        return _(
+            "Check without a customer: claim code printed — at least {points} points"
+            " (provisional, offline)."
+        ).format(points=at_least)
+    return _("Check without a customer: claim code printed — at least {points} points.").format(
+        points=at_least
+    )
