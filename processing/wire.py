@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from loyalty.claims import CLAIM_PATTERN
 from processing.amounts import Money, Quantity
@@ -26,6 +26,18 @@ EntryMode = Literal["scanned", "typed"]
 IdentifierKind = Literal["auto", "phone", "qr", "card"]
 
 _Id = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+
+
+def _plausible_time(moment: datetime) -> datetime:
+    # A till's clock can be off by days, never by centuries; year 1 with a +14:00 offset
+    # would not even convert to a timestamp.
+    if not 2000 <= moment.year <= 2200:
+        raise ValueError("the time must fall between the years 2000 and 2200")
+    return moment
+
+
+TillTime = Annotated[datetime, AfterValidator(_plausible_time)]
+"""When something happened at a till (a check made offline or without a customer)."""
 
 
 class Request(BaseModel):
@@ -266,7 +278,7 @@ class OfflineCheck(Request):
     lines: list[Line] = Field(min_length=1, max_length=500)
     spent_offline: Money = Field(default=Decimal("0"))
     provisional_earn: Money = Field(default=Decimal("0"))
-    made_at: datetime
+    made_at: TillTime
     coupons: list[str] = Field(default_factory=list, max_length=20)
 
 
@@ -334,7 +346,7 @@ class ClaimRequest(Request):
     check_id: str = _Id
     code: str = _ClaimCode
     lines: list[Line] = Field(min_length=1, max_length=500)
-    made_at: datetime
+    made_at: TillTime
 
 
 class Claim(Answer):

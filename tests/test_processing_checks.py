@@ -95,6 +95,22 @@ def test_missing_idempotency_key_is_refused(server: RunningServer) -> None:
     assert response.status_code == 422 and response.json()["code"] == "invalid_request"
 
 
+def test_an_offline_check_from_year_one_is_a_422_not_a_500(server: RunningServer) -> None:
+    # Year 1 at +14:00 is before the epoch's reach: converting it to a timestamp would raise.
+    response = httpx.post(
+        f"{server.url}/v1/checks/offline",
+        headers={"Authorization": f"Bearer {server.api_key}", "Idempotency-Key": "year-one"},
+        json={
+            "check_id": "year-one",
+            "member_id": ANNA,
+            "lines": [{"price": "10", "quantity": "1", "amount": "10"}],
+            "made_at": "0001-01-01T00:00:00+14:00",
+        },
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == "invalid_request"
+
+
 def test_two_concurrent_holds_on_one_balance_exactly_one_wins(server: RunningServer) -> None:
     # Taras has 400 points; two tills each try to take 300 of them at the same moment.
     requests = [check(TARAS, spend="300") for _ in range(2)]
