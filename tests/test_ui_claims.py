@@ -241,3 +241,64 @@ def test_history_and_returns_of_a_check_without_a_customer(tmp_path: Path) -> No
         with till_db(settings) as db:
             kinds = db.execute("SELECT kind, state FROM outbox ORDER BY seq").fetchall()
         assert kinds == [("claim", "acknowledged"), ("return", "acknowledged")]
+
+
+def test_each_refusal_is_one_sentence_and_credits_nothing(tmp_path: Path) -> None:
+    import uuid
+    from datetime import UTC, datetime
+
+    import pytest
+
+    from loyalty.claims import claim_code
+    from processing.server.testing import ManualClock
+    from terminal.composition import build_services
+    from terminal.errors import TillError
+    from terminal.views import QUICK_AMOUNT, SaleDraft, SaleLine
+
+    clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
+    with server(tmp_path, clock=clock) as srv:
+        settings = till_settings(tmp_path, srv.url, srv.api_key)
+        services = build_services(settings, clock=clock)
+        try:
+            services.start_shift("1")
+
+            def sold(amount: str) -> str:
+                line = SaleLine(QUICK_AMOUNT, Decimal(amount), Decimal(1), Decimal(amount))
+                result = services.commit_sale(SaleDraft(str(uuid.uuid4()), None, (line,)), None)
+                assert result.claim is not None and not result.claim.provisional
+                return result.claim.code
+
+            def refusal(code: str, phone: str | None) -> str:
+                member = services.identify(phone, scanned=True) if phone else None
+                with pytest.raises(TillError) as refused:
+                    services.redeem_claim(code, member, scanned=True)
+                return str(refused.value)
+
+            anna, ivan, blocked = ANNA, "+79161234568", "+79161234571"
+            returned, taken, kept, late = sold("500"), sold("500"), sold("500"), sold("500")
+            returned_id = services.find_check(returned)[0].check_id
+            assert services.return_lines(returned_id, {0: Decimal(1)}).no_member
+            services.redeem_claim(taken, services.identify(anna, scanned=True), scanned=True)
+            before = {phone: points_of(srv, phone) for phone in (anna, ivan, blocked)}
+
+            assert refusal(kept, None) == (
+                "Identify the customer first, then scan the receipt's claim code."
+            )
+            assert refusal(claim_code("never sold here"), anna) == (
+                "This claim code is not known; check the digits on the receipt."
+            )
+            assert refusal(taken, ivan) == "The points of this receipt were already collected."
+            assert refusal(returned, anna) == (
+                "The goods on this receipt were returned; there are no points to collect."
+            )
+            assert refusal(kept, blocked) == "This member is blocked and cannot collect points."
+            assert {phone: points_of(srv, phone) for phone in before} == before
+            clock.advance(31 * 24 * 3600)  # past the claim's 30 days
+            assert refusal(late, anna) == (
+                "This claim code has expired; its points can no longer be collected."
+            )
+            with srv.ctx.storage.read() as db:
+                status = db.execute("SELECT status FROM claims WHERE code = ?", [late]).fetchone()
+            assert status == ("open",)  # expired by the clock, credited to nobody
+        finally:
+            services.close()
