@@ -129,15 +129,20 @@ class SyncEngine:
         self._rand = rand
 
     def drain(
-        self, *, max_batches: int | None = None, respect_backoff: bool = False
+        self,
+        *,
+        max_batches: int | None = None,
+        respect_backoff: bool = False,
+        wait_busy: float = 0.0,
     ) -> DrainReport:
         """Send everything unsent, batch after batch, until empty or a transient failure.
 
         ``respect_backoff`` (the background loop) returns at once while the backoff from an
         earlier failure has not elapsed; ``till sync`` drains now regardless.
-        Raises ``SyncBusy`` when another drain (thread or process) is running.
+        Raises ``SyncBusy`` when another drain (thread or process) is still running after
+        ``wait_busy`` seconds.
         """
-        with DrainLock(self.db_path):
+        with DrainLock(self.db_path, wait=wait_busy):
             db = open_database(self.db_path)
             try:
                 return self._drain(db, max_batches, respect_backoff)

@@ -25,6 +25,9 @@ from terminal.wire_views import draft_from_details
 
 log = logging.getLogger(__name__)
 
+SEND_NOW_WAIT_SECONDS = 30.0
+"""How long "send now" waits for a drain already running (the background loop, ``till sync``)."""
+
 
 class OfficeServices(ServiceBase):
     """Shift, status, history, reprint, sync and cache refresh."""
@@ -177,7 +180,8 @@ class OfficeServices(ServiceBase):
         if self.client.breaker.state is not BreakerState.CLOSED:
             # Asked to send now: check the server at once rather than wait out the breaker.
             self.client.probe()
-        report = self.sync_engine.drain()
+        # The background loop may be draining right now: wait for it rather than fail.
+        report = self.sync_engine.drain(wait_busy=SEND_NOW_WAIT_SECONDS)
         self.online = report.error is None
         if report.error:
             log.info("sync stopped: %s", report.error)

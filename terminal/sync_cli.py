@@ -73,7 +73,8 @@ def sync(config_path: Path | None) -> None:
     db_path = Path(settings.offline.db_path)
     try:
         with _client(settings) as client:
-            report = SyncEngine(db_path, ProcessingTransport(client)).drain()
+            # A running till may be draining in the background: wait for it, then send.
+            report = SyncEngine(db_path, ProcessingTransport(client)).drain(wait_busy=30.0)
         db = open_database(db_path)
         status = sync_status(db, utc_now())
         dead = db.execute(

@@ -143,6 +143,27 @@ def test_only_one_drain_at_a_time(tmp_path: Path) -> None:
     assert SyncEngine(path, Scripted()).drain().ok
 
 
+def test_a_drain_asked_to_wait_runs_once_the_other_drain_ends(tmp_path: Path) -> None:
+    path = tmp_path / "t.db"
+    _fill(path, 3)
+    entered, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with DrainLock(path):
+            entered.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    assert entered.wait(10)
+    with pytest.raises(SyncBusy):  # a short wait still gives up while the other one runs
+        SyncEngine(path, Scripted()).drain(wait_busy=0.2)
+    threading.Timer(0.3, release.set).start()
+    report = SyncEngine(path, Scripted()).drain(wait_busy=10)
+    thread.join(10)
+    assert report.ok and report.acknowledged == 3
+
+
 def test_backoff_grows_with_jitter_and_is_capped() -> None:
     backoff = Backoff(base=1, cap=8)
     assert [backoff.delay(n, lambda: 1.0) for n in (1, 2, 3, 4, 5)] == [1, 2, 4, 8, 8]
