@@ -368,11 +368,16 @@ class RedeemClaimRequest(Request):
 
 
 class ClaimRedeemed(Answer):
-    """The check as applied to the member (earn by the member's tier at the check's time)."""
+    """The check as applied to the member (earn by the member's tier at the check's time).
+
+    ``already_collected``: the same member had collected it before; nothing was credited now
+    and ``check.balance_after`` is the member's balance today.
+    """
 
     code: str
     check: CheckResult
     message: UserMessage
+    already_collected: bool = False
 
 
 # ---------------------------------------------------------------- snapshots and deltas

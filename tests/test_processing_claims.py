@@ -148,10 +148,19 @@ def test_redeem_twice_by_the_same_member_credits_once(
     claim = client.create_claim(_request(clock), idempotency_key="c")
     frozen = _frozen(client)
     first = client.redeem_claim(claim.code, IVAN, idempotency_key="r1")
+    assert not first.already_collected and first.check.earned > 0
     clock.advance(60)
-    second = client.redeem_claim(claim.code, IVAN, idempotency_key="r2")
-    assert second == first
+    assert client.redeem_claim(claim.code, IVAN, idempotency_key="r1") == first  # a retry
+    second = client.redeem_claim(claim.code, IVAN, idempotency_key="r2")  # another till
+    assert second.already_collected and second.message.key == "claim_already_collected"
+    assert second.check.earned == first.check.earned and second.check.check_id == claim.check_id
     assert _frozen(client) == frozen + first.check.earned
+    # Once the earned points thaw (the demo program activates them after 14 days), a scan
+    # answers today's balance, not the one of the first collection.
+    clock.advance(15 * 86400)
+    third = client.redeem_claim(claim.code, IVAN, idempotency_key="r3")
+    assert third.check.balance_after == first.check.balance_after + first.check.earned
+    assert third.check.balance_after == client.identify(IVAN_PHONE).balance.available
     with server.ctx.storage.read() as db:
         earns = db.execute(
             "SELECT COUNT(*) FROM movements WHERE kind = 'earn' AND check_id = ?",

@@ -43,7 +43,7 @@ from loyalty.returns import calculate_return
 from processing import wire
 from processing.amounts import from_minor, to_minor
 from processing.errors import ErrorCode
-from processing.server import checks, members, pricing, replay
+from processing.server import checks, ledger, members, pricing, replay
 from processing.server.problems import ApiError
 
 CLAIM_DAYS = 30
@@ -226,7 +226,7 @@ def redeem(
         raise ApiError(ErrorCode.CLAIM_UNKNOWN, "No check was registered under this claim code.")
     if row.status == "redeemed":
         if row.redeemed_by == request.member_id and row.redeemed is not None:
-            return wire.ClaimRedeemed.model_validate_json(row.redeemed)
+            return _again(db, row.redeemed, request.member_id, now)
         raise ApiError(
             ErrorCode.CLAIM_REDEEMED, "The points of this check were already credited to a member."
         )
@@ -343,3 +343,22 @@ def return_unclaimed(
         ],
     )
     return result
+
+
+def _again(db: Database, first: str, member_id: str, now: int) -> wire.ClaimRedeemed:
+    """The same member collecting again (a second scan, another till): nothing more is
+    credited. The answer says so and carries today's balance, not the one of the first time,
+    so no till shows a stale balance or tells the customer points were added."""
+    answer = wire.ClaimRedeemed.model_validate_json(first)
+    balance = from_minor(ledger.available(db, member_id, now))
+    return answer.model_copy(
+        update={
+            "already_collected": True,
+            "check": answer.check.model_copy(update={"balance_after": balance}),
+            "message": wire.UserMessage(
+                key="claim_already_collected",
+                params={},
+                text="The points of this receipt were already collected.",
+            ),
+        }
+    )
