@@ -200,21 +200,19 @@ class ClaimServices(ServiceBase):
         self.online = True
         check = answer.check
         with self.database() as db:
-            collected_here = db.execute(
-                "SELECT 1 FROM audit_log WHERE action = 'claim_redeemed' AND record_id = ?",
-                [check.check_id],
-            ).fetchone()
-        if collected_here:
-            # The server answers the same member's second scan with the first answer (nothing
-            # is credited twice); this till knows it already gave that answer.
+            MemberCache(db).take_server_balance(check.member_id, check.balance_after)
+        if answer.already_collected:
+            # This member collected it before (here or at another till): nothing was credited
+            # now, and ``balance_after`` is today's balance.
             self._audit(
                 "claim_refused",
                 record_id=member.member_id,
                 source=source,
                 online=True,
-                detail={**detail, "reason": "claim_redeemed"},
+                detail={**detail, "reason": "already_collected"},
             )
-            raise TillError(_("The points of this receipt were already collected."))
+            after = replace(member, available=check.balance_after)
+            return RedeemedClaim(check.check_id, Decimal(0), after, already_collected=True)
         self._audit(
             "claim_redeemed",
             record_id=check.check_id,
@@ -222,8 +220,6 @@ class ClaimServices(ServiceBase):
             online=True,
             detail={**detail, "earned": check.earned},
         )
-        with self.database() as db:
-            MemberCache(db).take_server_balance(check.member_id, check.balance_after)
         return RedeemedClaim(check.check_id, check.earned, _after(member, check))
 
 

@@ -116,6 +116,8 @@ class RedeemedClaim:
     earned: Decimal
     member: MemberView
     """The member with the balance after the collection."""
+    already_collected: bool = False
+    """The member had collected it before: nothing was credited now (``earned`` is 0)."""
 
 
 @dataclass(frozen=True)

@@ -236,7 +236,8 @@ class SaleScreen(TillScreen):
         )
 
     def on_sale_screen_claim_collected(self, message: ClaimCollected) -> None:
-        """The receipt's points were credited: one sentence, the panel shows the new balance."""
+        """The receipt's points were credited (or had been, to this member): one sentence, and
+        the panel shows the balance the server answered."""
         redeemed = message.redeemed
         if self.member is not None and self.member.member_id == redeemed.member.member_id:
             self.member = redeemed.member
@@ -244,6 +245,9 @@ class SaleScreen(TillScreen):
             if self.draft is not None and self.draft.member is not None:
                 self.draft = replace(self.draft, member=redeemed.member)
                 self._recalculate()
+        if redeemed.already_collected:
+            self.say(_("The points of this receipt were already collected."), error=True)
+            return
         self.say(
             _("{points} points from check {number} added.").format(
                 points=points(redeemed.earned), number=redeemed.check_id[:8].upper()
