@@ -12,7 +12,7 @@ from typing import Any
 
 from offline_cache import conflicts, shifts
 from offline_cache.db import open_database
-from offline_cache.errors import ShiftCloseRefused
+from offline_cache.errors import ShiftCloseRefused, SyncBusy
 from offline_cache.outbox import Outbox
 from offline_cache.print_jobs import PrintJobs
 from offline_cache.snapshots import CatalogCache
@@ -180,8 +180,11 @@ class OfficeServices(ServiceBase):
         if self.client.breaker.state is not BreakerState.CLOSED:
             # Asked to send now: check the server at once rather than wait out the breaker.
             self.client.probe()
-        # The background loop may be draining right now: wait for it rather than fail.
-        report = self.sync_engine.drain(wait_busy=SEND_NOW_WAIT_SECONDS)
+        try:
+            # The background loop may be draining right now: wait for it rather than fail.
+            report = self.sync_engine.drain(wait_busy=SEND_NOW_WAIT_SECONDS)
+        except SyncBusy as error:
+            raise TillError(_("Another sync is still running; try again in a moment.")) from error
         self.online = report.error is None
         if report.error:
             log.info("sync stopped: %s", report.error)
