@@ -65,7 +65,11 @@ class AppOptions:
     wake_printer: Callable[[], None] = lambda: None
     """Tell the print worker a receipt was queued (set by whoever started the worker)."""
     on_exit: list[Callable[[], None]] = field(default_factory=list)
-    """Called once when the app stops (stop the scanner thread, the demo server, …)."""
+    """Called once when the app stops, after ``stop_services`` (the demo server, …)."""
+    stop_devices: list[Callable[[], None]] = field(default_factory=list)
+    """Stop the current scanner reader and print worker (replaced on a reload)."""
+    stop_services: list[Callable[[], None]] = field(default_factory=list)
+    """Stop the current background sync, network client and database (replaced on a reload)."""
 
 
 class TillApp(App[None], inherit_bindings=False):
@@ -260,12 +264,63 @@ class TillApp(App[None], inherit_bindings=False):
         """Stop the till; only the admin screen (behind the manager PIN) calls this."""
         self.exit()
 
-    def on_unmount(self) -> None:
-        for stop in self.options.on_exit:
+    def reload_services(self, settings: Settings) -> None:
+        """Apply saved settings now (admin): services built again from ``settings``. Blocks;
+        call it from a worker.
+
+        Two print workers would print the same queued receipt twice and two readers would
+        fight over the scanner port, so the old devices stop first; the old database and
+        network client keep serving until the new ones are in place, so no screen finds the
+        till without services. The cashier and the open shift carry over. When the new
+        settings cannot be applied, the till goes on with the old ones and TillError says why.
+        """
+        old, old_settings = self._services, self.settings
+        old_core, old_devices = self.options.stop_services, self.options.stop_devices
+        _run_all(old_devices)
+        self.options.stop_devices = []
+        self.settings = settings  # the factory builds from the app's settings
+        try:
+            services = self._services_factory()
+        except Exception as error:
+            reason = failure_sentence(error)
+            log.warning("settings not applied: %s", reason)
+            self.settings = old_settings
             try:
-                stop()
-            except Exception:  # a failing stop must not keep the others from running
-                log.exception("stopping %s failed", stop)
+                services = self._services_factory()  # the old settings, devices and all
+            except Exception:
+                log.exception("the old settings could not be restored either")
+                raise TillError(
+                    _("Saved, but not applied: {reason} Restart the till.").format(reason=reason)
+                ) from error
+            self._swap(old, services, old_core)
+            raise TillError(
+                _("Saved, but not applied: {reason} The till goes on as before.").format(
+                    reason=reason
+                )
+            ) from error
+        self._swap(old, services, old_core)
+
+    def _swap(
+        self, old: TillServices | None, new: TillServices, old_stops: list[Callable[[], None]]
+    ) -> None:
+        if old is not None:
+            new.cashier, new.shift_id, new.online = old.cashier, old.shift_id, old.online
+        self._services = new
+        self.scanner_state = "none" if self.settings.scanner.kind == "none" else "ok"
+        _run_all(old_stops)
+        self.call_from_thread(self.refresh_status)
+
+    def on_unmount(self) -> None:
+        options = self.options
+        _run_all([*options.stop_devices, *options.stop_services, *options.on_exit])
+
+
+def _run_all(stops: list[Callable[[], None]]) -> None:
+    for stop in stops:
+        try:
+            stop()
+        except Exception:  # a failing stop must not keep the others from running
+            log.exception("stopping %s failed", stop)
 
 
 def failure_sentence(error: BaseException) -> str:

@@ -11,6 +11,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -76,11 +77,21 @@ def build_till_app(
         from terminal.printing import start_printing
         from terminal.scanner_glue import start_scanner
 
-        built = build_services(settings, clock=options.clock)
-        stops = [built.close, start_sync(built)]
-        options.wake_printer, stop_printer = start_printing(settings, app)
-        stops += [stop_printer, start_scanner(settings, app)]
-        options.on_exit.extend(reversed(stops))
+        current = app.settings  # what the admin last applied, or ``settings`` at start
+        built = build_services(current, clock=options.clock)
+        core = [built.close, start_sync(built)]
+        devices: list[Callable[[], None]] = []
+        try:
+            wake, stop_printer = start_printing(current, app)
+            devices.append(stop_printer)
+            devices.append(start_scanner(current, app))
+        except BaseException:
+            for stop in [*reversed(devices), *reversed(core)]:
+                stop()
+            raise
+        options.wake_printer = wake
+        options.stop_devices = list(reversed(devices))
+        options.stop_services = list(reversed(core))
         return built
 
     app = make_app(settings, services, options)

@@ -7,10 +7,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from textual.widgets import Checkbox, Input
+from textual.widgets import Checkbox, Input, Select
 
 from terminal.config import load_settings
+from terminal.errors import TillError
 from terminal.launch import build_till_app
+from terminal.messages import ScanReceived
 from terminal.pins import hash_pin
 from terminal.screens.admin import AdminScreen
 from terminal.screens.login import LoginScreen
@@ -141,3 +143,82 @@ def test_first_cashier_is_added_by_the_manager_from_the_login_screen(tmp_path: P
 
         asyncio.run(scenario())
         assert app.cashiers.ids() == ["42"]
+
+
+def test_saved_printer_settings_apply_without_a_restart(tmp_path: Path) -> None:
+    paper = tmp_path / "receipts.bin"
+    with server(tmp_path) as srv:
+        path = write_config(tmp_path, srv.url, srv.api_key)
+        app = build_till_app(load_settings(path), path, start_cashier="1")
+        seen: dict[str, Any] = {}
+
+        async def scenario() -> None:
+            async with app.run_test(size=(100, 30)) as pilot:
+                await settle(pilot)
+                before = app.services
+                shift = before.shift_id
+                await press(pilot, "f12", *PIN, "enter")
+                admin = app.screen
+                assert isinstance(admin, AdminScreen) and admin.unlocked
+                admin.query_one("#printer_kind", Select).value = "file"
+                admin.query_one("#printer_path", Input).value = str(paper)
+                await press(pilot, "f2")
+                seen["message"] = str(admin.query_one("#message").render())
+                seen["same"] = app.services is before
+                seen["carried"] = (app.services.cashier, app.services.shift_id) == ("1", shift)
+                await press(pilot, "escape")
+                sale = app.screen
+                assert isinstance(sale, SaleScreen), sale
+                app.post_message(ScanReceived("+79161234567", "serial"))
+                await settle(pilot)
+                await press(pilot, *"500", "enter", "enter")
+                seen["sale"] = str(sale.query_one("#message").render())
+                for _ in range(100):  # the print worker writes on its own thread
+                    if paper.exists() and paper.stat().st_size:
+                        break
+                    await pilot.pause(0.05)
+
+        asyncio.run(scenario())
+        assert seen["message"].startswith("Saved and applied"), seen["message"]
+        assert seen["same"] is False and seen["carried"] is True
+        assert paper.exists() and paper.stat().st_size > 0, seen["sale"]
+        assert load_settings(path).printer.kind == "file"
+
+
+def test_settings_that_cannot_apply_leave_the_till_as_it_was(tmp_path: Path) -> None:
+    with server(tmp_path) as srv:
+        path = write_config(tmp_path, srv.url, srv.api_key)
+        app = build_till_app(load_settings(path), path, start_cashier="1")
+        seen: dict[str, Any] = {}
+
+        async def scenario() -> None:
+            async with app.run_test(size=(100, 30)) as pilot:
+                await settle(pilot)
+                before = app.services
+                real_factory = app._services_factory
+
+                # Nothing the form can set fails a build here (and as root no permission
+                # does), so the factory fails for the new cap as a lost database would.
+                def broken() -> Any:
+                    if app.settings.offline.per_check_cap == Decimal(123):
+                        raise TillError("The new database cannot be opened.")
+                    return real_factory()
+
+                app._services_factory = broken
+                await press(pilot, "f12", *PIN, "enter")
+                admin = app.screen
+                assert isinstance(admin, AdminScreen)
+                admin.query_one("#per_check", Input).value = "123"
+                await press(pilot, "f2")
+                seen["message"] = str(admin.query_one("#message").render())
+                seen["replaced"] = app.services is not before
+                seen["cap"] = app.settings.offline.per_check_cap
+                seen["cashier"] = app.services.cashier
+
+        asyncio.run(scenario())
+        assert seen["message"] == (
+            "Saved, but not applied: The new database cannot be opened. The till goes on as before."
+        ), seen["message"]
+        # Built again from the old settings (its devices had been stopped), same cashier.
+        assert seen["replaced"] is True and seen["cap"] == Decimal(300)
+        assert seen["cashier"] == "1"

@@ -2,8 +2,8 @@
 
 F5 tests the processing connection, F6 waits for a test scan, F7 prints a test receipt, F8 adds
 a cashier, F2 saves to config.toml (atomically, with a backup, validated like ``till config
-check``), F10 quits the till. Saved changes take effect at the next start, except the screen
-language, which switches at once.
+check``), F10 quits the till. Saved changes apply at once: the services, scanner and printer
+are built again from the new settings (the cashier and the shift carry over).
 """
 
 from __future__ import annotations
@@ -211,11 +211,11 @@ class AdminScreen(TillScreen):
             settings = save_config(path, changes)
         except ConfigError as error:
             raise TillError(error.problems[0]) from error
-        self.app.call_from_thread(self._saved, settings.till.language)
-
-    def _saved(self, language: str) -> None:
-        self.till.set_language(language)
-        self.say(_("Saved; a backup of the old file is config.toml.bak. Restart to apply."))
+        self.app.call_from_thread(self.till.set_language, settings.till.language)
+        self.till.reload_services(settings)  # raises TillError when it cannot apply them
+        self.app.call_from_thread(
+            self.say, _("Saved and applied; a backup of the old file is config.toml.bak.")
+        )
 
     def action_test_processing(self) -> None:
         """F5: ask the server for its health with the URL and key in the form."""
