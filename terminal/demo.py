@@ -139,6 +139,8 @@ def introduction(settings: Settings, env: DemoEnvironment, feed_path: str, token
 
   Log in as cashier {DEMO_CASHIER[0]}, PIN {DEMO_CASHIER[1]}. Manager PIN: {DEMO_MANAGER_PIN}.
   Type a phone (or scan), Enter; type an amount, Enter; Enter again confirms and prints.
+  No customer? An amount, Enter, Enter prints a claim code; type or scan that code once a
+  member is identified and the check's points are theirs.
   F2 spends the most points allowed. SMS codes the customer would get:
     uv run till processing codes --db {env.directory / "processing.sqlite3"}
 
