@@ -15,7 +15,7 @@ class ReceiptPane(VerticalScroll):
 
     def __init__(self) -> None:
         super().__init__(id="receipt-pane")
-        self.border_title = _("Receipt")
+        self.border_title = _("Printed receipt")  # not "Receipt": that is "Чек", as the check is
         self._body = Static(Text(_("No receipt yet.")), id="receipt-text")
 
     def compose(self) -> ComposeResult:
