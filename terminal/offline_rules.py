@@ -6,16 +6,19 @@ estimate); everything here runs in a worker holding the database lock.
 
 from __future__ import annotations
 
-from datetime import datetime
-from decimal import ROUND_DOWN, Decimal
+from datetime import date, datetime
+from decimal import Decimal
 
 from sqlite_utils import Database
 
 from loyalty.check import Line, calculate
 from loyalty.errors import LoyaltyError
+from loyalty.member import MemberState
+from loyalty.member import MemberView as CoreMember
 from loyalty.money import quantize_money
 from loyalty.program import Program
 from offline_cache.errors import IdentifierRefused, MemberNotCached, ProgramNotCached
+from offline_cache.members import CachedMember
 from offline_cache.offline import (
     OfflineMember,
     OfflinePolicy,
@@ -92,7 +95,7 @@ def offline_preview(db: Database, settings: Settings, draft: SaleDraft, now: dat
         limit = offline_spend_limit(db, cached.member, policy(settings), now).limit
     limit = min(limit, total)
     spend = min(draft.spend, limit)
-    earn = _estimate_earn(db, draft, spend)
+    earn = _estimate_earn(db, draft, spend, now)
     return Preview(
         check_id=draft.check_id,
         total=total,
@@ -115,21 +118,36 @@ class MemberCacheLookup:
         self.member = MemberCache(db).by_id(member_id)
 
 
-def _estimate_earn(db: Database, draft: SaleDraft, spend: Decimal) -> Decimal:
-    """Base-or-tier rate of the money part of non-discounted lines, rounded down; 0 if unknown.
+def _estimate_earn(db: Database, draft: SaleDraft, spend: Decimal, now: datetime) -> Decimal:
+    """The loyalty core's earn for ``draft`` on the cached program and member; 0 if unknown.
 
-    The server recomputes earn when the check is replayed; this is only the receipt's estimate.
+    The same calculation the server runs, so the receipt's provisional figure differs from the
+    server's only where the cache is behind: personal offers and coupons are not cached and
+    count for nothing here. The server recomputes earn when the check is replayed.
     """
     cached = ProgramCache(db).load()
-    if cached is None:
+    if cached is None or not draft.lines:
         return Decimal(0)
-    program = Program.from_dict(cached.program)
     member = MemberCacheLookup(db, draft.member.member_id if draft.member else "").member
-    lifetime = Decimal(str((member.details if member else {}).get("lifetime_spend", "0")))
-    rate = program.tier_for(lifetime).rate_percent
-    eligible = sum((line.amount for line in draft.lines if not line.discounted), Decimal(0))
-    eligible = max(Decimal(0), eligible - spend)
-    return (eligible * rate / 100).quantize(Decimal(1), rounding=ROUND_DOWN)
+    try:
+        program = Program.from_dict(cached.program)
+        view = None if member is None else _core_member(member)
+        lines = [core_line(line) for line in draft.lines]
+        return calculate(program, lines, view, spend, (), now).earn_total
+    except (LoyaltyError, ValueError, KeyError):
+        return Decimal(0)
+
+
+def _core_member(member: CachedMember) -> CoreMember:
+    """The calculation's view of a cached member (a ValueError for a state it does not know)."""
+    birthday = member.details.get("birthday")
+    return CoreMember(
+        member_id=member.member_id,
+        state=MemberState(member.state),
+        lifetime_spend=Decimal(str(member.details.get("lifetime_spend", "0"))),
+        birthday=date.fromisoformat(birthday) if birthday else None,
+        available_points=member.available,
+    )
 
 
 def claim_estimate(db: Database, draft: SaleDraft, now: datetime) -> Decimal | None:

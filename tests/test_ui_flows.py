@@ -122,6 +122,9 @@ def test_offline_sale_is_queued_then_synced_once(tmp_path: Path) -> None:
             assert db.execute("SELECT state FROM outbox").fetchall() == [("acknowledged",)]
         status, earned, spent = server_check(srv, result.check_id)
         assert status in {"applied_offline", "confirmed"} and earned == 1500 and spent == 0
+        # The provisional figure on the offline receipt is the core's calculation, as the
+        # server's is: they agree when the cache is current.
+        assert result.earned * 100 == earned, result.earned
 
 
 def test_registration_with_code_identifies_the_new_member(tmp_path: Path) -> None:
