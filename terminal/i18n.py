@@ -90,17 +90,26 @@ def _points_format(language: str) -> tuple[NumberPattern, Locale]:
     return parse_pattern("#,##0.##"), Locale.parse(BABEL_LOCALES[language])
 
 
+def local(moment: datetime) -> datetime:
+    """``moment`` on the till's own clock (the box's timezone); a naive one is taken as is.
+
+    The till keeps and sends times in UTC; people read them, and the calendar day they fall
+    on, in the store's time: a sale at 00:30 in Almaty is on the 1st, not on the 31st.
+    """
+    return moment.astimezone() if moment.tzinfo is not None else moment
+
+
 def day(moment: date | datetime) -> str:
-    """A date in the screen locale's short form."""
+    """A date in the screen locale's short form (a datetime: its local day)."""
     from babel.dates import format_date
 
-    value = moment.date() if isinstance(moment, datetime) else moment
+    value = local(moment).date() if isinstance(moment, datetime) else moment
     return format_date(value, format="short", locale=BABEL_LOCALES[_language])
 
 
 def clock(moment: datetime) -> str:
     """Hours and minutes (24-hour clock in every supported locale)."""
-    return moment.strftime("%H:%M")
+    return local(moment).strftime("%H:%M")
 
 
 def parse_amount(text: str) -> Decimal | None:

@@ -27,7 +27,7 @@ from offline_cache.offline import (
 )
 from offline_cache.snapshots import ProgramCache
 from terminal.config import Settings
-from terminal.i18n import _
+from terminal.i18n import _, local
 from terminal.views import MemberView, Preview, SaleDraft, SaleLine
 
 CENT = Decimal("0.01")
@@ -133,7 +133,8 @@ def _estimate_earn(db: Database, draft: SaleDraft, spend: Decimal, now: datetime
         program = Program.from_dict(cached.program)
         view = None if member is None else _core_member(member)
         lines = [core_line(line) for line in draft.lines]
-        return calculate(program, lines, view, spend, (), now).earn_total
+        # The program's dates (promotions, birthdays) are the store's calendar days.
+        return calculate(program, lines, view, spend, (), local(now)).earn_total
     except (LoyaltyError, ValueError, KeyError):
         return Decimal(0)
 
@@ -164,7 +165,7 @@ def claim_estimate(db: Database, draft: SaleDraft, now: datetime) -> Decimal | N
     try:
         program = Program.from_dict(cached.program)
         lines = [core_line(line) for line in draft.lines]
-        return calculate(program, lines, None, Decimal(0), (), now).earn_total
+        return calculate(program, lines, None, Decimal(0), (), local(now)).earn_total
     except LoyaltyError:
         return None
 

@@ -22,6 +22,7 @@ from loyalty.receipt import (
     Totals,
 )
 from terminal.config import Settings
+from terminal.i18n import local
 from terminal.views import ClaimView, MemberView, SaleDraft
 
 QUICK_AMOUNT_NAMES = {"ru": "Товары", "uk": "Товари", "kk": "Тауарлар", "en": "Goods"}
@@ -60,10 +61,12 @@ def sale_receipt(
             earned_provisional=offline,
             offline=offline,
             frozen_points=earned if frozen_until is not None and earned > 0 else None,
-            frozen_until=frozen_until.date() if frozen_until is not None and earned > 0 else None,
+            frozen_until=(
+                local(frozen_until).date() if frozen_until is not None and earned > 0 else None
+            ),
             offer_teaser=member.offers[0] if member.offers else None,
             expiring=(
-                ExpiringSoon(member.expiring_total, member.expiring_on.date())
+                ExpiringSoon(member.expiring_total, local(member.expiring_on).date())
                 if member.expiring_on is not None and member.expiring_total > 0
                 else None
             ),
@@ -75,7 +78,7 @@ def sale_receipt(
         currency=settings.till.currency,
         store=StoreHeader(name=settings.till.store_id),
         check_number=draft.check_id[:8].upper(),
-        issued_at=issued_at,
+        issued_at=local(issued_at),  # printed in the store's time, not UTC
         lines=tuple(
             ReceiptLine(
                 line.name or QUICK_AMOUNT_NAMES[language], line.quantity, line.price, line.amount
@@ -109,7 +112,7 @@ def claim_block(claim: ClaimView) -> ClaimBlock:
     return ClaimBlock(
         code=claim.code,
         earn_at_least=claim.earn_at_least,
-        valid_until=claim.expires_at.date(),
+        valid_until=local(claim.expires_at).date(),
         provisional=claim.provisional,
     )
 
