@@ -3,6 +3,10 @@
 A key is 32 random bytes (``till_`` + URL-safe base64), so a plain SHA-256 of it cannot be
 brute-forced and needs no salt; the hash is looked up directly. Adding a till again revokes its
 earlier keys.
+
+The query that authenticates a till also reads its store's timezone (:mod:`zones`), so every
+request knows the calendar its rules follow at no extra query; a changed timezone, like a
+revoked key, is seen within the key cache's few seconds.
 """
 
 from __future__ import annotations
@@ -12,8 +16,11 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
+from datetime import UTC, tzinfo
 
 from sqlite_utils import Database
+
+from processing.server import zones
 
 KEY_PREFIX = "till_"
 _CACHE_SECONDS = 5.0
@@ -21,19 +28,27 @@ _CACHE_SECONDS = 5.0
 
 @dataclass(frozen=True)
 class TillIdentity:
-    """Who is calling: the till's row id (scopes idempotency keys), store and till names."""
+    """Who is calling: the till's row id (scopes idempotency keys), store and till names, and
+    the store's timezone (the calendar of its promotions, birthdays and message dates)."""
 
     pk: int
     store_id: str
     till_id: str
+    zone: tzinfo = UTC
 
 
 def hash_key(api_key: str) -> str:
     return hashlib.sha256(api_key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def add_till(db: Database, store_id: str, till_id: str, now: int) -> str:
-    """Register a till (revoking its earlier keys) and return its new API key (shown once)."""
+def add_till(
+    db: Database, store_id: str, till_id: str, now: int, timezone: str | None = None
+) -> str:
+    """Register a till (revoking its earlier keys) and return its new API key (shown once);
+    ``timezone`` (IANA) sets or changes its store's. Raises zones.UnknownTimezone (nothing
+    written) for an unknown timezone."""
+    if timezone is not None:
+        zones.set_store_timezone(db, store_id, timezone)
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     db.execute(
         "UPDATE tills SET revoked_at = ? WHERE store_id = ? AND till_id = ? AND revoked_at IS NULL",
@@ -47,9 +62,12 @@ def add_till(db: Database, store_id: str, till_id: str, now: int) -> str:
 
 
 class KeyChecker:
-    """Resolves bearer keys to tills, caching answers for a few seconds (revocation lag <= 5 s)."""
+    """Resolves bearer keys to tills, caching answers for a few seconds (revocation lag <= 5 s).
 
-    def __init__(self) -> None:
+    ``default_zone``: the timezone of a till whose store has none."""
+
+    def __init__(self, default_zone: tzinfo = UTC) -> None:
+        self.default_zone = default_zone
         self._cache: dict[str, tuple[float, TillIdentity | None]] = {}
         self._lock = threading.Lock()
 
@@ -64,10 +82,18 @@ class KeyChecker:
         if cached is not None and now - cached[0] < _CACHE_SECONDS:
             return cached[1]
         row = db.execute(
-            "SELECT id, store_id, till_id FROM tills WHERE key_hash = ? AND revoked_at IS NULL",
+            "SELECT t.id, t.store_id, t.till_id, s.timezone FROM tills t"
+            " LEFT JOIN stores s ON s.store_id = t.store_id"
+            " WHERE t.key_hash = ? AND t.revoked_at IS NULL",
             [digest],
         ).fetchone()
-        identity = None if row is None else TillIdentity(int(row[0]), str(row[1]), str(row[2]))
+        identity = (
+            None
+            if row is None
+            else TillIdentity(
+                int(row[0]), str(row[1]), str(row[2]), zones.stored(row[3], self.default_zone)
+            )
+        )
         with self._lock:
             if len(self._cache) > 10_000:
                 self._cache.clear()

@@ -9,14 +9,14 @@ transaction (BEGIN IMMEDIATE).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 from sqlite_utils import Database
 
 from loyalty.program import Program
 from processing import wire
 from processing.amounts import from_minor
-from processing.server import ledger
+from processing.server import ledger, zones
 
 DAY = 86400
 """Seconds in a day (activation delays and expiry are given in days)."""
@@ -72,14 +72,18 @@ def check_result(
     conflict: str | None = None,
     shortfall: int = 0,
     balance: int | None = None,
+    *,
+    zone: tzinfo,
 ) -> wire.CheckResult:
-    """The result a closed check answers with (and stores for repeats)."""
+    """The result a closed check answers with (and stores for repeats); the day in its message
+    is on ``zone``'s calendar (the caller's store)."""
     if balance is None:
         balance = ledger.available(db, member_id, now)
     e, s = format(from_minor(earned), "f"), format(from_minor(spent), "f")
     text = f"You got {e} points and spent {s}."
     if frozen_until is not None and earned:
-        text += f" The new points become active on {as_datetime(frozen_until):%d.%m.%Y}."
+        day = zones.local_time(frozen_until, zone)
+        text += f" The new points become active on {day:%d.%m.%Y}."
     return wire.CheckResult(
         check_id=check_id,
         member_id=member_id,

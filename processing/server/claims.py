@@ -12,6 +12,10 @@ member's tier, the lot frozen per the program, lifetime spend raised, spend 0. F
 is an ordinary member check (status ``claimed`` in the ``checks`` table) and returns against it
 take the points back pro rata.
 
+Calendars: a claim's earn is worked out on the calendar of the store that made the sale (its
+zone is kept with the claim, so a redemption at a store in another timezone earns for the same
+day); the dates in the answers ("valid until …") are on the caller's store's calendar.
+
 Returns against a claim not redeemed yet (:func:`return_unclaimed`) move no points: the
 quantities are recorded on the claim, and a later redemption earns only on what was kept (as a
 return right after the sale would have taken the rest back). A wholly returned claim can no
@@ -28,6 +32,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, tzinfo
 from decimal import Decimal
 from typing import Literal
 
@@ -43,7 +48,7 @@ from loyalty.returns import calculate_return
 from processing import wire
 from processing.amounts import from_minor, to_minor
 from processing.errors import ErrorCode
-from processing.server import checks, ledger, members, pricing, replay
+from processing.server import checks, ledger, members, pricing, replay, zones
 from processing.server.problems import ApiError
 
 CLAIM_DAYS = 30
@@ -54,7 +59,7 @@ ClaimStatus = Literal["open", "redeemed", "returned", "expired"]
 
 _COLUMNS = (
     "code, check_id, store_id, till_id, lines, calculation, earn_at_least, made_at,"
-    " expires_at, status, returned, redeemed_by, redeemed"
+    " expires_at, status, returned, redeemed_by, redeemed, timezone"
 )
 
 
@@ -80,6 +85,12 @@ class ClaimRow:
     redeemed_by: str | None
     redeemed: str | None
     """The ClaimRedeemed answer (JSON), once redeemed."""
+    timezone: str | None
+    """The zone the sale's day was taken in (None: made when every calendar was UTC)."""
+
+    def zone(self) -> tzinfo:
+        """The calendar of the store that made the sale."""
+        return zones.stored(self.timezone, UTC)
 
     def base(self) -> Calculation:
         return Calculation.from_dict(json.loads(self.calculation))
@@ -101,6 +112,7 @@ def _row(r: tuple[object, ...]) -> ClaimRow:
         returned,
         None if r[11] is None else str(r[11]),
         None if r[12] is None else str(r[12]),
+        None if r[13] is None else str(r[13]),
     )
 
 
@@ -118,18 +130,18 @@ def _lines_json(lines: Sequence[wire.Line]) -> str:
     return json.dumps([line.model_dump(mode="json") for line in lines])
 
 
-def _date(seconds: int) -> str:
-    return f"{checks.as_datetime(seconds):%d.%m.%Y}"
+def _date(seconds: int, zone: tzinfo) -> str:
+    return f"{zones.local_time(seconds, zone):%d.%m.%Y}"
 
 
-def describe(program: Program, row: ClaimRow, now: int) -> wire.Claim:
+def describe(program: Program, row: ClaimRow, now: int, zone: tzinfo) -> wire.Claim:
     """The claim as the protocol answers it, at ``now``: ``earn_at_least`` is what the lines
-    not returned are worth at the base tier."""
+    not returned are worth at the base tier; dates on ``zone``'s calendar (the caller's)."""
     least = from_minor(row.earn_at_least)
     if row.returned:
         least -= calculate_return(row.base(), row.returned).earn_taken_back
     points = format_points(least, program)
-    until = _date(row.expires_at)
+    until = _date(row.expires_at, zone)
     status: ClaimStatus
     params: dict[str, str]
     if row.status == "redeemed":
@@ -161,9 +173,11 @@ def create(
     now: int,
     store_id: str,
     till_id: str,
+    zone: tzinfo,
 ) -> wire.Claim:
     """Register a check made without a customer under its claim code (the stored claim again
-    when this check is already registered with the same lines)."""
+    when this check is already registered with the same lines); ``zone``: the calendar of the
+    caller's store, the one the sale's rules and the answer's dates follow."""
     if request.code != claim_code(request.check_id):
         raise ApiError(
             ErrorCode.INVALID_REQUEST,
@@ -181,17 +195,17 @@ def create(
                 ErrorCode.CHECK_EXISTS,
                 "This check id is already registered as a claim with other lines.",
             )
-        return describe(program, row, now)
+        return describe(program, row, now, zone)
     if checks.load(db, request.check_id) is not None:
         raise ApiError(ErrorCode.CHECK_EXISTS, "This check id was already used for a member.")
     made_at = min(int(request.made_at.timestamp()), now)  # the wire keeps it in 2000–2200
     lines = pricing.core_lines(db, request.lines)
     # No member: the base tier, no personal offers, no coupons — the least any member gets.
-    calc = pricing.run(program, lines, None, Decimal(0), (), made_at)
+    calc = pricing.run(program, lines, None, Decimal(0), (), made_at, zone)
     db.execute(
         "INSERT INTO claims (code, check_id, store_id, till_id, lines, calculation,"
-        " earn_at_least, made_at, created_at, expires_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " earn_at_least, made_at, created_at, expires_at, timezone)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             request.code,
             request.check_id,
@@ -203,18 +217,20 @@ def create(
             made_at,
             now,
             made_at + CLAIM_DAYS * checks.DAY,
+            zones.name_of(zone),
         ],
     )
     stored = by_code(db, request.code)
     assert stored is not None  # inserted just above
-    return describe(program, stored, now)
+    return describe(program, stored, now, zone)
 
 
 def redeem(
-    db: Database, program: Program, request: wire.RedeemClaimRequest, now: int
+    db: Database, program: Program, request: wire.RedeemClaimRequest, now: int, zone: tzinfo
 ) -> wire.ClaimRedeemed:
     """Credit the claim's check to the member (once; the same member again gets the same
-    answer)."""
+    answer). The earn follows the calendar of the store that made the sale (kept with the
+    claim); the answer's dates ``zone``'s, the caller's store's."""
     if not (request.code.isascii() and has_valid_check_digit(request.code)):
         raise ApiError(
             ErrorCode.INVALID_REQUEST,
@@ -237,7 +253,7 @@ def redeem(
     if now >= row.expires_at:
         raise ApiError(
             ErrorCode.CLAIM_EXPIRED,
-            f"This claim code expired on {_date(row.expires_at)}.",
+            f"This claim code expired on {_date(row.expires_at, zone)}.",
             {"expires_at": checks.as_datetime(row.expires_at).isoformat()},
         )
     member = members.require(db, request.member_id)
@@ -258,6 +274,8 @@ def redeem(
         now=now,
         store_id=row.store_id,
         till_id=row.till_id,
+        zone=row.zone(),
+        message_zone=zone,
         status="claimed",
         returned_before=row.returned,
     )
@@ -271,7 +289,7 @@ def redeem(
     earned = format(result.earned, "f")
     text = f"{earned} points from this receipt were credited."
     if result.frozen_until is not None:
-        text += f" They become active on {result.frozen_until:%d.%m.%Y}."
+        text += f" They become active on {result.frozen_until.astimezone(zone):%d.%m.%Y}."
     answer = wire.ClaimRedeemed(
         code=row.code,
         check=result,

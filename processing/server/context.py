@@ -1,7 +1,8 @@
 """What every request handler needs: storage, the clock, the SMS gateway, the program.
 
 The clock is injected (tests move time forward to expire holds and codes); the program is
-read from the database and parsed once per version.
+read from the database and parsed once per version. ``timezone`` is the calendar of stores
+that have none of their own (:mod:`processing.server.zones`).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 from sqlite_utils import Database
 
@@ -44,8 +45,13 @@ class ServerContext:
     sms: SmsGateway = field(default_factory=DevSmsSink)
     hold_ttl: int = HOLD_TTL_SECONDS
     keys: KeyChecker = field(default_factory=KeyChecker)
+    timezone: tzinfo = UTC
+    """The timezone of a store without one in the ``stores`` table."""
     _program: tuple[int, Program] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.keys.default_zone = self.timezone
 
     def now(self) -> int:
         """The clock as Unix seconds."""

@@ -6,6 +6,8 @@ read transaction, before the lock). Holds past their expiry release themselves: 
 counting at once (the balance derivation ignores them) and the sweep records the release
 movement.
 
+Rules follow the calendar of the caller's store (``zone``: :mod:`processing.server.zones`).
+
 Raises :class:`~processing.server.problems.ApiError`: unknown_member, unknown_check,
 member_blocked, spend_not_allowed, insufficient_points, stale_calculation, code_required,
 code errors, hold_expired, check_already_closed, check_exists.
@@ -16,7 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, tzinfo
 
 from sqlite_utils import Database
 
@@ -48,14 +50,17 @@ def sweep_expired_holds(db: Database, now: int) -> int:
     return len(rows)
 
 
-def calculate(db: Database, program: Program, request: wire.CheckRequest, now: int) -> Calculation:
-    """The authoritative calculation of ``request`` at ``now`` (no writes)."""
+def calculate(
+    db: Database, program: Program, request: wire.CheckRequest, now: int, zone: tzinfo = UTC
+) -> Calculation:
+    """The authoritative calculation of ``request`` at ``now`` on ``zone``'s calendar (the
+    caller's store; no writes)."""
     member = members.require(db, request.member_id)
     if member.state == "blocked":
         raise ApiError(ErrorCode.MEMBER_BLOCKED, "This member is blocked.")
     lines = pricing.core_lines(db, request.lines)
     view = pricing.member_view(db, member, now)
-    return pricing.run(program, lines, view, request.requested_spend, request.coupons, now)
+    return pricing.run(program, lines, view, request.requested_spend, request.coupons, now, zone)
 
 
 _INPUTS = (
@@ -85,6 +90,7 @@ class PreparedHold:
     answer it leads to. :func:`hold` uses it only if what it read is still so."""
 
     now: int
+    zone: tzinfo
     inputs: HoldInputs
     categories: dict[str, str]
     member: members.MemberRow
@@ -96,9 +102,10 @@ class PreparedHold:
 
 
 def prepare_hold(
-    db: Database, program: Program, request: wire.HoldRequest, now: int
+    db: Database, program: Program, request: wire.HoldRequest, now: int, zone: tzinfo = UTC
 ) -> PreparedHold | None:
-    """The hold's calculation at ``now`` from a read snapshot; None when it cannot be prepared
+    """The hold's calculation at ``now`` on ``zone``'s calendar (the caller's store) from a
+    read snapshot; None when it cannot be prepared
     (unknown member, refused lines, another program version …: :func:`hold` works it out)."""
     inputs = _inputs(db, request.member_id, now)
     if inputs is None or inputs[7] != program.version:
@@ -120,7 +127,9 @@ def prepare_hold(
     try:
         lines = pricing.core_lines(db, request.lines, categories)
         view = pricing.view_of(member, available, offers)
-        calc = pricing.run(program, lines, view, request.requested_spend, request.coupons, now)
+        calc = pricing.run(
+            program, lines, view, request.requested_spend, request.coupons, now, zone
+        )
     except ApiError:
         return None
     fresh = pricing.to_wire(request.check_id, calc)
@@ -131,6 +140,7 @@ def prepare_hold(
         refusal = error
     return PreparedHold(
         now,
+        zone,
         inputs,
         categories,
         member,
@@ -190,14 +200,20 @@ def hold(
 ) -> wire.Hold:
     """Reserve the check's spend until ``now + ttl``.
 
-    ``prepared`` (from :func:`prepare_hold` at this same ``now``, before the write lock) is
-    used when what it read is unchanged inside this transaction; otherwise the calculation is
-    done again here. ``program`` may be a callable, called only when it is needed.
+    ``prepared`` (from :func:`prepare_hold` at this same ``now`` and the caller's zone, before
+    the write lock) is used when what it read is unchanged inside this transaction; otherwise
+    the calculation is done again here. ``program`` may be a callable, called only when it is
+    needed. The rules follow the calendar of the caller's store (``caller.zone``).
     """
     sweep_expired_holds(db, now)
     if checks.load(db, request.check_id) is not None:
         raise ApiError(ErrorCode.CHECK_EXISTS, "This check id was already used.")
-    if prepared is not None and prepared.now == now and _still_valid(db, request, prepared):
+    if (
+        prepared is not None
+        and prepared.now == now
+        and prepared.zone == caller.zone
+        and _still_valid(db, request, prepared)
+    ):
         member, calc, fresh = prepared.member, prepared.calc, prepared.fresh
         if prepared.refusal is not None:
             raise prepared.refusal
@@ -210,7 +226,9 @@ def hold(
             raise ApiError(ErrorCode.MEMBER_BLOCKED, "This member is blocked.")
         lines = pricing.core_lines(db, request.lines)
         view = pricing.member_view(db, member, now)
-        calc = pricing.run(program, lines, view, request.requested_spend, request.coupons, now)
+        calc = pricing.run(
+            program, lines, view, request.requested_spend, request.coupons, now, caller.zone
+        )
         fresh = pricing.to_wire(request.check_id, calc)
         _decide(request, member, calc, fresh)
         lines_json, calc_json = _lines_json(request.lines), json.dumps(calc.to_dict())
@@ -269,11 +287,14 @@ def confirm(
     check_id: str,
     now: int,
     calc: Calculation | None = None,
+    *,
+    zone: tzinfo = UTC,
 ) -> wire.CheckResult:
     """Apply a held check: spend from lots, earn a new lot, raise lifetime spend.
 
     ``calc``: the check's stored calculation when already read (before the write lock: it is
-    written once, with the hold); ``program`` may be a callable, called only when needed."""
+    written once, with the hold); ``program`` may be a callable, called only when needed;
+    ``zone``: the calendar of the answer's dates (the caller's store)."""
     found = checks.load(db, check_id)
     if found is None:
         raise ApiError(ErrorCode.UNKNOWN_CHECK, "No check has this id.")
@@ -325,7 +346,16 @@ def confirm(
     # balance after is what is available now plus its own reservation.
     balance = ledger.available(db, member_id, now) + spend
     result = checks.check_result(
-        db, check_id, member_id, "confirmed", earn, spend, now, frozen_until, balance=balance
+        db,
+        check_id,
+        member_id,
+        "confirmed",
+        earn,
+        spend,
+        now,
+        frozen_until,
+        balance=balance,
+        zone=zone,
     )
     db.execute(
         "UPDATE checks SET status = 'confirmed', closed_at = ?, result = ? WHERE id = ?",

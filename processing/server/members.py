@@ -8,7 +8,7 @@ Raises :class:`~processing.server.problems.ApiError` with ``invalid_phone``,
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
 
 from sqlite_utils import Database
@@ -22,7 +22,7 @@ from loyalty.qrtoken import verify_token
 from processing import wire
 from processing.amounts import from_minor
 from processing.errors import ErrorCode
-from processing.server import ledger
+from processing.server import ledger, zones
 from processing.server.problems import ApiError
 from processing.server.storage import next_seq
 
@@ -148,9 +148,15 @@ def _at(seconds: int) -> datetime:
 
 
 def describe(
-    db: Database, member: MemberRow, program: Program, now: int, expiring_within_days: int
+    db: Database,
+    member: MemberRow,
+    program: Program,
+    now: int,
+    expiring_within_days: int,
+    zone: tzinfo,
 ) -> tuple[wire.Member, wire.Balance]:
-    """The member and balance parts of an identify answer."""
+    """The member and balance parts of an identify answer (the birthday window on ``zone``'s
+    calendar, the caller's store's)."""
     lifetime = _money(member.lifetime_spend)
     tier = program.tier_for(lifetime)
     nxt = program.next_tier(lifetime)
@@ -168,7 +174,9 @@ def describe(
             next_at=None if nxt is None else nxt.min_lifetime_spend,
             to_next=None if nxt is None else nxt.min_lifetime_spend - lifetime,
         ),
-        birthday_window=in_birthday_window(program, member.birthday, _at(now).date()),
+        birthday_window=in_birthday_window(
+            program, member.birthday, zones.local_time(now, zone).date()
+        ),
     )
     balance = wire.Balance(
         available=_money(figures.available),
@@ -228,10 +236,12 @@ def identify_result(
     identified_by: str,
     entry: str,
     expiring_within_days: int,
+    zone: tzinfo,
 ) -> wire.IdentifyResult:
-    """The full identify answer for ``member``."""
-    wire_member, balance = describe(db, member, program, now, expiring_within_days)
-    offers, coupons = offers_and_coupons(db, member.id, _at(now).date())
+    """The full identify answer for ``member``; days (the birthday window, offers and coupons
+    still valid) on ``zone``'s calendar, the caller's store's."""
+    wire_member, balance = describe(db, member, program, now, expiring_within_days, zone)
+    offers, coupons = offers_and_coupons(db, member.id, zones.local_time(now, zone).date())
     points = format(balance.available, "f")
     return wire.IdentifyResult(
         member=wire_member,

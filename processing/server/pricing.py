@@ -3,6 +3,9 @@
 The server is authoritative: a line whose barcode or sku is in the catalog takes the catalog's
 category (a till cannot dodge an excluded category by mislabelling a line).
 
+The core compares promotion dates and birthdays with the day of the ``now`` it is given, so
+:func:`run` hands it ``now`` on the store's clock (the caller's ``zone``), never UTC's.
+
 Raises :class:`~processing.server.problems.ApiError` (``invalid_request``) for lines the core
 refuses.
 """
@@ -10,7 +13,7 @@ refuses.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import tzinfo
 from decimal import Decimal
 
 from sqlite_utils import Database
@@ -23,7 +26,7 @@ from loyalty.program import Program
 from processing import wire
 from processing.amounts import from_minor
 from processing.errors import ErrorCode
-from processing.server import ledger
+from processing.server import ledger, zones
 from processing.server.members import MemberRow
 from processing.server.problems import ApiError
 
@@ -109,12 +112,14 @@ def run(
     requested_spend: Decimal,
     coupons: Sequence[str],
     now: int,
+    zone: tzinfo,
 ) -> Calculation:
-    """The core calculation at ``now`` (``member`` None: a check without a customer, at the
-    base tier with no personal offers). Raises ApiError(invalid_request) if the core refuses."""
+    """The core calculation at ``now`` on the calendar of ``zone`` (the store's: the day its
+    promotions and birthdays go by; ``member`` None: a check without a customer, at the base
+    tier with no personal offers). Raises ApiError(invalid_request) if the core refuses."""
     try:
         return calculate(
-            program, lines, member, requested_spend, coupons, datetime.fromtimestamp(now, UTC)
+            program, lines, member, requested_spend, coupons, zones.local_time(now, zone)
         )
     except LoyaltyError as exc:
         raise ApiError(ErrorCode.INVALID_REQUEST, exc.reason) from None

@@ -3,6 +3,10 @@
 :func:`apply_check` is the application itself, shared with redeemed claims
 (:mod:`processing.server.claims`): a check made earlier, applied now to a member.
 
+The rules at ``made_at`` follow the calendar of the store the check was made in (an offline
+check: the caller's store), so a check made at 00:30 on 1 January in Almaty earns the
+January promotion wherever the server is.
+
 Call inside one ``Storage.write()`` transaction (BEGIN IMMEDIATE). Raises
 :class:`~processing.server.problems.ApiError`: unknown_member, check_exists.
 """
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from datetime import tzinfo
 from decimal import Decimal
 
 from sqlite_utils import Database
@@ -29,8 +34,9 @@ from processing.server.problems import ApiError
 def replay_offline(
     db: Database, program: Program, check: wire.OfflineCheck, now: int, caller: TillIdentity
 ) -> wire.CheckResult:
-    """Apply a check made offline: earn recomputed here; the spend taken as far as the balance
-    allows, any shortfall recorded as a conflict (never dropped)."""
+    """Apply a check made offline: earn recomputed here (on the calendar of the caller's store);
+    the spend taken as far as the balance allows, any shortfall recorded as a conflict (never
+    dropped)."""
     found = checks.load(db, check.check_id)
     if found is not None:
         if found[0] == "applied_offline" and found[5] is not None:
@@ -47,6 +53,7 @@ def replay_offline(
         now=now,
         store_id=caller.store_id,
         till_id=caller.till_id,
+        zone=caller.zone,
         spent_offline=check.spent_offline,
         coupons=check.coupons,
     )
@@ -63,6 +70,8 @@ def apply_check(
     now: int,
     store_id: str,
     till_id: str,
+    zone: tzinfo,
+    message_zone: tzinfo | None = None,
     spent_offline: Decimal = Decimal(0),
     coupons: Sequence[str] = (),
     status: str = "applied_offline",
@@ -74,6 +83,9 @@ def apply_check(
     the member marked changed. The check is stored with ``status``; its result says
     ``applied_offline``.
 
+    ``zone``: the calendar of the store the check was made in (the day its rules go by);
+    ``message_zone``: the calendar of the answer's dates (the caller's store; default ``zone``).
+
     ``returned_before``: quantities of lines given back before the check reached the member
     (a claim returned in part): their share of the earn and of the money is left out exactly
     as a return right after the sale would take it back.
@@ -83,7 +95,7 @@ def apply_check(
     available = ledger.available(db, member.id, now)
     # Earn as the rules say for what the customer actually paid in money at the time.
     view = pricing.member_view(db, member, made_at, available=max(available, wanted))
-    calc = pricing.run(program, lines, view, spent_offline, coupons, made_at)
+    calc = pricing.run(program, lines, view, spent_offline, coupons, made_at, zone)
     not_kept = Decimal(0)
     refunded = 0
     if returned_before:
@@ -133,6 +145,7 @@ def apply_check(
         frozen_until,
         conflict,
         shortfall,
+        zone=zone if message_zone is None else message_zone,
     )
     db.execute(
         "INSERT INTO checks (id, member_id, store_id, till_id, status, lines, calculation,"

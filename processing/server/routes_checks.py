@@ -35,11 +35,11 @@ CheckId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9
 
 
 @router.post("/calculate", response_model=wire.Calculation, tags=["checks"])
-async def calculate(body: wire.CheckRequest, ctx: Ctx, _till: Till) -> Response:
+async def calculate(body: wire.CheckRequest, ctx: Ctx, caller: Till) -> Response:
     """The authoritative calculation of a check; changes nothing."""
     with ctx.storage.read() as db:
         program = ctx.program(db)
-        calc = holds.calculate(db, program, body, ctx.now())
+        calc = holds.calculate(db, program, body, ctx.now(), caller.zone)
     return json_response(pricing.to_wire(body.check_id, calc))
 
 
@@ -61,7 +61,7 @@ async def hold(
         # The calculation is done here, on a read snapshot, before the write lock; inside the
         # write only what it read is checked again (and it is redone if that changed).
         with ctx.storage.read() as db:
-            prepared = holds.prepare_hold(db, ctx.program(db), body, now)
+            prepared = holds.prepare_hold(db, ctx.program(db), body, now, caller.zone)
 
     def handle(db: Database, now: int) -> wire.Hold:
         if body.check_id != check_id:
@@ -86,7 +86,9 @@ async def confirm(
         caller,
         key,
         None,
-        lambda db, now: holds.confirm(db, lambda: ctx.program(db), check_id, now, calc),
+        lambda db, now: holds.confirm(
+            db, lambda: ctx.program(db), check_id, now, calc, zone=caller.zone
+        ),
     )
 
 

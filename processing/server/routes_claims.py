@@ -27,7 +27,7 @@ async def create_claim(
         key,
         body,
         lambda db, now: claims.create(
-            db, ctx.program(db), body, now, caller.store_id, caller.till_id
+            db, ctx.program(db), body, now, caller.store_id, caller.till_id, caller.zone
         ),
     )
 
@@ -44,5 +44,5 @@ async def redeem_claim(
         caller,
         key,
         body,
-        lambda db, now: claims.redeem(db, ctx.program(db), body, now),
+        lambda db, now: claims.redeem(db, ctx.program(db), body, now, caller.zone),
     )

@@ -50,7 +50,7 @@ async def health(ctx: Ctx) -> Response:
 
 
 @router.post("/identify", response_model=wire.IdentifyResult, tags=["members"])
-async def identify(body: wire.IdentifyRequest, ctx: Ctx, _till: Till) -> Response:
+async def identify(body: wire.IdentifyRequest, ctx: Ctx, caller: Till) -> Response:
     """Find a member by phone, QR token or card; balance, tier, offers and coupons."""
     with ctx.storage.read() as db:
         program = ctx.program(db)
@@ -63,6 +63,7 @@ async def identify(body: wire.IdentifyRequest, ctx: Ctx, _till: Till) -> Respons
             identified_by=how,
             entry=body.entry,
             expiring_within_days=body.expiring_within_days,
+            zone=caller.zone,
         )
     return json_response(result)
 
@@ -149,6 +150,7 @@ async def confirm_registration(
             identified_by="phone",
             entry="typed",
             expiring_within_days=30,
+            zone=caller.zone,
         )
 
     return await idempotent_write(ctx, request, caller, key, body, handle)

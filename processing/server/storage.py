@@ -2,7 +2,8 @@
 
 Everything that touches SQL lives behind :class:`Storage` (and the modules it hands a
 ``Database`` to), so a chain that outgrows one file can move to PostgreSQL by replacing this
-layer. Amounts are integer hundredths (minor units); times are integer Unix seconds (UTC).
+layer. Amounts are integer hundredths (minor units); times are integer Unix seconds (UTC);
+the calendar of a store is its ``stores.timezone`` (:mod:`processing.server.zones`).
 
 Concurrency: each thread gets its own connection (WAL: readers never block the writer);
 every write transaction starts with ``BEGIN IMMEDIATE``, so two writers are serialised
@@ -157,6 +158,17 @@ def m003_claims(db: Database) -> None:
         created_at INTEGER NOT NULL, result TEXT NOT NULL)"""
     )
     db.execute("CREATE INDEX claim_returns_code ON claim_returns (code)")
+
+
+@migrations()
+def m004_store_timezones(db: Database) -> None:
+    # The calendar each store's rules and messages follow (processing.server.zones): an IANA
+    # name; a store without a row uses the server's default (`serve --timezone`, UTC).
+    db.execute("CREATE TABLE stores (store_id TEXT PRIMARY KEY, timezone TEXT NOT NULL)")
+    # The zone a claim's base-tier earn was calculated in, so its redemption (maybe at a store
+    # elsewhere) calculates the sale's day the same way; NULL: made before stores had
+    # timezones, when every calendar was UTC.
+    db.execute("ALTER TABLE claims ADD COLUMN timezone TEXT")
 
 
 class Storage:
