@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
 import click
@@ -35,6 +35,16 @@ def _now() -> int:
     return int(datetime.now(UTC).timestamp())
 
 
+def _zone(name: str) -> tzinfo:
+    """The IANA timezone ``name``; anything else is one line and a non-zero exit."""
+    from processing.server import zones
+
+    try:
+        return zones.load(name)
+    except zones.UnknownTimezone as exc:
+        raise click.ClickException(exc.reason) from None
+
+
 @click.group()
 def processing() -> None:
     """The reference loyalty processing server."""
@@ -57,11 +67,21 @@ def processing() -> None:
     type=click.IntRange(1, 64),
     help="server processes sharing the port and the database (writes stay serialised)",
 )
-def serve(db_path: Path, host: str, port: int, port_file: Path | None, workers: int) -> None:
+@click.option(
+    "--timezone",
+    default="UTC",
+    show_default=True,
+    help="IANA timezone of stores without their own (add-till --timezone): the calendar day"
+    " their promotions, birthdays and message dates follow",
+)
+def serve(
+    db_path: Path, host: str, port: int, port_file: Path | None, workers: int, timezone: str
+) -> None:
     """Serve the processing API over HTTP."""
     from processing.server.context import ServerContext
     from processing.server.runner import serve as run
 
+    zone = _zone(timezone)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     storage = _open(db_path)
     with storage.read() as db:
@@ -70,7 +90,7 @@ def serve(db_path: Path, host: str, port: int, port_file: Path | None, workers: 
                 f"{db_path} has no loyalty program; run `till processing seed --demo` first."
             )
     try:
-        run(ServerContext(storage=storage), host, port, port_file, workers=workers)
+        run(ServerContext(storage=storage, timezone=zone), host, port, port_file, workers=workers)
     except OSError as exc:
         raise click.ClickException(f"Cannot listen on {host}:{port}: {exc.strerror}") from None
 
@@ -80,32 +100,47 @@ def serve(db_path: Path, host: str, port: int, port_file: Path | None, workers: 
 @click.option("--demo", is_flag=True, help="demo program, catalog and named members")
 @click.option("--members", default=0, show_default=True, type=click.IntRange(0, 5_000_000))
 def seed(db_path: Path, demo: bool, members: int) -> None:
-    """Create the program (and with --demo, a catalog and demo members)."""
+    """Create the program (and with --demo, a catalog and demo members; the demo store gets
+    this machine's timezone unless it has one or the machine's is UTC)."""
     from processing.server import seed as seeding
+    from processing.server import zones
 
     storage = _open(db_path)
     now = _now()
+    local = zones.machine_timezone() if demo else None
     with storage.write() as db:
         if demo:
-            counts = seeding.seed_demo(db, now, generated=members)
+            counts = seeding.seed_demo(db, now, generated=members, timezone=local)
         else:
             seeding.seed_program(db, now, demo=False)
             counts = {"generated_members": seeding.seed_generated(db, members, now)}
+        zone = zones.store_timezone(db, seeding.DEMO_STORE) if demo else None
     storage.close()
     click.echo(", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in counts.items()))
+    if demo:
+        shown = zone or "the server's default (serve --timezone)"
+        click.echo(f"demo store {seeding.DEMO_STORE} timezone: {shown}")
 
 
 @processing.command("add-till")
 @DB_OPTION
 @click.option("--store", "store_id", required=True)
 @click.option("--till", "till_id", required=True)
-def add_till(db_path: Path, store_id: str, till_id: str) -> None:
+@click.option(
+    "--timezone",
+    default=None,
+    help="IANA timezone of the store (e.g. Europe/Moscow), set or changed for all its tills;"
+    " without it the store keeps its own, or the server's default (serve --timezone)",
+)
+def add_till(db_path: Path, store_id: str, till_id: str, timezone: str | None) -> None:
     """Register a till and print its new API key (shown only once)."""
     from processing.server.auth import add_till as add
 
+    if timezone is not None:
+        _zone(timezone)  # refused before the database is even opened
     storage = _open(db_path)
     with storage.write() as db:
-        key = add(db, store_id, till_id, _now())
+        key = add(db, store_id, till_id, _now(), timezone)
     storage.close()
     click.echo(key)
 

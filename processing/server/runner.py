@@ -23,6 +23,7 @@ from pathlib import Path
 
 import uvicorn
 
+from processing.server import zones
 from processing.server.app import create_app
 from processing.server.context import ServerContext
 from processing.server.storage import Storage
@@ -76,10 +77,14 @@ def write_port_file(path: Path, port: int) -> None:
     os.replace(tmp, path)
 
 
-def _worker(db_path: str, synchronous: str, host: str, port: int, ready: MpEvent) -> None:
+def _worker(
+    db_path: str, synchronous: str, timezone: str, host: str, port: int, ready: MpEvent
+) -> None:
     """One more server process on ``host:port`` (runs in a spawned child of :func:`serve`)."""
     parent = os.getppid()
-    ctx = ServerContext(storage=Storage(db_path, synchronous=synchronous))
+    ctx = ServerContext(
+        storage=Storage(db_path, synchronous=synchronous), timezone=zones.load(timezone)
+    )
     sock = bind(host, port, reuse_port=True)
     server = make_server(ctx, log_level="warning")
 
@@ -109,7 +114,8 @@ def serve(
     workers: int = 1,
 ) -> None:
     """Serve until interrupted; writes the bound port to ``port_file`` once every worker is
-    listening. ``workers`` > 1: this process and ``workers - 1`` spawned ones share the port."""
+    listening. ``workers`` > 1: this process and ``workers - 1`` spawned ones share the port
+    (and ``ctx.timezone``, the default calendar of stores without their own)."""
     sock = bind(host, port, reuse_port=workers > 1)
     actual = int(sock.getsockname()[1])
     spawn = multiprocessing.get_context("spawn")
@@ -119,7 +125,14 @@ def serve(
         ready = spawn.Event()
         child = spawn.Process(
             target=_worker,
-            args=(str(ctx.storage.path), ctx.storage.synchronous, host, actual, ready),
+            args=(
+                str(ctx.storage.path),
+                ctx.storage.synchronous,
+                zones.name_of(ctx.timezone),
+                host,
+                actual,
+                ready,
+            ),
             name="processing-worker",
             daemon=True,
         )
@@ -140,7 +153,11 @@ def serve(
 
         threading.Thread(target=announce, name="port-file", daemon=True).start()
     logging.getLogger("processing.server").info(
-        "listening on %s:%d, worker processes: %d", host, actual, workers
+        "listening on %s:%d, worker processes: %d, default timezone: %s",
+        host,
+        actual,
+        workers,
+        zones.name_of(ctx.timezone),
     )
     _freeze_heap()
     try:

@@ -6,25 +6,29 @@ The demo catalog and named members themselves are in :mod:`processing.server.see
 15 000; 7 % from 50 000; birthday 14 %; x2 in early January; tobacco excluded; spend up to
 30 %; activation after 14 days; expiry after 365), ~200 products with valid EAN-13 barcodes,
 10 named members in varied states with lots, offers and coupons, and N generated members.
+Demo members belong to store :data:`DEMO_STORE`, which can be given a timezone (the machine's,
+by ``seed --demo``).
 """
 
 from __future__ import annotations
 
 import random
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from sqlite_utils import Database
 
 from loyalty.gs1 import ean_check_digit
 from loyalty.program import DEMO_QR_PRIVATE_KEY, Program, demo_program
 from loyalty.qrtoken import generate_keypair, public_key_of
-from processing.server import ledger, members
+from processing.server import ledger, members, zones
 from processing.server.context import QR_PRIVATE_KEY_SETTING, store_program
 from processing.server.seed_data import CATALOG, NAMED
 from processing.server.storage import get_setting, next_seq, set_setting
 
 DAY = 86400
+DEMO_STORE = "S1"
+"""The home store of the demo members (the store of PROTOCOL.md's examples)."""
 
 
 def ensure_program(db: Database, program: Program, private_key: str, now: int) -> None:
@@ -91,10 +95,11 @@ def seed_catalog(db: Database, target: int = 200) -> int:
     return len(products)
 
 
-def seed_named(db: Database, now: int) -> list[str]:
-    """The 10 named demo members; returns their ids (skips phones already present)."""
+def seed_named(db: Database, now: int, zone: tzinfo = UTC) -> list[str]:
+    """The 10 named demo members; returns their ids (skips phones already present). Birthdays
+    and offer dates count from today on ``zone``'s calendar (the demo store's)."""
     ids: list[str] = []
-    today = datetime.fromtimestamp(now, UTC).date()
+    today = datetime.fromtimestamp(now, zone).date()
     for spec in NAMED:
         phone = spec.phone
         if members.by_phone(db, phone) is not None:
@@ -113,7 +118,7 @@ def seed_named(db: Database, now: int) -> list[str]:
             birthday=birthday,
             state=spec.state,
             lifetime_spend=spec.lifetime,
-            home_store="S1",
+            home_store=DEMO_STORE,
         )
         for points, age_days, expires_in in spec.lots:
             ledger.add_lot(
@@ -193,7 +198,7 @@ def seed_generated(db: Database, count: int, now: int, seed: int = 7) -> int:
                 None,
                 state,
                 rng.randrange(0, 80_000_00),
-                "S1",
+                DEMO_STORE,
                 now,
                 seq_start + i,
             )
@@ -226,10 +231,16 @@ def seed_generated(db: Database, count: int, now: int, seed: int = 7) -> int:
     return count
 
 
-def seed_demo(db: Database, now: int, generated: int = 0) -> dict[str, int]:
-    """Everything ``seed --demo`` creates; returns counts."""
+def seed_demo(
+    db: Database, now: int, generated: int = 0, timezone: str | None = None
+) -> dict[str, int]:
+    """Everything ``seed --demo`` creates; returns counts. ``timezone`` (IANA) is given to the
+    demo store unless it already has one (raises zones.UnknownTimezone for an unknown one)."""
+    if timezone is not None:
+        zones.set_store_timezone(db, DEMO_STORE, timezone, replace=False)
+    own = zones.store_timezone(db, DEMO_STORE)
     seed_program(db, now, demo=True)
     products = seed_catalog(db)
-    named = seed_named(db, now)
+    named = seed_named(db, now, zones.stored(own, UTC))
     made = seed_generated(db, generated, now)
     return {"products": products, "named_members": len(named), "generated_members": made}

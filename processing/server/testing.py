@@ -3,7 +3,8 @@
 The server runs in a background thread of this process on a free port; the database is
 migrated, seeded with the demo program, catalog and named members (plus ``members``
 generated ones) and a till key is made. Time can be injected (``clock``) so tests can move
-past hold and code expiry without sleeping.
+past hold and code expiry without sleeping. ``timezone`` is the server's default calendar
+(UTC unless told); ``add_till(..., timezone=...)`` gives a store its own.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from processing.server import auth, seed
+from processing.server import auth, seed, zones
 from processing.server.codes import latest_codes
 from processing.server.context import Clock, ServerContext, system_clock
 from processing.server.runner import bind, make_server
@@ -46,10 +47,10 @@ class RunningServer:
     api_key: str
     ctx: ServerContext
 
-    def add_till(self, store_id: str, till_id: str) -> str:
-        """Another till's key."""
+    def add_till(self, store_id: str, till_id: str, timezone: str | None = None) -> str:
+        """Another till's key (``timezone``: set or change its store's, IANA)."""
         with self.ctx.storage.write() as db:
-            return auth.add_till(db, store_id, till_id, self.ctx.now())
+            return auth.add_till(db, store_id, till_id, self.ctx.now(), timezone)
 
     def latest_code(self, phone: str) -> str:
         """The newest development SMS code sent to ``phone`` (E.164)."""
@@ -70,13 +71,16 @@ def running_server(
     hold_ttl: int = 600,
     synchronous: str = "FULL",
     startup_timeout: float = 20.0,
+    timezone: str = zones.DEFAULT_NAME,
 ) -> Iterator[RunningServer]:
-    """A seeded server on 127.0.0.1:<free port> for the duration of the block.
+    """A seeded server on 127.0.0.1:<free port> for the duration of the block (``timezone``:
+    the calendar of stores without their own, as ``serve --timezone``).
 
     Raises RuntimeError when the server does not start within ``startup_timeout`` seconds.
     """
+    zone = zones.load(timezone)
     storage = Storage(db_path, synchronous=synchronous)
-    ctx = ServerContext(storage=storage, clock=clock, hold_ttl=hold_ttl)
+    ctx = ServerContext(storage=storage, clock=clock, hold_ttl=hold_ttl, timezone=zone)
     now = ctx.now()
     with storage.write() as db:
         if seed_demo:
@@ -107,10 +111,14 @@ def running_server(
 
 @contextmanager
 def server_process(
-    db_path: Path | str, startup_timeout: float = 30.0, *, workers: int = 1
+    db_path: Path | str,
+    startup_timeout: float = 30.0,
+    *,
+    workers: int = 1,
+    timezone: str = zones.DEFAULT_NAME,
 ) -> Iterator[str]:
     """``python -m processing.server serve`` on a free loopback port, in its own process
-    (``workers`` > 1: with that many server processes).
+    (``workers`` > 1: with that many server processes; ``timezone``: ``serve --timezone``).
 
     The database must already be seeded. Yields the base URL; terminates the process (by its
     own pid) on exit. Raises RuntimeError when it does not announce its port in time.
@@ -133,6 +141,8 @@ def server_process(
             str(port_file),
             "--workers",
             str(workers),
+            "--timezone",
+            timezone,
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
