@@ -85,7 +85,10 @@ def start_server(directory: Path, store_id: str, till_id: str) -> DemoEnvironmen
     db = directory / "processing.sqlite3"
     port_file = directory / "server.port"
     _till("processing", "seed", "--demo", "--db", str(db))
-    key = _till("processing", "add-till", "--store", store_id, "--till", till_id, "--db", str(db))
+    key = _till(
+        "processing", "add-till", "--store", store_id, "--till", till_id, "--timezone", "local",
+        "--db", str(db),
+    )  # fmt: skip
     log = (directory / "server.log").open("wb")
     server = subprocess.Popen(
         [

@@ -279,3 +279,15 @@ def test_seed_demo_gives_the_demo_store_the_machines_timezone(tmp_path: Path) ->
     other = tmp_path / "q.db"
     assert _cli("seed", "--demo", "--db", str(other), tz="UTC").returncode == 0
     assert _rows(other, "SELECT COUNT(*) FROM stores") == [(0,)]
+
+
+def test_add_till_local_takes_the_machines_timezone(tmp_path: Path) -> None:
+    # What ``till demo`` does: its till and its server share this machine's clock.
+    db = tmp_path / "p.db"
+    args = ("add-till", "--store", "store-1", "--till", "t", "--timezone", "local")
+    result = _cli(*args, "--db", str(db), tz="Asia/Almaty")
+    assert result.returncode == 0, result.stderr
+    assert _rows(db, "SELECT store_id, timezone FROM stores") == [("store-1", "Asia/Almaty")]
+    other = tmp_path / "q.db"
+    assert _cli(*args, "--db", str(other), tz="UTC").returncode == 0
+    assert _rows(other, "SELECT COUNT(*) FROM stores") == [(0,)]

@@ -130,12 +130,16 @@ def seed(db_path: Path, demo: bool, members: int) -> None:
     "--timezone",
     default=None,
     help="IANA timezone of the store (e.g. Europe/Moscow), set or changed for all its tills;"
-    " without it the store keeps its own, or the server's default (serve --timezone)",
+    " 'local': this machine's, when it names one; without it the store keeps its own, or the"
+    " server's default (serve --timezone)",
 )
 def add_till(db_path: Path, store_id: str, till_id: str, timezone: str | None) -> None:
     """Register a till and print its new API key (shown only once)."""
     from processing.server.auth import add_till as add
+    from processing.server.zones import machine_timezone
 
+    if timezone == "local":  # the demo's: its till and server share this machine's clock
+        timezone = machine_timezone()
     if timezone is not None:
         _zone(timezone)  # refused before the database is even opened
     storage = _open(db_path)
