@@ -115,7 +115,7 @@ def shift_report(db: Database, shift_id: str) -> ShiftReport:
         "SELECT id, cashier, opened_at FROM shifts WHERE id = ?", [shift_id]
     ).fetchone()
     rows = db.execute(
-        "SELECT total, earned, spent FROM checks WHERE shift_id = ?", [shift_id]
+        "SELECT total, earned, spent, member_id FROM checks WHERE shift_id = ?", [shift_id]
     ).fetchall()
     reversed_rows = db.execute(
         "SELECT detail FROM audit_log WHERE action = 'return_applied' AND at >= ?", [shift[2]]
@@ -134,6 +134,7 @@ def shift_report(db: Database, shift_id: str) -> ShiftReport:
         cashier=shift[1],
         opened_at=from_text(shift[2]),
         checks=len(rows),
+        claims=sum(1 for r in rows if r[3] is None),
         total=sum((Decimal(r[0]) for r in rows), Decimal(0)),
         earned=sum((Decimal(r[1]) for r in rows), Decimal(0)),
         spent=sum((Decimal(r[2]) for r in rows), Decimal(0)),

@@ -196,4 +196,6 @@ class ShiftReport:
     reversed: Decimal
     offline_pending: int
     overrides: int
+    claims: int = 0
+    """Checks made without a customer (their points wait under a claim code)."""
     notes: tuple[str, ...] = field(default=())

@@ -222,3 +222,36 @@ def test_settings_that_cannot_apply_leave_the_till_as_it_was(tmp_path: Path) -> 
         # Built again from the old settings (its devices had been stopped), same cashier.
         assert seen["replaced"] is True and seen["cap"] == Decimal(300)
         assert seen["cashier"] == "1"
+
+
+def test_claims_turned_off_in_admin_refuse_a_sale_without_a_customer_at_once(
+    tmp_path: Path,
+) -> None:
+    with server(tmp_path) as srv:
+        path = write_config(tmp_path, srv.url, srv.api_key)
+        app = build_till_app(load_settings(path), path, start_cashier="1")
+        seen: dict[str, Any] = {}
+
+        async def scenario() -> None:
+            async with app.run_test(size=(100, 30)) as pilot:
+                await settle(pilot)
+                await press(pilot, "f12", *PIN, "enter")
+                admin = app.screen
+                assert isinstance(admin, AdminScreen) and admin.unlocked
+                claims = admin.query_one("#claims", Checkbox)
+                assert claims.value is True  # the default
+                claims.value = False
+                await press(pilot, "f2")
+                seen["saved"] = str(admin.query_one("#message").render())
+                await press(pilot, "escape")
+                sale = app.screen
+                assert isinstance(sale, SaleScreen), sale
+                await press(pilot, *"300", "enter", "enter")
+                seen["refusal"] = str(sale.query_one("#message").render())
+                seen["result"] = sale.result
+
+        asyncio.run(scenario())
+        assert seen["saved"].startswith("Saved and applied"), seen["saved"]
+        assert seen["refusal"] == "Identify the customer first: scan or type the phone."
+        assert seen["result"] is None
+        assert load_settings(path).till.claims is False

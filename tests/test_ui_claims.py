@@ -302,3 +302,26 @@ def test_each_refusal_is_one_sentence_and_credits_nothing(tmp_path: Path) -> Non
             assert status == ("open",)  # expired by the clock, credited to nobody
         finally:
             services.close()
+
+
+def test_the_shift_report_counts_checks_without_a_customer(tmp_path: Path) -> None:
+    from terminal.screens.shift import ShiftScreen
+
+    with server(tmp_path) as srv:
+        settings = till_settings(tmp_path, srv.url, srv.api_key)
+        app = app_for(settings)
+        out: dict[str, Any] = {}
+
+        async def scenario(app: TillApp, pilot: Any) -> None:
+            await sell_without_customer(app, pilot, "400")
+            await sell_without_customer(app, pilot, "250")
+            app.post_message(ScanReceived(ANNA, "serial"))
+            await settle(pilot)
+            await press(pilot, *"100", "enter", "enter")
+            await press(pilot, "f9")
+            assert isinstance(app.screen, ShiftScreen), app.screen
+            out["report"] = str(app.screen.query_one("#shift-body").render())
+
+        drive(app, scenario)
+        assert "Checks: 3" in out["report"], out["report"]
+        assert "Without a customer (claim codes): 2" in out["report"], out["report"]

@@ -101,6 +101,11 @@ class AdminScreen(TillScreen):
                 _("Receipt"),
                 Select(LANGUAGES, value=s.till.receipt_language, allow_blank=False, id="receipt"),
             )
+            yield Checkbox(
+                _("Without a customer, Enter prints a claim code for the points"),
+                s.till.claims,
+                id="claims",
+            )
             yield Static(Text(_("Offline spending"), style="bold"))
             yield Checkbox(_("Allow spending offline"), s.offline.spend_enabled, id="spend")
             yield from field(
@@ -172,6 +177,7 @@ class AdminScreen(TillScreen):
             "till": {
                 "language": self._value("language"),
                 "receipt_language": self._value("receipt"),
+                "claims": self._value("claims"),
             },
             "offline": {
                 "spend_enabled": self._value("spend"),

@@ -27,6 +27,7 @@ def report_lines(report: ShiftReport, currency: str) -> list[str]:
         _("Cashier: {cashier}").format(cashier=report.cashier or "-"),
         _("Opened: {when}").format(when=f"{day(opened)} {clock(opened)}"),
         _("Checks: {count}").format(count=report.checks),
+        _("Without a customer (claim codes): {count}").format(count=report.claims),
         _("Sales: {amount}").format(amount=money(report.total, currency)),
         _("Points earned: {points}").format(points=points(report.earned)),
         _("Points spent: {points}").format(points=points(report.spent)),
