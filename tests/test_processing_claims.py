@@ -363,3 +363,34 @@ def test_a_code_held_by_another_check_is_taken(
 def test_claim_routes_are_in_the_openapi_document(server: RunningServer) -> None:
     paths = httpx.get(f"{server.url}/openapi.json").json()["paths"]
     assert "post" in paths["/v1/claims"] and "post" in paths["/v1/claims/redeem"]
+
+
+def test_a_claims_check_id_cannot_become_a_member_check(
+    client: ProcessingClient, clock: ManualClock
+) -> None:
+    claim = client.create_claim(_request(clock), idempotency_key="c")
+    member_check = wire.CheckRequest(
+        check_id=claim.check_id, member_id=IVAN, lines=[_line("100.00", "1")]
+    )
+    calc = client.calculate(member_check)
+    held = _refusal(
+        lambda: client.hold(
+            wire.HoldRequest(**member_check.model_dump(), fingerprint=calc.fingerprint),
+            idempotency_key="h",
+        )
+    )
+    assert held.code == "check_exists" and held.status == 409
+    replayed = _refusal(
+        lambda: client.replay_offline(
+            wire.OfflineCheck(
+                check_id=claim.check_id,
+                member_id=IVAN,
+                lines=[_line("100.00", "1")],
+                made_at=clock(),
+            ),
+            idempotency_key="r",
+        )
+    )
+    assert replayed.code == "check_exists" and replayed.status == 409
+    # The claim itself is untouched and still pays out.
+    assert client.redeem_claim(claim.code, IVAN).check.earned > 0

@@ -38,6 +38,12 @@ def load(db: Database, check_id: str) -> tuple[str, str, int, int, int | None, s
     return (str(row[0]), str(row[1]), int(row[2]), int(row[3]), row[4], row[5])
 
 
+def held_by_claim(db: Database, check_id: str) -> bool:
+    """True when ``check_id`` is a claim's (a check made without a customer, not redeemed:
+    a redeemed one is in ``checks``). Such an id cannot become another check."""
+    return db.execute("SELECT 1 FROM claims WHERE check_id = ?", [check_id]).fetchone() is not None
+
+
 def earn_lot(
     db: Database, program: Program, member_id: str, earn: int, at: int, check_id: str
 ) -> int | None:

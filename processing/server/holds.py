@@ -206,7 +206,7 @@ def hold(
     needed. The rules follow the calendar of the caller's store (``caller.zone``).
     """
     sweep_expired_holds(db, now)
-    if checks.load(db, request.check_id) is not None:
+    if checks.load(db, request.check_id) is not None or checks.held_by_claim(db, request.check_id):
         raise ApiError(ErrorCode.CHECK_EXISTS, "This check id was already used.")
     if (
         prepared is not None

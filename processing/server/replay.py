@@ -42,6 +42,10 @@ def replay_offline(
         if found[0] == "applied_offline" and found[5] is not None:
             return wire.CheckResult.model_validate_json(found[5])
         raise ApiError(ErrorCode.CHECK_EXISTS, "This check id was already used online.")
+    if checks.held_by_claim(db, check.check_id):
+        raise ApiError(
+            ErrorCode.CHECK_EXISTS, "This check id belongs to a check made without a customer."
+        )
     member = members.require(db, check.member_id)
     return apply_check(
         db,
