@@ -20,6 +20,9 @@ from drivers.scan_events import Scanned
 from drivers.scan_framing import AIM_ID
 from loyalty.layouts import to_latin_layout
 
+MIN_SCAN_LENGTH = 6
+"""Shorter bursts are amounts typed fast, never codes (the till's sale line uses this too)."""
+
 
 @dataclass(frozen=True)
 class Typed:

@@ -2,7 +2,8 @@
 
 ``till devices`` (or ``till devices list``) lists serial ports with USB ids and by-id paths and
 the USB printers pyusb can see. ``test-scan`` shows decoded scans with their symbology and
-timing until Ctrl+C (or ``--seconds``/``--count``). ``test-print`` prints a sample receipt with
+timing until Ctrl+C (or ``--seconds``/``--count``): from the serial port, or, for a keyboard
+scanner, typed into this terminal. ``test-print`` prints a sample receipt with
 every letter of the language's alphabet, a QR code and a bonus block to the configured printer,
 and says which letters had to go as images.
 
@@ -84,10 +85,14 @@ def test_scan(
 
     settings = settings_or_exit(config_file)
     scanner_settings = settings.scanner
+    if scanner_settings.kind == "keyboard" and port is None:
+        from terminal.keyboard_test_scan import test_keyboard_scan
+
+        sys.exit(test_keyboard_scan(settings, seconds, count))
     if scanner_settings.kind != "serial" and port is None:
         click.echo(
-            f"[scanner] kind is {scanner_settings.kind}: test-scan reads serial scanners; "
-            "a keyboard scanner types into the till's own input (or pass --port).",
+            f"[scanner] kind is {scanner_settings.kind}: there is no scanner to test"
+            " (set [scanner] kind, or pass --port).",
             err=True,
         )
         sys.exit(EXIT_CONFIG)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
+import time
 import tty
 from pathlib import Path
 
@@ -106,3 +109,56 @@ def test_test_scan_shows_scans_with_symbology(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "]E0 EAN/UPC  '4601234567893'  (13 chars)" in result.output
     assert result.output.rstrip().endswith("2 scan(s).")
+
+
+def _keyboard_test_scan(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[str], int]:
+    """``till devices test-scan`` for a keyboard scanner, its stdin a pty as a console's is."""
+    config = write_config(tmp_path, 'kind = "none"', 'kind = "keyboard"\nkeyboard_max_gap_ms = 50')
+    master, slave = os.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "terminal", "devices", "test-scan", "--config", str(config), *args],
+        stdin=slave,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    os.close(slave)
+    assert proc.stdout is not None
+    first = proc.stdout.readline()  # cbreak mode is on once this is printed
+    assert first.startswith("Scan into this terminal"), first + proc.stderr.read()
+    return proc, master
+
+
+def test_keyboard_test_scan_maps_a_cyrillic_burst_back(tmp_path: Path) -> None:
+    proc, master = _keyboard_test_scan(tmp_path, "--count", "1", "--seconds", "20")
+    try:
+        # A wedge scanner under the Russian layout types SPRING-2026 as these keys, in a burst.
+        os.write(master, "ЫЗКШТП-2026\r".encode())
+        out, err = proc.communicate(timeout=30)
+    finally:
+        os.close(master)
+    assert proc.returncode == 0, err
+    assert "scan 'SPRING-2026'  (11 keys in" in out, out
+    assert out.rstrip().endswith("1 scan(s).")
+
+
+def test_keyboard_test_scan_tells_typing_from_a_scan(tmp_path: Path) -> None:
+    proc, master = _keyboard_test_scan(tmp_path, "--seconds", "3")
+    try:
+        for key in "123456":
+            os.write(master, key.encode())
+            time.sleep(0.12)  # a person: slower than the 50 ms gap
+        os.write(master, b"\r")
+        out, err = proc.communicate(timeout=30)
+    finally:
+        os.close(master)
+    assert proc.returncode == 0, err
+    assert "typed, not a scan: '123456' (6 keys in" in out, out
+    assert out.rstrip().endswith("0 scan(s).")
+
+
+def test_keyboard_test_scan_needs_a_terminal(tmp_path: Path) -> None:
+    config = write_config(tmp_path, 'kind = "none"', 'kind = "keyboard"')
+    result = CliRunner().invoke(main, ["devices", "test-scan", "--config", str(config)])
+    assert result.exit_code == 2
+    assert "needs the till's own terminal" in result.output

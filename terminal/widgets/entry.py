@@ -14,8 +14,7 @@ from textual import events
 from textual.message import Message
 from textual.widgets import Input
 
-MIN_SCAN_LENGTH = 6
-"""Shorter bursts are amounts typed fast, never codes."""
+from drivers.keyboard_wedge import MIN_SCAN_LENGTH
 
 
 class EntryInput(Input):
