@@ -170,27 +170,25 @@ class ClaimServices(ServiceBase):
             raise TillError(_("Identify the customer first, then scan the receipt's claim code."))
         source = "scanned" if scanned else "typed"
         detail: dict[str, object] = {"code": masked_code(code), "member_id": member.member_id}
+
+        def refused(reason: str) -> None:
+            self._audit(
+                "claim_refused",
+                record_id=member.member_id,
+                source=source,
+                online=self.online,
+                detail={**detail, "reason": reason},
+            )
+
         try:
             answer = self.client.redeem_claim(code, member.member_id)
         except Rejected as error:
             self.online = True
-            self._audit(
-                "claim_refused",
-                record_id=member.member_id,
-                source=source,
-                online=True,
-                detail={**detail, "reason": error.code},
-            )
+            refused(error.code)
             raise TillError(_refusal_sentence(error)) from error
         except (Offline, ServerError) as error:
             self.online = False
-            self._audit(
-                "claim_refused",
-                record_id=member.member_id,
-                source=source,
-                online=False,
-                detail={**detail, "reason": "offline"},
-            )
+            refused("offline")
             raise TillError(
                 _(
                     "Collecting points from a receipt needs the connection;"
@@ -204,13 +202,7 @@ class ClaimServices(ServiceBase):
         if answer.already_collected:
             # This member collected it before (here or at another till): nothing was credited
             # now, and ``balance_after`` is today's balance.
-            self._audit(
-                "claim_refused",
-                record_id=member.member_id,
-                source=source,
-                online=True,
-                detail={**detail, "reason": "already_collected"},
-            )
+            refused("already_collected")
             after = replace(member, available=check.balance_after)
             return RedeemedClaim(check.check_id, Decimal(0), after, already_collected=True)
         self._audit(

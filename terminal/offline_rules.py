@@ -125,18 +125,29 @@ def _estimate_earn(db: Database, draft: SaleDraft, spend: Decimal, now: datetime
     server's only where the cache is behind: personal offers and coupons are not cached and
     count for nothing here. The server recomputes earn when the check is replayed.
     """
-    cached = ProgramCache(db).load()
-    if cached is None or not draft.lines:
-        return Decimal(0)
     member = MemberCacheLookup(db, draft.member.member_id if draft.member else "").member
     try:
-        program = Program.from_dict(cached.program)
         view = None if member is None else _core_member(member)
+    except (ValueError, KeyError):
+        return Decimal(0)
+    return _core_earn(db, draft, view, spend, now) or Decimal(0)
+
+
+def _core_earn(
+    db: Database, draft: SaleDraft, member: CoreMember | None, spend: Decimal, now: datetime
+) -> Decimal | None:
+    """The core's earn for ``draft`` on the cached program; None without one, or when the
+    core refuses the lines."""
+    cached = ProgramCache(db).load()
+    if cached is None or not draft.lines:
+        return None
+    try:
+        program = Program.from_dict(cached.program)
         lines = [core_line(line) for line in draft.lines]
         # The program's dates (promotions, birthdays) are the store's calendar days.
-        return calculate(program, lines, view, spend, (), local(now)).earn_total
-    except (LoyaltyError, ValueError, KeyError):
-        return Decimal(0)
+        return calculate(program, lines, member, spend, (), local(now)).earn_total
+    except LoyaltyError:
+        return None
 
 
 def _core_member(member: CachedMember) -> CoreMember:
@@ -159,15 +170,7 @@ def claim_estimate(db: Database, draft: SaleDraft, now: datetime) -> Decimal | N
     changes since the cache was refreshed. None when no program is cached or the core refuses
     the lines.
     """
-    cached = ProgramCache(db).load()
-    if cached is None or not draft.lines:
-        return None
-    try:
-        program = Program.from_dict(cached.program)
-        lines = [core_line(line) for line in draft.lines]
-        return calculate(program, lines, None, Decimal(0), (), local(now)).earn_total
-    except LoyaltyError:
-        return None
+    return _core_earn(db, draft, None, Decimal(0), now)
 
 
 def core_line(line: SaleLine) -> Line:

@@ -57,6 +57,14 @@ async def press(pilot: Any, *keys: str) -> None:
         await settle(pilot)
 
 
+async def open_admin(pilot: Any) -> AdminScreen:
+    """F12 and the manager PIN: the unlocked admin screen."""
+    await press(pilot, "f12", *PIN, "enter")
+    admin = pilot.app.screen
+    assert isinstance(admin, AdminScreen) and admin.unlocked
+    return admin
+
+
 def test_admin_changes_survive_a_restart(tmp_path: Path) -> None:
     with server(tmp_path) as srv:
         path = write_config(tmp_path, srv.url, srv.api_key)
@@ -129,9 +137,7 @@ def test_first_cashier_is_added_by_the_manager_from_the_login_screen(tmp_path: P
                 await settle(pilot)
                 assert isinstance(app.screen, LoginScreen)
                 assert "No cashiers yet" in str(app.screen.query_one("#message").render())
-                await press(pilot, "f12", *PIN, "enter")
-                admin = app.screen
-                assert isinstance(admin, AdminScreen) and admin.unlocked
+                admin = await open_admin(pilot)
                 admin.query_one("#cashier_id", Input).value = "42"
                 admin.query_one("#cashier_pin", Input).value = "8642"
                 await press(pilot, "f8")
@@ -157,9 +163,7 @@ def test_saved_printer_settings_apply_without_a_restart(tmp_path: Path) -> None:
                 await settle(pilot)
                 before = app.services
                 shift = before.shift_id
-                await press(pilot, "f12", *PIN, "enter")
-                admin = app.screen
-                assert isinstance(admin, AdminScreen) and admin.unlocked
+                admin = await open_admin(pilot)
                 admin.query_one("#printer_kind", Select).value = "file"
                 admin.query_one("#printer_path", Input).value = str(paper)
                 await press(pilot, "f2")
@@ -235,9 +239,7 @@ def test_claims_turned_off_in_admin_refuse_a_sale_without_a_customer_at_once(
         async def scenario() -> None:
             async with app.run_test(size=(100, 30)) as pilot:
                 await settle(pilot)
-                await press(pilot, "f12", *PIN, "enter")
-                admin = app.screen
-                assert isinstance(admin, AdminScreen) and admin.unlocked
+                admin = await open_admin(pilot)
                 claims = admin.query_one("#claims", Checkbox)
                 assert claims.value is True  # the default
                 claims.value = False

@@ -37,7 +37,7 @@ async def redeem_claim(
     body: wire.RedeemClaimRequest, request: Request, ctx: Ctx, caller: Till, key: IdempotencyKey
 ) -> Response:
     """Credit the claim's check to the member, as a check made offline at the claim's time
-    (once: the same member again gets the same answer, another member is refused)."""
+    (once: the same member again is told ``already_collected``, another member is refused)."""
     return await idempotent_write(
         ctx,
         request,
