@@ -13,7 +13,14 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
 
 from loyalty.claims import CLAIM_PATTERN
 from processing.amounts import Money, Quantity
@@ -270,8 +277,17 @@ class CancelResult(Answer):
 # ---------------------------------------------------------------- offline replay
 
 
+class ManagerOverride(Request):
+    """A manager's word for an offline spend the SMS code could not authorise (no network to
+    send the code): who vouched and why. Kept by the server for the operator."""
+
+    cashier_id: str = _Id
+    reason: str = Field(min_length=1, max_length=200)
+
+
 class OfflineCheck(Request):
-    """A check made while the server was unreachable. Earn is recomputed on the server."""
+    """A check made while the server was unreachable. Earn is recomputed on the server;
+    ``spent_offline`` is what the till took, a request the server caps by the program."""
 
     check_id: str = _Id
     member_id: str = _Id
@@ -280,6 +296,17 @@ class OfflineCheck(Request):
     provisional_earn: Money = Field(default=Decimal("0"))
     made_at: TillTime
     coupons: list[str] = Field(default_factory=list, max_length=20)
+    manager_override: ManagerOverride | None = None
+    """Set when a manager allowed a spend above the program's SMS-code threshold offline."""
+
+    @model_serializer(mode="wrap")
+    def _without_absent_override(self, handler: SerializerFunctionWrapHandler) -> Any:
+        # Left out when absent, so a body from a till that never sends it serialises (and
+        # hashes, for its Idempotency-Key) exactly as before the field existed.
+        data = handler(self)
+        if isinstance(data, dict) and data.get("manager_override", 0) is None:
+            del data["manager_override"]
+        return data
 
 
 class ReplayBatchRequest(Request):

@@ -16,7 +16,9 @@ from sqlite_utils import Database
 from loyalty.program import Program
 from processing import wire
 from processing.amounts import from_minor
+from processing.errors import ErrorCode
 from processing.server import ledger, zones
+from processing.server.problems import ApiError
 
 DAY = 86400
 """Seconds in a day (activation delays and expiry are given in days)."""
@@ -36,6 +38,15 @@ def load(db: Database, check_id: str) -> tuple[str, str, int, int, int | None, s
     if row is None:
         return None
     return (str(row[0]), str(row[1]), int(row[2]), int(row[3]), row[4], row[5])
+
+
+def require_store(db: Database, check_id: str, store_id: str, till_id: str | None = None) -> None:
+    """Refuse with ``unknown_check`` (404, nothing of the check told) unless ``check_id`` was
+    made in ``store_id`` (and, given ``till_id``, at that till): a check, its hold and its
+    returns belong to where it was made, and another store cannot tell it from a wrong id."""
+    row = db.execute("SELECT store_id, till_id FROM checks WHERE id = ?", [check_id]).fetchone()
+    if row is None or str(row[0]) != store_id or (till_id is not None and str(row[1]) != till_id):
+        raise ApiError(ErrorCode.UNKNOWN_CHECK, "No check of this till has this id.")
 
 
 def held_by_claim(db: Database, check_id: str) -> bool:
