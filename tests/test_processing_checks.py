@@ -151,10 +151,13 @@ def test_hold_expires_by_itself(
     assert client.identify("+79161234567").balance.available == Decimal("1400.00")
     clock.advance(server.ctx.hold_ttl + 1)
     assert client.identify("+79161234567").balance.available == Decimal("1500.00")
+    # A void after expiry closes the check: a confirm after it is refused (a confirm before
+    # it settles the sale: test_processing_settlement).
+    assert client.cancel(req.check_id, idempotency_key="exp-cancel").status == "expired"
     with pytest.raises(Rejected) as caught:
         client.confirm(req.check_id, idempotency_key="exp-confirm")
-    assert caught.value.code == "hold_expired"
-    assert client.cancel(req.check_id, idempotency_key="exp-cancel").status == "expired"
+    assert caught.value.code == "check_already_closed"
+    assert client.identify("+79161234567").balance.available == Decimal("1500.00")
     assert audit(server) == []
 
 

@@ -55,6 +55,8 @@ CLAIM_DAYS = 30
 """Days from when a check was made during which its claim can be redeemed (a server constant:
 the program snapshot has no such setting)."""
 
+_NOT_HERE = "No check of this store has this id."
+
 ClaimStatus = Literal["open", "redeemed", "returned", "expired"]
 
 _COLUMNS = (
@@ -186,6 +188,8 @@ def create(
         )
     row = by_code(db, request.code)
     if row is not None:
+        if row.store_id != store_id and row.check_id == request.check_id:
+            raise ApiError(ErrorCode.UNKNOWN_CHECK, _NOT_HERE)
         if row.check_id != request.check_id:
             raise ApiError(
                 ErrorCode.CLAIM_CODE_TAKEN, "This claim code already belongs to another check."
@@ -197,6 +201,7 @@ def create(
             )
         return describe(program, row, now, zone)
     if checks.load(db, request.check_id) is not None:
+        checks.require_store(db, request.check_id, store_id)
         raise ApiError(ErrorCode.CHECK_EXISTS, "This check id was already used for a member.")
     made_at = min(int(request.made_at.timestamp()), now)  # the wire keeps it in 2000–2200
     lines = pricing.core_lines(db, request.lines)
@@ -303,20 +308,31 @@ def redeem(
     return answer
 
 
-def stored_return(db: Database, return_id: str) -> wire.ReturnResult | None:
-    """The answer of a return made against a claim not redeemed yet, or None."""
-    row = db.execute("SELECT result FROM claim_returns WHERE id = ?", [return_id]).fetchone()
-    return None if row is None else wire.ReturnResult.model_validate_json(row[0])
+def stored_return(db: Database, return_id: str, store_id: str) -> wire.ReturnResult | None:
+    """The answer of a return made against a claim not redeemed yet, or None; another
+    store's is ``unknown_check`` (404)."""
+    row = db.execute(
+        "SELECT r.result, c.store_id FROM claim_returns r JOIN claims c ON c.code = r.code"
+        " WHERE r.id = ?",
+        [return_id],
+    ).fetchone()
+    if row is None:
+        return None
+    if str(row[1]) != store_id:
+        raise ApiError(ErrorCode.UNKNOWN_CHECK, _NOT_HERE)
+    return wire.ReturnResult.model_validate_json(row[0])
 
 
 def return_unclaimed(
-    db: Database, request: wire.ReturnRequest, now: int
+    db: Database, request: wire.ReturnRequest, now: int, store_id: str
 ) -> wire.ReturnResult | None:
     """Record a return against a claim not redeemed yet (no points move); None when no such
-    claim holds the check id."""
+    claim holds the check id. Another store's claim is ``unknown_check`` (404)."""
     row = by_check(db, request.check_id)
     if row is None or row.status == "redeemed":
         return None
+    if row.store_id != store_id:
+        raise ApiError(ErrorCode.UNKNOWN_CHECK, _NOT_HERE)
     base = row.base()
     wanted: dict[int, Decimal] = {}
     for line in request.lines:

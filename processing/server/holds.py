@@ -10,7 +10,7 @@ Rules follow the calendar of the caller's store (``zone``: :mod:`processing.serv
 
 Raises :class:`~processing.server.problems.ApiError`: unknown_member, unknown_check,
 member_blocked, spend_not_allowed, insufficient_points, stale_calculation, code_required,
-code errors, hold_expired, check_already_closed, check_exists.
+code errors, check_already_closed, check_exists.
 """
 
 from __future__ import annotations
@@ -27,10 +27,13 @@ from loyalty.program import Program
 from processing import wire
 from processing.amounts import from_minor, to_minor
 from processing.errors import ErrorCode
-from processing.server import checks, codes, ledger, members, pricing
+from processing.server import checks, codes, ledger, members, pricing, replay
 from processing.server.auth import TillIdentity
 from processing.server.problems import ApiError
 from processing.server.storage import next_seq
+
+CONFIRM_SHORTFALL = "confirm_spend_shortfall"
+"""The conflict of a confirm that could not take all the points its hold had reserved."""
 
 
 def sweep_expired_holds(db: Database, now: int) -> int:
@@ -206,7 +209,10 @@ def hold(
     needed. The rules follow the calendar of the caller's store (``caller.zone``).
     """
     sweep_expired_holds(db, now)
-    if checks.load(db, request.check_id) is not None or checks.held_by_claim(db, request.check_id):
+    if checks.load(db, request.check_id) is not None:
+        checks.require_store(db, request.check_id, caller.store_id)
+        raise ApiError(ErrorCode.CHECK_EXISTS, "This check id was already used.")
+    if checks.held_by_claim(db, request.check_id):
         raise ApiError(ErrorCode.CHECK_EXISTS, "This check id was already used.")
     if (
         prepared is not None
@@ -288,46 +294,44 @@ def confirm(
     now: int,
     calc: Calculation | None = None,
     *,
-    zone: tzinfo = UTC,
+    caller: TillIdentity,
 ) -> wire.CheckResult:
-    """Apply a held check: spend from lots, earn a new lot, raise lifetime spend.
+    """Settle a held check: spend from lots, earn a new lot, raise lifetime spend.
+
+    Only the till that held the check may confirm it (another gets ``unknown_check``). The
+    receipt is printed once the hold answered, so a confirm always settles: after the hold
+    expired, or after a return took points it had reserved, the spend is taken as far as the
+    available balance allows and the rest is recorded as a ``confirm_spend_shortfall``
+    conflict (in the answer and in ``conflicts``). A check already applied (confirmed, or
+    settled by its offline replay) answers its stored result; a cancelled one
+    ``check_already_closed``.
 
     ``calc``: the check's stored calculation when already read (before the write lock: it is
     written once, with the hold); ``program`` may be a callable, called only when needed;
-    ``zone``: the calendar of the answer's dates (the caller's store)."""
+    the answer's dates follow the caller's store's calendar."""
     found = checks.load(db, check_id)
     if found is None:
         raise ApiError(ErrorCode.UNKNOWN_CHECK, "No check has this id.")
+    checks.require_store(db, check_id, caller.store_id, caller.till_id)
     status, member_id, spend, earn, expires_at, stored = found
-    if status == "confirmed" and stored is not None:
+    if stored is not None:
         return wire.CheckResult.model_validate_json(stored)
-    if status == "held" and expires_at is not None and int(expires_at) <= now:
-        sweep_expired_holds(db, now)
-        status = "expired"
-    if status == "expired":
-        raise ApiError(
-            ErrorCode.HOLD_EXPIRED, "The hold expired; calculate and hold again.", keep_effects=True
-        )
-    if status != "held":
+    if status not in ("held", "expired"):
         raise ApiError(ErrorCode.CHECK_ALREADY_CLOSED, f"This check is already {status}.")
     if callable(program):
         program = program()
-    if spend:
-        ledger.record_release(db, member_id, spend, now, check_id, "confirmed")
-        try:
-            ledger.spend(db, member_id, spend, now, check_id)
-        except ledger.LedgerShortfall as exc:
-            # Lots expired between hold and confirm: the hold is void, the customer pays in money.
-            db.execute(
-                "UPDATE checks SET status = 'cancelled', closed_at = ? WHERE id = ?",
-                [now, check_id],
-            )
-            raise ApiError(
-                ErrorCode.INSUFFICIENT_POINTS,
-                "Some held points expired; hold the check again.",
-                {"available": format(from_minor(exc.available), "f")},
-                keep_effects=True,
-            ) from None
+    late = status == "expired" or (expires_at is not None and int(expires_at) <= now)
+    if status == "held":
+        ledger.record_release(
+            db, member_id, spend, now, check_id, "hold expired" if late else "confirmed"
+        )
+    # From here the check no longer reserves anything: what it can spend is what is available.
+    db.execute(
+        "UPDATE checks SET status = 'confirmed', closed_at = ? WHERE id = ?", [now, check_id]
+    )
+    taken = min(spend, max(ledger.available(db, member_id, now), 0))
+    ledger.spend(db, member_id, taken, now, check_id)
+    shortfall = spend - taken
     frozen_until = checks.earn_lot(db, program, member_id, earn, now, check_id)
     if calc is None:
         calc = stored_calculation(db, check_id)
@@ -342,38 +346,60 @@ def confirm(
             "UPDATE coupons SET used_check_id = ? WHERE code = ? AND used_check_id IS NULL",
             [check_id, code],
         )
-    # The check still counts as held (unexpired, checked above) until the UPDATE below, so the
-    # balance after is what is available now plus its own reservation.
-    balance = ledger.available(db, member_id, now) + spend
+    conflict = None
+    if shortfall:
+        conflict = CONFIRM_SHORTFALL
+        replay.record_conflict(
+            db,
+            check_id,
+            member_id,
+            conflict,
+            {
+                "held": format(from_minor(spend), "f"),
+                "accepted": format(from_minor(taken), "f"),
+                "shortfall": format(from_minor(shortfall), "f"),
+                "reason": "hold_expired" if late else "balance",
+                "store": caller.store_id,
+                "till": caller.till_id,
+            },
+            now,
+        )
     result = checks.check_result(
         db,
         check_id,
         member_id,
         "confirmed",
         earn,
-        spend,
+        taken,
         now,
         frozen_until,
-        balance=balance,
-        zone=zone,
+        conflict,
+        shortfall,
+        zone=caller.zone,
     )
     db.execute(
-        "UPDATE checks SET status = 'confirmed', closed_at = ?, result = ? WHERE id = ?",
-        [now, result.model_dump_json(), check_id],
+        "UPDATE checks SET spend = ?, result = ? WHERE id = ?",
+        [taken, result.model_dump_json(), check_id],
     )
     return result
 
 
-def cancel(db: Database, check_id: str, now: int) -> wire.CancelResult:
-    """Release a hold. Cancelling twice is harmless; a confirmed check cannot be cancelled."""
+def cancel(db: Database, check_id: str, now: int, caller: TillIdentity) -> wire.CancelResult:
+    """Release a hold. Cancelling twice is harmless; a confirmed check cannot be cancelled;
+    only the till that held the check may cancel it (another gets ``unknown_check``). An
+    expired hold is closed too (answered ``expired``): a later confirm of it is refused."""
     found = checks.load(db, check_id)
     if found is None:
         raise ApiError(ErrorCode.UNKNOWN_CHECK, "No check has this id.")
+    checks.require_store(db, check_id, caller.store_id, caller.till_id)
     status, member_id, spend, _earn, expires_at, _ = found
     if status == "held" and expires_at is not None and int(expires_at) <= now:
         sweep_expired_holds(db, now)
         status = "expired"
     if status == "expired":
+        db.execute(
+            "UPDATE checks SET status = 'cancelled', closed_at = ? WHERE id = ?", [now, check_id]
+        )
         return wire.CancelResult(check_id=check_id, status="expired", released=from_minor(0))
     if status == "cancelled":
         return wire.CancelResult(

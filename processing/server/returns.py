@@ -23,28 +23,42 @@ from processing.errors import ErrorCode
 from processing.server import checks, claims, ledger, members
 from processing.server.problems import ApiError
 
+_NOT_HERE = "No completed check of this store has this id."
+
 
 def return_check(
-    db: Database, program: Program, request: wire.ReturnRequest, now: int
+    db: Database, program: Program, request: wire.ReturnRequest, now: int, store_id: str
 ) -> wire.ReturnResult:
-    """Return lines of a closed check: earned points taken back, spent points given back."""
-    row = db.execute("SELECT result FROM returns WHERE id = ?", [request.return_id]).fetchone()
+    """Return lines of a closed check made in ``store_id`` (the caller's store; another
+    store's check or return is ``unknown_check``, nothing of it told): earned points taken
+    back, spent points given back."""
+    row = db.execute(
+        "SELECT r.result, c.store_id FROM returns r JOIN checks c ON c.id = r.check_id"
+        " WHERE r.id = ?",
+        [request.return_id],
+    ).fetchone()
     if row is not None:
+        if str(row[1]) != store_id:
+            raise ApiError(ErrorCode.UNKNOWN_CHECK, _NOT_HERE)
         return wire.ReturnResult.model_validate_json(row[0])
-    unclaimed = claims.stored_return(db, request.return_id)
+    unclaimed = claims.stored_return(db, request.return_id, store_id)
     if unclaimed is not None:
         return unclaimed
     found = db.execute(
-        "SELECT status, member_id, calculation, earn, spend FROM checks WHERE id = ?",
+        "SELECT status, member_id, calculation, earn, spend, store_id FROM checks WHERE id = ?",
         [request.check_id],
     ).fetchone()
     if found is None:
-        unclaimed = claims.return_unclaimed(db, request, now)
+        unclaimed = claims.return_unclaimed(db, request, now, store_id)
         if unclaimed is not None:
             return unclaimed
     # "claimed": a claim's check, redeemed by a member.
-    if found is None or found[0] not in ("confirmed", "applied_offline", "claimed"):
-        raise ApiError(ErrorCode.UNKNOWN_CHECK, "No completed check has this id.")
+    if (
+        found is None
+        or str(found[5]) != store_id
+        or found[0] not in ("confirmed", "applied_offline", "claimed")
+    ):
+        raise ApiError(ErrorCode.UNKNOWN_CHECK, _NOT_HERE)
     member_id, earned, spent = str(found[1]), int(found[3]), int(found[4])
     original = Calculation.from_dict(json.loads(found[2]))
     before: dict[int, Decimal] = {}

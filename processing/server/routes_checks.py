@@ -87,7 +87,7 @@ async def confirm(
         key,
         None,
         lambda db, now: holds.confirm(
-            db, lambda: ctx.program(db), check_id, now, calc, zone=caller.zone
+            db, lambda: ctx.program(db), check_id, now, calc, caller=caller
         ),
     )
 
@@ -98,7 +98,7 @@ async def cancel(
 ) -> Response:
     """Release the hold (void, timeout, crash recovery)."""
     return await idempotent_write(
-        ctx, request, caller, key, None, lambda db, now: holds.cancel(db, check_id, now)
+        ctx, request, caller, key, None, lambda db, now: holds.cancel(db, check_id, now, caller)
     )
 
 
@@ -185,5 +185,5 @@ async def return_check(
         caller,
         key,
         body,
-        lambda db, now: returns.return_check(db, ctx.program(db), body, now),
+        lambda db, now: returns.return_check(db, ctx.program(db), body, now, caller.store_id),
     )
