@@ -100,6 +100,7 @@ async def idempotent_write(
     handler: Callable[[Database, int], BaseModel],
     *,
     now: int | None = None,
+    refusal_is_final: bool = True,
 ) -> Response:
     """Run ``handler(db, now)`` once per (till, key); replays get the first answer back.
 
@@ -107,12 +108,16 @@ async def idempotent_write(
     back unless it says ``keep_effects``. Raises ApiError(idempotency_conflict) when the key was
     used for another route or body. ``now``: the time the handler runs at (default: the
     clock inside the transaction), for work prepared before it at that time.
+    ``refusal_is_final`` False: a refusal answers only the same body again; the same key with
+    a corrected body is handled afresh (:func:`idempotency.lookup`).
     """
     route = request.url.path
     digest = idempotency.body_hash(route, b"" if body is None else body.model_dump_json().encode())
 
     def apply(db: Database) -> idempotency.StoredAnswer:
-        stored = idempotency.lookup(db, caller.pk, key, route, digest)
+        stored = idempotency.lookup(
+            db, caller.pk, key, route, digest, refusal_is_final=refusal_is_final
+        )
         if stored is not None:
             return stored
         at = ctx.now() if now is None else now

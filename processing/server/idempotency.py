@@ -1,7 +1,8 @@
 """Idempotency records: the first answer to a (till, key) is kept and returned for every replay.
 
 The record is written in the same transaction as the effects it answers for, so a crash
-leaves either both or neither. The same key with another route or body is a conflict (409).
+leaves either both or neither. The same key with another route or body is a conflict (409),
+except after a refusal of a route that allows a corrected retry (a hold): see :func:`lookup`.
 """
 
 from __future__ import annotations
@@ -25,13 +26,29 @@ def body_hash(route: str, body: bytes) -> str:
     return hashlib.sha256(route.encode() + b"\0" + body).hexdigest()
 
 
-def lookup(db: Database, till: int, key: str, route: str, digest: str) -> StoredAnswer | None:
-    """The stored answer for this key, None if new. Raises ApiError(idempotency_conflict)."""
+def lookup(
+    db: Database,
+    till: int,
+    key: str,
+    route: str,
+    digest: str,
+    *,
+    refusal_is_final: bool = True,
+) -> StoredAnswer | None:
+    """The stored answer for this key, None if new. Raises ApiError(idempotency_conflict).
+
+    ``refusal_is_final`` False: a refusal stored for this key on this route answers the same
+    body again, but another body (the corrected request) forgets it and is handled afresh —
+    for requests whose refusal leaves nothing to protect (a hold refused as stale or for a
+    wrong code reserved nothing)."""
     row = db.execute(
         "SELECT route, body_hash, status, answer FROM idempotency WHERE till = ? AND key = ?",
         [till, key],
     ).fetchone()
     if row is None:
+        return None
+    if not refusal_is_final and row[0] == route and row[1] != digest and int(row[2]) != 200:
+        db.execute("DELETE FROM idempotency WHERE till = ? AND key = ?", [till, key])
         return None
     if row[0] != route or row[1] != digest:
         raise ApiError(

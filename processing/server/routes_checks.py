@@ -68,8 +68,17 @@ async def hold(
             raise ApiError(ErrorCode.INVALID_REQUEST, "The check id in the path and body differ.")
         return holds.hold(db, lambda: ctx.program(db), body, now, caller, ctx.hold_ttl, prepared)
 
+    # A refused hold reserved nothing: the till may send the corrected hold (a fresh
+    # calculation, the right SMS code) under the same key.
     return await idempotent_write(
-        ctx, request, caller, key, body, handle, now=None if prepared is None else prepared.now
+        ctx,
+        request,
+        caller,
+        key,
+        body,
+        handle,
+        now=None if prepared is None else prepared.now,
+        refusal_is_final=False,
     )
 
 

@@ -1,0 +1,298 @@
+"""Every sale whose receipt was printed is settled exactly once: a late confirm, a confirm
+after a return took held points, and a lost hold answer followed by an offline commit of the
+same check all end in one applied check, any shortfall a visible conflict; a refused hold can
+be retried with the corrected body."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from processing import wire
+from processing.client import ProcessingClient
+from processing.errors import Rejected
+from processing.server import ledger
+from processing.server.testing import ManualClock, RunningServer
+
+pytest_plugins = ["tests.conftest_processing"]
+
+ANNA, ANNA_PHONE = "100001", "+79161234567"  # 1500 active points, base tier 3 %
+IVAN, IVAN_PHONE = "100002", "+79161234568"  # 2500 active points
+TARAS = "100009"  # 400 active points
+DAY = 86400
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(datetime(2026, 6, 15, 10, 0, tzinfo=UTC))  # no promotion runs
+
+
+def _line(amount: str = "1000.00") -> wire.Line:
+    return wire.Line(
+        name="Молоко",
+        category="dairy",
+        price=Decimal(amount),
+        quantity=Decimal("1"),
+        amount=Decimal(amount),
+    )
+
+
+def _request(member: str, spend: str, amount: str = "1000.00") -> wire.CheckRequest:
+    return wire.CheckRequest(
+        check_id=str(uuid.uuid4()),
+        member_id=member,
+        lines=[_line(amount)],
+        requested_spend=Decimal(spend),
+    )
+
+
+def _hold(client: ProcessingClient, req: wire.CheckRequest) -> wire.Hold:
+    calc = client.calculate(req)
+    return client.hold(
+        wire.HoldRequest(**req.model_dump(), fingerprint=calc.fingerprint),
+        idempotency_key=f"h-{req.check_id}",
+    )
+
+
+def _available(server: RunningServer, member: str) -> int:
+    with server.ctx.storage.read() as db:
+        return ledger.available(db, member, server.ctx.now())
+
+
+def _settled_once(server: RunningServer, check_id: str) -> None:
+    """One applied check, one earn, nothing held, the ledger sound."""
+    with server.ctx.storage.read() as db:
+        status = db.execute("SELECT status FROM checks WHERE id = ?", [check_id]).fetchone()
+        assert status is not None and status[0] in ("confirmed", "applied_offline")
+        earns = db.execute(
+            "SELECT count(*) FROM movements WHERE check_id = ? AND kind = 'earn'", [check_id]
+        ).fetchone()[0]
+        assert earns <= 1
+        held = db.execute(
+            "SELECT COALESCE(SUM(points), 0) FROM movements WHERE check_id = ?"
+            " AND kind IN ('hold', 'release')",
+            [check_id],
+        ).fetchone()[0]
+        assert held == 0  # every reservation released
+        assert ledger.audit(db) == []
+
+
+def _conflicts(server: RunningServer, check_id: str) -> list[str]:
+    with server.ctx.storage.read() as db:
+        rows = db.execute("SELECT kind FROM conflicts WHERE check_id = ?", [check_id])
+        return [str(r[0]) for r in rows]
+
+
+def test_a_confirm_after_the_hold_expired_settles_the_sale(
+    client: ProcessingClient, server: RunningServer, clock: ManualClock
+) -> None:
+    req = _request(ANNA, "200")
+    _hold(client, req)
+    clock.advance(server.ctx.hold_ttl + 60)
+    result = client.confirm(req.check_id, idempotency_key="late")
+    assert (result.status, result.spent, result.conflict) == (
+        "confirmed",
+        Decimal("200.00"),
+        None,
+    )
+    assert result.earned == Decimal("24.00")
+    assert _available(server, ANNA) == 1300_00
+    # The same key again: the very same answer, nothing applied twice.
+    assert client.confirm(req.check_id, idempotency_key="late") == result
+    assert client.confirm(req.check_id, idempotency_key="late-2") == result
+    _settled_once(server, req.check_id)
+
+
+def test_a_late_confirm_whose_points_went_meanwhile_records_the_shortfall(
+    client: ProcessingClient, server: RunningServer, clock: ManualClock
+) -> None:
+    req = _request(TARAS, "300")
+    _hold(client, req)
+    clock.advance(server.ctx.hold_ttl + 60)
+    # The hold released itself; another sale spent 300 of Taras's 400 points.
+    other = _request(TARAS, "300")
+    _hold(client, other)
+    client.confirm(other.check_id, idempotency_key="other")
+    result = client.confirm(req.check_id, idempotency_key="late")
+    assert (result.status, result.spent, result.shortfall) == (
+        "confirmed",
+        Decimal("100.00"),
+        Decimal("200.00"),
+    )
+    assert result.conflict == "confirm_spend_shortfall"
+    assert _conflicts(server, req.check_id) == ["confirm_spend_shortfall"]
+    assert _available(server, TARAS) == 0
+    _settled_once(server, req.check_id)
+
+
+def test_a_confirm_after_a_return_took_held_points_settles_with_a_shortfall(
+    client: ProcessingClient, server: RunningServer, clock: ManualClock
+) -> None:
+    # Taras earns 30 on a first sale; two weeks later they are active (430 in all).
+    first = _request(TARAS, "0")
+    _hold(client, first)
+    client.confirm(first.check_id, idempotency_key="first")
+    clock.advance(15 * DAY)
+    assert _available(server, TARAS) == 430_00
+    # A hold reserves all 430; then the first sale is returned and its 30 points go back.
+    second = _request(TARAS, "430", amount="2000.00")
+    assert _hold(client, second).points_held == Decimal("430.00")
+    client.return_check(
+        wire.ReturnRequest(
+            return_id="ret-first",
+            check_id=first.check_id,
+            lines=[wire.ReturnLine(index=0, quantity=Decimal("1"))],
+        ),
+        idempotency_key="ret",
+    )
+    result = client.confirm(second.check_id, idempotency_key="second")
+    assert (result.spent, result.shortfall, result.conflict) == (
+        Decimal("400.00"),
+        Decimal("30.00"),
+        "confirm_spend_shortfall",
+    )
+    _settled_once(server, second.check_id)
+
+
+def test_a_lost_hold_answer_then_an_offline_commit_settles_the_check_once(
+    client: ProcessingClient, server: RunningServer, clock: ManualClock
+) -> None:
+    req = _request(ANNA, "200")
+    _hold(client, req)  # applied, but the till never heard the answer
+    offline = wire.OfflineCheck(
+        check_id=req.check_id,
+        member_id=ANNA,
+        lines=req.lines,
+        spent_offline=Decimal("200"),
+        made_at=clock(),
+    )
+    result = client.replay_offline(offline, idempotency_key=f"off-{req.check_id}")
+    assert (result.status, result.spent, result.conflict) == (
+        "applied_offline",
+        Decimal("200.00"),
+        None,
+    )
+    assert _available(server, ANNA) == 1300_00  # spent once, the hold released
+    assert client.replay_offline(offline, idempotency_key=f"off-{req.check_id}") == result
+    # A confirm arriving after (the till's queue) answers the applied check, changes nothing.
+    assert client.confirm(req.check_id, idempotency_key="late-confirm") == result
+    assert _available(server, ANNA) == 1300_00
+    _settled_once(server, req.check_id)
+
+
+def test_an_offline_commit_after_the_hold_expired_or_was_cancelled_settles(
+    client: ProcessingClient, server: RunningServer, clock: ManualClock
+) -> None:
+    expired, cancelled = _request(ANNA, "100"), _request(ANNA, "100")
+    _hold(client, expired)
+    _hold(client, cancelled)
+    client.cancel(cancelled.check_id, idempotency_key="void")
+    clock.advance(server.ctx.hold_ttl + 60)
+    for req in (expired, cancelled):
+        result = client.replay_offline(
+            wire.OfflineCheck(
+                check_id=req.check_id,
+                member_id=ANNA,
+                lines=req.lines,
+                spent_offline=Decimal("100"),
+                made_at=clock(),
+            ),
+            idempotency_key=f"off-{req.check_id}",
+        )
+        assert (result.status, result.spent) == ("applied_offline", Decimal("100.00"))
+        _settled_once(server, req.check_id)
+    assert _available(server, ANNA) == 1300_00
+
+
+def test_an_offline_commit_of_a_held_check_for_another_member_is_refused(
+    client: ProcessingClient, clock: ManualClock
+) -> None:
+    req = _request(ANNA, "100")
+    _hold(client, req)
+    with pytest.raises(Rejected) as caught:
+        client.replay_offline(
+            wire.OfflineCheck(
+                check_id=req.check_id, member_id=IVAN, lines=req.lines, made_at=clock()
+            ),
+            idempotency_key="other-member",
+        )
+    assert caught.value.code == "check_exists"
+
+
+# ---------------------------------------------------------------- a refused hold is retryable
+
+
+def test_a_stale_hold_can_be_retried_with_the_corrected_body_under_the_same_key(
+    client: ProcessingClient, server: RunningServer
+) -> None:
+    req = _request(ANNA, "100")
+    calc = client.calculate(req)
+    changed = req.model_copy(update={"lines": [_line("900.00")]})
+    with pytest.raises(Rejected) as caught:
+        client.hold(
+            wire.HoldRequest(**changed.model_dump(), fingerprint=calc.fingerprint),
+            idempotency_key="hold-1",
+        )
+    assert caught.value.code == "stale_calculation"
+    fresh = caught.value.details["calculation"]["fingerprint"]
+    # The identical body again gets the identical refusal …
+    with pytest.raises(Rejected) as again:
+        client.hold(
+            wire.HoldRequest(**changed.model_dump(), fingerprint=calc.fingerprint),
+            idempotency_key="hold-1",
+        )
+    assert (again.value.code, again.value.details) == (caught.value.code, caught.value.details)
+    # … and the corrected one, under the same key, is held.
+    held = client.hold(
+        wire.HoldRequest(**changed.model_dump(), fingerprint=fresh), idempotency_key="hold-1"
+    )
+    assert held.points_held == Decimal("100.00")
+    # Once held, the key's answer is final.
+    with pytest.raises(Rejected) as final:
+        client.hold(
+            wire.HoldRequest(**changed.model_dump(), fingerprint=calc.fingerprint),
+            idempotency_key="hold-1",
+        )
+    assert final.value.code == "idempotency_conflict"
+    assert client.confirm(req.check_id, idempotency_key="c").spent == Decimal("100.00")
+
+
+def test_a_stale_hold_can_be_retried_under_a_fresh_key(client: ProcessingClient) -> None:
+    req = _request(ANNA, "100")
+    calc = client.calculate(req)
+    changed = req.model_copy(update={"lines": [_line("900.00")]})
+    with pytest.raises(Rejected) as caught:
+        client.hold(
+            wire.HoldRequest(**changed.model_dump(), fingerprint=calc.fingerprint),
+            idempotency_key="hold-a1",
+        )
+    fresh = caught.value.details["calculation"]["fingerprint"]
+    held = client.hold(
+        wire.HoldRequest(**changed.model_dump(), fingerprint=fresh), idempotency_key="hold-a2"
+    )
+    assert held.points_held == Decimal("100.00")
+
+
+@pytest.mark.parametrize("same_key", [True, False], ids=["same-key", "fresh-key"])
+def test_a_hold_refused_for_a_wrong_code_can_be_retried_with_the_right_one(
+    client: ProcessingClient, server: RunningServer, same_key: bool
+) -> None:
+    req = _request(IVAN, "600", amount="3000.00")
+    calc = client.calculate(req)
+    assert calc.code_required
+    sent = client.request_spend_code(IVAN, Decimal("600"))
+    code = server.latest_code(IVAN_PHONE)
+    wrong = "0000" if code != "0000" else "1111"
+    body = {**req.model_dump(exclude={"spend_code_id", "spend_code"})}
+    body.update(fingerprint=calc.fingerprint, spend_code_id=sent.code_id)
+    with pytest.raises(Rejected) as caught:
+        client.hold(wire.HoldRequest(**body, spend_code=wrong), idempotency_key="code-1")
+    assert caught.value.code == "code_invalid"
+    held = client.hold(
+        wire.HoldRequest(**body, spend_code=code),
+        idempotency_key="code-1" if same_key else "code-2",
+    )
+    assert held.points_held == Decimal("600.00")
