@@ -44,6 +44,8 @@ def spend_everything_elsewhere(srv: RunningServer) -> None:
         lines=[line],
         spent_offline=Decimal(1500),
         made_at=datetime.now(UTC),
+        # Above the SMS-code threshold: the server debits it only with a manager's word.
+        manager_override=wire.ManagerOverride(cashier_id="manager", reason="test"),
     )
     with ProcessingClient(srv.url, srv.api_key) as client:
         (result,) = client.replay_batch(
