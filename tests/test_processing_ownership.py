@@ -145,7 +145,5 @@ def test_another_store_cannot_take_over_or_return_a_claim(
 def test_hold_for_an_unknown_member_is_404(client: ProcessingClient) -> None:
     req = wire.CheckRequest(check_id="x-1", member_id="999999", lines=[_line()])
     with pytest.raises(Rejected) as caught:
-        client.hold(
-            wire.HoldRequest(**req.model_dump(), fingerprint="f" * 16), idempotency_key="h"
-        )
+        client.hold(wire.HoldRequest(**req.model_dump(), fingerprint="f" * 16), idempotency_key="h")
     assert (caught.value.code, caught.value.status) == ("unknown_member", 404)

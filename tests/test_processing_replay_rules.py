@@ -138,9 +138,7 @@ def test_replay_above_the_code_threshold_needs_a_manager_override(
     )
     assert (vouched.spent, vouched.conflict) == (Decimal("600.00"), None)
     with server.ctx.storage.read() as db:
-        row = db.execute(
-            "SELECT kind, details FROM conflicts WHERE check_id = 'big-2'"
-        ).fetchone()
+        row = db.execute("SELECT kind, details FROM conflicts WHERE check_id = 'big-2'").fetchone()
     assert row[0] == "manager_override" and "m-7" in row[1]
 
 
