@@ -8,7 +8,8 @@ check: the caller's store), so a check made at 00:30 on 1 January in Almaty earn
 January promotion wherever the server is.
 
 Call inside one ``Storage.write()`` transaction (BEGIN IMMEDIATE). Raises
-:class:`~processing.server.problems.ApiError`: unknown_member, check_exists.
+:class:`~processing.server.problems.ApiError`: unknown_member, unknown_check (another store's
+check id), check_exists.
 """
 
 from __future__ import annotations

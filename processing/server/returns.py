@@ -3,7 +3,8 @@ returned, on the ledger. A check still waiting as a claim (no member yet) record
 on the claim and moves no points (:func:`processing.server.claims.return_unclaimed`).
 
 Call inside one ``Storage.write()`` transaction (BEGIN IMMEDIATE). Raises
-:class:`~processing.server.problems.ApiError`: unknown_check, return_exceeds_check.
+:class:`~processing.server.problems.ApiError`: unknown_check (also for another store's check
+or return), return_exceeds_check.
 """
 
 from __future__ import annotations
