@@ -75,8 +75,11 @@ def test_another_stores_till_cannot_cancel_or_confirm_a_hold(
 ) -> None:
     # The repro: S9 cancelled S1's hold (200) and S1's confirm then answered 409.
     check_id = _hold(client)
-    _not_found(lambda: other_store.cancel(check_id, idempotency_key="evil-cancel"))
+    refusal = _not_found(lambda: other_store.cancel(check_id, idempotency_key="evil-cancel"))
     _not_found(lambda: other_store.confirm(check_id, idempotency_key="evil-confirm"))
+    # Word for word what an id that exists nowhere gets: nothing tells them apart.
+    nowhere = _not_found(lambda: other_store.cancel("no-such-check", idempotency_key="probe"))
+    assert refusal.message == nowhere.message
     result = client.confirm(check_id, idempotency_key="own-confirm")
     assert (result.status, result.spent) == ("confirmed", Decimal("100.00"))
     with server.ctx.storage.read() as db:

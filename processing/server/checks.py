@@ -24,6 +24,10 @@ DAY = 86400
 """Seconds in a day (activation delays and expiry are given in days)."""
 
 
+NOT_FOUND = "No check of this till has this id."
+"""The refusal of a check id that does not exist or is another till's (the same words)."""
+
+
 def as_datetime(seconds: int) -> datetime:
     """``seconds`` since the epoch as an aware UTC datetime."""
     return datetime.fromtimestamp(seconds, UTC)
@@ -46,7 +50,7 @@ def require_store(db: Database, check_id: str, store_id: str, till_id: str | Non
     returns belong to where it was made, and another store cannot tell it from a wrong id."""
     row = db.execute("SELECT store_id, till_id FROM checks WHERE id = ?", [check_id]).fetchone()
     if row is None or str(row[0]) != store_id or (till_id is not None and str(row[1]) != till_id):
-        raise ApiError(ErrorCode.UNKNOWN_CHECK, "No check of this till has this id.")
+        raise ApiError(ErrorCode.UNKNOWN_CHECK, NOT_FOUND)
 
 
 def held_by_claim(db: Database, check_id: str) -> bool:

@@ -310,8 +310,8 @@ def confirm(
     written once, with the hold); ``program`` may be a callable, called only when needed;
     the answer's dates follow the caller's store's calendar."""
     found = checks.load(db, check_id)
-    if found is None:
-        raise ApiError(ErrorCode.UNKNOWN_CHECK, "No check has this id.")
+    if found is None:  # the very answer another till's check gets: nothing to tell them apart
+        raise ApiError(ErrorCode.UNKNOWN_CHECK, checks.NOT_FOUND)
     checks.require_store(db, check_id, caller.store_id, caller.till_id)
     status, member_id, spend, earn, expires_at, stored = found
     if stored is not None:
@@ -389,8 +389,8 @@ def cancel(db: Database, check_id: str, now: int, caller: TillIdentity) -> wire.
     only the till that held the check may cancel it (another gets ``unknown_check``). An
     expired hold is closed too (answered ``expired``): a later confirm of it is refused."""
     found = checks.load(db, check_id)
-    if found is None:
-        raise ApiError(ErrorCode.UNKNOWN_CHECK, "No check has this id.")
+    if found is None:  # the very answer another till's check gets: nothing to tell them apart
+        raise ApiError(ErrorCode.UNKNOWN_CHECK, checks.NOT_FOUND)
     checks.require_store(db, check_id, caller.store_id, caller.till_id)
     status, member_id, spend, _earn, expires_at, _ = found
     if status == "held" and expires_at is not None and int(expires_at) <= now:
