@@ -160,3 +160,20 @@ def test_replay_for_an_unknown_member_is_404(client: ProcessingClient, clock: Ma
             _offline("nobody", "999999", "0", _line("10.00"), clock=clock), idempotency_key="k1"
         )
     assert (caught.value.code, caught.value.status) == ("unknown_member", 404)
+
+
+def test_replay_beyond_the_share_earns_only_on_the_money_paid(
+    client: ProcessingClient, server: RunningServer, clock: ManualClock
+) -> None:
+    points, lifetime = _state(server, ANNA)
+    result = client.replay_offline(
+        _offline("over", ANNA, "500.00", _line("1000.00"), clock=clock), idempotency_key="k1"
+    )
+    # 30 % of 1000.00 may be paid with points; the till took 500, so 500.00 came in money.
+    assert (result.spent, result.shortfall) == (Decimal("300.00"), Decimal("200.00"))
+    assert result.earned == Decimal("15.00")  # 3 % of the 500.00 paid in money
+    after, lifetime_after = _state(server, ANNA)
+    assert (points - after, lifetime_after - lifetime) == (300_00, 500_00)
+    with server.ctx.storage.read() as db:
+        (details,) = db.execute("SELECT details FROM conflicts WHERE check_id = 'over'").fetchone()
+    assert '"reason": "program"' in details
