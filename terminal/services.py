@@ -14,6 +14,7 @@ the confirmation stays in the outbox and the sync engine sends it; nothing is lo
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -35,9 +36,21 @@ from terminal.service_base import Clock, TillError, rejected_sentence
 from terminal.views import MemberView, Preview, SaleDraft, SaleResult
 from terminal.wire_views import check_request, draft_details, member_view, wire_line
 
-__all__ = ["Clock", "TillError", "TillServices"]
+__all__ = ["Clock", "TillError", "TillServices", "hold_key"]
 
 log = logging.getLogger(__name__)
+
+
+def hold_key(request: wire.HoldRequest) -> str:
+    """The hold's Idempotency-Key: the check id and a digest of the whole request.
+
+    The same body sent again (a network retry, or Enter pressed again after the answer was
+    lost) is the same key, so the server answers it from its store; a corrected hold (after
+    ``stale_calculation`` or a wrong code) is another body and so a fresh key. A key from the
+    check id alone made the corrected hold an ``idempotency_conflict`` for ever.
+    """
+    body = request.model_dump_json().encode()
+    return f"{request.check_id}-hold-{hashlib.sha256(body).hexdigest()[:32]}"
 
 
 class SaleServices(ClaimServices):
@@ -153,7 +166,7 @@ class SaleServices(ClaimServices):
             **check_request(draft).model_dump(), fingerprint=preview.fingerprint
         )
         try:
-            hold = self.client.hold(request, idempotency_key=f"{draft.check_id}-hold")
+            hold = self.client.hold(request, idempotency_key=hold_key(request))
         except (Offline, ServerError) as error:
             self.online = False
             raise TillError(
