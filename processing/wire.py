@@ -280,6 +280,9 @@ class OfflineCheck(Request):
     provisional_earn: Money = Field(default=Decimal("0"))
     made_at: TillTime
     coupons: list[str] = Field(default_factory=list, max_length=20)
+    override_by: str | None = Field(default=None, min_length=1, max_length=64)
+    """The manager who approved, at the till, an offline spend above the program's code
+    threshold (the customer's SMS code cannot be checked offline); None when nobody did."""
 
 
 class ReplayBatchRequest(Request):

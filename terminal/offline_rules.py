@@ -126,6 +126,8 @@ class OfflineDecision:
     """Provisional earn (nothing on the part paid with points)."""
     bound: str
     """The offline bound that capped the member's points (a ``SpendLimit.bound``), or ''."""
+    code_required: bool = False
+    """The program asks the customer's SMS code for this spend: offline, a manager approves."""
 
 
 def offline_decision(
@@ -151,7 +153,9 @@ def offline_decision(
     calc = _core_calculation(db, draft, view, draft.spend, now)
     if calc is None:
         return OfflineDecision(Decimal(0), Decimal(0), Decimal(0), bound)
-    return OfflineDecision(calc.spend_applied, calc.spendable_max, calc.earn_total, bound)
+    return OfflineDecision(
+        calc.spend_applied, calc.spendable_max, calc.earn_total, bound, calc.code_required
+    )
 
 
 def offline_preview(

@@ -270,6 +270,13 @@ class SaleServices(ClaimServices):
                 raise TillError(
                     _("The program does not allow this spend offline; press Enter to recalculate.")
                 )
+            if decision.code_required and draft.override_by is None:
+                # The customer's SMS code cannot be checked offline: a manager vouches instead,
+                # and the server is told who did.
+                raise ManagerPinRequired(
+                    "Offline, a spend the program asks a code for needs a manager's PIN.",
+                    preview.spend,
+                )
             check = wire.OfflineCheck(
                 check_id=draft.check_id,
                 member_id=draft.member.member_id,
@@ -278,6 +285,7 @@ class SaleServices(ClaimServices):
                 provisional_earn=decision.earn,
                 made_at=self.clock(),
                 coupons=list(draft.coupons),
+                override_by=draft.override_by if preview.spend > 0 else None,
             )
             record = CheckRecord(
                 check_id=draft.check_id,

@@ -25,7 +25,9 @@ from loyalty.member import MemberState
 from loyalty.member import MemberView as CoreMember
 from loyalty.program import Program, demo_program
 from offline_cache.db import open_database
+from offline_cache.errors import ManagerPinRequired
 from offline_cache.members import MemberCache, MemberRow
+from offline_cache.outbox import Outbox
 from offline_cache.snapshots import ProgramCache
 from terminal.composition import build_services
 from terminal.config import Settings
@@ -225,3 +227,28 @@ def test_no_offline_spend_breaks_a_rule(
     core = calculate(program, [core_line(x) for x in sale], member, preview.spend, (), local(NOW))
     assert core.spend_applied == preview.spend
     assert core.earn_total == preview.earn
+
+
+def test_a_spend_the_program_would_ask_a_code_for_needs_the_manager_offline(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "till.sqlite3"
+    program = demo_program()
+    strict = replace(program, spend=replace(program.spend, code_threshold=Decimal(50)))
+    _cache(path, strict).close()
+    services = build_services(_settings(path), clock=lambda: NOW)
+    try:
+        services.start_shift("1")
+        draft = _draft(_line("1000.00"), spend="100")
+        preview = services.preview(draft)
+        assert preview.spend == Decimal(100)
+        with pytest.raises(ManagerPinRequired):
+            services.commit_sale(draft, preview)
+        approved = replace(draft, override_by="manager-7")
+        assert services.commit_sale(approved, preview).spent == Decimal(100)
+        with services.database() as db:
+            payload = Outbox(db).get(draft.check_id).payload
+        # The server sees who approved it: without that, it holds the spend as a conflict.
+        assert payload["override_by"] == "manager-7"
+    finally:
+        services.close()
