@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -70,3 +71,19 @@ def test_the_same_hold_body_keeps_its_key_and_another_body_does_not() -> None:
     assert hold_key(first) == hold_key(again)
     assert hold_key(first) != hold_key(corrected)
     assert hold_key(first).startswith("c-1-hold-")
+
+
+def test_a_wrong_code_then_the_right_one_confirms_the_same_check(tmp_path: Path) -> None:
+    with server(tmp_path) as srv, till(tmp_path, srv) as services:
+        draft = sale(services, "2000.00", "600")
+        preview = services.preview(draft)
+        assert preview.code_required
+        code_id = services.request_spend_code(draft)
+        right = srv.latest_code(ANNA)
+        wrong = "0" * len(right) if right != "0" * len(right) else "1" * len(right)
+        typo = replace(draft, spend_code_id=code_id, spend_code=wrong)
+        with pytest.raises(TillError):
+            services.commit_sale(typo, services.preview(typo))
+        fixed = replace(draft, spend_code_id=code_id, spend_code=right)
+        result = services.commit_sale(fixed, services.preview(fixed))
+        assert result.confirmed and result.spent == Decimal(600)
