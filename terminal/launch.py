@@ -35,11 +35,21 @@ def _exit_on_signal(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
+def log_file_handler(path: Path) -> logging.FileHandler:
+    """A handler appending to ``path``, created 0600 (member ids and errors are in it).
+
+    A log an older till left readable to others is made private too.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+    os.chmod(path, 0o600)
+    return logging.FileHandler(path, encoding="utf-8")
+
+
 def _log_to_file(path: Path) -> None:
     """The UI owns the terminal, so logs go to a file beside the till database."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(
-        filename=str(path),
+        handlers=[log_file_handler(path)],
         level=logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )

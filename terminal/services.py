@@ -14,14 +14,21 @@ the confirmation stays in the outbox and the sync engine sends it; nothing is lo
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 
+from sqlite_utils import Database
+
 from loyalty.identifiers import IdKind, classify
+from offline_cache import offline
 from offline_cache.checks import CheckRecord, commit_check, queue_record
+from offline_cache.errors import ManagerPinRequired, OfflineRefused
+from offline_cache.members import MemberCache
 from offline_cache.offline import authorize_offline_spend
 from offline_cache.outbox import KIND_HOLD_CANCEL, Outbox
 from processing import wire
@@ -35,9 +42,21 @@ from terminal.service_base import Clock, TillError, rejected_sentence
 from terminal.views import MemberView, Preview, SaleDraft, SaleResult
 from terminal.wire_views import check_request, draft_details, member_view, wire_line
 
-__all__ = ["Clock", "TillError", "TillServices"]
+__all__ = ["Clock", "TillError", "TillServices", "hold_key"]
 
 log = logging.getLogger(__name__)
+
+
+def hold_key(request: wire.HoldRequest) -> str:
+    """The hold's Idempotency-Key: the check id and a digest of the whole request.
+
+    The same body sent again (a network retry, or Enter pressed again after the answer was
+    lost) is the same key, so the server answers it from its store; a corrected hold (after
+    ``stale_calculation`` or a wrong code) is another body and so a fresh key. A key from the
+    check id alone made the corrected hold an ``idempotency_conflict`` for ever.
+    """
+    body = request.model_dump_json().encode()
+    return f"{request.check_id}-hold-{hashlib.sha256(body).hexdigest()[:32]}"
 
 
 class SaleServices(ClaimServices):
@@ -122,7 +141,9 @@ class SaleServices(ClaimServices):
                     message=calc.message.text,
                 )
         with self.database() as db:
-            return offline_rules.offline_preview(db, self.settings, draft, self.clock())
+            return offline_rules.offline_preview(
+                db, self.settings, draft, self.clock(), self.shift_id
+            )
 
     def request_spend_code(self, draft: SaleDraft) -> str:
         """Send the member an SMS code for this spend; returns the code id."""
@@ -153,7 +174,7 @@ class SaleServices(ClaimServices):
             **check_request(draft).model_dump(), fingerprint=preview.fingerprint
         )
         try:
-            hold = self.client.hold(request, idempotency_key=f"{draft.check_id}-hold")
+            hold = self.client.hold(request, idempotency_key=hold_key(request))
         except (Offline, ServerError) as error:
             self.online = False
             raise TillError(
@@ -187,6 +208,7 @@ class SaleServices(ClaimServices):
             if confirmed is not None
             else draft.member.available - calc.spend
         )
+        self._remember_balance(draft.member.member_id, balance_after, confirmed is not None)
         text, job = self._print(
             draft,
             calc.earn,
@@ -206,6 +228,20 @@ class SaleServices(ClaimServices):
             confirmed=confirmed is not None,
         )
 
+    def _remember_balance(self, member_id: str, balance: Decimal, confirmed: bool) -> None:
+        """Put the balance after an online sale into the member cache at once: if the server
+        drops before the next refresh, the same points must not be spent again offline.
+
+        The server's figure (confirmed) replaces the cached one; the till's own estimate (the
+        confirmation still queued) only ever lowers it.
+        """
+        with self.database() as db:
+            cache = MemberCache(db)
+            if confirmed:
+                cache.take_server_balance(member_id, balance)
+            else:
+                cache.lower_available(member_id, balance)
+
     def _confirm(self, check_id: str) -> wire.CheckResult | None:
         """The server's confirmation, or None when it is left to the sync (in the outbox)."""
         try:
@@ -221,51 +257,68 @@ class SaleServices(ClaimServices):
 
     def _commit_offline(self, draft: SaleDraft, preview: Preview) -> SaleResult:
         assert draft.member is not None
-        check = wire.OfflineCheck(
-            check_id=draft.check_id,
-            member_id=draft.member.member_id,
-            lines=[wire_line(line) for line in draft.lines],
-            spent_offline=preview.spend,
-            provisional_earn=preview.earn,
-            made_at=self.clock(),
-            coupons=list(draft.coupons),
-        )
-        record = CheckRecord(
-            check_id=draft.check_id,
-            member_id=draft.member.member_id,
-            total=preview.total,
-            earned=preview.earn,
-            spent=preview.spend,
-            offline=True,
-            provisional=True,
-            payload=check.model_dump(mode="json"),
-            shift_id=self.shift_id,
-            cashier=self.cashier,
-            details=draft_details(draft),
-        )
         with self.database() as db:
-            # Checked under the same lock as the commit, so two sales cannot both use the
-            # last of the till's offline budget. ManagerPinRequired goes up to the screen.
-            authorize_offline_spend(
-                db,
-                draft.member.member_id,
-                preview.spend,
-                offline_rules.policy(self.settings),
-                self.clock(),
-                manager=draft.override_by,
+            # The till's monotonic time: a clock moved back cannot reopen a used day.
+            now = offline.advance_clock(db, self.clock())
+            # Decided again under the same lock as the commit, so two sales cannot both use the
+            # last of a bound, and a preview the program does not allow is never committed.
+            decision = offline_rules.offline_decision(
+                db, self.settings, replace(draft, spend=preview.spend), now, self.shift_id
+            )
+            self._authorize(db, draft, preview.spend, now)
+            if decision.spend != preview.spend:
+                raise TillError(
+                    _("The program does not allow this spend offline; press Enter to recalculate.")
+                )
+            if decision.code_required and draft.override_by is None:
+                # The customer's SMS code cannot be checked offline: a manager vouches instead,
+                # and the server is told who did.
+                raise ManagerPinRequired(
+                    "Offline, a spend the program asks a code for needs a manager's PIN.",
+                    preview.spend,
+                )
+            check = wire.OfflineCheck(
+                check_id=draft.check_id,
+                member_id=draft.member.member_id,
+                lines=[wire_line(line) for line in draft.lines],
+                spent_offline=preview.spend,
+                provisional_earn=decision.earn,
+                made_at=self.clock(),
+                coupons=list(draft.coupons),
+                manager_override=(
+                    wire.ManagerOverride(
+                        cashier_id=draft.override_by,
+                        reason="offline spend above the code threshold",
+                    )
+                    if draft.override_by is not None and preview.spend > 0
+                    else None
+                ),
+            )
+            record = CheckRecord(
+                check_id=draft.check_id,
+                member_id=draft.member.member_id,
+                total=preview.total,
+                earned=decision.earn,
+                spent=preview.spend,
+                offline=True,
+                provisional=True,
+                payload=check.model_dump(mode="json"),
+                shift_id=self.shift_id,
+                cashier=self.cashier,
+                details=draft_details(draft),
             )
             commit_check(
                 db,
                 record,
                 source=draft.member.entry,
                 override_by=draft.override_by,
-                clock=self.clock,
+                clock=lambda: now,
             )
         balance_after = draft.member.available - preview.spend
-        text, job = self._print(draft, preview.earn, preview.spend, balance_after, offline=True)
+        text, job = self._print(draft, decision.earn, preview.spend, balance_after, offline=True)
         return SaleResult(
             check_id=draft.check_id,
-            earned=preview.earn,
+            earned=decision.earn,
             spent=preview.spend,
             balance_after=balance_after,
             offline=True,
@@ -273,6 +326,25 @@ class SaleServices(ClaimServices):
             print_job_id=job,
             confirmed=False,
         )
+
+    def _authorize(self, db: Database, draft: SaleDraft, points: Decimal, now: datetime) -> None:
+        """The offline bounds for ``points``; ManagerPinRequired goes up to the screen, a bound
+        that refuses becomes its translated sentence."""
+        assert draft.member is not None
+        try:
+            authorize_offline_spend(
+                db,
+                draft.member.member_id,
+                points,
+                offline_rules.policy(self.settings),
+                now,
+                manager=draft.override_by,
+                shift_id=self.shift_id,
+            )
+        except ManagerPinRequired:
+            raise
+        except OfflineRefused as error:
+            raise TillError(offline_rules.refusal_sentence(error)) from error
 
     def void(self, draft: SaleDraft) -> None:
         """Drop a check before it was confirmed; only the audit log remembers it.

@@ -34,6 +34,10 @@ class MemberView:
     frozen_until: datetime | None = None
     expiring_total: Decimal = ZERO
     expiring_on: datetime | None = None
+    expiring_lots: tuple[tuple[Decimal, datetime], ...] = ()
+    """(points, expires at) of each lot expiring soon, soonest first (empty when unknown)."""
+    frozen_lots: tuple[tuple[Decimal, datetime], ...] = ()
+    """(points, active from) of each frozen lot (empty when unknown)."""
     offers: tuple[str, ...] = ()
     coupons: tuple[str, ...] = ()
     online: bool = True

@@ -3,6 +3,7 @@ committed check ↔ the draft a reprint or a return rebuilds from them."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -29,11 +30,21 @@ def member_view(result: wire.IdentifyResult) -> MemberView:
         frozen_until=frozen_until,
         expiring_total=balance.expiring_total,
         expiring_on=expiring_on,
+        expiring_lots=tuple(
+            sorted(((lot.points, lot.expires_at) for lot in balance.expiring), key=_moment)
+        ),
+        frozen_lots=tuple(
+            sorted(((lot.points, lot.active_from) for lot in balance.frozen), key=_moment)
+        ),
         offers=tuple(offer.title for offer in result.offers),
         coupons=tuple(f"{c.title} ({c.code})" for c in result.coupons),
         online=True,
         entry=result.entry,
     )
+
+
+def _moment(lot: tuple[Decimal, datetime]) -> datetime:
+    return lot[1]
 
 
 def wire_line(line: SaleLine) -> wire.Line:
