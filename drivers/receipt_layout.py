@@ -166,6 +166,19 @@ def _bonus(bonus: BonusBlock, fmt: _Formatter, width: int) -> list[Block]:
     return out
 
 
+def bonus_text(
+    bonus: BonusBlock, language: ReceiptLanguage, currency: str, width: int
+) -> list[str]:
+    """The bonus block alone as plain lines of at most ``width`` characters, for a fiscal
+    register that prints the loyalty part of its own receipt as text."""
+    out: list[str] = []
+    for block in _bonus(bonus, _Formatter(language, currency), width):
+        if isinstance(block, Line):
+            text = block.text.center(width) if block.align == "center" else block.text
+            out.append(text.rstrip())
+    return out
+
+
 def _claim(claim: ClaimBlock, fmt: _Formatter, width: int) -> list[Block]:
     """The claim block's words: what the code is worth, how to collect it, until when.
 

@@ -85,6 +85,11 @@ def build_till_app(
             wake, stop_printer = start_printing(current, app)
             devices.append(stop_printer)
             devices.append(start_scanner(current, app))
+            if current.bridge.enabled:  # the cash register's bridge (BRIDGE.md)
+                from terminal.bridge.runner import start_bridge
+
+                bridge = start_bridge(built, wake_printer=lambda: options.wake_printer())
+                core.append(bridge.stop)  # stopped first: it calls the services
         except BaseException:
             for stop in [*reversed(devices), *reversed(core)]:
                 stop()

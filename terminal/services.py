@@ -32,7 +32,7 @@ from terminal.i18n import _
 from terminal.member_services import MemberServices
 from terminal.office_services import OfficeServices
 from terminal.service_base import Clock, TillError, rejected_sentence
-from terminal.views import MemberView, Preview, SaleDraft, SaleResult
+from terminal.views import MemberView, Preview, PreviewLine, SaleDraft, SaleResult
 from terminal.wire_views import check_request, draft_details, member_view, wire_line
 
 __all__ = ["Clock", "TillError", "TillServices"]
@@ -120,6 +120,10 @@ class SaleServices(ClaimServices):
                     fingerprint=calc.fingerprint,
                     online=True,
                     message=calc.message.text,
+                    lines=tuple(
+                        PreviewLine(line.earn, line.spend, line.max_spend)
+                        for line in sorted(calc.lines, key=lambda line: line.index)
+                    ),
                 )
         with self.database() as db:
             return offline_rules.offline_preview(db, self.settings, draft, self.clock())
@@ -137,18 +141,21 @@ class SaleServices(ClaimServices):
 
     # ------------------------------------------------------------------ commit
 
-    def commit_sale(self, draft: SaleDraft, preview: Preview | None) -> SaleResult:
+    def commit_sale(
+        self, draft: SaleDraft, preview: Preview | None, *, print_receipt: bool = True
+    ) -> SaleResult:
         """Commit the check the cashier confirmed; returns what was earned, spent and printed.
 
         A check without a customer (and no ``preview``) becomes a claim: see
-        :meth:`~terminal.claim_services.ClaimServices.commit_claim`.
+        :meth:`~terminal.claim_services.ClaimServices.commit_claim`. ``print_receipt`` False
+        (the cash register's bridge prints the bonus lines itself): no print job is queued.
         """
         if draft.member is None:
             return self.commit_claim(draft)
         if preview is None:
             raise TillError(_("Enter the amount first."))
         if not preview.online:
-            return self._commit_offline(draft, preview)
+            return self._commit_offline(draft, preview, print_receipt=print_receipt)
         request = wire.HoldRequest(
             **check_request(draft).model_dump(), fingerprint=preview.fingerprint
         )
@@ -194,6 +201,7 @@ class SaleServices(ClaimServices):
             balance_after,
             offline=False,
             frozen_until=confirmed.frozen_until if confirmed is not None else None,
+            queue=print_receipt,
         )
         return SaleResult(
             check_id=draft.check_id,
@@ -219,7 +227,9 @@ class SaleServices(ClaimServices):
             Outbox(db, self.clock).mark_acknowledged(check_id, result.model_dump(mode="json"))
         return result
 
-    def _commit_offline(self, draft: SaleDraft, preview: Preview) -> SaleResult:
+    def _commit_offline(
+        self, draft: SaleDraft, preview: Preview, *, print_receipt: bool = True
+    ) -> SaleResult:
         assert draft.member is not None
         check = wire.OfflineCheck(
             check_id=draft.check_id,
@@ -262,7 +272,9 @@ class SaleServices(ClaimServices):
                 clock=self.clock,
             )
         balance_after = draft.member.available - preview.spend
-        text, job = self._print(draft, preview.earn, preview.spend, balance_after, offline=True)
+        text, job = self._print(
+            draft, preview.earn, preview.spend, balance_after, offline=True, queue=print_receipt
+        )
         return SaleResult(
             check_id=draft.check_id,
             earned=preview.earn,
@@ -320,6 +332,7 @@ class SaleServices(ClaimServices):
         *,
         offline: bool,
         frozen_until: datetime | None = None,
+        queue: bool = True,
     ) -> tuple[str, int | None]:
         receipt = receipts.sale_receipt(
             self.settings,
@@ -332,6 +345,8 @@ class SaleServices(ClaimServices):
             cashier=self.cashier,
             issued_at=self.clock(),
         )
+        if not queue:
+            return receipts.receipt_text(self.settings, receipt), None
         return self._queue_print(receipt, draft.check_id, "sale")
 
 

@@ -1,0 +1,524 @@
+"""The register's receipts at this till: cart → identify → calculate → finish, cancel, refund.
+
+One object, :class:`RegisterBridge`, over the till's services (the same ones the sale screen
+calls, so online and offline behave exactly as there). Calls are serialised by one lock: a till
+serves one register, and a second register calling while the first has a receipt open is
+refused (``register_busy``), never interleaved. Every method blocks (network, disk) and runs
+in the web server's worker threads, never on the UI thread.
+
+The till's check id of a receipt is derived from the store, the till and the register's receipt
+id, so a retried finish — even after a restart of the till — is the same check for the outbox
+and for the server, which deduplicate it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Literal
+
+from loyalty.money import CENT
+from offline_cache.audit import AuditLog
+from offline_cache.errors import CacheError
+from terminal import receipts
+from terminal.bridge import models
+from terminal.bridge.discounts import line_discounts, spendable
+from terminal.errors import TillError
+from terminal.i18n import _
+from terminal.services import TillServices
+from terminal.views import MemberView, Preview, SaleDraft, SaleLine
+
+log = logging.getLogger(__name__)
+
+ZERO = Decimal(0)
+NAMESPACE = uuid.UUID("6f1c7c52-8a55-4b7e-9a43-1f0d3c2b9e10")
+"""uuid5 namespace of the check ids the bridge derives from register receipt ids."""
+CALLS_KEPT = 2000
+"""How many answers are kept for call-id replays (oldest dropped first)."""
+
+Status = Literal["open", "finished", "cancelled", "refunded"]
+SpendWish = Decimal | Literal["max"] | None
+
+
+class Refusal(Exception):
+    """A call the bridge refuses: HTTP ``status``, stable ``code``, one sentence for the cashier."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class Receipt:
+    """One receipt of the register, as the bridge keeps it between calls."""
+
+    receipt_id: str
+    register_id: str
+    check_id: str
+    status: Status = "open"
+    cart: models.Cart | None = None
+    member: MemberView | None = None
+    identified_by: str | None = None
+    """The identifier value the member was found by (a new one identifies again)."""
+    wish: SpendWish = None
+    """What the register asked to spend: an amount, the most allowed, or nothing."""
+    draft: SaleDraft | None = None
+    preview: Preview | None = None
+    messages: list[str] = field(default_factory=list)
+    finish: models.FinishResult | None = None
+    refund: models.RefundResult | None = None
+    numbers: tuple[int, ...] = ()
+    """The register's line numbers in the check's line order."""
+
+
+class RegisterBridge:
+    """The register's side of the till: every method answers a :class:`models.CheckState`."""
+
+    def __init__(
+        self, services: TillServices, *, wake_printer: Callable[[], None] = lambda: None
+    ) -> None:
+        self.services = services
+        """The till's services (shared with the screens)."""
+        self.wake_printer = wake_printer
+        """Tell the print worker a receipt was queued."""
+        self._lock = threading.RLock()
+        self._receipts: OrderedDict[str, Receipt] = OrderedDict()
+        self._calls: OrderedDict[tuple[str, str], tuple[str, int, bytes]] = OrderedDict()
+
+    # ------------------------------------------------------------------ replay
+
+    def replayed(self, receipt_id: str, call_id: str, fingerprint: str) -> tuple[int, bytes] | None:
+        """The answer already given to this call, or None for a call not seen before.
+
+        Raises Refusal when the call id was used for a different request.
+        """
+        with self._lock:
+            seen = self._calls.get((receipt_id, call_id))
+        if seen is None:
+            return None
+        if seen[0] != fingerprint:
+            raise Refusal(
+                409, "call_id_reused", _("This call id was already used for another request.")
+            )
+        return seen[1], seen[2]
+
+    def remember(
+        self, receipt_id: str, call_id: str, fingerprint: str, status: int, body: bytes
+    ) -> None:
+        """Keep the answer for a retry of the same call."""
+        with self._lock:
+            self._calls[(receipt_id, call_id)] = (fingerprint, status, body)
+            while len(self._calls) > CALLS_KEPT:
+                self._calls.popitem(last=False)
+
+    @property
+    def lock(self) -> threading.RLock:
+        """Held for a whole call, so replays and calls never interleave."""
+        return self._lock
+
+    # ------------------------------------------------------------------ calls
+
+    def put_cart(self, register: str, receipt_id: str, cart: models.Cart) -> models.CheckState:
+        """Take the register's cart; identify when it carries an identifier; calculate."""
+        with self._lock:
+            self._refuse_other_register(register)
+            receipt = self._receipts.get(receipt_id)
+            if receipt is not None and receipt.status != "open":
+                raise Refusal(
+                    409,
+                    "receipt_closed",
+                    _("This receipt is already finished here; start a new receipt."),
+                )
+            if receipt is None:
+                self._drop_abandoned(register)
+                receipt = Receipt(receipt_id, register, self._check_id(receipt_id))
+                self._receipts[receipt_id] = receipt
+            receipt.messages = []
+            changed = receipt.cart is None or receipt.cart.lines != cart.lines
+            receipt.cart = cart
+            ordered = sorted(cart.lines, key=lambda line: line.line)
+            receipt.numbers = tuple(line.line for line in ordered)
+            if cart.identifier is not None and cart.identifier.value != receipt.identified_by:
+                self._identify(receipt, cart.identifier)
+                changed = True
+            if changed or receipt.preview is None:
+                self._calculate(receipt)
+            return self._state(receipt)
+
+    def state(self, receipt_id: str) -> models.CheckState:
+        """The loyalty state of a receipt."""
+        with self._lock:
+            return self._state(self._receipt(receipt_id))
+
+    def spend(
+        self, register: str, receipt_id: str, request: models.SpendRequest
+    ) -> models.CheckState:
+        """Pay with points (an amount, or the most allowed) and recalculate."""
+        with self._lock:
+            receipt = self._open(register, receipt_id)
+            if receipt.member is None:
+                raise Refusal(409, "no_member", _("Identify the customer first."))
+            receipt.messages = []
+            receipt.wish = "max" if request.max else request.amount
+            self._calculate(receipt)
+            return self._state(receipt)
+
+    def finish(
+        self, register: str, receipt_id: str, request: models.FinishRequest
+    ) -> models.CheckState:
+        """The fiscal receipt is printed: commit the loyalty part (hold → confirm, or the
+        outbox offline) and answer the bonus lines."""
+        with self._lock:
+            receipt = self._open(register, receipt_id)
+            receipt.messages = []
+            if receipt.member is None or receipt.draft is None or receipt.preview is None:
+                receipt.finish = models.FinishResult(
+                    earned=ZERO,
+                    spent=ZERO,
+                    balance_after=None,
+                    confirmed=False,
+                    offline=not self.services.online,
+                    fiscal_number=request.fiscal_number,
+                    bonus_lines=[],
+                )
+            else:
+                receipt.finish = self._commit(receipt, request)
+            receipt.status = "finished"
+            self._note(receipt, "bridge_finished", fiscal_number=request.fiscal_number)
+            return self._state(receipt)
+
+    def cancel(self, register: str, receipt_id: str) -> models.CheckState:
+        """The register dropped the receipt before fiscalising it: nothing is taken."""
+        with self._lock:
+            receipt = self._receipt(receipt_id)
+            if receipt.register_id != register:
+                raise self._busy()
+            if receipt.status == "cancelled":
+                return self._state(receipt)
+            if receipt.status != "open":
+                raise Refusal(
+                    409,
+                    "receipt_closed",
+                    _("This receipt is already finished; refund it instead."),
+                )
+            if receipt.draft is not None:
+                self.services.void(receipt.draft)
+            receipt.status = "cancelled"
+            return self._state(receipt)
+
+    def refund(
+        self, register: str, refund_id: str, request: models.RefundRequest
+    ) -> models.CheckState:
+        """Return lines of an earlier receipt: the points earned on them are taken back and the
+        points spent on them given back, pro rata (queued when offline)."""
+        with self._lock:
+            self._refuse_other_register(register)
+            done = self._receipts.get(refund_id)
+            if done is not None and done.refund is not None:
+                return self._state(done)
+            original = self._receipts.get(request.original_receipt_id)
+            check_id = self._check_id(request.original_receipt_id)
+            numbers = original.numbers if original is not None else ()
+            if original is None or original.status not in {"finished"}:
+                numbers = self._numbers_on_till(check_id)
+            quantities: dict[int, Decimal] = {}
+            for line in request.lines:
+                if line.line not in numbers:
+                    raise Refusal(
+                        422,
+                        "unknown_line",
+                        _("Line {line} is not on the original receipt.").format(line=line.line),
+                    )
+                index = numbers.index(line.line)
+                quantities[index] = quantities.get(index, ZERO) + line.quantity
+            return_id = str(uuid.uuid5(NAMESPACE, f"refund:{self._till()}:{refund_id}"))
+            try:
+                result = self.services.return_lines(check_id, quantities, return_id=return_id)
+            except TillError as error:
+                raise Refusal(409, "refund_refused", str(error)) from error
+            receipt = Receipt(refund_id, register, return_id, status="refunded")
+            receipt.refund = models.RefundResult(
+                refund_receipt_id=refund_id,
+                original_receipt_id=request.original_receipt_id,
+                points_taken_back=result.taken_back,
+                points_given_back=result.given_back,
+                balance_after=result.balance_after,
+                queued=result.queued,
+            )
+            self._receipts[refund_id] = receipt
+            return self._state(receipt)
+
+    # ------------------------------------------------------------------ steps
+
+    def _identify(self, receipt: Receipt, identifier: models.Identifier) -> None:
+        try:
+            member = self.services.identify(identifier.value, scanned=identifier.scanned)
+        except TillError as error:
+            receipt.messages.append(str(error))
+            return
+        receipt.member = member
+        receipt.identified_by = identifier.value
+        self.services.note_identified(member)
+
+    def _calculate(self, receipt: Receipt) -> None:
+        """Preview the cart as the sale screen does, then bound the spend the register wants
+        by the lines it lets points pay for."""
+        assert receipt.cart is not None
+        ordered = sorted(receipt.cart.lines, key=lambda line: line.line)
+        draft = SaleDraft(receipt.check_id, receipt.member, tuple(map(_sale_line, ordered)))
+        receipt.draft, receipt.preview = draft, None
+        if receipt.member is None:
+            return
+        try:
+            base = self.services.preview(draft)
+            payable = [line.payable_with_points and line.discountable for line in ordered]
+            bound = spendable(self._caps(base, draft), payable, base.max_spend)
+            wish = receipt.wish
+            target = bound if wish == "max" else min(wish or ZERO, bound)
+            if isinstance(wish, Decimal) and wish > bound:
+                receipt.messages.append(
+                    _("At most {points} points can pay this check.").format(points=bound)
+                )
+            preview = base
+            if target > 0:
+                draft = replace(draft, spend=target)
+                preview = self.services.preview(draft)
+                if preview.code_required:
+                    receipt.messages.append(_("This spend needs the code from the customer's SMS."))
+                    draft, preview = replace(draft, spend=ZERO), base
+        except TillError as error:
+            receipt.messages.append(str(error))
+            return
+        receipt.draft, receipt.preview = draft, preview
+
+    def _commit(self, receipt: Receipt, request: models.FinishRequest) -> models.FinishResult:
+        assert receipt.draft is not None and receipt.preview is not None
+        draft, preview = receipt.draft, receipt.preview
+        try:
+            try:
+                result = self.services.commit_sale(draft, preview, print_receipt=request.print)
+            except TillError:
+                if self.services.online or not preview.online:
+                    raise
+                # The server was lost before the hold, as on the sale screen: calculate again,
+                # offline this time, and commit if the register's discounts still stand.
+                offline = self.services.preview(draft)
+                if offline.spend != preview.spend:
+                    self._calculate(receipt)
+                    raise Refusal(
+                        409,
+                        "spend_changed",
+                        _(
+                            "The server is not reachable and the points cannot be spent "
+                            "offline; take the discount off and finish again."
+                        ),
+                    ) from None
+                receipt.preview = preview = offline
+                result = self.services.commit_sale(draft, preview, print_receipt=request.print)
+        except TillError as error:
+            raise Refusal(409, "finish_refused", str(error)) from error
+        except CacheError as error:
+            log.warning("bridge finish of %s refused offline: %s", receipt.check_id, error)
+            raise Refusal(
+                409,
+                "finish_refused",
+                _(
+                    "The points cannot be spent offline without a manager; take the discount "
+                    "off and finish again."
+                ),
+            ) from error
+        if request.print and result.print_job_id is not None:
+            self.wake_printer()
+        settings = self.services.settings
+        paper = receipts.sale_receipt(
+            settings,
+            draft,
+            earned=result.earned,
+            spent=result.spent,
+            balance_after=result.balance_after,
+            offline=result.offline,
+            cashier=self.services.cashier,
+            issued_at=self.services.clock(),
+        )
+        from drivers.receipt_layout import bonus_text
+
+        lines = (
+            bonus_text(
+                paper.bonus, settings.till.receipt_language, settings.till.currency, request.width
+            )
+            if paper.bonus is not None
+            else []
+        )
+        return models.FinishResult(
+            earned=result.earned,
+            spent=result.spent,
+            balance_after=result.balance_after,
+            confirmed=result.confirmed,
+            offline=result.offline,
+            fiscal_number=request.fiscal_number,
+            bonus_lines=lines,
+            print_job=result.print_job_id,
+        )
+
+    # ------------------------------------------------------------------ answers
+
+    def _state(self, receipt: Receipt) -> models.CheckState:
+        member = receipt.member
+        return models.CheckState(
+            receipt_id=receipt.receipt_id,
+            register_id=receipt.register_id,
+            status=receipt.status,
+            member=None
+            if member is None
+            else models.MemberState(
+                phone_masked=member.phone_masked,
+                name=member.name,
+                state=member.state,
+                tier=member.tier_name,
+                balance=member.available,
+                offers=list(member.offers),
+                coupons=list(member.coupons),
+                online=member.online,
+            ),
+            calculation=self._calculation(receipt),
+            messages=list(receipt.messages),
+            finish=receipt.finish,
+            refund=receipt.refund,
+        )
+
+    def _calculation(self, receipt: Receipt) -> models.CalculationState | None:
+        preview, draft, cart = receipt.preview, receipt.draft, receipt.cart
+        if preview is None or draft is None or cart is None:
+            return None
+        ordered = sorted(cart.lines, key=lambda line: line.line)
+        payable = [line.payable_with_points and line.discountable for line in ordered]
+        split = [line.spend for line in preview.lines] if preview.online else []
+        discounts = line_discounts(preview.spend, self._caps(preview, draft), payable, split)
+        earns: list[Decimal | None] = (
+            [line.earn for line in preview.lines]
+            if preview.online and len(preview.lines) == len(ordered)
+            else [None] * len(ordered)
+        )
+        return models.CalculationState(
+            total=preview.total,
+            earn=preview.earn,
+            spend=preview.spend,
+            max_spend=min(
+                preview.max_spend, spendable(self._caps(preview, draft), payable, preview.max_spend)
+            ),
+            to_pay=preview.to_pay,
+            lines=[
+                models.LineResult(
+                    line=line.line,
+                    amount=line.amount,
+                    discount=discount,
+                    to_pay=line.amount - discount,
+                    earn=earn,
+                )
+                for line, discount, earn in zip(ordered, discounts, earns, strict=True)
+            ],
+            online=preview.online,
+        )
+
+    # ------------------------------------------------------------------ helpers
+
+    @staticmethod
+    def _caps(preview: Preview, draft: SaleDraft) -> list[Decimal]:
+        """Per-line spend caps: the server's online; offline, the line amounts."""
+        if preview.online and len(preview.lines) == len(draft.lines):
+            return [line.max_spend for line in preview.lines]
+        return [line.amount for line in draft.lines]
+
+    def _receipt(self, receipt_id: str) -> Receipt:
+        receipt = self._receipts.get(receipt_id)
+        if receipt is None:
+            raise Refusal(404, "unknown_receipt", _("No such receipt on this till."))
+        return receipt
+
+    def _open(self, register: str, receipt_id: str) -> Receipt:
+        receipt = self._receipt(receipt_id)
+        if receipt.register_id != register:
+            raise self._busy()
+        if receipt.status != "open":
+            raise Refusal(
+                409, "receipt_closed", _("This receipt is already finished; start a new receipt.")
+            )
+        return receipt
+
+    def _refuse_other_register(self, register: str) -> None:
+        if any(r.status == "open" and r.register_id != register for r in self._receipts.values()):
+            raise self._busy()
+
+    @staticmethod
+    def _busy() -> Refusal:
+        return Refusal(
+            409,
+            "register_busy",
+            _("Another cash register has a receipt open on this till; finish or cancel it first."),
+        )
+
+    def _drop_abandoned(self, register: str) -> None:
+        """A register that starts a new receipt has given up its open one: void it."""
+        for receipt in self._receipts.values():
+            if receipt.status == "open" and receipt.register_id == register:
+                if receipt.draft is not None:
+                    self.services.void(receipt.draft)
+                receipt.status = "cancelled"
+        while len(self._receipts) > CALLS_KEPT:
+            self._receipts.popitem(last=False)
+
+    def _numbers_on_till(self, check_id: str) -> tuple[int, ...]:
+        """Line numbers of a check this process no longer remembers: the register numbers its
+        lines 1..N in order (BRIDGE.md), so line n is the n-th line the till stored."""
+        try:
+            _row, lines = self.services.find_check(check_id)
+        except TillError as error:
+            raise Refusal(
+                404, "unknown_receipt", _("The original receipt was not finished on this till.")
+            ) from error
+        return tuple(range(1, len(lines) + 1))
+
+    def _till(self) -> str:
+        till = self.services.settings.till
+        return f"{till.store_id}:{till.till_id}"
+
+    def _check_id(self, receipt_id: str) -> str:
+        return str(uuid.uuid5(NAMESPACE, f"check:{self._till()}:{receipt_id}"))
+
+    def _note(self, receipt: Receipt, action: str, **detail: str) -> None:
+        with self.services.database() as db:
+            AuditLog(db, self.services.clock).append(
+                action,
+                cashier=self.services.cashier,
+                online=self.services.online,
+                source="bridge",
+                record_id=receipt.check_id,
+                detail={
+                    "receipt_id": receipt.receipt_id,
+                    "register": receipt.register_id,
+                    **({"register_cashier": receipt.cart.cashier} if receipt.cart else {}),
+                    **detail,
+                },
+            )
+
+
+def _sale_line(line: models.CartLine) -> SaleLine:
+    """A register line as the till's check line; a line the register already discounted is
+    ``discounted`` (the program may exclude it from earning)."""
+    full = (line.price * line.quantity).quantize(CENT, rounding=ROUND_HALF_UP)
+    return SaleLine(
+        name=line.name,
+        price=line.price,
+        quantity=line.quantity,
+        amount=line.amount,
+        discounted=line.amount < full,
+        barcode=line.barcode,
+        category=line.category,
+    )
