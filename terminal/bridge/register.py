@@ -291,8 +291,14 @@ class RegisterBridge:
                 draft = replace(draft, spend=target)
                 preview = self.services.preview(draft)
                 if preview.code_required:
+                    # A register cannot ask for the customer's SMS code: spend the most that
+                    # needs none (the program's threshold), and say why.
                     receipt.messages.append(_("This spend needs the code from the customer's SMS."))
-                    draft, preview = replace(draft, spend=ZERO), base
+                    below = min(target, self._code_threshold())
+                    draft = replace(draft, spend=below)
+                    preview = self.services.preview(draft) if below > 0 else base
+                    if preview.code_required:
+                        draft, preview = replace(draft, spend=ZERO), base
         except TillError as error:
             receipt.messages.append(str(error))
             return
@@ -435,6 +441,18 @@ class RegisterBridge:
         if preview.online and len(preview.lines) == len(draft.lines):
             return [line.max_spend for line in preview.lines]
         return [line.amount for line in draft.lines]
+
+    def _code_threshold(self) -> Decimal:
+        """The most points a check may take without an SMS code (cached program; 0 unknown)."""
+        from loyalty.program import Program
+        from offline_cache.snapshots import ProgramCache
+
+        with self.services.database() as db:
+            cached = ProgramCache(db).load()
+        if cached is None:
+            return ZERO
+        threshold = Program.from_dict(cached.program).spend.code_threshold
+        return threshold if threshold is not None else ZERO
 
     def _receipt(self, receipt_id: str) -> Receipt:
         receipt = self._receipts.get(receipt_id)
