@@ -134,7 +134,7 @@ class RegisterBridge:
                 raise Refusal(
                     409,
                     "receipt_closed",
-                    _("This receipt is already finished here; start a new receipt."),
+                    _("This receipt is already finished; start a new receipt."),
                 )
             if receipt is None:
                 self._drop_abandoned(register)
