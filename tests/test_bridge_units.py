@@ -88,3 +88,9 @@ def test_simulate_says_in_one_line_when_the_bridge_is_not_there(tmp_path: Path) 
     assert result.exit_code == 2
     assert len(result.output.strip().splitlines()) == 1
     assert "cannot be reached" in result.output
+
+
+def test_the_bridge_benchmark_is_in_the_runner() -> None:
+    from benchmarks.__main__ import discover
+
+    assert "bridge_calculate" in discover()

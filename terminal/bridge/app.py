@@ -99,10 +99,17 @@ def make_bridge_app(bridge: RegisterBridge, key: str | None) -> FastAPI:
         return _error(422, "invalid_request", f"{where}: {what}" if where else what)
 
     async def answer(
-        receipt_id: str, call_id: str | None, fingerprint: str, call: Callable[[], models.Answer]
+        receipt_id: str,
+        call_id: str | None,
+        request: Callable[[], str],
+        call: Callable[[], models.Answer],
     ) -> Response:
+        """Run ``call`` in a worker thread, or replay its first answer; ``request`` describes
+        the call for the replay check (only worked out when there is a call id)."""
+
         def run() -> tuple[int, bytes]:
             with bridge.lock:
+                fingerprint = request() if call_id else ""
                 if call_id:
                     seen = bridge.replayed(receipt_id, call_id, fingerprint)
                     if seen is not None:
@@ -142,7 +149,7 @@ def make_bridge_app(bridge: RegisterBridge, key: str | None) -> FastAPI:
         return await answer(
             receipt_id,
             call_id,
-            f"cart {register} {cart.model_dump_json()}",
+            lambda: f"cart {register} {cart.model_dump_json()}",
             lambda: bridge.put_cart(register, receipt_id, cart),
         )
 
@@ -154,7 +161,7 @@ def make_bridge_app(bridge: RegisterBridge, key: str | None) -> FastAPI:
     )
     async def get_state(receipt_id: ReceiptId) -> Response:
         """The loyalty state of the receipt: member, calculation, per-line discounts."""
-        return await answer(receipt_id, None, "", lambda: bridge.state(receipt_id))
+        return await answer(receipt_id, None, str, lambda: bridge.state(receipt_id))
 
     @app.post(
         f"{PREFIX}/receipts/{{receipt_id}}/spend",
@@ -172,7 +179,7 @@ def make_bridge_app(bridge: RegisterBridge, key: str | None) -> FastAPI:
         return await answer(
             receipt_id,
             call_id,
-            f"spend {register} {request.model_dump_json()}",
+            lambda: f"spend {register} {request.model_dump_json()}",
             lambda: bridge.spend(register, receipt_id, request),
         )
 
@@ -192,7 +199,7 @@ def make_bridge_app(bridge: RegisterBridge, key: str | None) -> FastAPI:
         return await answer(
             receipt_id,
             call_id,
-            f"finish {register} {request.model_dump_json()}",
+            lambda: f"finish {register} {request.model_dump_json()}",
             lambda: bridge.finish(register, receipt_id, request),
         )
 
@@ -209,7 +216,7 @@ def make_bridge_app(bridge: RegisterBridge, key: str | None) -> FastAPI:
         return await answer(
             receipt_id,
             call_id,
-            f"cancel {register}",
+            lambda: f"cancel {register}",
             lambda: bridge.cancel(register, receipt_id),
         )
 
@@ -229,7 +236,7 @@ def make_bridge_app(bridge: RegisterBridge, key: str | None) -> FastAPI:
         return await answer(
             receipt_id,
             call_id,
-            f"refund {register} {request.model_dump_json()}",
+            lambda: f"refund {register} {request.model_dump_json()}",
             lambda: bridge.refund(register, receipt_id, request),
         )
 
