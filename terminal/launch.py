@@ -87,8 +87,13 @@ def build_till_app(
             devices.append(start_scanner(current, app))
             if current.bridge.enabled:  # the cash register's bridge (BRIDGE.md)
                 from terminal.bridge.runner import start_bridge
+                from terminal.messages import BridgeCartChanged
 
-                bridge = start_bridge(built, wake_printer=lambda: options.wake_printer())
+                bridge = start_bridge(
+                    built,
+                    wake_printer=lambda: options.wake_printer(),
+                    on_change=lambda cart: app.post_message(BridgeCartChanged(cart)),
+                )
                 core.append(bridge.stop)  # stopped first: it calls the services
         except BaseException:
             for stop in [*reversed(devices), *reversed(core)]:

@@ -185,6 +185,8 @@ class CheckState(Answer):
     calculation: CalculationState | None = None
     messages: list[str] = Field(default_factory=list)
     """Sentences for the cashier, in the till's screen language."""
+    cashier_done: bool = False
+    """The cashier finished on the till's sale screen (Enter): read the result and fiscalise."""
     finish: FinishResult | None = None
     refund: RefundResult | None = None
 

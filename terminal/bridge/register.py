@@ -28,6 +28,7 @@ from offline_cache.errors import CacheError
 from terminal import receipts
 from terminal.bridge import models
 from terminal.bridge.discounts import line_discounts, spendable
+from terminal.bridge.views import BridgedCart
 from terminal.errors import TillError
 from terminal.i18n import _
 from terminal.services import TillServices
@@ -76,18 +77,26 @@ class Receipt:
     refund: models.RefundResult | None = None
     numbers: tuple[int, ...] = ()
     """The register's line numbers in the check's line order."""
+    cashier_done: bool = False
+    """The cashier handed the check back from the sale screen (Enter)."""
 
 
 class RegisterBridge:
     """The register's side of the till: every method answers a :class:`models.CheckState`."""
 
     def __init__(
-        self, services: TillServices, *, wake_printer: Callable[[], None] = lambda: None
+        self,
+        services: TillServices,
+        *,
+        wake_printer: Callable[[], None] = lambda: None,
+        on_change: Callable[[BridgedCart], object] = lambda cart: None,
     ) -> None:
         self.services = services
         """The till's services (shared with the screens)."""
         self.wake_printer = wake_printer
         """Tell the print worker a receipt was queued."""
+        self.on_change = on_change
+        """Tell the sale screen the receipt changed (posts a message; must not block)."""
         self._lock = threading.RLock()
         self._receipts: OrderedDict[str, Receipt] = OrderedDict()
         self._calls: OrderedDict[tuple[str, str], tuple[str, int, bytes]] = OrderedDict()
@@ -150,6 +159,8 @@ class RegisterBridge:
                 changed = True
             if changed or receipt.preview is None:
                 self._calculate(receipt)
+                receipt.cashier_done = False
+            self._changed(receipt)
             return self._state(receipt)
 
     def state(self, receipt_id: str) -> models.CheckState:
@@ -168,6 +179,7 @@ class RegisterBridge:
             receipt.messages = []
             receipt.wish = "max" if request.max else request.amount
             self._calculate(receipt)
+            self._changed(receipt)
             return self._state(receipt)
 
     def finish(
@@ -192,6 +204,7 @@ class RegisterBridge:
                 receipt.finish = self._commit(receipt, request)
             receipt.status = "finished"
             self._note(receipt, "bridge_finished", fiscal_number=request.fiscal_number)
+            self._changed(receipt)
             return self._state(receipt)
 
     def cancel(self, register: str, receipt_id: str) -> models.CheckState:
@@ -211,6 +224,7 @@ class RegisterBridge:
             if receipt.draft is not None:
                 self.services.void(receipt.draft)
             receipt.status = "cancelled"
+            self._changed(receipt)
             return self._state(receipt)
 
     def refund(
@@ -254,6 +268,55 @@ class RegisterBridge:
             )
             self._receipts[refund_id] = receipt
             return self._state(receipt)
+
+    # ------------------------------------------------------------------ the cashier's side
+
+    def cashier_identified(self, receipt_id: str, member: MemberView) -> None:
+        """The cashier identified the customer on the sale screen (scan, phone, registration)."""
+        with self._lock:
+            receipt = self._receipts.get(receipt_id)
+            if receipt is None or receipt.status != "open":
+                return
+            receipt.messages = []
+            receipt.member = member
+            self._calculate(receipt)
+            self._changed(receipt)
+
+    def cashier_spend(self, receipt_id: str, spend: Decimal) -> None:
+        """The cashier chose the spend on the sale screen (F2, F3, F4)."""
+        with self._lock:
+            receipt = self._receipts.get(receipt_id)
+            if receipt is None or receipt.status != "open" or receipt.member is None:
+                return
+            receipt.messages = []
+            receipt.wish = spend
+            self._calculate(receipt)
+            self._changed(receipt)
+
+    def hand_back(self, receipt_id: str) -> None:
+        """The cashier is done with the receipt (Enter on the sale screen)."""
+        with self._lock:
+            receipt = self._receipts.get(receipt_id)
+            if receipt is None or receipt.status != "open":
+                return
+            receipt.cashier_done = True
+            self._changed(receipt)
+
+    def _changed(self, receipt: Receipt) -> None:
+        try:
+            self.on_change(
+                BridgedCart(
+                    receipt_id=receipt.receipt_id,
+                    register_id=receipt.register_id,
+                    status=receipt.status,
+                    draft=receipt.draft,
+                    preview=receipt.preview,
+                    cashier_done=receipt.cashier_done,
+                    control=self,
+                )
+            )
+        except Exception:  # the screen being gone must never fail a register's call
+            log.exception("telling the sale screen about %s failed", receipt.receipt_id)
 
     # ------------------------------------------------------------------ steps
 
@@ -395,6 +458,7 @@ class RegisterBridge:
             ),
             calculation=self._calculation(receipt),
             messages=list(receipt.messages),
+            cashier_done=receipt.cashier_done,
             finish=receipt.finish,
             refund=receipt.refund,
         )
@@ -489,6 +553,7 @@ class RegisterBridge:
                 if receipt.draft is not None:
                     self.services.void(receipt.draft)
                 receipt.status = "cancelled"
+                self._changed(receipt)
         while len(self._receipts) > CALLS_KEPT:
             self._receipts.popitem(last=False)
 

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from terminal.bridge.views import BridgedCart
 from terminal.errors import TillError
 from terminal.i18n import _
 from terminal.services import TillServices
@@ -34,9 +35,13 @@ class RunningBridge:
 
 
 def start_bridge(
-    services: TillServices, *, wake_printer: Callable[[], None] = lambda: None
+    services: TillServices,
+    *,
+    wake_printer: Callable[[], None] = lambda: None,
+    on_change: Callable[[BridgedCart], object] = lambda cart: None,
 ) -> RunningBridge:
-    """Serve the bridge on ``[bridge] host:port`` for ``services``.
+    """Serve the bridge on ``[bridge] host:port`` for ``services``; ``on_change`` hears of
+    every change of the register's receipt (the app posts it to the sale screen).
 
     Raises TillError (one sentence) when the address cannot be bound or the server does not
     start in time.
@@ -48,7 +53,7 @@ def start_bridge(
 
     section = services.settings.bridge
     key = section.key.get_secret_value() if section.key else None
-    bridge = RegisterBridge(services, wake_printer=wake_printer)
+    bridge = RegisterBridge(services, wake_printer=wake_printer, on_change=on_change)
     app = make_bridge_app(bridge, key or None)
     family = socket.AF_INET6 if ":" in section.host else socket.AF_INET
     try:
