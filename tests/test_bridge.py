@@ -267,13 +267,18 @@ def test_a_spend_the_till_cannot_settle_offline_is_refused_not_taken(till: Till)
         assert Decimal(pos.spend("R-7", Decimal("40"))["calculation"]["spend"]) == 40
         till.cable.unplug()
         with pytest.raises(Refused) as refused:
-            pos.finish("R-7", "FN-7")
+            pos.finish("R-7", "FN-7", call_id="finish-7")
         assert refused.value.code == "spend_changed"
         state = pos.state("R-7")
         assert state["status"] == "open"
         assert Decimal(state["calculation"]["spend"]) == 0
         assert not state["calculation"]["online"]
-        # Without the discount the register can finish offline.
+        # A register that lost that answer and retries the same call is refused again: its
+        # fiscal receipt would carry a discount nobody paid for.
+        with pytest.raises(Refused) as again:
+            pos.finish("R-7", "FN-7", call_id="finish-7")
+        assert again.value.code == "spend_changed"
+        # Without the discount (a new call) the register can finish offline.
         assert pos.finish("R-7", "FN-7b")["finish"]["offline"] is True
 
 

@@ -54,9 +54,9 @@ def free_port() -> int:
 
 
 def simulate(port: int, *args: str) -> subprocess.CompletedProcess[str]:
+    url = f"http://127.0.0.1:{port}"
     return subprocess.run(
-        [sys.executable, "-m", "terminal", "bridge", "simulate", "--url"]
-        + [f"http://127.0.0.1:{port}", "--key", "", *args],
+        [sys.executable, "-m", "terminal", "bridge", "simulate", "--url", url, "--key", "", *args],
         capture_output=True,
         text=True,
         timeout=60,

@@ -55,6 +55,9 @@ CallId = Annotated[
     ),
 ]
 
+PASSING_REFUSALS = frozenset({"register_busy"})
+"""Refusals that say nothing about the call itself: a retry may get a different answer."""
+
 ANSWERS: dict[int | str, dict[str, object]] = {
     401: {"model": models.BridgeError, "description": "missing or wrong key"},
     404: {"model": models.BridgeError, "description": "unknown receipt"},
@@ -114,10 +117,19 @@ def make_bridge_app(bridge: RegisterBridge, key: str | None) -> FastAPI:
                     seen = bridge.replayed(receipt_id, call_id, fingerprint)
                     if seen is not None:
                         return seen
-                body = call().model_dump_json().encode()
+                try:
+                    status, body = 200, call().model_dump_json().encode()
+                except Refusal as refusal:
+                    if refusal.code in PASSING_REFUSALS or not call_id:
+                        raise
+                    # Kept like a success: a register that lost this answer and retries must
+                    # not find the call done differently (a finish refused for its discount
+                    # must stay refused, not go through without it).
+                    error = models.BridgeError(code=refusal.code, message=refusal.message)
+                    status, body = refusal.status, error.model_dump_json().encode()
                 if call_id:
-                    bridge.remember(receipt_id, call_id, fingerprint, 200, body)
-                return 200, body
+                    bridge.remember(receipt_id, call_id, fingerprint, status, body)
+                return status, body
 
         try:
             status, body = await run_in_threadpool(run)

@@ -40,7 +40,7 @@ class CartLine(Request):
     name: str = Field(default="", max_length=200)
     category: str = Field(default="", max_length=64)
     price: Money = Field(ge=Decimal(0))
-    quantity: Quantity
+    quantity: Quantity = Field(gt=Decimal(0))
     amount: Money = Field(
         ge=Decimal(0), description="What the customer pays after the register's own discounts."
     )
@@ -104,7 +104,7 @@ class FinishRequest(Request):
 
 class RefundLine(Request):
     line: int = Field(ge=1, le=9999)
-    quantity: Quantity
+    quantity: Quantity = Field(gt=Decimal(0))
 
 
 class RefundRequest(Request):
