@@ -151,7 +151,7 @@ class SaleServices(ClaimServices):
         (the cash register's bridge prints the bonus lines itself): no print job is queued.
         """
         if draft.member is None:
-            return self.commit_claim(draft)
+            return self.commit_claim(draft, print_receipt=print_receipt)
         if preview is None:
             raise TillError(_("Enter the amount first."))
         if not preview.online:

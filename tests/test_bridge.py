@@ -339,3 +339,33 @@ def test_till_bridge_simulate_plays_a_register_end_to_end(till: Till) -> None:
     assert (status, spent) == ("confirmed", 12000)
     given_back = till.server_returns(till.check_id("SIM-1"))[0][1]
     assert till.available() == before - Decimal("120") + Decimal(given_back) / 100
+
+
+def test_a_receipt_without_a_customer_gets_a_claim_code_to_print(till: Till) -> None:
+    with till.register() as pos:
+        state = pos.put_cart("R-10", AWKWARD)
+        assert state["member"] is None and state["calculation"] is None
+        done = pos.finish("R-10", "FN-10", width=42)["finish"]
+    code = done["claim_code"]
+    assert code is not None and len(code) == 19 and code.startswith("98")
+    assert " ".join(code[i : i + 4] for i in range(0, 19, 4)) in "\n".join(done["bonus_lines"])
+    assert all(len(text) <= 42 for text in done["bonus_lines"])
+    assert done["confirmed"] is True and Decimal(done["spent"]) == 0
+    with till.server.ctx.storage.read() as db:
+        rows = db.execute("SELECT check_id FROM claims WHERE code = ?", [code]).fetchall()
+    assert [str(r[0]) for r in rows] == [till.check_id("R-10")]
+
+
+def test_with_claims_off_a_receipt_without_a_customer_finishes_bare(tmp_path: Path) -> None:
+    with running_till(tmp_path) as till:
+        till.services.settings = till_settings(
+            tmp_path,
+            till.cable.url,
+            till.server.api_key,
+            till={"claims": False},
+            bridge={"enabled": True, "port": 0},
+        )
+        with till.register() as pos:
+            pos.put_cart("R-11", AWKWARD[:1])
+            done = pos.finish("R-11", "FN-11")["finish"]
+    assert done["claim_code"] is None and done["bonus_lines"] == []

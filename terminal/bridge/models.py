@@ -163,6 +163,9 @@ class FinishResult(Answer):
     bonus_lines: list[str]
     """The bonus block as plain text, ``width`` characters at most, in the receipt language."""
     print_job: int | None = None
+    claim_code: str | None = None
+    """No customer was identified: the 19-digit code the customer collects the points with
+    later (print it on the receipt, also as a QR). None when claims are off at this till."""
 
 
 class RefundResult(Answer):

@@ -190,7 +190,10 @@ class RegisterBridge:
         with self._lock:
             receipt = self._open(register, receipt_id)
             receipt.messages = []
-            if receipt.member is None or receipt.draft is None or receipt.preview is None:
+            claims = self.services.settings.till.claims
+            if receipt.member is None and receipt.draft is not None and claims:
+                receipt.finish = self._commit_claim(receipt.draft, request)
+            elif receipt.member is None or receipt.draft is None or receipt.preview is None:
                 receipt.finish = models.FinishResult(
                     earned=ZERO,
                     spent=ZERO,
@@ -434,6 +437,33 @@ class RegisterBridge:
             fiscal_number=request.fiscal_number,
             bonus_lines=lines,
             print_job=result.print_job_id,
+        )
+
+    def _commit_claim(self, draft: SaleDraft, request: models.FinishRequest) -> models.FinishResult:
+        """No customer: the check's points wait under a claim code, as on the sale screen;
+        the register prints the code (and its QR) for the customer to collect them later."""
+        from drivers.receipt_layout import claim_text
+
+        try:
+            result = self.services.commit_sale(draft, None, print_receipt=request.print)
+        except TillError as error:
+            raise Refusal(409, "finish_refused", str(error)) from error
+        if request.print and result.print_job_id is not None:
+            self.wake_printer()
+        claim, till = result.claim, self.services.settings.till
+        return models.FinishResult(
+            earned=ZERO,
+            spent=ZERO,
+            confirmed=result.confirmed,
+            offline=result.offline,
+            fiscal_number=request.fiscal_number,
+            bonus_lines=claim_text(
+                receipts.claim_block(claim), till.receipt_language, till.currency, request.width
+            )
+            if claim is not None
+            else [],
+            print_job=result.print_job_id,
+            claim_code=claim.code if claim is not None else None,
         )
 
     # ------------------------------------------------------------------ answers
