@@ -369,3 +369,22 @@ def test_with_claims_off_a_receipt_without_a_customer_finishes_bare(tmp_path: Pa
             pos.put_cart("R-11", AWKWARD[:1])
             done = pos.finish("R-11", "FN-11")["finish"]
     assert done["claim_code"] is None and done["bonus_lines"] == []
+
+
+def test_after_a_restart_a_refund_still_finds_the_registers_line_numbers(till: Till) -> None:
+    numbered = [dict(line, line=(i + 1) * 10) for i, line in enumerate(generated_lines(4))]
+    with till.register() as pos:
+        pos.put_cart("R-12", numbered, identifier=ANNA)
+        by_line = discounts(pos.spend("R-12", Decimal("100")))
+        pos.finish("R-12", "FN-12")
+    till.bridge.stop()
+    restarted = start_bridge(till.services)  # a new bridge: nothing of R-12 in memory
+    try:
+        with Register(restarted.url, "POS-1") as pos:
+            refund = pos.refund("RF-12", "R-12", {20: Decimal("1")})["refund"]
+            with pytest.raises(Refused) as unknown:
+                pos.refund("RF-13", "R-12", {2: Decimal("1")})
+    finally:
+        restarted.stop()
+    assert Decimal(refund["points_given_back"]) == by_line[20]
+    assert unknown.value.code == "unknown_line"

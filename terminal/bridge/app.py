@@ -20,7 +20,8 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from terminal.bridge import models
-from terminal.bridge.register import Refusal, RegisterBridge
+from terminal.bridge.register import RegisterBridge
+from terminal.bridge.state import Refusal
 from terminal.i18n import _
 
 log = logging.getLogger(__name__)

@@ -18,21 +18,19 @@ import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from decimal import ROUND_HALF_UP, Decimal
-from typing import Literal
+from dataclasses import replace
+from decimal import Decimal
 
-from loyalty.money import CENT
 from offline_cache.audit import AuditLog
 from offline_cache.errors import CacheError
-from terminal import receipts
-from terminal.bridge import models
-from terminal.bridge.discounts import line_discounts, spendable
+from terminal.bridge import finishing, models
+from terminal.bridge.discounts import spendable
+from terminal.bridge.state import Receipt, Refusal, check_state, sale_line, spend_caps
 from terminal.bridge.views import BridgedCart
 from terminal.errors import TillError
 from terminal.i18n import _
 from terminal.services import TillServices
-from terminal.views import MemberView, Preview, SaleDraft, SaleLine
+from terminal.views import MemberView, SaleDraft
 
 log = logging.getLogger(__name__)
 
@@ -41,44 +39,6 @@ NAMESPACE = uuid.UUID("6f1c7c52-8a55-4b7e-9a43-1f0d3c2b9e10")
 """uuid5 namespace of the check ids the bridge derives from register receipt ids."""
 CALLS_KEPT = 2000
 """How many answers are kept for call-id replays (oldest dropped first)."""
-
-Status = Literal["open", "finished", "cancelled", "refunded"]
-SpendWish = Decimal | Literal["max"] | None
-
-
-class Refusal(Exception):
-    """A call the bridge refuses: HTTP ``status``, stable ``code``, one sentence for the cashier."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-
-
-@dataclass
-class Receipt:
-    """One receipt of the register, as the bridge keeps it between calls."""
-
-    receipt_id: str
-    register_id: str
-    check_id: str
-    status: Status = "open"
-    cart: models.Cart | None = None
-    member: MemberView | None = None
-    identified_by: str | None = None
-    """The identifier value the member was found by (a new one identifies again)."""
-    wish: SpendWish = None
-    """What the register asked to spend: an amount, the most allowed, or nothing."""
-    draft: SaleDraft | None = None
-    preview: Preview | None = None
-    messages: list[str] = field(default_factory=list)
-    finish: models.FinishResult | None = None
-    refund: models.RefundResult | None = None
-    numbers: tuple[int, ...] = ()
-    """The register's line numbers in the check's line order."""
-    cashier_done: bool = False
-    """The cashier handed the check back from the sale screen (Enter)."""
 
 
 class RegisterBridge:
@@ -161,12 +121,12 @@ class RegisterBridge:
                 self._calculate(receipt)
                 receipt.cashier_done = False
             self._changed(receipt)
-            return self._state(receipt)
+            return check_state(receipt)
 
     def state(self, receipt_id: str) -> models.CheckState:
         """The loyalty state of a receipt."""
         with self._lock:
-            return self._state(self._receipt(receipt_id))
+            return check_state(self._receipt(receipt_id))
 
     def spend(
         self, register: str, receipt_id: str, request: models.SpendRequest
@@ -180,7 +140,7 @@ class RegisterBridge:
             receipt.wish = "max" if request.max else request.amount
             self._calculate(receipt)
             self._changed(receipt)
-            return self._state(receipt)
+            return check_state(receipt)
 
     def finish(
         self, register: str, receipt_id: str, request: models.FinishRequest
@@ -194,21 +154,18 @@ class RegisterBridge:
             if receipt.member is None and receipt.draft is not None and claims:
                 receipt.finish = self._commit_claim(receipt.draft, request)
             elif receipt.member is None or receipt.draft is None or receipt.preview is None:
-                receipt.finish = models.FinishResult(
-                    earned=ZERO,
-                    spent=ZERO,
-                    balance_after=None,
-                    confirmed=False,
-                    offline=not self.services.online,
-                    fiscal_number=request.fiscal_number,
-                    bonus_lines=[],
-                )
+                receipt.finish = finishing.bare_result(self.services, request)
             else:
                 receipt.finish = self._commit(receipt, request)
             receipt.status = "finished"
-            self._note(receipt, "bridge_finished", fiscal_number=request.fiscal_number)
+            self._note(
+                receipt,
+                "bridge_finished",
+                fiscal_number=request.fiscal_number,
+                lines=list(receipt.numbers),  # a refund after a restart names lines by them
+            )
             self._changed(receipt)
-            return self._state(receipt)
+            return check_state(receipt)
 
     def cancel(self, register: str, receipt_id: str) -> models.CheckState:
         """The register dropped the receipt before fiscalising it: nothing is taken."""
@@ -217,7 +174,7 @@ class RegisterBridge:
             if receipt.register_id != register:
                 raise self._busy()
             if receipt.status == "cancelled":
-                return self._state(receipt)
+                return check_state(receipt)
             if receipt.status != "open":
                 raise Refusal(
                     409,
@@ -228,7 +185,7 @@ class RegisterBridge:
                 self.services.void(receipt.draft)
             receipt.status = "cancelled"
             self._changed(receipt)
-            return self._state(receipt)
+            return check_state(receipt)
 
     def refund(
         self, register: str, refund_id: str, request: models.RefundRequest
@@ -239,7 +196,7 @@ class RegisterBridge:
             self._refuse_other_register(register)
             done = self._receipts.get(refund_id)
             if done is not None and done.refund is not None:
-                return self._state(done)
+                return check_state(done)
             original = self._receipts.get(request.original_receipt_id)
             check_id = self._check_id(request.original_receipt_id)
             numbers = original.numbers if original is not None else ()
@@ -270,7 +227,7 @@ class RegisterBridge:
                 queued=result.queued,
             )
             self._receipts[refund_id] = receipt
-            return self._state(receipt)
+            return check_state(receipt)
 
     # ------------------------------------------------------------------ the cashier's side
 
@@ -338,14 +295,14 @@ class RegisterBridge:
         by the lines it lets points pay for."""
         assert receipt.cart is not None
         ordered = sorted(receipt.cart.lines, key=lambda line: line.line)
-        draft = SaleDraft(receipt.check_id, receipt.member, tuple(map(_sale_line, ordered)))
+        draft = SaleDraft(receipt.check_id, receipt.member, tuple(map(sale_line, ordered)))
         receipt.draft, receipt.preview = draft, None
         if receipt.member is None:
             return
         try:
             base = self.services.preview(draft)
             payable = [line.payable_with_points and line.discountable for line in ordered]
-            bound = spendable(self._caps(base, draft), payable, base.max_spend)
+            bound = spendable(spend_caps(base, draft), payable, base.max_spend)
             wish = receipt.wish
             target = bound if wish == "max" else min(wish or ZERO, bound)
             if isinstance(wish, Decimal) and wish > bound:
@@ -408,41 +365,11 @@ class RegisterBridge:
             ) from error
         if request.print and result.print_job_id is not None:
             self.wake_printer()
-        settings = self.services.settings
-        paper = receipts.sale_receipt(
-            settings,
-            draft,
-            earned=result.earned,
-            spent=result.spent,
-            balance_after=result.balance_after,
-            offline=result.offline,
-            cashier=self.services.cashier,
-            issued_at=self.services.clock(),
-        )
-        from drivers.receipt_layout import bonus_text
-
-        lines = (
-            bonus_text(
-                paper.bonus, settings.till.receipt_language, settings.till.currency, request.width
-            )
-            if paper.bonus is not None
-            else []
-        )
-        return models.FinishResult(
-            earned=result.earned,
-            spent=result.spent,
-            balance_after=result.balance_after,
-            confirmed=result.confirmed,
-            offline=result.offline,
-            fiscal_number=request.fiscal_number,
-            bonus_lines=lines,
-            print_job=result.print_job_id,
-        )
+        return finishing.sale_result(self.services, draft, result, request)
 
     def _commit_claim(self, draft: SaleDraft, request: models.FinishRequest) -> models.FinishResult:
         """No customer: the check's points wait under a claim code, as on the sale screen;
         the register prints the code (and its QR) for the customer to collect them later."""
-        from drivers.receipt_layout import claim_text
 
         try:
             result = self.services.commit_sale(draft, None, print_receipt=request.print)
@@ -450,91 +377,9 @@ class RegisterBridge:
             raise Refusal(409, "finish_refused", str(error)) from error
         if request.print and result.print_job_id is not None:
             self.wake_printer()
-        claim, till = result.claim, self.services.settings.till
-        return models.FinishResult(
-            earned=ZERO,
-            spent=ZERO,
-            confirmed=result.confirmed,
-            offline=result.offline,
-            fiscal_number=request.fiscal_number,
-            bonus_lines=claim_text(
-                receipts.claim_block(claim), till.receipt_language, till.currency, request.width
-            )
-            if claim is not None
-            else [],
-            print_job=result.print_job_id,
-            claim_code=claim.code if claim is not None else None,
-        )
-
-    # ------------------------------------------------------------------ answers
-
-    def _state(self, receipt: Receipt) -> models.CheckState:
-        member = receipt.member
-        return models.CheckState(
-            receipt_id=receipt.receipt_id,
-            register_id=receipt.register_id,
-            status=receipt.status,
-            member=None
-            if member is None
-            else models.MemberState(
-                phone_masked=member.phone_masked,
-                name=member.name,
-                state=member.state,
-                tier=member.tier_name,
-                balance=member.available,
-                offers=list(member.offers),
-                coupons=list(member.coupons),
-                online=member.online,
-            ),
-            calculation=self._calculation(receipt),
-            messages=list(receipt.messages),
-            cashier_done=receipt.cashier_done,
-            finish=receipt.finish,
-            refund=receipt.refund,
-        )
-
-    def _calculation(self, receipt: Receipt) -> models.CalculationState | None:
-        preview, draft, cart = receipt.preview, receipt.draft, receipt.cart
-        if preview is None or draft is None or cart is None:
-            return None
-        ordered = sorted(cart.lines, key=lambda line: line.line)
-        payable = [line.payable_with_points and line.discountable for line in ordered]
-        split = [line.spend for line in preview.lines] if preview.online else []
-        discounts = line_discounts(preview.spend, self._caps(preview, draft), payable, split)
-        earns: list[Decimal | None] = (
-            [line.earn for line in preview.lines]
-            if preview.online and len(preview.lines) == len(ordered)
-            else [None] * len(ordered)
-        )
-        return models.CalculationState(
-            total=preview.total,
-            earn=preview.earn,
-            spend=preview.spend,
-            max_spend=min(
-                preview.max_spend, spendable(self._caps(preview, draft), payable, preview.max_spend)
-            ),
-            to_pay=preview.to_pay,
-            lines=[
-                models.LineResult(
-                    line=line.line,
-                    amount=line.amount,
-                    discount=discount,
-                    to_pay=line.amount - discount,
-                    earn=earn,
-                )
-                for line, discount, earn in zip(ordered, discounts, earns, strict=True)
-            ],
-            online=preview.online,
-        )
+        return finishing.claim_result(self.services, result, request)
 
     # ------------------------------------------------------------------ helpers
-
-    @staticmethod
-    def _caps(preview: Preview, draft: SaleDraft) -> list[Decimal]:
-        """Per-line spend caps: the server's online; offline, the line amounts."""
-        if preview.online and len(preview.lines) == len(draft.lines):
-            return [line.max_spend for line in preview.lines]
-        return [line.amount for line in draft.lines]
 
     def _code_threshold(self) -> Decimal:
         """The most points a check may take without an SMS code (cached program; 0 unknown)."""
@@ -588,14 +433,20 @@ class RegisterBridge:
             self._receipts.popitem(last=False)
 
     def _numbers_on_till(self, check_id: str) -> tuple[int, ...]:
-        """Line numbers of a check this process no longer remembers: the register numbers its
-        lines 1..N in order (BRIDGE.md), so line n is the n-th line the till stored."""
+        """Line numbers of a check this process no longer remembers (the till restarted): as
+        the finish's audit line recorded them, else 1..N in the order the till stored them."""
         try:
             _row, lines = self.services.find_check(check_id)
         except TillError as error:
             raise Refusal(
                 404, "unknown_receipt", _("The original receipt was not finished on this till.")
             ) from error
+        with self.services.database() as db:
+            entries = AuditLog(db, self.services.clock).for_record(check_id)
+        for entry in reversed(entries):
+            numbers = entry.detail.get("lines") if entry.action == "bridge_finished" else None
+            if isinstance(numbers, list) and len(numbers) == len(lines):
+                return tuple(int(n) for n in numbers)
         return tuple(range(1, len(lines) + 1))
 
     def _till(self) -> str:
@@ -605,7 +456,7 @@ class RegisterBridge:
     def _check_id(self, receipt_id: str) -> str:
         return str(uuid.uuid5(NAMESPACE, f"check:{self._till()}:{receipt_id}"))
 
-    def _note(self, receipt: Receipt, action: str, **detail: str) -> None:
+    def _note(self, receipt: Receipt, action: str, **detail: object) -> None:
         with self.services.database() as db:
             AuditLog(db, self.services.clock).append(
                 action,
@@ -620,18 +471,3 @@ class RegisterBridge:
                     **detail,
                 },
             )
-
-
-def _sale_line(line: models.CartLine) -> SaleLine:
-    """A register line as the till's check line; a line the register already discounted is
-    ``discounted`` (the program may exclude it from earning)."""
-    full = (line.price * line.quantity).quantize(CENT, rounding=ROUND_HALF_UP)
-    return SaleLine(
-        name=line.name,
-        price=line.price,
-        quantity=line.quantity,
-        amount=line.amount,
-        discounted=line.amount < full,
-        barcode=line.barcode,
-        category=line.category,
-    )
