@@ -94,3 +94,22 @@ def test_the_bridge_benchmark_is_in_the_runner() -> None:
     from benchmarks.__main__ import discover
 
     assert "bridge_calculate" in discover()
+
+
+def test_the_bridge_never_pulls_in_textual() -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import importlib, pkgutil, sys, terminal.bridge as b\n"
+        "names = [i.name for i in pkgutil.walk_packages(b.__path__, prefix='terminal.bridge.')]\n"
+        "for name in names: importlib.import_module(name)\n"
+        "print(len(names), sorted(m for m in sys.modules if m.split('.')[0] == 'textual'))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    count, leaked = result.stdout.split(" ", 1)
+    assert int(count) >= 8
+    assert leaked.strip() == "[]"
