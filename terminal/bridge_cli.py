@@ -4,8 +4,9 @@ A cart from a CSV file (``--csv``), from ``--item NAME:PRICE[:QTY]`` arguments o
 (``--generate N``) is put for a receipt, identified (``--identify``), paid partly with points
 (``--spend max|AMOUNT``), fiscalised (``--fiscal``; or ``--cancel``) and, when asked, refunded
 (``--refund LINE:QTY``). Each answer is printed as the register would read it (``--json``: the
-raw answers). Exit 0 when every step was accepted, 1 when the bridge refused one (its code and
-sentence on stderr), 2 when the bridge cannot be reached or the input cannot be read.
+raw answers). ``--original R --refund LINE:QTY`` only refunds lines of an earlier receipt.
+Exit 0 when every step was accepted, 1 when the bridge refused one (its code and sentence on
+stderr), 2 when the bridge cannot be reached or the input cannot be read.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ def bridge() -> None:
 @click.option("--fiscal", "fiscal_number", default=None, help="fiscal number (default: made up)")
 @click.option("--cancel", is_flag=True, help="cancel the receipt instead of finishing it")
 @click.option("--refund", "refunds", multiple=True, help="LINE:QTY to refund after finishing")
+@click.option("--original", default=None, help="only refund --refund lines of this earlier receipt")
 @click.option("--width", type=click.IntRange(24, 80), default=32, show_default=True)
 @click.option("--print", "print_receipt", is_flag=True, help="also print on the till's printer")
 @click.option("--json", "as_json", is_flag=True, help="print the raw JSON answers")
@@ -75,15 +77,18 @@ def simulate(
     fiscal_number: str | None,
     cancel: bool,
     refunds: tuple[str, ...],
+    original: str | None,
     width: int,
     print_receipt: bool,
     as_json: bool,
 ) -> None:
     """Play a cash register: cart, identify, spend, fiscal step or cancel, refund."""
     try:
-        lines = _cart(csv_path, items, generate)
+        lines = [] if original else _cart(csv_path, items, generate)
         spend_amount = _spend(spend)
         refund_lines = _refund_lines(refunds)
+        if original and not refund_lines:
+            raise CartError("--original needs at least one --refund LINE:QTY")
     except CartError as error:
         _fail(str(error), EXIT_UNUSABLE)
     if url is None or key is None:
@@ -98,6 +103,9 @@ def simulate(
     show = _Printer(as_json)
     try:
         with Register(url or "http://127.0.0.1:8780", register_id, key) as register:
+            if original:
+                show.state("refund", register.refund(receipt, original, refund_lines))
+                return
             show.state(
                 "cart", register.put_cart(receipt, lines, identifier=identifier, cashier=cashier)
             )
@@ -202,10 +210,13 @@ class _Printer:
         finish = answer.get("finish")
         if finish and step == "finish":
             state = "confirmed" if finish["confirmed"] else "queued for sync"
-            click.echo(
-                f"earned {finish['earned']}, spent {finish['spent']},"
-                f" balance after {finish['balance_after']} ({state})"
-            )
+            if finish.get("claim_code"):
+                click.echo(f"no customer: claim code {finish['claim_code']} ({state})")
+            elif finish["balance_after"] is not None:
+                click.echo(
+                    f"earned {finish['earned']}, spent {finish['spent']},"
+                    f" balance after {finish['balance_after']} ({state})"
+                )
             for text in finish["bonus_lines"]:
                 click.echo(f"| {text}")
         refund = answer.get("refund")

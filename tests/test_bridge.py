@@ -388,3 +388,25 @@ def test_after_a_restart_a_refund_still_finds_the_registers_line_numbers(till: T
         restarted.stop()
     assert Decimal(refund["points_given_back"]) == by_line[20]
     assert unknown.value.code == "unknown_line"
+
+
+def test_simulate_refunds_an_earlier_receipt_and_says_a_refusal_in_one_line(till: Till) -> None:
+    from click.testing import CliRunner
+
+    from terminal.cli import main
+
+    base = ["bridge", "simulate", "--url", till.bridge.url, "--key", ""]
+    runner = CliRunner()
+    sold = runner.invoke(main, [*base, "--receipt", "S-2", "--item", "Milk:89.90:2"])
+    assert sold.exit_code == 0, sold.output
+    assert "claim code 98" in sold.output
+    refunded = runner.invoke(
+        main, [*base, "--receipt", "S-2-back", "--original", "S-2", "--refund", "1:1"]
+    )
+    assert refunded.exit_code == 0, refunded.output
+    assert "refund of S-2" in refunded.output
+    wrong = runner.invoke(main, [*base, "--original", "S-2", "--refund", "7:1"])
+    assert wrong.exit_code == 1
+    assert wrong.output.strip().splitlines() == [
+        "refused (422) unknown_line: Line 7 is not on the original receipt."
+    ]
