@@ -410,3 +410,15 @@ def test_simulate_refunds_an_earlier_receipt_and_says_a_refusal_in_one_line(till
     assert wrong.output.strip().splitlines() == [
         "refused (422) unknown_line: Line 7 is not on the original receipt."
     ]
+
+
+def test_print_true_queues_the_tills_own_receipt_and_false_queues_nothing(till: Till) -> None:
+    with till.register() as pos:
+        pos.put_cart("R-14", AWKWARD[:2], identifier=ANNA)
+        printed = pos.finish("R-14", "FN-14", print_receipt=True)["finish"]
+        pos.put_cart("R-15", AWKWARD[:2], identifier=ANNA)
+        silent = pos.finish("R-15", "FN-15")["finish"]
+    assert printed["print_job"] is not None and silent["print_job"] is None
+    with till_db(till.services.settings) as db:
+        jobs = db.execute("SELECT check_id FROM print_jobs").fetchall()
+    assert [str(row[0]) for row in jobs] == [till.check_id("R-14")]
