@@ -29,7 +29,7 @@ from terminal.cashiers import Cashiers, cashiers_path
 from terminal.config import Settings
 from terminal.errors import TillError
 from terminal.i18n import _
-from terminal.messages import ScanReceived, ServicesReady, StatusRefreshed
+from terminal.messages import BridgeCartChanged, ScanReceived, ServicesReady, StatusRefreshed
 from terminal.printing import PrinterChanged
 from terminal.scanner_glue import ScannerChanged
 
@@ -247,6 +247,14 @@ class TillApp(App[None], inherit_bindings=False):
         screen = self.active_screen()
         if isinstance(screen, TillScreen | TillModal):
             screen.handle_scan(message.code, message.source)
+
+    def on_bridge_cart_changed(self, message: BridgeCartChanged) -> None:
+        """The cash register's receipt goes to the sale screen, under whatever is on top."""
+        from terminal.screens.sale import SaleScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, SaleScreen):
+                screen.show_bridged(message.cart)
 
     def on_scanner_changed(self, message: ScannerChanged) -> None:
         """The serial port was lost or found: the status line and one sentence say so."""

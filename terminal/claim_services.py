@@ -51,8 +51,9 @@ class ClaimServices(ServiceBase):
 
     # ------------------------------------------------------------------ a check without a customer
 
-    def commit_claim(self, draft: SaleDraft) -> SaleResult:
-        """Commit ``draft`` (no customer) as a claim, send it, print its receipt.
+    def commit_claim(self, draft: SaleDraft, *, print_receipt: bool = True) -> SaleResult:
+        """Commit ``draft`` (no customer) as a claim, send it, print its receipt (unless
+        ``print_receipt`` is False: the cash register prints the claim code itself).
 
         Raises TillError when claims are turned off (``[till] claims = false``).
         """
@@ -99,7 +100,10 @@ class ClaimServices(ServiceBase):
             issued_at=made_at,
             claim=receipts.claim_block(claim) if claim is not None else None,
         )
-        text, job = self._queue_print(receipt, draft.check_id, "sale")
+        if print_receipt:
+            text, job = self._queue_print(receipt, draft.check_id, "sale")
+        else:
+            text, job = receipts.receipt_text(self.settings, receipt), None
         return SaleResult(
             check_id=draft.check_id,
             earned=Decimal(0),

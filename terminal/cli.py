@@ -53,6 +53,7 @@ for _name, _target in {
     "devices": "terminal.devices_cli:devices",
     "sync": "terminal.sync_cli:sync",
     "status": "terminal.sync_cli:status",
+    "bridge": "terminal.bridge_cli:bridge",
 }.items():
     if importlib.util.find_spec(_target.split(":")[0]) is not None:
         LAZY_COMMANDS[_name] = _target

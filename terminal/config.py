@@ -142,7 +142,7 @@ class ProcessingSection(_Section):
         if plain and not is_loopback_url(self.url):
             return [
                 (
-                    "processing.url",
+                    "url",
                     f"{self.url!r} is plain http:// to another machine (the key would"
                     " travel unencrypted); use https:// or set"
                     " processing.allow_insecure_http = true",
@@ -237,6 +237,28 @@ class SecuritySection(_Section):
     """Manager PIN as written by ``till config hash-pin``; empty locks the admin screens."""
 
 
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+"""Hosts only this machine can reach: the bridge needs no key there."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BridgeSection(_Section):
+    enabled: bool = False
+    """Listen for the cash register's loyalty calls (see BRIDGE.md)."""
+    host: Annotated[str, Length(min=1, max=255)] = "127.0.0.1"
+    """Address to listen on; anything but loopback needs ``key``."""
+    port: Annotated[int, Bounds(ge=0, le=65535)] = 8780
+    """TCP port of the bridge (0: any free port, for tests)."""
+    key: SecretStr | None = None
+    """Bearer key the register sends (``Authorization: Bearer …``); required off loopback."""
+
+    def problems(self) -> list[tuple[str, str]]:
+        secret = self.key.get_secret_value() if self.key else ""
+        if self.host not in LOOPBACK_HOSTS and not secret:
+            return [("key", f"is required when host is {self.host!r} (not loopback)")]
+        return []
+
+
 SECTIONS: dict[str, type[_Section]] = {
     "till": TillSection,
     "processing": ProcessingSection,
@@ -244,6 +266,7 @@ SECTIONS: dict[str, type[_Section]] = {
     "printer": PrinterSection,
     "offline": OfflineSection,
     "security": SecuritySection,
+    "bridge": BridgeSection,
 }
 """The config's sections, in the order they are checked and reported."""
 
@@ -268,6 +291,8 @@ class Settings:
     """The local database and the offline rules."""
     security: SecuritySection
     """The manager PIN."""
+    bridge: BridgeSection
+    """The cash register's local loyalty API."""
 
     def __init__(self, **sections: Any) -> None:
         data = {k: v.as_dict() if isinstance(v, _Section) else v for k, v in sections.items()}
@@ -355,7 +380,7 @@ def _validate(data: dict[str, Any], source: str) -> dict[str, _Section]:
         problems += [(f"{name}.{key}", "unknown key") for key in raw if key not in by_key]
         if len(problems) == found:
             sections[name] = cls(**values)
-            problems += sections[name].problems()
+            problems += [(f"{name}.{key}", what) for key, what in sections[name].problems()]
     problems += [(str(key), "unknown key") for key in merged if key not in SECTIONS]
     if problems:
         raise ConfigError([f"{_where(source, key)}: {key}: {what}" for key, what in problems])

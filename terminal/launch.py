@@ -95,6 +95,16 @@ def build_till_app(
             wake, stop_printer = start_printing(current, app)
             devices.append(stop_printer)
             devices.append(start_scanner(current, app))
+            if current.bridge.enabled:  # the cash register's bridge (BRIDGE.md)
+                from terminal.bridge.runner import start_bridge
+                from terminal.messages import BridgeCartChanged
+
+                bridge = start_bridge(
+                    built,
+                    wake_printer=lambda: options.wake_printer(),
+                    on_change=lambda cart: app.post_message(BridgeCartChanged(cart)),
+                )
+                core.append(bridge.stop)  # stopped first: it calls the services
         except BaseException:
             for stop in [*reversed(devices), *reversed(core)]:
                 stop()

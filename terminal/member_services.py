@@ -241,12 +241,18 @@ class MemberServices(ServiceBase):
         row, details = found
         return row, draft_from_details(row, details).lines
 
-    def return_lines(self, check_id: str, quantities: dict[int, Decimal]) -> ReturnView:
-        """Return ``quantities`` (line index → quantity) of a check; queued when offline."""
+    def return_lines(
+        self, check_id: str, quantities: dict[int, Decimal], *, return_id: str | None = None
+    ) -> ReturnView:
+        """Return ``quantities`` (line index → quantity) of a check; queued when offline.
+
+        ``return_id`` (the bridge: derived from the register's refund receipt) makes a retried
+        return the same return for the server; by default every call is a new one.
+        """
         lines = [wire.ReturnLine(index=i, quantity=q) for i, q in quantities.items() if q > 0]
         if not lines:
             raise TillError(_("Choose at least one line to return."))
-        return_id = str(uuid.uuid4())
+        return_id = return_id or str(uuid.uuid4())
         request = wire.ReturnRequest(return_id=return_id, check_id=check_id, lines=lines)
         with self.database() as db:
             queue_record(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual.message import Message
 
+from terminal.bridge.views import BridgedCart
 from terminal.views import SyncView
 
 
@@ -31,3 +32,12 @@ class StatusRefreshed(Message):
 
 class ServicesReady(Message):
     """The services facade is built; the app starts its timers (and the test-only sale)."""
+
+
+class BridgeCartChanged(Message):
+    """The cash register's receipt changed (put, spent, finished, cancelled) via the bridge."""
+
+    def __init__(self, cart: BridgedCart) -> None:
+        super().__init__()
+        self.cart = cart
+        """The receipt as the sale screen shows it."""

@@ -39,7 +39,7 @@ from terminal.i18n import _
 from terminal.member_services import MemberServices
 from terminal.office_services import OfficeServices
 from terminal.service_base import Clock, TillError, rejected_sentence
-from terminal.views import MemberView, Preview, SaleDraft, SaleResult
+from terminal.views import MemberView, Preview, PreviewLine, SaleDraft, SaleResult
 from terminal.wire_views import check_request, draft_details, member_view, wire_line
 
 __all__ = ["Clock", "TillError", "TillServices", "hold_key"]
@@ -139,6 +139,10 @@ class SaleServices(ClaimServices):
                     fingerprint=calc.fingerprint,
                     online=True,
                     message=calc.message.text,
+                    lines=tuple(
+                        PreviewLine(line.earn, line.spend, line.max_spend)
+                        for line in sorted(calc.lines, key=lambda line: line.index)
+                    ),
                 )
         with self.database() as db:
             return offline_rules.offline_preview(
@@ -158,18 +162,21 @@ class SaleServices(ClaimServices):
 
     # ------------------------------------------------------------------ commit
 
-    def commit_sale(self, draft: SaleDraft, preview: Preview | None) -> SaleResult:
+    def commit_sale(
+        self, draft: SaleDraft, preview: Preview | None, *, print_receipt: bool = True
+    ) -> SaleResult:
         """Commit the check the cashier confirmed; returns what was earned, spent and printed.
 
         A check without a customer (and no ``preview``) becomes a claim: see
-        :meth:`~terminal.claim_services.ClaimServices.commit_claim`.
+        :meth:`~terminal.claim_services.ClaimServices.commit_claim`. ``print_receipt`` False
+        (the cash register's bridge prints the bonus lines itself): no print job is queued.
         """
         if draft.member is None:
-            return self.commit_claim(draft)
+            return self.commit_claim(draft, print_receipt=print_receipt)
         if preview is None:
             raise TillError(_("Enter the amount first."))
         if not preview.online:
-            return self._commit_offline(draft, preview)
+            return self._commit_offline(draft, preview, print_receipt=print_receipt)
         request = wire.HoldRequest(
             **check_request(draft).model_dump(), fingerprint=preview.fingerprint
         )
@@ -216,6 +223,7 @@ class SaleServices(ClaimServices):
             balance_after,
             offline=False,
             frozen_until=confirmed.frozen_until if confirmed is not None else None,
+            queue=print_receipt,
         )
         return SaleResult(
             check_id=draft.check_id,
@@ -255,7 +263,9 @@ class SaleServices(ClaimServices):
             Outbox(db, self.clock).mark_acknowledged(check_id, result.model_dump(mode="json"))
         return result
 
-    def _commit_offline(self, draft: SaleDraft, preview: Preview) -> SaleResult:
+    def _commit_offline(
+        self, draft: SaleDraft, preview: Preview, *, print_receipt: bool = True
+    ) -> SaleResult:
         assert draft.member is not None
         with self.database() as db:
             # The till's monotonic time: a clock moved back cannot reopen a used day.
@@ -315,7 +325,9 @@ class SaleServices(ClaimServices):
                 clock=lambda: now,
             )
         balance_after = draft.member.available - preview.spend
-        text, job = self._print(draft, decision.earn, preview.spend, balance_after, offline=True)
+        text, job = self._print(
+            draft, decision.earn, preview.spend, balance_after, offline=True, queue=print_receipt
+        )
         return SaleResult(
             check_id=draft.check_id,
             earned=decision.earn,
@@ -392,6 +404,7 @@ class SaleServices(ClaimServices):
         *,
         offline: bool,
         frozen_until: datetime | None = None,
+        queue: bool = True,
     ) -> tuple[str, int | None]:
         receipt = receipts.sale_receipt(
             self.settings,
@@ -404,6 +417,8 @@ class SaleServices(ClaimServices):
             cashier=self.cashier,
             issued_at=self.clock(),
         )
+        if not queue:
+            return receipts.receipt_text(self.settings, receipt), None
         return self._queue_print(receipt, draft.check_id, "sale")
 
 

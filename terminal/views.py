@@ -82,6 +82,15 @@ class SaleDraft:
 
 
 @dataclass(frozen=True)
+class PreviewLine:
+    """The server's calculation of one check line (online previews only)."""
+
+    earn: Decimal
+    spend: Decimal
+    max_spend: Decimal
+
+
+@dataclass(frozen=True)
 class Preview:
     """The calculated check: earn, the spend limit and what the customer pays."""
 
@@ -96,6 +105,8 @@ class Preview:
     online: bool
     message: str = ""
     """A line from the server for the customer (shown literally)."""
+    lines: tuple[PreviewLine, ...] = ()
+    """Per line, in the check's order (online only; empty offline)."""
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from textual.widgets import Footer
 
 from terminal.errors import TillError
 from terminal.i18n import N_, _, parse_amount, points
-from terminal.screens.base import TillScreen
+from terminal.screens.bridged import BridgedCheck
 from terminal.screens.manager import ask_manager
 from terminal.screens.prompt import Prompt
 from terminal.views import (
@@ -48,7 +48,7 @@ MIN_PANELS_WIDTH = 64
 """Columns the customer and check panels need before the receipt pane may take the rest."""
 
 
-class SaleScreen(TillScreen):
+class SaleScreen(BridgedCheck):
     """The cashier's main screen."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -222,6 +222,9 @@ class SaleScreen(TillScreen):
             services.note_identified(member)  # after the panel is told, to keep it fast
 
     def on_sale_screen_identified(self, message: Identified) -> None:
+        if self.bridged is not None:  # the register's receipt: the bridge recalculates
+            self.bridged_identified(message.member)
+            return
         if self.result is not None:
             self._reset()
         self.member = message.member
@@ -258,6 +261,9 @@ class SaleScreen(TillScreen):
 
     def add_line(self, line: SaleLine) -> None:
         """Add ``line`` to the check and recalculate."""
+        if self.bridged is not None:
+            self.bridged_refusal()
+            return
         if self.result is not None:
             self._reset(keep_member=False)
         if self.draft is None:
@@ -267,6 +273,9 @@ class SaleScreen(TillScreen):
 
     def on_sale_screen_coupon_entered(self, message: CouponEntered) -> None:
         """Apply a coupon to the check (the server says whether it is valid)."""
+        if self.bridged is not None:
+            self.bridged_refusal()
+            return
         if self.result is not None:
             self._reset(keep_member=True)
         if self.draft is None:
@@ -311,6 +320,9 @@ class SaleScreen(TillScreen):
             self.say(_("Enter the amount first."), error=True)
             return
         spend = max(Decimal(0), min(spend, self.preview.max_spend))
+        if self.bridged is not None:
+            self.bridged_spend(spend)
+            return
         self.draft = replace(
             self.draft, spend=spend, spend_code_id=None, spend_code=None, override_by=None
         )
@@ -343,6 +355,9 @@ class SaleScreen(TillScreen):
 
     def action_discount(self) -> None:
         """Mark or unmark the last line as discounted (no earn on it)."""
+        if self.bridged is not None:
+            self.bridged_refusal()
+            return
         if self.draft is None or not self.draft.lines:
             return
         *rest, last = self.draft.lines
@@ -355,6 +370,9 @@ class SaleScreen(TillScreen):
 
     def confirm(self) -> None:
         """Enter on an empty line: commit the previewed check."""
+        if self.bridged is not None:
+            self.bridged_confirm()
+            return
         if self.busy or self.draft is None or not self.draft.lines:
             return
         if self.draft.member is None:
@@ -448,6 +466,9 @@ class SaleScreen(TillScreen):
         entry = self.query_one(EntryInput)
         if entry.value:
             entry.clear_entry()
+            return
+        if self.bridged is not None:
+            self.bridged_refusal()
             return
         if self.draft is not None and not self.busy:
             self._void(self.draft)
