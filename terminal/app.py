@@ -29,7 +29,7 @@ from terminal.cashiers import Cashiers, cashiers_path
 from terminal.config import Settings
 from terminal.errors import TillError
 from terminal.i18n import _
-from terminal.messages import ScanReceived, ServicesReady, StatusRefreshed
+from terminal.messages import ConnectionChanged, ScanReceived, ServicesReady, StatusRefreshed
 from terminal.printing import PrinterChanged
 from terminal.scanner_glue import ScannerChanged
 
@@ -134,6 +134,7 @@ class TillApp(App[None], inherit_bindings=False):
             services = self._services_factory()
             if self.options.start_cashier is not None:
                 services.start_shift(self.options.start_cashier)
+            self._watch_connection(services)
             self._services = services
         finally:
             self._services_built.set()
@@ -148,6 +149,17 @@ class TillApp(App[None], inherit_bindings=False):
         self.set_interval(CACHE_REFRESH_S, self.refresh_caches)
         self.refresh_status()
         self.refresh_caches()
+
+    def _watch_connection(self, services: TillServices) -> None:
+        # Told on whichever thread made the call; post_message is safe from any of them.
+        def changed(online: bool) -> None:
+            self.post_message(ConnectionChanged(online))
+
+        services.connection.subscribe(changed)
+
+    def on_connection_changed(self, message: ConnectionChanged) -> None:
+        """The server went away or came back: the status line says so now, not on a timer."""
+        self.refresh_status()
 
     @property
     def services(self) -> TillServices:
@@ -304,7 +316,8 @@ class TillApp(App[None], inherit_bindings=False):
         self, old: TillServices | None, new: TillServices, old_stops: list[Callable[[], None]]
     ) -> None:
         if old is not None:
-            new.cashier, new.shift_id, new.online = old.cashier, old.shift_id, old.online
+            new.cashier, new.shift_id = old.cashier, old.shift_id
+        self._watch_connection(new)
         self._services = new
         self.scanner_state = "none" if self.settings.scanner.kind == "none" else "ok"
         _run_all(old_stops)

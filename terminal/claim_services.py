@@ -138,7 +138,6 @@ class ClaimServices(ServiceBase):
             if not is_final_refusal(error):
                 log.warning("claim %s queued: %s", check_id[:8], error.code)
                 return local
-            self.online = True
             # Kept, with the reason, for the admin's sync screen; the receipt goes without it.
             with self.database() as db:
                 Outbox(db, self.clock).mark_dead(
@@ -150,10 +149,8 @@ class ClaimServices(ServiceBase):
             return None
         except ProcessingError as error:
             # Queued: the sync engine sends it with the same key.
-            self.online = not isinstance(error, Offline | ServerError)
             log.info("claim %s queued: %s", check_id[:8], error)
             return local
-        self.online = True
         with self.database() as db:
             Outbox(db, self.clock).mark_acknowledged(check_id, answer.model_dump(mode="json"))
         return ClaimView(answer.code, answer.earn_at_least, answer.expires_at, provisional=False)
@@ -176,18 +173,16 @@ class ClaimServices(ServiceBase):
                 "claim_refused",
                 record_id=member.member_id,
                 source=source,
-                online=self.online,
+                online=self.connection.online,
                 detail={**detail, "reason": reason},
             )
 
         try:
             answer = self.client.redeem_claim(code, member.member_id)
         except Rejected as error:
-            self.online = True
             refused(error.code)
             raise TillError(_refusal_sentence(error)) from error
         except (Offline, ServerError) as error:
-            self.online = False
             refused("offline")
             raise TillError(
                 _(
@@ -195,7 +190,6 @@ class ClaimServices(ServiceBase):
                     " keep the receipt and try again later."
                 )
             ) from error
-        self.online = True
         check = answer.check
         with self.database() as db:
             MemberCache(db).take_server_balance(check.member_id, check.balance_after)

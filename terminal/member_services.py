@@ -88,9 +88,7 @@ class MemberServices(ServiceBase):
         except Rejected as error:
             raise TillError(rejected_sentence(error)) from error
         except (Offline, ServerError):
-            self.online = False
             return self._queue_registration(request)
-        self.online = True
         return CodeStep(sent.code_id, sent.phone_masked, sent.existing_member, queued=False)
 
     def _queue_registration(self, request: wire.RegisterRequest) -> CodeStep:
@@ -170,12 +168,9 @@ class MemberServices(ServiceBase):
                 idempotency_key=str(uuid.uuid4()),
             )
         except Rejected as error:
-            self.online = True
             raise TillError(_pending_sentence(error)) from error
         except ProcessingError as error:
-            self.online = False
             raise TillError(_(_OFFLINE_CONFIRM)) from error
-        self.online = True
         with self.database() as db:
             registrations.note_code_resent(
                 db,
@@ -201,7 +196,6 @@ class MemberServices(ServiceBase):
         try:
             result = self.client.confirm_registration(pending.code_id, code, idempotency_key=key)
         except Rejected as error:
-            self.online = True
             if error.code in {"code_expired", "unknown_code"}:
                 fresh = self.resend_pending(record_id)
                 raise TillError(
@@ -211,9 +205,7 @@ class MemberServices(ServiceBase):
                 ) from error
             raise TillError(_pending_sentence(error)) from error
         except ProcessingError as error:
-            self.online = False
             raise TillError(_(_OFFLINE_CONFIRM)) from error
-        self.online = True
         view = member_view(result)
         with self.database() as db:
             registrations.mark_confirmed(
@@ -256,7 +248,7 @@ class MemberServices(ServiceBase):
                 request.model_dump(mode="json"),
                 action="return",
                 cashier=self.cashier,
-                online=self.online,
+                online=self.connection.online,
                 detail={"check_id": check_id},
                 clock=self.clock,
             )
@@ -276,7 +268,6 @@ class MemberServices(ServiceBase):
                 Outbox(db, self.clock).mark_dead(return_id, f"{error.code}: {error.message}")
             raise TillError(rejected_sentence(error)) from error
         except ProcessingError:
-            self.online = False
             self.kick_sync()
             return ReturnView(return_id, check_id, Decimal(0), Decimal(0), None, queued=True)
         with self.database() as db:

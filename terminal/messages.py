@@ -31,3 +31,12 @@ class StatusRefreshed(Message):
 
 class ServicesReady(Message):
     """The services facade is built; the app starts its timers (and the test-only sale)."""
+
+
+class ConnectionChanged(Message):
+    """The processing server started or stopped answering (the one connection state changed)."""
+
+    def __init__(self, answers: bool) -> None:
+        super().__init__()
+        self.answers = answers
+        """True: the server answers (online)."""

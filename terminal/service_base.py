@@ -21,6 +21,7 @@ from processing.client import ProcessingClient
 from processing.errors import Rejected
 from terminal.cashiers import Cashiers, cashiers_path
 from terminal.config import Settings
+from terminal.connection import Connection
 from terminal.errors import TillError
 from terminal.i18n import N_, _
 
@@ -62,8 +63,8 @@ class ServiceBase:
         """The logged-in cashier; every audit line names them."""
         self.shift_id: str | None = None
         """The open shift."""
-        self.online = True
-        """What the last server call said; the status line shows it."""
+        self.connection = Connection(client)
+        """Whether the server answers, derived from the client's outcomes (read, never set)."""
         self.kick_sync: Callable[[], None] = lambda: None
         """Wake the background sync (set by whoever started it)."""
 

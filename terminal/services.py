@@ -56,6 +56,10 @@ class SaleServices(ClaimServices):
         if found.kind not in kinds:
             raise TillError(_("This is not a phone number, member QR or loyalty card."))
         entry: wire.EntryMode = "scanned" if scanned else "typed"
+        if not self.connection.online:
+            # A dead server costs the cashier one wait, not one per scan: the background
+            # prober (and any other answer) brings the till back online.
+            return self._identify_cached(text, entry)
         budget = float(self.settings.processing.offline_budget)
         future = self._budget_pool.submit(
             self.client.identify,
@@ -68,13 +72,16 @@ class SaleServices(ClaimServices):
         try:
             result = future.result(timeout=budget)
         except Rejected as error:
-            self.online = True
             raise TillError(rejected_sentence(error)) from error
-        except (FutureTimeout, Offline, ServerError) as error:
-            log.info("identify offline: %s", error)
-            self.online = False
+        except FutureTimeout:
+            # The call goes on in its thread; the cashier does not wait for it, and neither
+            # does the next scan: offline until an answer or the prober says otherwise.
+            log.info("identify offline: no answer within %s s", budget)
+            self.client.gave_up_waiting()
             return self._identify_cached(text, entry)
-        self.online = True
+        except (Offline, ServerError) as error:
+            log.info("identify offline: %s", error)
+            return self._identify_cached(text, entry)
         return member_view(result)
 
     def note_identified(self, member: MemberView) -> None:
@@ -103,12 +110,10 @@ class SaleServices(ClaimServices):
             try:
                 calc = self.client.calculate(check_request(draft))
             except (Offline, ServerError):
-                self.online = False
+                pass  # the server is lost (the connection state says so): preview offline
             except Rejected as error:
-                self.online = True
                 raise TillError(rejected_sentence(error)) from error
             else:
-                self.online = True
                 return Preview(
                     check_id=calc.check_id,
                     total=calc.total,
@@ -155,7 +160,6 @@ class SaleServices(ClaimServices):
         try:
             hold = self.client.hold(request, idempotency_key=f"{draft.check_id}-hold")
         except (Offline, ServerError) as error:
-            self.online = False
             raise TillError(
                 _("The server was lost before the sale was held; press Enter to recalculate.")
             ) from error
@@ -213,7 +217,6 @@ class SaleServices(ClaimServices):
         except ProcessingError as error:
             # The confirmation is in the outbox; the sync engine delivers it.
             log.warning("confirm of %s queued: %s", check_id, error)
-            self.online = not isinstance(error, Offline | ServerError)
             return None
         with self.database() as db:
             Outbox(db, self.clock).mark_acknowledged(check_id, result.model_dump(mode="json"))
@@ -284,7 +287,7 @@ class SaleServices(ClaimServices):
         self._audit(
             "check_voided",
             record_id=draft.check_id,
-            online=self.online,
+            online=self.connection.online,
             detail={"lines": len(draft.lines), "total": str(draft.total)},
         )
 
@@ -299,7 +302,7 @@ class SaleServices(ClaimServices):
                 {"check_id": check_id},
                 action="hold_released",
                 cashier=self.cashier,
-                online=self.online,
+                online=self.connection.online,
                 clock=self.clock,
             )
         try:
