@@ -99,7 +99,7 @@ class SaleScreen(TillScreen):
         """An offline spend above the threshold waits for the manager's PIN."""
 
     class LineFound(Message):
-        """A scanned product was found in the catalog."""
+        """A scanned product was found in the catalog, or a burst was an amount."""
 
         def __init__(self, line: SaleLine) -> None:
             super().__init__()
@@ -206,6 +206,10 @@ class SaleScreen(TillScreen):
         elif found.kind is IdKind.CLAIM:
             redeemed = services.redeem_claim(found.value, member, scanned=scanned)
             self.post_message(self.ClaimCollected(redeemed))
+        elif found.kind is IdKind.UNKNOWN and (amount := parse_amount(text)) is not None:
+            # A quick typist's amount arrives as fast as a wedge burst; it is no code of any
+            # kind, so it is what the line says it takes: the amount.
+            self.post_message(self.LineFound(SaleLine(QUICK_AMOUNT, amount, Decimal(1), amount)))
         else:
             try:
                 member = services.identify(text, scanned=scanned)
