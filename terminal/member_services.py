@@ -19,7 +19,7 @@ from offline_cache.outbox import KIND_REGISTRATION, KIND_RETURN, Outbox
 from offline_cache.registrations import PendingRegistration
 from processing import wire
 from processing.errors import Offline, ProcessingError, Rejected, ServerError
-from terminal import till_state
+from terminal import member_progress, till_state
 from terminal.i18n import N_, _
 from terminal.service_base import ServiceBase, TillError, rejected_sentence
 from terminal.views import CheckRow, MemberView, ReturnView, SaleLine
@@ -50,6 +50,14 @@ class CodeStep:
 
 class MemberServices(ServiceBase):
     """Register members and return checks."""
+
+    # ------------------------------------------------------------------ panel figures
+
+    def member_after_sale(
+        self, member: MemberView, paid: Decimal, balance_after: Decimal
+    ) -> MemberView:
+        """The panel's member once a sale is done: balance, tier and progress after it."""
+        return member_progress.after_sale(member, self.cached_program(), paid, balance_after)
 
     # ------------------------------------------------------------------ registration
 

@@ -14,9 +14,11 @@ from datetime import UTC, datetime
 
 from sqlite_utils import Database
 
+from loyalty.program import Program
 from loyalty.receipt import Receipt
 from offline_cache.audit import AuditLog
 from offline_cache.print_jobs import PrintJobs
+from offline_cache.snapshots import ProgramCache
 from processing.client import ProcessingClient
 from processing.errors import Rejected
 from terminal.cashiers import Cashiers, cashiers_path
@@ -73,6 +75,12 @@ class ServiceBase:
         """The till database, locked for the caller's block."""
         with self._lock:
             yield self._db
+
+    def cached_program(self) -> Program | None:
+        """The program last fetched from the server (None before the first refresh)."""
+        with self.database() as db:
+            cached = ProgramCache(db).load()
+        return Program.from_dict(cached.program) if cached is not None else None
 
     def close(self) -> None:
         """Release the network pool and the database (bounded; called on app exit)."""

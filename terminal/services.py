@@ -26,7 +26,7 @@ from offline_cache.offline import authorize_offline_spend
 from offline_cache.outbox import KIND_HOLD_CANCEL, Outbox
 from processing import wire
 from processing.errors import Offline, ProcessingError, Rejected, ServerError
-from terminal import offline_rules, receipts
+from terminal import member_progress, offline_rules, receipts
 from terminal.claim_services import ClaimServices
 from terminal.i18n import _
 from terminal.member_services import MemberServices
@@ -82,7 +82,11 @@ class SaleServices(ClaimServices):
         except (Offline, ServerError) as error:
             log.info("identify offline: %s", error)
             return self._identify_cached(text, entry)
-        return member_view(result)
+        rate = None
+        if result.member.birthday_window:
+            program = self.cached_program()
+            rate = member_progress.birthday_rate(program, result.member.tier.rate_percent)
+        return member_view(result, rate)
 
     def note_identified(self, member: MemberView) -> None:
         """Audit an identification (called after the panel has been told, to keep it fast)."""

@@ -84,9 +84,12 @@ class SaleScreen(TillScreen):
     class Committed(Message):
         """The commit worker finished the sale."""
 
-        def __init__(self, result: SaleResult) -> None:
+        def __init__(self, result: SaleResult, member: MemberView | None) -> None:
             super().__init__()
             self.result = result
+            """What the sale earned, spent and printed."""
+            self.member = member
+            """The customer as the sale left them (balance, tier progress); None: no customer."""
 
     class CouponEntered(Message):
         """A coupon code was typed or scanned."""
@@ -402,12 +405,17 @@ class SaleScreen(TillScreen):
     def _commit(self, draft: SaleDraft, preview: Preview | None) -> None:
         from offline_cache.errors import ManagerPinRequired
 
+        services = self.till.services
         try:
-            result = self.till.services.commit_sale(draft, preview)
+            result = services.commit_sale(draft, preview)
         except ManagerPinRequired:
             self.post_message(self.ManagerNeeded())
             return
-        self.post_message(self.Committed(result))
+        after = None
+        if draft.member is not None:
+            paid = preview.to_pay if preview is not None else draft.total
+            after = services.member_after_sale(draft.member, paid, result.balance_after)
+        self.post_message(self.Committed(result, after))
 
     def on_sale_screen_manager_needed(self, message: ManagerNeeded) -> None:
         """An offline spend above the threshold: the manager's PIN approves it."""
@@ -424,9 +432,9 @@ class SaleScreen(TillScreen):
     def on_sale_screen_committed(self, message: Committed) -> None:
         self.busy = False
         self.result = message.result
-        if self.member is not None:
-            # The panel must not keep showing the balance from before this sale.
-            self.member = replace(self.member, available=message.result.balance_after)
+        if message.member is not None:
+            # The panel must not keep showing the figures from before this sale.
+            self.member = message.member
             self.query_one(CustomerPanel).show(self.member)
         self.draft = None
         self.preview = None
