@@ -32,6 +32,7 @@ from terminal.i18n import _
 from terminal.messages import ConnectionChanged, ScanReceived, ServicesReady, StatusRefreshed
 from terminal.printing import PrinterChanged
 from terminal.scanner_glue import ScannerChanged
+from terminal.sentences import sentence
 
 if TYPE_CHECKING:
     from terminal.services import TillServices
@@ -186,7 +187,7 @@ class TillApp(App[None], inherit_bindings=False):
 
     def report_failure(self, error: BaseException) -> None:
         """The one place worker failures are shown: one sentence, never a traceback."""
-        self.say(failure_sentence(error), error=True)
+        self.say(sentence(error), error=True)
 
     def say(self, sentence: str, *, error: bool = False) -> None:
         """Show one sentence on the active screen's message line (a toast where there is none)."""
@@ -294,7 +295,7 @@ class TillApp(App[None], inherit_bindings=False):
         try:
             services = self._services_factory()
         except Exception as error:
-            reason = failure_sentence(error)
+            reason = sentence(error)
             log.warning("settings not applied: %s", reason)
             self.settings = old_settings
             try:
@@ -334,18 +335,6 @@ def _run_all(stops: list[Callable[[], None]]) -> None:
             stop()
         except Exception:  # a failing stop must not keep the others from running
             log.exception("stopping %s failed", stop)
-
-
-def failure_sentence(error: BaseException) -> str:
-    """The cashier's sentence for ``error``; unexpected errors are logged in full."""
-    from drivers.errors import DeviceError
-    from offline_cache.errors import CacheError
-    from processing.errors import ProcessingError
-
-    if isinstance(error, TillError | ProcessingError | DeviceError | CacheError):
-        return str(error)
-    log.error("unexpected failure", exc_info=error)
-    return _("Something went wrong; the details are in the till's log. Try again.")
 
 
 def make_app(

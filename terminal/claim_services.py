@@ -27,10 +27,11 @@ from offline_cache.link import is_final_refusal
 from offline_cache.members import MemberCache
 from offline_cache.outbox import KIND_CLAIM, Outbox
 from processing import wire
-from processing.errors import Offline, ProcessingError, Rejected, ServerError
+from processing.errors import ErrorCode, Offline, ProcessingError, Rejected, ServerError
 from terminal import offline_rules, receipts
-from terminal.i18n import _
-from terminal.service_base import ServiceBase, TillError, rejected_sentence
+from terminal.i18n import N_, _
+from terminal.sentences import rejected_sentence
+from terminal.service_base import ServiceBase, TillError
 from terminal.views import ClaimView, MemberView, RedeemedClaim, SaleDraft, SaleResult
 from terminal.wire_views import draft_details, wire_line
 
@@ -225,7 +226,11 @@ def _after(member: MemberView, check: wire.CheckResult) -> MemberView:
     )
 
 
+_CLAIM_REFUSALS = {
+    ErrorCode.MEMBER_BLOCKED: N_("This member is blocked and cannot collect points."),
+}
+"""Refusals that read differently when collecting a receipt's points."""
+
+
 def _refusal_sentence(error: Rejected) -> str:
-    if error.code == "member_blocked":
-        return _("This member is blocked and cannot collect points.")
-    return rejected_sentence(error)
+    return rejected_sentence(error, _CLAIM_REFUSALS)

@@ -23,6 +23,7 @@ from loyalty.receipt import ReceiptLanguage
 from terminal.cli_support import EXIT_CONFIG, settings_or_exit
 from terminal.config import Settings
 from terminal.device_settings import printer_for
+from terminal.sentences import sentence
 
 EXIT_DEVICE = 1
 
@@ -210,7 +211,8 @@ def test_print(config_file: str | None, language: str | None) -> None:
         finally:
             printer.close()
     except DeviceError as exc:
-        click.echo(f"Not printed: {exc}", err=True)
+        # The sentence for the admin, then the driver's detail (port, address) to act on.
+        click.echo(f"Not printed: {sentence(exc)} ({exc})", err=True)
         sys.exit(EXIT_DEVICE)
     letters = ALPHABETS[lang] + ALPHABETS[lang].lower()
     printable = printable_characters(printer_settings.profile)

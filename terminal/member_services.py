@@ -18,10 +18,11 @@ from offline_cache.errors import NotFound
 from offline_cache.outbox import KIND_REGISTRATION, KIND_RETURN, Outbox
 from offline_cache.registrations import PendingRegistration
 from processing import wire
-from processing.errors import Offline, ProcessingError, Rejected, ServerError
+from processing.errors import ErrorCode, Offline, ProcessingError, Rejected, ServerError
 from terminal import member_progress, till_state
 from terminal.i18n import N_, _
-from terminal.service_base import ServiceBase, TillError, rejected_sentence
+from terminal.sentences import rejected_sentence
+from terminal.service_base import ServiceBase, TillError
 from terminal.views import CheckRow, MemberView, ReturnView, SaleLine
 
 
@@ -204,7 +205,7 @@ class MemberServices(ServiceBase):
         try:
             result = self.client.confirm_registration(pending.code_id, code, idempotency_key=key)
         except Rejected as error:
-            if error.code in {"code_expired", "unknown_code"}:
+            if error.code in {ErrorCode.CODE_EXPIRED, ErrorCode.UNKNOWN_CODE}:
                 fresh = self.resend_pending(record_id)
                 raise TillError(
                     _("The code has expired; a new code was sent to {phone}.").format(
@@ -305,8 +306,12 @@ class MemberServices(ServiceBase):
 _OFFLINE_CONFIRM = N_("The server is not reachable; confirm the code once it is back.")
 
 
+_PENDING_REFUSALS = {
+    ErrorCode.CODE_LOCKED: N_("Too many wrong codes; ask for a new code later."),
+}
+"""Refusals that read differently for a registration queued offline."""
+
+
 def _pending_sentence(error: Rejected) -> str:
     """The sentence for a refused code of a queued registration (as online, locked aside)."""
-    if error.code == "code_locked":
-        return _("Too many wrong codes; ask for a new code later.")
-    return rejected_sentence(error)
+    return rejected_sentence(error, _PENDING_REFUSALS)

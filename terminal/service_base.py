@@ -20,17 +20,15 @@ from offline_cache.audit import AuditLog
 from offline_cache.print_jobs import PrintJobs
 from offline_cache.snapshots import ProgramCache
 from processing.client import ProcessingClient
-from processing.errors import Rejected
 from terminal.cashiers import Cashiers, cashiers_path
 from terminal.config import Settings
 from terminal.connection import Connection
 from terminal.errors import TillError
-from terminal.i18n import N_, _
 
 Clock = Callable[[], datetime]
 """Returns the current time, aware; injected so tests and snapshots are repeatable."""
 
-__all__ = ["Clock", "ServiceBase", "TillError", "rejected_sentence", "utc_now"]
+__all__ = ["Clock", "ServiceBase", "TillError", "utc_now"]
 
 
 def utc_now() -> datetime:
@@ -121,34 +119,3 @@ class ServiceBase:
                 detail=detail,
                 override_by=override_by,
             )
-
-
-_REJECTION_SENTENCES = {
-    "unknown_member": N_("No member has this phone or card; F5 registers a new one."),
-    "member_blocked": N_("This member is blocked: no points on this sale."),
-    "spend_not_allowed": N_("This member may not spend points now."),
-    "insufficient_points": N_("The member does not have that many points."),
-    "code_required": N_("This spend needs the code from the customer's SMS."),
-    "code_invalid": N_("The SMS code is wrong; ask the customer again."),
-    "code_expired": N_("The SMS code has expired; send a new one."),
-    "code_locked": N_("Too many wrong codes; the sale can go on without spending points."),
-    "stale_calculation": N_("The check changed; press Enter to recalculate."),
-    "hold_expired": N_("The hold expired; press Enter to recalculate."),
-    "invalid_phone": N_("This is not a valid phone number."),
-    "invalid_token": N_("This QR code is not valid or has expired; ask for a fresh one."),
-    "return_exceeds_check": N_("That is more than the check had left to return."),
-    "unknown_check": N_("No such check on the server."),
-    "consent_required": N_("The customer's consent is required to register."),
-    "claim_unknown": N_("This claim code is not known; check the digits on the receipt."),
-    "claim_redeemed": N_("The points of this receipt were already collected."),
-    "claim_expired": N_("This claim code has expired; its points can no longer be collected."),
-    "claim_returned": N_(
-        "The goods on this receipt were returned; there are no points to collect."
-    ),
-}
-
-
-def rejected_sentence(error: Rejected) -> str:
-    """The cashier's sentence for a refusal (the server's own when the code is unknown)."""
-    sentence = _REJECTION_SENTENCES.get(error.code)
-    return _(sentence) if sentence else error.message

@@ -22,6 +22,7 @@ from decimal import Decimal
 
 from loyalty.identifiers import IdKind, classify
 from offline_cache.checks import CheckRecord, commit_check, queue_record
+from offline_cache.errors import CacheError
 from offline_cache.offline import authorize_offline_spend
 from offline_cache.outbox import KIND_HOLD_CANCEL, Outbox
 from processing import wire
@@ -31,7 +32,8 @@ from terminal.claim_services import ClaimServices
 from terminal.i18n import _
 from terminal.member_services import MemberServices
 from terminal.office_services import OfficeServices
-from terminal.service_base import Clock, TillError, rejected_sentence
+from terminal.sentences import rejected_sentence, sentence
+from terminal.service_base import Clock, TillError
 from terminal.views import MemberView, Preview, SaleDraft, SaleResult
 from terminal.wire_views import check_request, draft_details, member_view, wire_line
 
@@ -101,7 +103,10 @@ class SaleServices(ClaimServices):
                     db, text, self.settings.till.region, self.clock(), entry
                 )
             except offline_rules.OfflineRefusal as error:
-                raise TillError(str(error)) from error
+                # The refusal is worded already, unless it passes on the cache's own reason.
+                cause = error.__cause__
+                worded = sentence(cause) if isinstance(cause, CacheError) else str(error)
+                raise TillError(worded) from error
         return view
 
     # ------------------------------------------------------------------ preview
