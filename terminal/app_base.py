@@ -32,6 +32,7 @@ from terminal.messages import ConnectionChanged, ServicesReady, StatusRefreshed
 from terminal.printing import PrinterChanged
 from terminal.scanner_glue import ScannerChanged
 from terminal.sentences import sentence
+from terminal.textual_workarounds import FOCUS_KEYS
 
 if TYPE_CHECKING:
     from terminal.services import TillServices
@@ -81,6 +82,7 @@ class TillAppBase(App[None], inherit_bindings=False):
     BINDINGS: ClassVar[list[BindingType]] = [
         # Swallow ctrl+c so a reflex press neither quits nor prints Textual's English hint.
         Binding("ctrl+c", "nothing", show=False, priority=True, system=True),
+        *FOCUS_KEYS,
     ]
 
     def __init__(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from textual.binding import BindingsMap
+from textual.binding import Binding, BindingsMap
 from textual.screen import Screen
 
 from terminal.i18n import _
@@ -29,3 +29,17 @@ def translate_bindings(node: Screen[Any]) -> None:
             replace(b, description=_(b.description)) if b.description else b for b in bindings
         ]
     node._bindings = translated
+
+
+FOCUS_KEYS = [
+    Binding("tab", "focus_next", show=False, priority=True, system=True),
+    Binding("shift+tab", "focus_previous", show=False, priority=True, system=True),
+]
+"""Tab and Shift+Tab handled as they reach the app, before the keys behind them.
+
+Textual hands every key to the focused widget as it arrives and runs a screen's ordinary
+``tab`` binding only once that widget has let the key bubble up; by then the keys typed after
+Tab are already queued for the old widget. Typed quickly ("1<Tab>1111" on the login screen),
+the PIN went into the cashier field. A priority binding is run by the app on arrival, so the
+focus has moved before the next key is handed out. (No till widget uses Tab itself.)
+"""
