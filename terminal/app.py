@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from terminal.app_base import CACHE_REFRESH_S, STATUS_INTERVAL_S, AppOptions, TillAppBase
 from terminal.config import Settings
-from terminal.messages import ScanReceived, ServicesReady
+from terminal.messages import CustomerChosen, ScanReceived, ServicesReady
 from terminal.screens.base import TillModal, TillScreen
 from terminal.screens.login import LoginScreen
 
@@ -44,7 +44,7 @@ class TillApp(TillAppBase):
         self.call_after_refresh(self._connect)
 
     def on_services_ready(self, message: ServicesReady) -> None:
-        # Deferred: the sale screen (and its widgets) is not needed for the first frame.
+        # Deferred here and below: the sale screen is not needed for the first frame.
         from terminal.screens.sale import SaleScreen
 
         if self.options.start_cashier is not None:
@@ -53,6 +53,18 @@ class TillApp(TillAppBase):
         self.set_interval(CACHE_REFRESH_S, self.refresh_caches)
         self.refresh_status()
         self.refresh_caches()
+
+    def on_customer_chosen(self, message: CustomerChosen) -> None:
+        """A screen chose the customer (registration, the sync screen's pending code): the
+        screens above the sale close, and the sale screen takes the customer."""
+        from terminal.screens.sale import SaleScreen
+
+        sales = [screen for screen in self.screen_stack if isinstance(screen, SaleScreen)]
+        if not sales:
+            return
+        while self.screen_stack[-1] is not sales[-1]:
+            self.pop_screen()  # takes the screen off the stack at once
+        sales[-1].show_customer(message.member, message.sentence)
 
     def on_scan_received(self, message: ScanReceived) -> None:
         """Scans go to whichever screen is active (identify, return lookup, test scan)."""

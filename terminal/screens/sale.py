@@ -25,6 +25,7 @@ from textual.widgets import Footer
 
 from terminal.errors import TillError
 from terminal.i18n import N_, _, parse_amount, points
+from terminal.messages import PendingFound
 from terminal.screens.base import TillScreen
 from terminal.screens.manager import ask_manager
 from terminal.screens.prompt import Prompt
@@ -221,26 +222,33 @@ class SaleScreen(TillScreen):
                 pending = services.pending_for_phone(text) if found.kind is IdKind.PHONE else None
                 if pending is None:
                     raise
-                from terminal.screens.registration import offer_pending_code
-
-                self.app.call_from_thread(offer_pending_code, self, pending)
+                self.post_message(PendingFound(pending))
                 return
             self.post_message(self.Identified(member))
             services.note_identified(member)  # after the panel is told, to keep it fast
 
     def on_sale_screen_identified(self, message: Identified) -> None:
+        self.show_customer(message.member)
+
+    def on_pending_found(self, message: PendingFound) -> None:
+        from terminal.screens.registration import offer_pending_code
+
+        offer_pending_code(self, message.pending)
+
+    def show_customer(self, member: MemberView, sentence: str | None = None) -> None:
+        """Make ``member`` the customer of this check (the app calls this for other screens)."""
         if self.result is not None:
             self._reset()
-        self.member = message.member
-        self.query_one(CustomerPanel).show(message.member)
+        self.member = member
+        self.query_one(CustomerPanel).show(member)
         if self.draft is not None:
-            self.draft = replace(self.draft, member=message.member, spend=Decimal(0))
+            self.draft = replace(self.draft, member=member, spend=Decimal(0))
             self._recalculate()
-        self.say(
-            _("Customer found.")
-            if message.member.online
-            else _("Customer found in the offline cache.")
-        )
+        if sentence is None:
+            sentence = (
+                _("Customer found.") if member.online else _("Customer found in the offline cache.")
+            )
+        self.say(sentence)
 
     def on_sale_screen_claim_collected(self, message: ClaimCollected) -> None:
         """The receipt's points were credited (or had been, to this member): one sentence, and
