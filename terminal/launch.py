@@ -134,14 +134,21 @@ def run_till(settings: Settings, config_path: Path | None, *, show_receipts: boo
     return 0
 
 
-def run_demo(base: Settings, directory: Path | None = None) -> int:
-    """Start the demo server and devices, open the UI, and stop everything after it."""
+def run_demo(
+    base: Settings, directory: Path | None = None, *, ignored: list[str] | None = None
+) -> int:
+    """Start the demo server and devices, open the UI, and stop everything after it.
+
+    ``ignored``: the TILL_* variables dropped so the demo owns its settings
+    (:func:`terminal.demo.drop_owned_environment`); the intro names them.
+    """
     from terminal import demo
     from terminal.cashiers import Cashiers, cashiers_path
     from terminal.pty_scanner import PtyScanner
 
     if directory is None and os.environ.get(DEMO_DIR_ENV):
         directory = Path(os.environ[DEMO_DIR_ENV])
+    ignored = ignored or []
     folder, remove = demo.make_directory(directory)
     try:
         env = demo.start_server(folder, base.till.store_id, base.till.till_id)
@@ -157,8 +164,12 @@ def run_demo(base: Settings, directory: Path | None = None) -> int:
     try:
         settings = demo.demo_settings(base, env, base.till.language, scanner.port)
         Cashiers(cashiers_path(settings.offline.db_path)).add(*demo.DEMO_CASHIER)
-        token = demo.member_token(env, demo.DEMO_PHONES[0][0])
-        print(demo.introduction(settings, env, scanner.feed_path, token), flush=True)
+        token = demo.member_token(env, demo.DEMO_PHONES[0])
+        members = demo.describe_members(settings)
+        intro = demo.introduction(
+            settings, env, scanner.feed_path, token, members=members, ignored=ignored
+        )
+        print(intro, flush=True)
         if os.environ.get("TILL_DEMO_NO_UI"):
             return 0
         if sys.stdin.isatty():

@@ -27,18 +27,19 @@ from sqlite_utils import Database
 from loyalty.identifiers import IdKind, classify
 from offline_cache import offline
 from offline_cache.checks import CheckRecord, commit_check, queue_record
-from offline_cache.errors import ManagerPinRequired, OfflineRefused
+from offline_cache.errors import CacheError, ManagerPinRequired, OfflineRefused
 from offline_cache.members import MemberCache
 from offline_cache.offline import authorize_offline_spend
 from offline_cache.outbox import KIND_HOLD_CANCEL, Outbox
 from processing import wire
 from processing.errors import Offline, ProcessingError, Rejected, ServerError
-from terminal import offline_rules, receipts
+from terminal import member_progress, offline_rules, receipts
 from terminal.claim_services import ClaimServices
 from terminal.i18n import _
 from terminal.member_services import MemberServices
 from terminal.office_services import OfficeServices
-from terminal.service_base import Clock, TillError, rejected_sentence
+from terminal.sentences import rejected_sentence, sentence
+from terminal.service_base import Clock, TillError
 from terminal.views import MemberView, Preview, PreviewLine, SaleDraft, SaleResult
 from terminal.wire_views import check_request, draft_details, member_view, wire_line
 
@@ -75,6 +76,10 @@ class SaleServices(ClaimServices):
         if found.kind not in kinds:
             raise TillError(_("This is not a phone number, member QR or loyalty card."))
         entry: wire.EntryMode = "scanned" if scanned else "typed"
+        if not self.connection.online:
+            # A dead server costs the cashier one wait, not one per scan: the background
+            # prober (and any other answer) brings the till back online.
+            return self._identify_cached(text, entry)
         budget = float(self.settings.processing.offline_budget)
         future = self._budget_pool.submit(
             self.client.identify,
@@ -87,14 +92,21 @@ class SaleServices(ClaimServices):
         try:
             result = future.result(timeout=budget)
         except Rejected as error:
-            self.online = True
             raise TillError(rejected_sentence(error)) from error
-        except (FutureTimeout, Offline, ServerError) as error:
-            log.info("identify offline: %s", error)
-            self.online = False
+        except FutureTimeout:
+            # The call goes on in its thread; the cashier does not wait for it, and neither
+            # does the next scan: offline until an answer or the prober says otherwise.
+            log.info("identify offline: no answer within %s s", budget)
+            self.client.gave_up_waiting()
             return self._identify_cached(text, entry)
-        self.online = True
-        return member_view(result)
+        except (Offline, ServerError) as error:
+            log.info("identify offline: %s", error)
+            return self._identify_cached(text, entry)
+        rate = None
+        if result.member.birthday_window:
+            program = self.cached_program()
+            rate = member_progress.birthday_rate(program, result.member.tier.rate_percent)
+        return member_view(result, rate)
 
     def note_identified(self, member: MemberView) -> None:
         """Audit an identification (called after the panel has been told, to keep it fast)."""
@@ -109,7 +121,10 @@ class SaleServices(ClaimServices):
                     db, text, self.settings.till.region, self.clock(), entry
                 )
             except offline_rules.OfflineRefusal as error:
-                raise TillError(str(error)) from error
+                # The refusal is worded already, unless it passes on the cache's own reason.
+                cause = error.__cause__
+                worded = sentence(cause) if isinstance(cause, CacheError) else str(error)
+                raise TillError(worded) from error
         return view
 
     # ------------------------------------------------------------------ preview
@@ -122,12 +137,10 @@ class SaleServices(ClaimServices):
             try:
                 calc = self.client.calculate(check_request(draft))
             except (Offline, ServerError):
-                self.online = False
+                pass  # the server is lost (the connection state says so): preview offline
             except Rejected as error:
-                self.online = True
                 raise TillError(rejected_sentence(error)) from error
             else:
-                self.online = True
                 return Preview(
                     check_id=calc.check_id,
                     total=calc.total,
@@ -183,7 +196,6 @@ class SaleServices(ClaimServices):
         try:
             hold = self.client.hold(request, idempotency_key=hold_key(request))
         except (Offline, ServerError) as error:
-            self.online = False
             raise TillError(
                 _("The server was lost before the sale was held; press Enter to recalculate.")
             ) from error
@@ -257,7 +269,6 @@ class SaleServices(ClaimServices):
         except ProcessingError as error:
             # The confirmation is in the outbox; the sync engine delivers it.
             log.warning("confirm of %s queued: %s", check_id, error)
-            self.online = not isinstance(error, Offline | ServerError)
             return None
         with self.database() as db:
             Outbox(db, self.clock).mark_acknowledged(check_id, result.model_dump(mode="json"))
@@ -368,7 +379,7 @@ class SaleServices(ClaimServices):
         self._audit(
             "check_voided",
             record_id=draft.check_id,
-            online=self.online,
+            online=self.connection.online,
             detail={"lines": len(draft.lines), "total": str(draft.total)},
         )
 
@@ -383,7 +394,7 @@ class SaleServices(ClaimServices):
                 {"check_id": check_id},
                 action="hold_released",
                 cashier=self.cashier,
-                online=self.online,
+                online=self.connection.online,
                 clock=self.clock,
             )
         try:

@@ -45,6 +45,12 @@ class MemberView:
     """When the cached balance was last refreshed (offline identification only)."""
     entry: str = "typed"
     """scanned or typed."""
+    lifetime_spend: Decimal | None = None
+    """What the member has paid in all (the tiers' measure); None when not known (offline)."""
+    birthday: bool = False
+    """In the birthday window: the check earns the birthday rate when it is higher."""
+    birthday_rate: Decimal | None = None
+    """The rate this check earns in the birthday window (None: not known or not higher)."""
 
 
 @dataclass(frozen=True)

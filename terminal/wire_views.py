@@ -11,8 +11,9 @@ from processing import wire
 from terminal.views import CheckRow, MemberView, SaleDraft, SaleLine
 
 
-def member_view(result: wire.IdentifyResult) -> MemberView:
-    """The screen's view of an identify answer."""
+def member_view(result: wire.IdentifyResult, birthday_rate: Decimal | None = None) -> MemberView:
+    """The screen's view of an identify answer (``birthday_rate``: the program's, when the
+    member is in the birthday window and it beats the tier's)."""
     member, balance = result.member, result.balance
     frozen_until = min((lot.active_from for lot in balance.frozen), default=None)
     expiring_on = min((lot.expires_at for lot in balance.expiring), default=None)
@@ -40,6 +41,9 @@ def member_view(result: wire.IdentifyResult) -> MemberView:
         coupons=tuple(f"{c.title} ({c.code})" for c in result.coupons),
         online=True,
         entry=result.entry,
+        lifetime_spend=member.tier.lifetime_spend,
+        birthday=member.birthday_window,
+        birthday_rate=birthday_rate if member.birthday_window else None,
     )
 
 

@@ -147,7 +147,9 @@ def make_bridge_app(bridge: RegisterBridge, key: str | None) -> FastAPI:
     def health() -> models.Health:
         """Whether the bridge is up and whether the till reaches its server."""
         services = bridge.services
-        return models.Health(till_id=services.settings.till.till_id, online=services.online)
+        return models.Health(
+            till_id=services.settings.till.till_id, online=services.connection.online
+        )
 
     @app.put(
         f"{PREFIX}/receipts/{{receipt_id}}/cart",

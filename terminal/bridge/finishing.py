@@ -77,7 +77,7 @@ def bare_result(services: TillServices, request: models.FinishRequest) -> models
         earned=ZERO,
         spent=ZERO,
         confirmed=False,
-        offline=not services.online,
+        offline=not services.connection.online,
         fiscal_number=request.fiscal_number,
         bonus_lines=[],
     )

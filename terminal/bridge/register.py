@@ -334,7 +334,7 @@ class RegisterBridge:
             try:
                 result = self.services.commit_sale(draft, preview, print_receipt=request.print)
             except TillError:
-                if self.services.online or not preview.online:
+                if self.services.connection.online or not preview.online:
                     raise
                 # The server was lost before the hold, as on the sale screen: calculate again,
                 # offline this time, and commit if the register's discounts still stand.
@@ -461,7 +461,7 @@ class RegisterBridge:
             AuditLog(db, self.services.clock).append(
                 action,
                 cashier=self.services.cashier,
-                online=self.services.online,
+                online=self.services.connection.online,
                 source="bridge",
                 record_id=receipt.check_id,
                 detail={

@@ -25,6 +25,7 @@ from textual.widgets import Footer
 
 from terminal.errors import TillError
 from terminal.i18n import N_, _, parse_amount, points
+from terminal.messages import PendingFound
 from terminal.screens.bridged import BridgedCheck
 from terminal.screens.manager import ask_manager
 from terminal.screens.prompt import Prompt
@@ -84,9 +85,12 @@ class SaleScreen(BridgedCheck):
     class Committed(Message):
         """The commit worker finished the sale."""
 
-        def __init__(self, result: SaleResult) -> None:
+        def __init__(self, result: SaleResult, member: MemberView | None) -> None:
             super().__init__()
             self.result = result
+            """What the sale earned, spent and printed."""
+            self.member = member
+            """The customer as the sale left them (balance, tier progress); None: no customer."""
 
     class CouponEntered(Message):
         """A coupon code was typed or scanned."""
@@ -99,7 +103,7 @@ class SaleScreen(BridgedCheck):
         """An offline spend above the threshold waits for the manager's PIN."""
 
     class LineFound(Message):
-        """A scanned product was found in the catalog."""
+        """A scanned product was found in the catalog, or a burst was an amount."""
 
         def __init__(self, line: SaleLine) -> None:
             super().__init__()
@@ -206,6 +210,10 @@ class SaleScreen(BridgedCheck):
         elif found.kind is IdKind.CLAIM:
             redeemed = services.redeem_claim(found.value, member, scanned=scanned)
             self.post_message(self.ClaimCollected(redeemed))
+        elif found.kind is IdKind.UNKNOWN and (amount := parse_amount(text)) is not None:
+            # A quick typist's amount arrives as fast as a wedge burst; it is no code of any
+            # kind, so it is what the line says it takes: the amount.
+            self.post_message(self.LineFound(SaleLine(QUICK_AMOUNT, amount, Decimal(1), amount)))
         else:
             try:
                 member = services.identify(text, scanned=scanned)
@@ -214,29 +222,36 @@ class SaleScreen(BridgedCheck):
                 pending = services.pending_for_phone(text) if found.kind is IdKind.PHONE else None
                 if pending is None:
                     raise
-                from terminal.screens.registration import offer_pending_code
-
-                self.app.call_from_thread(offer_pending_code, self, pending)
+                self.post_message(PendingFound(pending))
                 return
             self.post_message(self.Identified(member))
             services.note_identified(member)  # after the panel is told, to keep it fast
 
     def on_sale_screen_identified(self, message: Identified) -> None:
+        self.show_customer(message.member)
+
+    def on_pending_found(self, message: PendingFound) -> None:
+        from terminal.screens.registration import offer_pending_code
+
+        offer_pending_code(self, message.pending)
+
+    def show_customer(self, member: MemberView, sentence: str | None = None) -> None:
+        """Make ``member`` the customer of this check (the app calls this for other screens)."""
         if self.bridged is not None:  # the register's receipt: the bridge recalculates
-            self.bridged_identified(message.member)
+            self.bridged_identified(member)
             return
         if self.result is not None:
             self._reset()
-        self.member = message.member
-        self.query_one(CustomerPanel).show(message.member)
+        self.member = member
+        self.query_one(CustomerPanel).show(member)
         if self.draft is not None:
-            self.draft = replace(self.draft, member=message.member, spend=Decimal(0))
+            self.draft = replace(self.draft, member=member, spend=Decimal(0))
             self._recalculate()
-        self.say(
-            _("Customer found.")
-            if message.member.online
-            else _("Customer found in the offline cache.")
-        )
+        if sentence is None:
+            sentence = (
+                _("Customer found.") if member.online else _("Customer found in the offline cache.")
+            )
+        self.say(sentence)
 
     def on_sale_screen_claim_collected(self, message: ClaimCollected) -> None:
         """The receipt's points were credited (or had been, to this member): one sentence, and
@@ -416,12 +431,17 @@ class SaleScreen(BridgedCheck):
     def _commit(self, draft: SaleDraft, preview: Preview | None) -> None:
         from offline_cache.errors import ManagerPinRequired
 
+        services = self.till.services
         try:
-            result = self.till.services.commit_sale(draft, preview)
+            result = services.commit_sale(draft, preview)
         except ManagerPinRequired:
             self.post_message(self.ManagerNeeded())
             return
-        self.post_message(self.Committed(result))
+        after = None
+        if draft.member is not None:
+            paid = preview.to_pay if preview is not None else draft.total
+            after = services.member_after_sale(draft.member, paid, result.balance_after)
+        self.post_message(self.Committed(result, after))
 
     def on_sale_screen_manager_needed(self, message: ManagerNeeded) -> None:
         """An offline spend above the threshold: the manager's PIN approves it."""
@@ -438,9 +458,9 @@ class SaleScreen(BridgedCheck):
     def on_sale_screen_committed(self, message: Committed) -> None:
         self.busy = False
         self.result = message.result
-        if self.member is not None:
-            # The panel must not keep showing the balance from before this sale.
-            self.member = replace(self.member, available=message.result.balance_after)
+        if message.member is not None:
+            # The panel must not keep showing the figures from before this sale.
+            self.member = message.member
             self.query_one(CustomerPanel).show(self.member)
         self.draft = None
         self.preview = None
