@@ -108,6 +108,7 @@ async def register(
             phone=phone,
             purpose="register",
             now=now,
+            till=caller.pk,
             member_id=None if existing is None else existing.id,
             registration=registration,
         )
@@ -174,6 +175,7 @@ async def spend_code(
             phone=member.phone,
             purpose="spend",
             now=now,
+            till=caller.pk,
             member_id=member.id,
             points=to_minor(body.points),
         )

@@ -171,6 +171,21 @@ def m004_store_timezones(db: Database) -> None:
     db.execute("ALTER TABLE claims ADD COLUMN timezone TEXT")
 
 
+@migrations()
+def m005_code_limits(db: Database) -> None:
+    # SMS code limits (processing.server.codes): every code sent (per phone and per till) and
+    # every wrong code typed (per phone, whatever code it was for), kept for an hour at most;
+    # a phone locked by too many wrong codes stays locked until ``locked_until``.
+    db.execute(
+        "CREATE TABLE code_sends (phone TEXT NOT NULL, till INTEGER NOT NULL, at INTEGER NOT NULL)"
+    )
+    db.execute("CREATE INDEX code_sends_phone ON code_sends (phone, at)")
+    db.execute("CREATE INDEX code_sends_till ON code_sends (till, at)")
+    db.execute("CREATE TABLE code_failures (phone TEXT NOT NULL, at INTEGER NOT NULL)")
+    db.execute("CREATE INDEX code_failures_phone ON code_failures (phone, at)")
+    db.execute("CREATE TABLE code_locks (phone TEXT PRIMARY KEY, locked_until INTEGER NOT NULL)")
+
+
 class Storage:
     """The server database: per-thread connections, migrations, serialised write transactions."""
 
