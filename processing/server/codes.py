@@ -11,8 +11,7 @@ Codes are 6 digits, valid for :data:`CODE_TTL` seconds, stored only as a hash.
   :data:`TILL_SENDS_PER_MINUTE` per till per minute (a busy till registers a customer a minute
   or so; a stolen key is held to that).
 
-Codes leave through an :class:`SmsGateway`; :class:`DevSmsSink` stores them in the database
-(``till processing codes`` shows them), for development and the demo only.
+Codes leave through an :class:`~processing.server.sms.SmsGateway` (:mod:`processing.server.sms`).
 
 Raises :class:`~processing.server.problems.ApiError` with ``unknown_code``, ``code_expired``,
 ``code_locked``, ``code_invalid``, ``code_resend_too_soon``, ``code_phone_limit`` or
@@ -23,17 +22,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import secrets
 import uuid
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from sqlite_utils import Database
 
-from loyalty.phones import mask_phone
 from processing.errors import ErrorCode
 from processing.server.problems import ApiError
+from processing.server.sms import SmsGateway
 
 CODE_TTL = 300
 MAX_ATTEMPTS = 5
@@ -41,26 +39,6 @@ LOCK_SECONDS = 900
 RESEND_SECONDS = 60
 PHONE_SENDS_PER_HOUR = 5
 TILL_SENDS_PER_MINUTE = 10
-
-log = logging.getLogger("processing.sms")
-
-
-class SmsGateway(Protocol):
-    """Where codes go. ``send`` runs inside the request's write transaction on ``db``."""
-
-    def send(self, db: Database, phone: str, text: str, code: str, now: int) -> None: ...
-
-
-class DevSmsSink:
-    """Development gateway: keeps every message in ``sms_outbox`` and logs it (phone masked)."""
-
-    def send(self, db: Database, phone: str, text: str, code: str, now: int) -> None:
-        db.execute(
-            "INSERT INTO sms_outbox (phone, text, code, created_at) VALUES (?, ?, ?, ?)",
-            [phone, text, code, now],
-        )
-        # Development only: the code is logged so a tester can read it from the console.
-        log.info("dev SMS to %s: %s", mask_phone(phone), text)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ Raises :class:`StorageError` when the file cannot be opened or migrated.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -200,6 +201,7 @@ class Storage:
         self._write_lock = WriteLock(self.path)
         self._group = GroupCommit(self._write_lock, self.db, self._connect)
         try:
+            _make_private(self.path)
             db = self.db()
             with db.ensure_autocommit_on():
                 db.execute("PRAGMA journal_mode=WAL")
@@ -278,6 +280,26 @@ class Storage:
             self._all.clear()
         self._local = threading.local()
         self._write_lock.close()
+
+
+def _make_private(path: Path) -> None:
+    """Create the database file readable by its owner only (it holds the QR signing key, SMS
+    codes and members' personal data), and tighten an older one. SQLite gives the -wal and
+    -shm files the database file's mode, so they follow.
+
+    The file is created here only when it does not exist yet, so no SQLite connection of this
+    process can have it open: closing a descriptor of an open database would drop the
+    process's POSIX locks on it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        os.close(fd)
+    for name in (path.name, f"{path.name}-wal", f"{path.name}-shm"):
+        with suppress(FileNotFoundError, PermissionError):  # another owner's: leave it be
+            os.chmod(path.with_name(name), 0o600)
 
 
 def next_seq(db: Database, name: str) -> int:
