@@ -25,6 +25,11 @@ MemberStateName = Literal["active", "earn_only", "blocked"]
 EntryMode = Literal["scanned", "typed"]
 IdentifierKind = Literal["auto", "phone", "qr", "card"]
 
+MAX_LINES = 500
+"""Lines of one check, at most."""
+MAX_BATCH = 200
+"""Offline checks in one replay batch, at most."""
+
 _Id = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
 
 
@@ -200,7 +205,7 @@ class CheckRequest(Request):
 
     check_id: str = _Id
     member_id: str = _Id
-    lines: list[Line] = Field(min_length=1, max_length=500)
+    lines: list[Line] = Field(min_length=1, max_length=MAX_LINES)
     requested_spend: Money = Field(default=Decimal("0"))
     coupons: list[str] = Field(default_factory=list, max_length=20)
     spend_code_id: str | None = Field(default=None, max_length=64)
@@ -275,7 +280,7 @@ class OfflineCheck(Request):
 
     check_id: str = _Id
     member_id: str = _Id
-    lines: list[Line] = Field(min_length=1, max_length=500)
+    lines: list[Line] = Field(min_length=1, max_length=MAX_LINES)
     spent_offline: Money = Field(default=Decimal("0"))
     provisional_earn: Money = Field(default=Decimal("0"))
     made_at: TillTime
@@ -285,7 +290,7 @@ class OfflineCheck(Request):
 class ReplayBatchRequest(Request):
     """Each item carries its own idempotency key (the check's outbox key)."""
 
-    items: list[ReplayItem] = Field(min_length=1, max_length=200)
+    items: list[ReplayItem] = Field(min_length=1, max_length=MAX_BATCH)
 
 
 class ReplayItem(Request):
@@ -311,14 +316,14 @@ class ReplayBatchResult(Answer):
 
 
 class ReturnLine(Request):
-    index: int = Field(ge=0, le=499)
+    index: int = Field(ge=0, lt=MAX_LINES)
     quantity: Quantity
 
 
 class ReturnRequest(Request):
     return_id: str = _Id
     check_id: str = _Id
-    lines: list[ReturnLine] = Field(min_length=1, max_length=500)
+    lines: list[ReturnLine] = Field(min_length=1, max_length=MAX_LINES)
 
 
 class ReturnResult(Answer):
@@ -345,7 +350,7 @@ class ClaimRequest(Request):
 
     check_id: str = _Id
     code: str = _ClaimCode
-    lines: list[Line] = Field(min_length=1, max_length=500)
+    lines: list[Line] = Field(min_length=1, max_length=MAX_LINES)
     made_at: TillTime
 
 

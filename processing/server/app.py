@@ -25,6 +25,7 @@ from processing.server import routes_checks, routes_claims, routes_members
 from processing.server.context import NoProgram, ServerContext
 from processing.server.fastpath import FastRoutes
 from processing.server.handling import JSON, error_response, no_program_response
+from processing.server.limits import BodyLimit
 from processing.server.problems import ApiError
 
 log = logging.getLogger("processing.server")
@@ -142,4 +143,5 @@ def create_app(ctx: ServerContext) -> FastAPI:
         return Response(json.dumps(body), status_code=500, media_type=JSON)
 
     app.add_middleware(TillAuth, ctx=ctx)
+    app.add_middleware(BodyLimit)  # outermost: before the key is even looked at
     return app

@@ -24,7 +24,7 @@ from processing.server.handling import (
 from processing.server.problems import ApiError
 
 ERRORS: dict[int | str, dict[str, object]] = {
-    status: {"model": wire.ErrorBody} for status in (400, 401, 404, 409, 422, 429)
+    status: {"model": wire.ErrorBody} for status in (400, 401, 404, 409, 413, 422, 429)
 }
 
 router = APIRouter(responses=ERRORS)

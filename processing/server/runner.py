@@ -24,9 +24,10 @@ from pathlib import Path
 
 import uvicorn
 
-from processing.server import zones
+from processing.server import limits, zones
 from processing.server.app import create_app
 from processing.server.context import ServerContext
+from processing.server.limits import BoundedHttpTools
 from processing.server.sms import gateway_for
 from processing.server.storage import Storage
 
@@ -67,7 +68,11 @@ def make_server(
         access_log=False,
         lifespan="off",
         proxy_headers=False,  # no proxy in front; the client address is the peer's
-        timeout_keep_alive=30,
+        # Bounds on what one connection may cost (processing.server.limits): header size and
+        # read time in our httptools protocol (h11's own option should it be the one used).
+        http=BoundedHttpTools,
+        h11_max_incomplete_event_size=limits.MAX_HEADER_BYTES,
+        timeout_keep_alive=limits.KEEP_ALIVE_SECONDS,
         backlog=512,
         ssl_certfile=None if tls is None else str(tls.certfile),
         ssl_keyfile=None if tls is None else str(tls.keyfile),
