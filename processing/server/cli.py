@@ -118,11 +118,11 @@ def serve(
     from processing.server.sms import DEMO_SPEC, gateway_for
     from processing.server.storage import get_setting
 
+    zone = _zone(timezone)
     sms = _sms_spec(sms_webhook, demo)
     if (ssl_certfile is None) != (ssl_keyfile is None):
         raise click.ClickException("Give both --ssl-certfile and --ssl-keyfile, or neither.")
     tls = None if ssl_certfile is None or ssl_keyfile is None else Tls(ssl_certfile, ssl_keyfile)
-    zone = _zone(timezone)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     storage = _open(db_path)
     with storage.read() as db:
