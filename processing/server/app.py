@@ -130,7 +130,10 @@ def create_app(ctx: ServerContext) -> FastAPI:
         else:
             code, message = ErrorCode.INVALID_REQUEST, "The request is not valid."
         body = {"code": str(code), "message": message, "details": {}}
-        return Response(json.dumps(body), status_code=exc.status_code, media_type=JSON)
+        # A 405 keeps the router's Allow header (RFC 9110: the methods the address serves).
+        return Response(
+            json.dumps(body), status_code=exc.status_code, media_type=JSON, headers=exc.headers
+        )
 
     @app.exception_handler(NoProgram)
     async def on_no_program(_request: Request, exc: NoProgram) -> Response:

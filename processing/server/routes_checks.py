@@ -44,17 +44,23 @@ async def calculate(body: wire.CheckRequest, ctx: Ctx, caller: Till) -> Response
     return json_response(pricing.to_wire(body.check_id, calc))
 
 
+def hold_request(check_id: str, body: wire.HoldBody) -> wire.HoldRequest:
+    """The hold's request, with the path's check id when the body has none (one it has is
+    checked against the path by the route)."""
+    return body if body.check_id is not None else body.model_copy(update={"check_id": check_id})
+
+
 @router.post("/checks/{check_id}/hold", response_model=wire.Hold, tags=["checks"])
 async def hold(
     check_id: CheckId,
-    body: wire.HoldRequest,
+    sent: wire.HoldBody,
     request: Request,
     ctx: Ctx,
     caller: Till,
     key: IdempotencyKey,
 ) -> Response:
     """Reserve the calculated spend; refused with stale_calculation if the check changed."""
-
+    body = hold_request(check_id, sent)
     if body.check_id != check_id:
         prepared = None
     else:
