@@ -99,7 +99,9 @@ def apply_check(
     available = ledger.available(db, member.id, now)
     # Earn as the rules say for what the customer actually paid in money at the time.
     view = pricing.member_view(db, member, made_at, available=max(available, wanted))
-    calc = pricing.run(program, lines, view, spent_offline, coupons, made_at, zone)
+    # Coupons: the member's own, unused, valid on the day of the check (used by it below).
+    usable = pricing.usable_coupons(db, member.id, coupons, made_at, zone)
+    calc = pricing.run(program, lines, view, spent_offline, usable, made_at, zone)
     not_kept = Decimal(0)
     refunded = 0
     if returned_before:
@@ -138,6 +140,7 @@ def apply_check(
         [to_minor(calc.total_amount) - wanted - refunded, member.id],
     )
     members.touch(db, member.id)
+    pricing.use_coupons(db, calc.coupons, check_id)
     result = checks.check_result(
         db,
         check_id,
