@@ -187,6 +187,12 @@ def m005_code_limits(db: Database) -> None:
     db.execute("CREATE TABLE code_locks (phone TEXT PRIMARY KEY, locked_until INTEGER NOT NULL)")
 
 
+@migrations()
+def m006_idempotency_retention(db: Database) -> None:
+    # Old answers are pruned oldest first (processing.server.idempotency.RETENTION_SECONDS).
+    db.execute("CREATE INDEX idempotency_created ON idempotency (created_at)")
+
+
 class Storage:
     """The server database: per-thread connections, migrations, serialised write transactions."""
 
