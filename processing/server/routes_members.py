@@ -202,11 +202,13 @@ async def program(ctx: Ctx, _till: Till) -> Response:
 
 @router.get("/members/delta", response_model=wire.MembersDelta, tags=["snapshots"])
 async def members_delta(
-    ctx: Ctx, _till: Till, cursor: Cursor = "", limit: Limit = 1000
+    ctx: Ctx, caller: Till, cursor: Cursor = "", limit: Limit = 1000
 ) -> Response:
-    """Members changed after ``cursor`` (empty: from the start), oldest change first."""
+    """Members of the caller's store changed after ``cursor`` (empty: from the start), oldest
+    change first: those registered there or with a check made there."""
     with ctx.storage.read() as db:
-        return json_response(snapshots.members_delta(db, int(cursor or 0), limit, ctx.now()))
+        delta = snapshots.members_delta(db, int(cursor or 0), limit, ctx.now(), caller.store_id)
+    return json_response(delta)
 
 
 @router.get("/catalog/delta", response_model=wire.CatalogDelta, tags=["snapshots"])

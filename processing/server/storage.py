@@ -193,6 +193,13 @@ def m006_idempotency_retention(db: Database) -> None:
     db.execute("CREATE INDEX idempotency_created ON idempotency (created_at)")
 
 
+@migrations()
+def m007_member_scope(db: Database) -> None:
+    # A store's member-cache delta asks whether a member has a check there
+    # (processing.server.snapshots.members_delta).
+    db.execute("CREATE INDEX checks_member_store ON checks (member_id, store_id)")
+
+
 class Storage:
     """The server database: per-thread connections, migrations, serialised write transactions."""
 
