@@ -104,3 +104,17 @@ def test_spend_codes_share_the_phone_limits(client: ProcessingClient, clock: Man
     assert soon.code == "code_resend_too_soon"
     clock.advance(RESEND_SECONDS)
     assert client.request_spend_code("100001", Decimal("100")).code_id
+
+
+def test_a_rate_limited_send_can_be_retried_under_the_same_key(
+    client: ProcessingClient, clock: ManualClock
+) -> None:
+    # A 429 that changed nothing is not the key's answer for ever: the till's queued
+    # registration is sent again with its own key once the wait is over.
+    client.register(PHONE, consent=True)
+    key = "queued-registration-1"
+    refused = _refusal(lambda: client.register(PHONE, consent=True, idempotency_key=key))
+    assert refused.code == "code_resend_too_soon"
+    clock.advance(RESEND_SECONDS)
+    sent = client.register(PHONE, consent=True, idempotency_key=key)
+    assert client.register(PHONE, consent=True, idempotency_key=key).code_id == sent.code_id
