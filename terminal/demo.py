@@ -115,6 +115,7 @@ def start_server(directory: Path, store_id: str, till_id: str) -> DemoEnvironmen
             "0",
             "--port-file",
             str(port_file),
+            "--demo",  # the development SMS sink and the published demo QR key
         ],
         stdout=log,
         stderr=subprocess.STDOUT,

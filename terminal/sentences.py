@@ -51,6 +51,11 @@ REJECTIONS: dict[ErrorCode, str] = {
     ErrorCode.CODE_INVALID: N_("The SMS code is wrong; ask the customer again."),
     ErrorCode.CODE_EXPIRED: N_("The SMS code has expired; send a new one."),
     ErrorCode.CODE_LOCKED: N_("Too many wrong codes; the sale can go on without spending points."),
+    ErrorCode.CODE_RESEND_TOO_SOON: N_(
+        "A code was just sent; wait a minute before sending another."
+    ),
+    ErrorCode.CODE_PHONE_LIMIT: N_("This phone has had too many codes this hour; try again later."),
+    ErrorCode.CODE_TILL_LIMIT: N_("This till has sent too many codes; try again in a minute."),
     ErrorCode.CONSENT_REQUIRED: N_("The customer's consent is required to register."),
     ErrorCode.HOLD_EXPIRED: N_("The hold expired; press Enter to recalculate."),
     ErrorCode.CHECK_ALREADY_CLOSED: N_("This check is already closed on the server."),
@@ -69,6 +74,13 @@ REJECTIONS: dict[ErrorCode, str] = {
     ErrorCode.CLAIM_CODE_TAKEN: N_(
         "The server already has this claim code for another check; see the till's log."
     ),
+    ErrorCode.REQUEST_TOO_LARGE: N_(
+        "The server refused this request as too large; see the till's log."
+    ),
+    ErrorCode.HEADERS_TOO_LARGE: N_(
+        "The server refused this request as too large; see the till's log."
+    ),
+    ErrorCode.REQUEST_TIMEOUT: N_("The server did not receive the request in time; try again."),
     ErrorCode.NOT_FOUND: N_("The server does not know this request; see the till's log."),
     ErrorCode.METHOD_NOT_ALLOWED: N_("The server does not know this request; see the till's log."),
     ErrorCode.UNAUTHORIZED: N_(
