@@ -89,9 +89,12 @@ def identify_rtt() -> Result:
     bytes the real server gave for a member. Same client, same request, same answer bytes:
     the difference is the product server's own work (FastAPI, auth, validation, the member
     and balance queries, serialisation). The two alternate call by call, 600 each. Measured
-    here with others loading the box: 2.2-3.8 ms against 0.7-1.4 ms (ratio 2.6-3.0), p99
-    ratio 1.2-1.4 (the p99s are mostly the neighbours' time slices). Target: median ratio
-    <= 3.5, which doubling the server's part (ratio >= 4.2) misses, and p99 ratio <= 3.
+    here: 1.0 ms against 0.59 ms (ratio 1.7) on a calm moment, 2.2-3.8 ms against 0.7-1.4 ms
+    (ratio 2.6-3.0) with others loading the box; p99 ratio 1.2-1.4 (the p99s are mostly the
+    neighbours' time slices). Target: median ratio <= 3.5 and p99 ratio <= 3. On a calm box a
+    doubled server part reads ~2.4 and passes: the bound is set for the loaded box, where a
+    tighter one would fail on the neighbours; ``server_throughput``'s ``cpu_ms_per_check``
+    is the figure that tracks the server's own cost.
     """
     with scratch() as tmp:
         db_path = Path(tmp) / "bench.db"

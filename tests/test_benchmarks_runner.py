@@ -121,3 +121,22 @@ def test_scratch_files_live_on_the_disk_of_the_products_data() -> None:
     with scratch() as tmp:
         assert Path(tmp).parent == ROOT  # beside config.toml's till.sqlite3, not in /tmp
         assert os.stat(tmp).st_dev == os.stat(ROOT).st_dev
+
+
+def test_the_startup_probe_reports_a_usable_till_after_its_first_frame(tmp_path: Path) -> None:
+    import sys
+
+    from benchmarks.bench_ui import _startup
+
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[processing]\nurl = "http://127.0.0.1:9"\napi_key = "bench"\n'
+        f'[offline]\ndb_path = "{tmp_path / "till.sqlite3"}"\n',
+        encoding="utf-8",
+    )
+    env = {**os.environ, "TILL_FIRST_FRAME_PROBE": "1"}
+    first, usable = _startup(
+        [sys.executable, "-m", "terminal", "run", "--config", str(config)], env
+    )
+    assert 0 < first <= usable  # usable: services built, database open, devices started
+    assert (tmp_path / "till.sqlite3").exists()
