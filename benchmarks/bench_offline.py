@@ -259,7 +259,10 @@ def bench_sync_drain_10k() -> Result:
     (``till processing serve``, one worker) over loopback. The checks belong to 1 900-odd
     active members, a few each, like a day of offline sales in a store; one in three spent
     points offline (10-60), the others only earn, and a few spends exceed what the server
-    still has for the member (recorded as conflicts, never dropped). Memory: the drain
+    still has for the member (recorded as conflicts, never dropped). The till's provisional
+    earn (18.37) is not what the server computes for most members, so nearly every check also
+    writes an earn-difference conflict row: a heavier drain than a real one, never a lighter
+    one. Memory: the drain
     process's resident set sampled every 2 ms, its peak during the drain less its size just
     before. No floor: draining is the server applying checks; the target is absolute.
     Target: every check acknowledged, none dead, >= 500 checks/s, memory growth <= 50 MB.
