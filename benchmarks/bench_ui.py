@@ -158,7 +158,9 @@ def bench_tui_cold_start() -> Result:
     ``COLD_RUNS`` times and reported beside the warm figure (not gated: it measures this box's
     disk as much as the till). Measured here with others loading the box: usable in 1.5-3.7 s
     against a floor of 0.6-1.2 s (ratio ~2.5-3.1; the first frame comes at ~0.6-1.5 s, the
-    services take ~0.9 s after it, whatever the database's size). Target: warm median ratio
+    services take ~0.9 s after it, whatever the database's size); cold ~0.4 s more than warm
+    (this VM's virtual disk is itself cached by its host, so a real till's cold start after a
+    power cut is likely slower). Target: warm median ratio
     <= 4 and the slowest warm run <= 5x the slowest floor run; a till whose time above the
     floor doubled (ratio ~5) misses it.
     """
@@ -178,15 +180,17 @@ def bench_tui_cold_start() -> Result:
         _startup(minimal, env)
         till_times: list[tuple[float, float]] = []
         floor_times: list[tuple[float, float]] = []
-        for _ in range(WARM_RUNS):  # interleaved, so load on the box hits both alike
-            floor_times.append(_startup(minimal, env))
-            till_times.append(_startup(till, env))
         files = _cold_files(till_db)
         cold: list[tuple[float, float]] = []
         method = ""
-        for _ in range(COLD_RUNS):
-            method = drop_page_cache(files)
-            cold.append(_startup(till, env))
+        # Interleaved, so load on the box hits every figure alike. A cold run comes first in
+        # its round: it reads everything back in, so the floor and warm runs after it are warm.
+        for n in range(WARM_RUNS):
+            if n < COLD_RUNS:
+                method = drop_page_cache(files)
+                cold.append(_startup(till, env))
+            floor_times.append(_startup(minimal, env))
+            till_times.append(_startup(till, env))
     usable = [u for _, u in till_times]
     floor = [u for _, u in floor_times]
     p99_ratio = max(usable) / max(floor)
