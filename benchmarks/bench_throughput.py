@@ -322,7 +322,7 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _server_pids() -> list[int]:
+def server_processes() -> list[int]:
     """The server processes this process started: ``python -m processing.server serve`` and
     its workers (its children)."""
     servers = []
@@ -343,7 +343,7 @@ def _server_pids() -> list[int]:
     return servers + workers
 
 
-def _cpu_seconds(pids: list[int]) -> float:
+def cpu_seconds(pids: list[int]) -> float:
     """User + system CPU seconds of ``pids`` so far (their own, not their children's)."""
     total = 0
     for pid in pids:
@@ -355,7 +355,7 @@ def _cpu_seconds(pids: list[int]) -> float:
 
 async def _measured(url: str, keys: list[str], sales: list[_Sale]) -> dict[str, object]:
     """Run the load, sampling the server's and our own CPU at the window's edges."""
-    pids = _server_pids()
+    pids = server_processes()
     if len(pids) != SERVER_WORKERS:
         raise RuntimeError(f"expected {SERVER_WORKERS} server processes, found {pids}")
     marks: dict[str, float] = {}
@@ -368,7 +368,7 @@ async def _measured(url: str, keys: list[str], sales: list[_Sale]) -> dict[str, 
     async def sample_at_window() -> None:
         await started.wait()
         await asyncio.sleep(marks["start"] + WARMUP - time.perf_counter())
-        marks["server0"] = _cpu_seconds(pids)
+        marks["server0"] = cpu_seconds(pids)
         marks["self0"] = _self_cpu()
         marks["at"] = time.perf_counter() - marks["start"]
 
@@ -377,7 +377,7 @@ async def _measured(url: str, keys: list[str], sales: list[_Sale]) -> dict[str, 
     await sampler
     return {
         "tally": tally,
-        "server_cpu": _cpu_seconds(pids) - marks["server0"],
+        "server_cpu": cpu_seconds(pids) - marks["server0"],
         "self_cpu": _self_cpu() - marks["self0"],
         "window_from": marks["at"],
     }

@@ -1,10 +1,11 @@
 """Drain a till database in a fresh process, for ``sync_drain_10k``'s memory figure.
 
 ``python -m benchmarks.drain_child TILL_DB URL KEY`` prints one JSON line: acknowledged,
-dead, conflicts, seconds, and the resident set size just before the drain and at its highest
-during it, sampled every 2 ms from /proc/self/statm. A fresh process means the growth is the
-drain's own, not what earlier figures of the same run left behind; sampling means it is this
-drain's peak, not the process's lifetime high-water mark (``ru_maxrss``).
+dead, conflicts, seconds, this process's CPU seconds, and the resident set size just before
+the drain and at its highest during it, sampled every 2 ms from /proc/self/statm. A fresh
+process means the growth is the drain's own, not what earlier figures of the same run left
+behind; sampling means it is this drain's peak, not the process's lifetime high-water mark
+(``ru_maxrss``).
 """
 
 from __future__ import annotations
@@ -42,9 +43,9 @@ def main(till_db: str, url: str, key: str) -> None:
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         report = engine.drain()
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
         done.set()
         sampler.join()
         peak[0] = max(peak[0], rss_bytes())
@@ -57,6 +58,7 @@ def main(till_db: str, url: str, key: str) -> None:
                 "conflicts": report.conflicts,
                 "error": report.error,
                 "seconds": seconds,
+                "cpu_seconds": cpu,
                 "batch_size": engine.batch_size,
                 "rss_before_mb": before / 2**20,
                 "rss_peak_mb": peak[0] / 2**20,
