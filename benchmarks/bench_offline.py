@@ -282,7 +282,7 @@ def bench_sync_drain_10k() -> Result:
     (the drain and the server share 2 cores with other builds); the till's and the server's
     CPU per check are reported, as they tell a slower drain from a busier box. At 400/s the
     two processes spend ~0.9 ms of CPU per check of the ~2.3 ms each takes: the rest is
-    waiting, mostly on the till's per-record durable commit (one fsync per acknowledged check).
+    waiting (commits reaching the disk, which the other builds share), not computing.
     """
     from benchmarks.bench_throughput import cpu_seconds, server_processes
     from processing.server.testing import running_server, server_process
