@@ -6,6 +6,7 @@ server and devices. Every failure before the UI opens is one line on stderr and 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import signal
@@ -123,9 +124,13 @@ def run_till(settings: Settings, config_path: Path | None, *, show_receipts: boo
     _log_to_file(Path(settings.offline.db_path).resolve().parent / "till.log")
     app = build_till_app(settings, config_path, show_receipts=show_receipts)
     if os.environ.get(FIRST_FRAME_PROBE):
-        # Benchmarks: run headless and stop at the first interactive frame (see bench_ui).
+        # Benchmarks: run headless, say when the first frame is up and when the till is usable
+        # (services built: database open, devices and sync started), then stop (see bench_ui).
         async def first_frame(pilot: object) -> None:
             print(f"first-frame {time.time()}", flush=True)
+            built = await asyncio.to_thread(app._services_built.wait, 120)
+            state = "ok" if built and app._services is not None else "failed"
+            print(f"usable {time.time()} {state}", flush=True)
             app.exit()
 
         app.run(headless=True, auto_pilot=first_frame)
