@@ -79,3 +79,7 @@ class PendingFound(Message):
         super().__init__()
         self.pending = pending
         """The registration waiting for the customer's SMS code."""
+
+
+class SettingsApplied(Message):
+    """Saved settings are applied: the services were built again (the status line re-reads)."""

@@ -76,16 +76,22 @@ class Till:
 
 
 @contextmanager
-def running_till(tmp_path: Path, **bridge: Any) -> Iterator[Till]:
+def running_till(
+    tmp_path: Path, *, till: dict[str, Any] | None = None, **bridge: Any
+) -> Iterator[Till]:
     with server(tmp_path) as srv:
         cable = Cable(srv.url)
         settings = till_settings(
-            tmp_path, cable.url, srv.api_key, bridge={"enabled": True, "port": 0, **bridge}
+            tmp_path,
+            cable.url,
+            srv.api_key,
+            till=till or {},
+            bridge={"enabled": True, "port": 0, **bridge},
         )
         services = build_services(settings)
         try:
-            services.start_shift("1")
-            services.refresh_caches()
+            services.office.start_shift("1")
+            services.office.refresh_caches()
             running = start_bridge(services)
             try:
                 yield Till(services, running, cable, srv)
@@ -357,17 +363,9 @@ def test_a_receipt_without_a_customer_gets_a_claim_code_to_print(till: Till) -> 
 
 
 def test_with_claims_off_a_receipt_without_a_customer_finishes_bare(tmp_path: Path) -> None:
-    with running_till(tmp_path) as till:
-        till.services.settings = till_settings(
-            tmp_path,
-            till.cable.url,
-            till.server.api_key,
-            till={"claims": False},
-            bridge={"enabled": True, "port": 0},
-        )
-        with till.register() as pos:
-            pos.put_cart("R-11", AWKWARD[:1])
-            done = pos.finish("R-11", "FN-11")["finish"]
+    with running_till(tmp_path, till={"claims": False}) as till, till.register() as pos:
+        pos.put_cart("R-11", AWKWARD[:1])
+        done = pos.finish("R-11", "FN-11")["finish"]
     assert done["claim_code"] is None and done["bonus_lines"] == []
 
 

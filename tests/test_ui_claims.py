@@ -270,25 +270,29 @@ def test_each_refusal_is_one_sentence_and_credits_nothing(tmp_path: Path) -> Non
         settings = till_settings(tmp_path, srv.url, srv.api_key)
         services = build_services(settings, clock=clock)
         try:
-            services.start_shift("1")
+            services.office.start_shift("1")
 
             def sold(amount: str) -> str:
                 line = SaleLine(QUICK_AMOUNT, Decimal(amount), Decimal(1), Decimal(amount))
-                result = services.commit_sale(SaleDraft(str(uuid.uuid4()), None, (line,)), None)
+                result = services.sales.commit_sale(
+                    SaleDraft(str(uuid.uuid4()), None, (line,)), None
+                )
                 assert result.claim is not None and not result.claim.provisional
                 return result.claim.code
 
             def refusal(code: str, phone: str | None) -> str:
-                member = services.identify(phone, scanned=True) if phone else None
+                member = services.sales.identify(phone, scanned=True) if phone else None
                 with pytest.raises(TillError) as refused:
-                    services.redeem_claim(code, member, scanned=True)
+                    services.claims.redeem_claim(code, member, scanned=True)
                 return str(refused.value)
 
             anna, ivan, blocked = ANNA, "+79161234568", "+79161234571"
             returned, taken, kept, late = sold("500"), sold("500"), sold("500"), sold("500")
-            returned_id = services.find_check(returned)[0].check_id
-            assert services.return_lines(returned_id, {0: Decimal(1)}).no_member
-            services.redeem_claim(taken, services.identify(anna, scanned=True), scanned=True)
+            returned_id = services.members.find_check(returned)[0].check_id
+            assert services.members.return_lines(returned_id, {0: Decimal(1)}).no_member
+            services.claims.redeem_claim(
+                taken, services.sales.identify(anna, scanned=True), scanned=True
+            )
             before = {phone: points_of(srv, phone) for phone in (anna, ivan, blocked)}
 
             assert refusal(kept, None) == (

@@ -38,7 +38,7 @@ def server_process(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], st
     port_file = tmp_path / "server.port"
     process = subprocess.Popen(
         [
-            *(sys.executable, "-m", "processing.server", "serve", "--db", str(db_path)),
+            *(sys.executable, "-m", "processing.server", "serve", "--demo", "--db", str(db_path)),
             *("--host", "127.0.0.1", "--port", "0", "--port-file", str(port_file)),
         ],
         cwd=ROOT,
@@ -73,17 +73,17 @@ def test_a_hung_server_costs_one_wait_then_the_cache_answers_until_the_probe(
         back = threading.Event()
         services.connection.subscribe(lambda online: online and back.set())
         try:
-            services.refresh_caches()  # Anna in the member cache
-            assert services.identify(ANNA, scanned=True).online
+            services.office.refresh_caches()  # Anna in the member cache
+            assert services.sales.identify(ANNA, scanned=True).online
             assert len(identifies) == 1
 
             os.kill(process.pid, signal.SIGSTOP)
-            first = services.identify(ANNA, scanned=True)  # the one wait: the budget runs out
+            first = services.sales.identify(ANNA, scanned=True)  # the one wait: the budget runs out
             assert not first.online and first.member_id
             assert not services.connection.online
             assert len(identifies) == 2
             for _ in range(4):
-                member = services.identify(ANNA, scanned=True)
+                member = services.sales.identify(ANNA, scanned=True)
                 assert not member.online and member.member_id == first.member_id
             # The four scans after the first went straight to the cache: no network attempt.
             assert len(identifies) == 2
@@ -92,7 +92,7 @@ def test_a_hung_server_costs_one_wait_then_the_cache_answers_until_the_probe(
             services.client.start_probing(interval=0.1)
             assert back.wait(30), "the prober did not find the server again"
             assert services.connection.online
-            assert services.identify(ANNA, scanned=True).online
+            assert services.sales.identify(ANNA, scanned=True).online
             assert len(identifies) == 3
         finally:
             os.kill(process.pid, signal.SIGCONT)

@@ -82,7 +82,7 @@ def test_queued_registration_is_confirmed_from_the_sync_screen(tmp_path: Path) -
             sale = app.screen
             assert isinstance(sale, SaleScreen), type(sale)
             out["member"] = sale.member
-            out["pending"] = app.services.pending_registrations()
+            out["pending"] = app.services.members.pending_registrations()
 
         try:
             drive(app, scenario)
