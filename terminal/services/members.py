@@ -286,10 +286,7 @@ class MemberService:
             )
             # The check itself is still queued (sold offline, or a claim not sent yet): sent
             # now, the return would reach the server before its check and be refused.
-            check_queued = db.execute(
-                "SELECT 1 FROM outbox WHERE id = ? AND state IN ('pending', 'sending')",
-                [check_id],
-            ).fetchone()
+            check_queued = Outbox(db, self.clock).is_unsent(check_id)
         if check_queued:
             self.sync.kick()
             return ReturnView(return_id, check_id, Decimal(0), Decimal(0), None, queued=True)

@@ -57,12 +57,11 @@ class OfficeService:
         """Attribute what follows to ``cashier`` and open a shift if none is open."""
         self.session.cashier = cashier
         with self.store.database() as db:
-            row = db.execute(
-                "SELECT id FROM shifts WHERE closed_at IS NULL ORDER BY opened_at DESC LIMIT 1"
-            ).fetchone()
-            self.session.shift_id = str(row[0]) if row else str(uuid.uuid4())
-            if row is None:
-                shifts.open_shift(db, self.session.shift_id, cashier, self.clock)
+            shift_id = shifts.current_shift(db)
+            if shift_id is None:
+                shift_id = str(uuid.uuid4())
+                shifts.open_shift(db, shift_id, cashier, self.clock)
+            self.session.shift_id = shift_id
         self.store.audit(
             "login",
             cashier=self.session.cashier,
