@@ -30,7 +30,7 @@ from offline_cache.offline import (
 from offline_cache.outbox import OutboxRecord
 from offline_cache.sync import Delivery, Difference, SyncEngine
 from terminal.composition import build_services
-from tests.test_ui_support import ANNA, server, till_settings
+from tests.support.ui import ANNA, server, till_settings
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 POLICY = OfflinePolicy(

@@ -24,7 +24,7 @@ from processing.server.testing import RunningServer
 from terminal.composition import build_services
 from terminal.services import TillServices
 from terminal.views import QUICK_AMOUNT, SaleDraft, SaleLine
-from tests.test_ui_support import Cable, server, till_db, till_settings
+from tests.support.ui import Cable, server, till_db, till_settings
 
 MADE_AT = (datetime.now(UTC) - timedelta(hours=1)).replace(microsecond=0)
 """The till's clock: an hour ago, so the server (which never dates a check ahead) keeps it."""

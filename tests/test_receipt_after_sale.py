@@ -18,7 +18,7 @@ from processing.server.testing import RunningServer
 from terminal.composition import build_services
 from terminal.services import TillServices
 from terminal.views import QUICK_AMOUNT, MemberView, SaleDraft, SaleLine, SaleResult
-from tests.test_ui_support import ANNA, Cable, server, till_settings
+from tests.support.ui import ANNA, Cable, server, till_settings
 
 
 @contextmanager

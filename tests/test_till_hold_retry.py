@@ -23,7 +23,7 @@ from terminal.composition import build_services
 from terminal.errors import TillError
 from terminal.services import TillServices, hold_key
 from terminal.views import QUICK_AMOUNT, SaleDraft, SaleLine
-from tests.test_ui_support import ANNA, server, till_settings
+from tests.support.ui import ANNA, server, till_settings
 
 
 @contextmanager

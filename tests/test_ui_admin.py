@@ -18,7 +18,7 @@ from terminal.screens.admin import AdminScreen
 from terminal.screens.login import LoginScreen
 from terminal.screens.prompt import Prompt
 from terminal.screens.sale import SaleScreen
-from tests.test_ui_support import server, settle
+from tests.support.ui import server, settle
 
 PIN = "4321"
 

@@ -24,7 +24,14 @@ from terminal.app import TillApp
 from terminal.composition import build_services
 from terminal.messages import ScanReceived
 from terminal.widgets.status_line import StatusLine
-from tests.test_ui_support import ANNA, Cable, app_for, drive, server, settle, till_settings
+from tests.support.ui import (
+    ANNA,
+    app_for,
+    behind_cable,
+    drive,
+    settle,
+    till_settings,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -106,9 +113,7 @@ def _status(app: TillApp) -> str:
 def test_the_status_line_says_online_once_the_server_is_back_without_a_scan(
     tmp_path: Path,
 ) -> None:
-    with server(tmp_path) as srv:
-        cable = Cable(srv.url)
-        settings = till_settings(tmp_path, cable.url, srv.api_key)
+    with behind_cable(tmp_path) as (_srv, cable, settings):
         app = app_for(settings)
         seen: dict[str, Any] = {}
 
