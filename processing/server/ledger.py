@@ -103,19 +103,20 @@ def active_lots(db: Database, member_id: str, now: int) -> list[LotRow]:
     return [LotRow(int(r[0]), int(r[1]), int(r[2]), int(r[3]), r[4], r[5]) for r in rows]
 
 
-def available(db: Database, member_id: str, now: int) -> int:
-    """Active points minus open holds at ``now`` (``figures(...).available``, in SQL)."""
+def available(db: Database, member_id: str, now: int, besides: str = "") -> int:
+    """Active points minus open holds at ``now`` (``figures(...).available``, in SQL);
+    ``besides``: a check id whose own hold does not count (it is being calculated again)."""
     row = db.execute(
         f"SELECT COALESCE(SUM(remaining), 0) FROM lots WHERE {_ACTIVE}", [member_id, now, now]
     ).fetchone()
-    return int(row[0]) - held(db, member_id, now)
+    return int(row[0]) - held(db, member_id, now, besides)
 
 
-def held(db: Database, member_id: str, now: int) -> int:
+def held(db: Database, member_id: str, now: int, besides: str = "") -> int:
     row = db.execute(
         "SELECT COALESCE(SUM(spend), 0) FROM checks"
-        " WHERE member_id = ? AND status = 'held' AND hold_expires_at > ?",
-        [member_id, now],
+        " WHERE member_id = ? AND status = 'held' AND hold_expires_at > ? AND id != ?",
+        [member_id, now, besides],
     ).fetchone()
     return int(row[0])
 
