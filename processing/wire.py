@@ -355,6 +355,9 @@ class ReturnResult(Answer):
     points_taken_back: Money
     points_given_back: Money
     balance_after: Money
+    conflict: str | None = None
+    """``return_shortfall``: earned points already spent; ``shortfall`` could not be taken."""
+    shortfall: Money = Field(default=Decimal("0"))
     message: UserMessage
 
 

@@ -166,6 +166,8 @@ class ReturnView:
     queued: bool
     no_member: bool = False
     """The check was made without a customer and nobody collected its points: none moved."""
+    shortfall: Decimal = Decimal(0)
+    """Earned points already spent, so not taken back (the store deducts them from the refund)."""
 
 
 @dataclass(frozen=True)

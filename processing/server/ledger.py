@@ -202,11 +202,12 @@ def spend(db: Database, member_id: str, points: int, now: int, check_id: str | N
     _consume(db, member_id, points, "spend", now, check_id, order)
 
 
-def take_back(db: Database, member_id: str, points: int, now: int, check_id: str) -> None:
+def take_back(db: Database, member_id: str, points: int, now: int, check_id: str) -> int:
     """Reverse earned ``points`` of a check: from that check's own lots first, then the oldest
-    active lots; whatever cannot be found becomes a debt lot (the balance goes negative)."""
+    active lots. Never below zero: returns what could not be found (already spent), which the
+    caller records as a conflict."""
     if points <= 0:
-        return
+        return 0
     rows = db.execute(
         "SELECT id, amount, remaining, active_from, expires_at, check_id FROM lots"
         " WHERE member_id = ? AND check_id = ? AND remaining > 0 ORDER BY id",
@@ -214,19 +215,7 @@ def take_back(db: Database, member_id: str, points: int, now: int, check_id: str
     ).fetchall()
     own = [LotRow(int(r[0]), int(r[1]), int(r[2]), int(r[3]), r[4], r[5]) for r in rows]
     left = _consume(db, member_id, points, "reverse", now, check_id, own)
-    left = _consume(db, member_id, left, "reverse", now, check_id, _active_fifo(db, member_id, now))
-    if left > 0:
-        add_lot(
-            db,
-            member_id,
-            -left,
-            kind="reverse",
-            now=now,
-            active_from=now,
-            expires_at=None,
-            check_id=check_id,
-            note="debt: earned points already spent",
-        )
+    return _consume(db, member_id, left, "reverse", now, check_id, _active_fifo(db, member_id, now))
 
 
 def record_hold(db: Database, member_id: str, points: int, now: int, check_id: str) -> None:
