@@ -5,18 +5,26 @@ amount the answer tells the till (the store deducts it from the cash refund)."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from decimal import Decimal
+
+import pytest
 
 from processing import wire
 from processing.amounts import from_minor
 from processing.client import ProcessingClient
 from processing.server import ledger
 from processing.server.testing import ManualClock, RunningServer
-from tests.test_processing_settlement import TARAS, _hold, _request, clock  # noqa: F401
+from tests.test_processing_settlement import TARAS, _hold, _request
 
 pytest_plugins = ["tests.conftest_processing"]
 
 DAY = 86400
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(datetime(2026, 6, 15, 10, 0, tzinfo=UTC))  # no promotion runs
 
 
 def _sale(client: ProcessingClient, member: str, spend: str, amount: str) -> wire.CheckResult:
