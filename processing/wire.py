@@ -200,6 +200,18 @@ class Line(Request):
     quantity: Quantity
     amount: Money
     discounted: bool = False
+    payable_with_points: bool = True
+    """False: points may not pay for this line (the store's rule, e.g. a fiscal register's
+    flag); its spend cap is zero, as for an excluded category."""
+
+    @model_serializer(mode="wrap")
+    def _without_default_payable(self, handler: SerializerFunctionWrapHandler) -> Any:
+        # Left out when true, so a line from a till that never sends it serialises (and
+        # hashes, for its Idempotency-Key) exactly as before the field existed.
+        data = handler(self)
+        if isinstance(data, dict) and data.get("payable_with_points") is True:
+            del data["payable_with_points"]
+        return data
 
 
 class CheckRequest(Request):

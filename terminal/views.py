@@ -58,6 +58,8 @@ class SaleLine:
     discounted: bool = False
     barcode: str | None = None
     category: str = ""
+    payable_with_points: bool = True
+    """False: points may not pay for this line (the cash register's flags)."""
 
 
 @dataclass(frozen=True)

@@ -74,6 +74,7 @@ def core_lines(
                     unit_price=line.price,
                     discounted=line.discounted,
                     discount=gross - line.amount,
+                    payable_with_points=line.payable_with_points,
                 )
             )
         except LoyaltyError as exc:
