@@ -44,7 +44,8 @@ class Figures:
     """A member's derived balance at one moment."""
 
     active: int
-    """Points in active, unexpired lots (may be negative after a return of spent points)."""
+    """Points in active, unexpired lots (never negative now: a return records what it could
+    not take back as a conflict; a debt lot only in a database from before that rule)."""
     held: int
     """Points reserved by open, unexpired holds."""
     frozen: list[tuple[int, int]]
