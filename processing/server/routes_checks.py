@@ -95,7 +95,7 @@ async def confirm(
 ) -> Response:
     """Apply the held check's earn and spend."""
     with ctx.storage.read() as db:
-        calc = holds.stored_calculation(db, check_id)  # written once, with the hold
+        calc = holds.stored_calculation(db, check_id)  # checked again in the write
     return await idempotent_write(
         ctx,
         request,
