@@ -209,4 +209,6 @@ async def return_check(
         key,
         body,
         lambda db, now: returns.return_check(db, ctx.program(db), body, now, caller.store_id),
+        # The check may still be on its way (another till's queue): refused now, not for ever.
+        not_yet=frozenset({ErrorCode.UNKNOWN_CHECK}),
     )
