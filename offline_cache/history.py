@@ -79,15 +79,10 @@ def recent_checks(db: Database, limit: int = 30) -> list[StoredCheck]:
     return [_stored(r) for r in rows]
 
 
-def find_check(db: Database, check_id: str) -> StoredCheck | None:
-    """One check by its full id, its printed number (the first 8 characters) or, for a check
-    made without a customer, the claim code on its receipt (with or without the spaces)."""
-    compact = check_id.replace(" ", "")
-    row = db.execute(
-        f"SELECT {_CHECK_COLUMNS} FROM checks WHERE id = ? OR upper(substr(id, 1, 8)) = upper(?)"
-        " OR (member_id IS NULL AND json_extract(payload, '$.claim.code') = ?) LIMIT 1",
-        [check_id, check_id, compact],
-    ).fetchone()
+def check_by_id(db: Database, check_id: str) -> StoredCheck | None:
+    """One check by its full id (see :func:`offline_cache.checks.ids_by_number` for the id
+    behind a printed number or a claim code)."""
+    row = db.execute(f"SELECT {_CHECK_COLUMNS} FROM checks WHERE id = ?", [check_id]).fetchone()
     return None if row is None else _stored(row)
 
 

@@ -13,12 +13,15 @@ from typing import Any
 from sqlite_utils import Database
 
 from offline_cache import history
+from offline_cache.checks import ids_by_number
 from offline_cache.clock import utc_now
 from offline_cache.errors import NotFound
 from offline_cache.outbox import Outbox
 from offline_cache.print_jobs import PrintJobs
 from offline_cache.status import sync_status
 from processing import wire
+from terminal.errors import TillError
+from terminal.i18n import _
 from terminal.views import CheckRow, ClaimView, ShiftReport, SyncView
 
 
@@ -62,12 +65,18 @@ def recent_checks(db: Database, limit: int = 30) -> list[CheckRow]:
 
 
 def check_details(db: Database, check_id: str) -> tuple[CheckRow, dict[str, Any]] | None:
-    """One check and the details kept for reprints and returns.
+    """One check and the details kept for reprints and returns; None when there is none.
 
-    ``check_id`` is the full id, its printed number (the first 8 characters) or, for a check
-    made without a customer, the claim code on its receipt (with or without the spaces).
+    ``check_id`` is the full id, its printed number (the first 8 characters, or more of the
+    id) or, for a check made without a customer, the claim code on its receipt. A number that
+    names two checks of this till raises TillError asking for more characters.
     """
-    stored = history.find_check(db, check_id)
+    found = ids_by_number(db, check_id)
+    if len(found) > 1:
+        raise TillError(
+            _("Several checks start with this number; type more characters of the check id.")
+        )
+    stored = history.check_by_id(db, found[0]) if found else None
     if stored is None:
         return None
     return _check_row(stored), stored.details
