@@ -151,7 +151,8 @@ class TillAppBase(App[None], inherit_bindings=False):
 
     @property
     def services(self) -> TillServices:
-        """The integration facade; workers wait (bounded) while it is still being built."""
+        """The till's services (:mod:`terminal.services`); workers wait (bounded) while they are
+        still being built."""
         if self._services is None:
             on_ui_thread = threading.current_thread() is threading.main_thread()
             if (

@@ -39,7 +39,7 @@ class StatusRefreshed(Message):
 
 
 class ServicesReady(Message):
-    """The services facade is built; the app starts its timers (and the test-only sale)."""
+    """The services are built; the app starts its timers (and the test-only sale)."""
 
 
 class BridgeCartChanged(Message):
