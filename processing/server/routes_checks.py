@@ -14,6 +14,7 @@ from processing import wire
 from processing.errors import ErrorCode
 from processing.server import holds, idempotency, pricing, replay, returns
 from processing.server.auth import TillIdentity
+from processing.server.context import ServerContext
 from processing.server.handling import (
     JSON,
     Ctx,
@@ -38,8 +39,9 @@ CheckId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9
 async def calculate(body: wire.CheckRequest, ctx: Ctx, caller: Till) -> Response:
     """The authoritative calculation of a check; changes nothing."""
     with ctx.storage.read() as db:
-        program = ctx.program(db)
-        calc = holds.calculate(db, program, body, ctx.now(), caller.zone)
+        now = ctx.now()
+        program = ctx.program_at(db, now, caller.zone)
+        calc = holds.calculate(db, program, body, now, caller.zone)
     return json_response(pricing.to_wire(body.check_id, calc))
 
 
@@ -61,12 +63,14 @@ async def hold(
         # The calculation is done here, on a read snapshot, before the write lock; inside the
         # write only what it read is checked again (and it is redone if that changed).
         with ctx.storage.read() as db:
-            prepared = holds.prepare_hold(db, ctx.program(db), body, now, caller.zone)
+            program = ctx.program_at(db, now, caller.zone)
+            prepared = holds.prepare_hold(db, program, body, now, caller.zone)
 
     def handle(db: Database, now: int) -> wire.Hold:
         if body.check_id != check_id:
             raise ApiError(ErrorCode.INVALID_REQUEST, "The check id in the path and body differ.")
-        return holds.hold(db, lambda: ctx.program(db), body, now, caller, ctx.hold_ttl, prepared)
+        in_force = lambda: ctx.program_at(db, now, caller.zone)  # noqa: E731
+        return holds.hold(db, in_force, body, now, caller, ctx.hold_ttl, prepared)
 
     # A refused hold reserved nothing: the till may send the corrected hold (a fresh
     # calculation, the right SMS code) under the same key.
@@ -96,7 +100,7 @@ async def confirm(
         key,
         None,
         lambda db, now: holds.confirm(
-            db, lambda: ctx.program(db), check_id, now, calc, caller=caller
+            db, lambda: ctx.program_at(db, now, caller.zone), check_id, now, calc, caller=caller
         ),
     )
 
@@ -122,11 +126,22 @@ async def replay_offline(
         caller,
         key,
         body,
-        lambda db, now: replay.replay_offline(db, ctx.program(db), body, now, caller),
+        lambda db, now: replay.replay_offline(
+            db, _program_made(ctx, db, body, now, caller), body, now, caller
+        ),
     )
 
 
 _ITEM_ROUTE = "/v1/checks/offline"
+
+
+def _program_made(
+    ctx: ServerContext, db: Database, check: wire.OfflineCheck, now: int, caller: TillIdentity
+) -> Program:
+    """The program version in force when and where an offline check was made: its day in the
+    calendar of the caller's store (a check made Monday earns by Monday's rules, whenever it
+    arrives; a ``made_at`` ahead of the server's clock counts as now, as the replay does)."""
+    return ctx.program_at(db, min(int(check.made_at.timestamp()), now), caller.zone)
 
 
 @router.post("/checks/offline/batch", response_model=wire.ReplayBatchResult, tags=["offline"])
@@ -142,9 +157,11 @@ async def replay_batch(
     del key  # the batch is idempotent because each item is
 
     def apply(db: Database) -> list[str]:
-        program = ctx.program(db)
         now = ctx.now()
-        return [_replay_item(db, program, item, now, caller) for item in body.items]
+        return [
+            _replay_item(db, _program_made(ctx, db, item.check, now, caller), item, now, caller)
+            for item in body.items
+        ]
 
     parts = await write(ctx, apply, long=True)
     # The stored answers are spliced in as they are: a duplicate gets the very same bytes.
@@ -194,5 +211,7 @@ async def return_check(
         caller,
         key,
         body,
-        lambda db, now: returns.return_check(db, ctx.program(db), body, now, caller.store_id),
+        lambda db, now: returns.return_check(
+            db, ctx.program_at(db, now, caller.zone), body, now, caller.store_id
+        ),
     )

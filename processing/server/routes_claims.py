@@ -27,7 +27,14 @@ async def create_claim(
         key,
         body,
         lambda db, now: claims.create(
-            db, ctx.program(db), body, now, caller.store_id, caller.till_id, caller.zone
+            db,
+            # the version in force on the sale's day at the store (made_at ahead counts as now)
+            ctx.program_at(db, min(int(body.made_at.timestamp()), now), caller.zone),
+            body,
+            now,
+            caller.store_id,
+            caller.till_id,
+            caller.zone,
         ),
     )
 
@@ -44,5 +51,7 @@ async def redeem_claim(
         caller,
         key,
         body,
-        lambda db, now: claims.redeem(db, ctx.program(db), body, now, caller.zone),
+        lambda db, now: claims.redeem(
+            db, ctx.program_at(db, now, caller.zone), body, now, caller.zone
+        ),
     )

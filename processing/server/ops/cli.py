@@ -1,0 +1,11 @@
+"""The operator's commands, mounted under ``till processing`` by
+:mod:`processing.server.cli` (each command module imports its work lazily)."""
+
+from __future__ import annotations
+
+import click
+
+from processing.server.ops.cli_program import program
+
+COMMANDS: tuple[click.Command, ...] = (program,)
+"""The commands ``till processing`` adds, in the order of its help."""
