@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import click
 
+from processing.server.ops.cli_members import catalog, members
 from processing.server.ops.cli_program import program
 
-COMMANDS: tuple[click.Command, ...] = (program,)
+COMMANDS: tuple[click.Command, ...] = (program, members, catalog)
 """The commands ``till processing`` adds, in the order of its help."""
