@@ -6,20 +6,24 @@ import sys
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import click
 from sqlite_utils import Database
 
+from loyalty.program import Program
 from processing.amounts import from_minor
 from processing.server.ops import csvfile
 from processing.server.ops.common import (
     DB_OPTION,
     OPERATOR_OPTION,
+    REASON_OPTION,
     now,
     open_storage,
     operator_name,
     parse_day,
+    reason_text,
 )
 
 PROGRESS_FROM = 5000
@@ -156,22 +160,13 @@ def import_members(
 
 def _expiry(db: Database, expires_on: str | None, at: int) -> int | None:
     """When opening balances expire: the given date, or the program's expiry from now."""
-    from processing.server.context import NoProgram, version_in_force
-    from processing.server.ops import programs
-
     if expires_on is not None:
         day = parse_day(expires_on, "--expires")
         moment = int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp())
         if moment <= at:
             raise click.ClickException(f"--expires {expires_on} is not in the future.")
         return moment
-    try:
-        today = datetime.fromtimestamp(at, UTC).date().isoformat()
-        program = programs.get(db, version_in_force(db, today)).program
-    except (NoProgram, programs.VersionError):
-        raise click.ClickException(
-            "The database has no program; load one first (program load) or give --expires."
-        ) from None
+    program = _in_force(db, at)
     if program.expiry_days is None:
         return None
     return at + int(timedelta(days=program.expiry_days).total_seconds())
@@ -242,3 +237,98 @@ def import_catalog(
     )
     if result.rejected:
         sys.exit(1)
+
+
+def _in_force(db: Database, at: int) -> Program:
+    from processing.server.context import NoProgram, version_in_force
+    from processing.server.ops import programs
+
+    try:
+        today = datetime.fromtimestamp(at, UTC).date().isoformat()
+        return programs.get(db, version_in_force(db, today)).program
+    except (NoProgram, programs.VersionError):
+        raise click.ClickException(
+            "The database has no program; load one first (program load)."
+        ) from None
+
+
+@members.command()
+@click.argument("member")
+@click.option(
+    "--points",
+    required=True,
+    help="points to credit (100) or debit (-50); at most two decimals",
+)
+@click.option(
+    "--kind",
+    type=click.Choice(["goodwill", "correction", "write_off"]),
+    required=True,
+    help="goodwill credits, write_off debits, correction either",
+)
+@REASON_OPTION
+@OPERATOR_OPTION
+@click.option("--region", default="RU", show_default=True, help="for a MEMBER given by phone")
+@DB_OPTION
+def adjust(
+    member: str,
+    points: str,
+    kind: str,
+    reason: str,
+    operator: str | None,
+    region: str,
+    db_path: Path,
+) -> None:
+    """Credit or debit a member's points by hand (MEMBER: id, card or phone), recorded in the
+    ledger and the operator log with the reason and the operator's name."""
+    from processing.server.ops import adjust as ops
+
+    who, why = operator_name(operator), reason_text(reason)
+    try:
+        value = Decimal(points)
+    except InvalidOperation:
+        raise click.ClickException(f"--points {points!r} is not a number.") from None
+    if not value.is_finite() or value != value.quantize(Decimal("0.01")):
+        raise click.ClickException(f"--points {points!r} must have at most two decimals.")
+    storage = open_storage(db_path)
+    at = now()
+    try:
+        with storage.write() as db:
+            member_id = ops.find_member(db, member, region.upper())
+            done = ops.adjust(
+                db, _in_force(db, at), member_id, value, kind, now=at, operator=who, reason=why
+            )
+    except ops.AdjustError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        storage.close()
+    click.echo(
+        f"Member {done.member_id}: {format(from_minor(done.points), '+f')} points ({kind});"
+        f" available now {from_minor(done.available)}."
+    )
+
+
+@members.command()
+@click.argument("member")
+@click.argument("state", type=click.Choice(["active", "earn_only", "blocked"]))
+@REASON_OPTION
+@OPERATOR_OPTION
+@click.option("--region", default="RU", show_default=True, help="for a MEMBER given by phone")
+@DB_OPTION
+def state(
+    member: str, state: str, reason: str, operator: str | None, region: str, db_path: Path
+) -> None:
+    """Set a member's state (active, earn_only: may earn but not spend, blocked) with the
+    reason; the tills get it with their next member-cache delta."""
+    from processing.server.ops import adjust as ops
+
+    who, why = operator_name(operator), reason_text(reason)
+    storage = open_storage(db_path)
+    try:
+        with storage.write() as db:
+            member_id = ops.find_member(db, member, region.upper())
+            before = ops.set_state(db, member_id, state, now=now(), operator=who, reason=why)
+    except ops.AdjustError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        storage.close()
+    click.echo(f"Member {member_id}: {before} → {state}.")
