@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from processing.server.ops.cli_books import audit, conflicts, report
+from processing.server.ops.cli_jobs import jobs
 from processing.server.ops.cli_members import catalog, members
 from processing.server.ops.cli_program import program
 from processing.server.ops.cli_tills import stores, tills
@@ -36,6 +37,6 @@ def _guarded(command: click.Command) -> click.Command:
 
 
 COMMANDS: tuple[click.Command, ...] = tuple(
-    _guarded(c) for c in (program, members, catalog, stores, tills, audit, report, conflicts)
+    _guarded(c) for c in (program, members, catalog, stores, tills, audit, report, conflicts, jobs)
 )
 """The commands ``till processing`` adds, in the order of its help."""

@@ -1,0 +1,102 @@
+"""``jobs run`` burns expired lots into the ledger and releases stale holds, once: two runs at
+the same moment share the work and never do it twice."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from processing import wire
+from processing.client import ClientSettings, ProcessingClient
+from processing.server import ledger
+from processing.server.ops import audit
+from processing.server.storage import Storage
+from processing.server.testing import ManualClock, running_server
+
+GENERATED = 1500
+ANNA = "100001"
+MILK = "4600070000014"
+
+
+def _jobs(db: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "processing.server", "jobs", "run", "--db", str(db)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _numbers(output: str) -> tuple[int, int]:
+    found = re.fullmatch(
+        r"Burnt (\d+) expired lots \([\d.]+ points\) of \d+ members; released (\d+) stale"
+        r" holds\.\n",
+        output,
+    )
+    assert found is not None, output
+    return int(found.group(1)), int(found.group(2))
+
+
+def test_two_runs_at_once_burn_every_expired_lot_and_release_every_stale_hold_once(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "jobs.db"
+    # An hour ago a till held points for a check and never came back: the hold is stale now.
+    clock = ManualClock(datetime.now(UTC) - timedelta(hours=1))
+    with (
+        running_server(db, clock=clock, members=GENERATED, synchronous="NORMAL") as live,
+        ProcessingClient(live.url, live.api_key, ClientSettings(attempts=1)) as client,
+    ):
+        line = wire.Line(
+            barcode=MILK, name="Молоко", price=Decimal("1000"), quantity=Decimal(1),
+            amount=Decimal(1000),
+        )  # fmt: skip
+        request = wire.CheckRequest(
+            check_id="stale", member_id=ANNA, lines=[line], requested_spend=Decimal("100")
+        )
+        calc = client.calculate(request)
+        client.hold(
+            wire.HoldRequest(**request.model_dump(), fingerprint=calc.fingerprint),
+            idempotency_key="h",
+        )
+    storage = Storage(db, synchronous="NORMAL")
+    now = int(time.time())
+    with storage.write() as conn:  # every generated member has a lot that expired yesterday
+        owners = [str(r[0]) for r in conn.execute("SELECT id FROM members WHERE name IS NULL")]
+        for member_id in owners:
+            ledger.add_lot(
+                conn, member_id, 100_00, kind="earn", now=now - 100 * 86400,
+                active_from=now - 90 * 86400, expires_at=now - 86400,
+            )  # fmt: skip
+    storage.close()
+    assert len(owners) == GENERATED
+    first, second = _jobs(db), _jobs(db)
+    outputs = [p.communicate(timeout=120) for p in (first, second)]
+    assert [p.returncode for p in (first, second)] == [0, 0], outputs
+    counts = [_numbers(out) for out, _err in outputs]
+    assert sum(lots for lots, _ in counts) == GENERATED
+    assert sum(released for _, released in counts) == 1
+    with sqlite3.connect(db) as conn:
+        burnt = conn.execute(
+            "SELECT COUNT(*), COUNT(DISTINCT lot_id) FROM movements WHERE kind = 'expire'"
+        ).fetchone()
+        releases = conn.execute(
+            "SELECT COUNT(*) FROM movements WHERE kind = 'release' AND check_id = 'stale'"
+        ).fetchone()[0]
+        status = conn.execute("SELECT status FROM checks WHERE id = 'stale'").fetchone()[0]
+    assert burnt == (GENERATED, GENERATED)
+    assert releases == 1
+    assert status == "expired"
+    third = _jobs(db)
+    out, _ = third.communicate(timeout=120)
+    assert _numbers(out) == (0, 0)
+    storage = Storage(db)
+    with storage.read() as conn:
+        assert audit.run(conn).breaks == []
+    storage.close()
