@@ -1,5 +1,5 @@
-"""``jobs run`` burns expired lots into the ledger and releases stale holds, once: two runs at
-the same moment share the work and never do it twice."""
+"""``jobs run`` burns expired lots into the ledger, releases stale holds and tells members of
+points about to expire, once: two runs at the same moment share the work, never do it twice."""
 
 from __future__ import annotations
 
@@ -33,14 +33,14 @@ def _jobs(db: Path) -> subprocess.Popen[str]:
     )
 
 
-def _numbers(output: str) -> tuple[int, int]:
+def _numbers(output: str) -> tuple[int, int, int]:
     found = re.fullmatch(
         r"Burnt (\d+) expired lots \([\d.]+ points\) of \d+ members; released (\d+) stale"
-        r" holds\.\n",
+        r" holds; told (\d+) members of points about to expire\.\n",
         output,
     )
     assert found is not None, output
-    return int(found.group(1)), int(found.group(2))
+    return int(found.group(1)), int(found.group(2)), int(found.group(3))
 
 
 def test_two_runs_at_once_burn_every_expired_lot_and_release_every_stale_hold_once(
@@ -80,8 +80,9 @@ def test_two_runs_at_once_burn_every_expired_lot_and_release_every_stale_hold_on
     outputs = [p.communicate(timeout=120) for p in (first, second)]
     assert [p.returncode for p in (first, second)] == [0, 0], outputs
     counts = [_numbers(out) for out, _err in outputs]
-    assert sum(lots for lots, _ in counts) == GENERATED
-    assert sum(released for _, released in counts) == 1
+    assert sum(lots for lots, _, _ in counts) == GENERATED
+    assert sum(released for _, released, _ in counts) == 1
+    assert sum(told for _, _, told in counts) == 1  # Мария: 80 points expire in 5 days
     with sqlite3.connect(db) as conn:
         burnt = conn.execute(
             "SELECT COUNT(*), COUNT(DISTINCT lot_id) FROM movements WHERE kind = 'expire'"
@@ -90,12 +91,16 @@ def test_two_runs_at_once_burn_every_expired_lot_and_release_every_stale_hold_on
             "SELECT COUNT(*) FROM movements WHERE kind = 'release' AND check_id = 'stale'"
         ).fetchone()[0]
         status = conn.execute("SELECT status FROM checks WHERE id = 'stale'").fetchone()[0]
+        messages = conn.execute("SELECT phone, text FROM sms_outbox").fetchall()
     assert burnt == (GENERATED, GENERATED)
     assert releases == 1
     assert status == "expired"
+    assert len(messages) == 1
+    assert messages[0][0] == "+79161234569"
+    assert messages[0][1].startswith("80.00 of your points expire soon, the first on ")
     third = _jobs(db)
     out, _ = third.communicate(timeout=120)
-    assert _numbers(out) == (0, 0)
+    assert _numbers(out) == (0, 0, 0)
     storage = Storage(db)
     with storage.read() as conn:
         assert audit.run(conn).breaks == []

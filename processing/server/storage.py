@@ -190,6 +190,12 @@ def m005_operator(db: Database) -> None:
         action TEXT NOT NULL, subject TEXT NOT NULL, reason TEXT NOT NULL,
         details TEXT NOT NULL DEFAULT '{}')"""
     )
+    # Expiry notices already sent, one per lot (jobs run never sends one twice).
+    db.execute(
+        """CREATE TABLE expiry_notices (
+        lot_id INTEGER PRIMARY KEY REFERENCES lots, member_id TEXT NOT NULL,
+        sent_at INTEGER NOT NULL)"""
+    )
 
 
 class Storage:

@@ -16,17 +16,28 @@ def jobs() -> None:
 
 
 @jobs.command("run")
+@click.option(
+    "--notify-days",
+    default=7,
+    show_default=True,
+    type=click.IntRange(0, 365),
+    help="tell members of points expiring within this many days, once per lot (0: never);"
+    " the messages go to the development SMS outbox (`till processing codes`)",
+)
 @DB_OPTION
-def run_jobs(db_path: Path) -> None:
-    """Burn expired lots into the ledger and release holds past their expiry."""
+def run_jobs(notify_days: int, db_path: Path) -> None:
+    """Burn expired lots into the ledger, release holds past their expiry, send expiry
+    notices."""
+    from processing.server.codes import DevSmsSink
     from processing.server.ops.jobs import run
 
     storage = open_storage(db_path)
     try:
-        result = run(storage, now())
+        result = run(storage, now(), DevSmsSink(), notify_days)
     finally:
         storage.close()
     click.echo(
         f"Burnt {result.lots_burnt} expired lots ({from_minor(result.points_burnt)} points) of"
-        f" {result.members} members; released {result.holds_released} stale holds."
+        f" {result.members} members; released {result.holds_released} stale holds;"
+        f" told {result.notices} members of points about to expire."
     )
