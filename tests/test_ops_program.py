@@ -10,6 +10,7 @@ from pathlib import Path
 
 from click.testing import CliRunner, Result
 
+from loyalty.claims import claim_code
 from loyalty.program import demo_program
 from processing import wire
 from processing.client import ProcessingClient
@@ -150,3 +151,30 @@ def test_an_offline_check_earns_by_the_rules_of_the_day_it_was_made(
     assert versions == {"made-monday": 1, "made-today": 2}
     # The tills pick the new version up through the snapshot they already fetch.
     assert client.program_snapshot().version == 2
+
+
+def test_a_claim_from_monday_redeemed_after_the_change_earns_by_mondays_rules(
+    server: RunningServer, client: ProcessingClient, tmp_path: Path
+) -> None:
+    now = server.ctx.clock()
+    offline = _offline("claim-monday", now - timedelta(days=2))
+    claim = client.create_claim(
+        wire.ClaimRequest(
+            check_id="claim-monday",
+            code=claim_code("claim-monday"),
+            lines=offline.lines,
+            made_at=offline.made_at,
+        ),
+        idempotency_key="claim",
+    )
+    assert claim.earn_at_least == Decimal("30")
+    richer = tmp_path / "richer.toml"
+    richer.write_text(
+        EXAMPLE.read_text(encoding="utf-8").replace(
+            "base_rate_percent = 3 ", "base_rate_percent = 10 "
+        ),
+        encoding="utf-8",
+    )
+    assert run("program", "load", str(richer), "--db", str(server.ctx.storage.path)).exit_code == 0
+    redeemed = client.redeem_claim(claim.code, DMITRY, idempotency_key="redeem")
+    assert redeemed.check.earned == Decimal("30")  # Monday's 3 %, not today's 10 %

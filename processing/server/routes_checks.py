@@ -69,8 +69,10 @@ async def hold(
     def handle(db: Database, now: int) -> wire.Hold:
         if body.check_id != check_id:
             raise ApiError(ErrorCode.INVALID_REQUEST, "The check id in the path and body differ.")
-        in_force = lambda: ctx.program_at(db, now, caller.zone)  # noqa: E731
-        return holds.hold(db, in_force, body, now, caller, ctx.hold_ttl, prepared)
+        return holds.hold(
+            db, lambda: ctx.program_at(db, now, caller.zone), body, now, caller, ctx.hold_ttl,
+            prepared,
+        )  # fmt: skip
 
     # A refused hold reserved nothing: the till may send the corrected hold (a fresh
     # calculation, the right SMS code) under the same key.
@@ -100,7 +102,17 @@ async def confirm(
         key,
         None,
         lambda db, now: holds.confirm(
-            db, lambda: ctx.program_at(db, now, caller.zone), check_id, now, calc, caller=caller
+            db,
+            # the version the check was held with (its lot's activation and expiry)
+            lambda: (
+                ctx.program_version(db, calc.program_version)
+                if calc is not None
+                else ctx.program_at(db, now, caller.zone)
+            ),
+            check_id,
+            now,
+            calc,
+            caller=caller,
         ),
     )
 
