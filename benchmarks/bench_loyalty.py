@@ -1,18 +1,20 @@
-"""Loyalty core figures: how long a check calculation takes, against summing its lines."""
+"""Loyalty core figures: how long a till's preview of a 30-line check costs the server."""
 
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
-from benchmarks.result import Result, median, ratio_result, timings
-from loyalty.check import Line, MemberState, MemberView, calculate
+from benchmarks.result import Result, median, p50_p99, percentile
+from loyalty.check import Line, MemberState, MemberView
 from loyalty.program import Program, Promotion, PromotionKind, demo_program
 
-MAX_RATIO = 300.0
 REPEAT = 2000
+P99_BUDGET_MS = 4.5
+P50_BUDGET_MS = 2.0
 
 
 def _program() -> Program:
@@ -66,36 +68,74 @@ def _lines() -> list[Line]:
 
 
 def calc_check_30_lines() -> Result:
-    """Median time to calculate a 30-line check with x2, category, product and check bonuses."""
+    """The preview path of a 30-line check: what the server does for a till's preview once it
+    has read the member and the catalog — the core calculation (x2, category, product and
+    check bonuses, birthday, spend with per-line caps), its wire form (``pricing.to_wire``:
+    the protocol model, the core's full record and the fingerprint) and the JSON bytes the
+    route answers (``json_response``). Reading the member and the catalog is left out (that is
+    SQLite's work, measured by ``identify_rtt`` and ``server_throughput``).
+
+    Value: the p99 of the CPU time of that path (``time.thread_time``: a neighbour taking the
+    core away from it does not count, cache and frequency effects do), over 2 000 runs; wall
+    p50/p99 are reported beside it. No floor: nothing simpler does the same work (the old floor,
+    30 Decimal multiply-adds, was 1/100 of the value, so a 300x target let a 2x regression
+    through). Target: an absolute budget, median CPU <= 2.0 ms and p99 CPU <= 4.5 ms.
+    Measured on this 2-core box: median 1.15-1.21 ms with two or three other builds beside it,
+    1.4-1.75 ms at load average 6 (CPU time excludes being preempted, not a neighbour evicting
+    the caches); p99 1.3-3.5 ms (the cyclic collector's pauses land in the tail). A path twice
+    as slow has a median of at least 2.3 ms and misses the median budget; the p99 budget
+    catches a tail that grows without the median. The issue's later goal for this path is
+    0.3 ms.
+    """
+    from processing.server import pricing
+    from processing.server.handling import json_response
+
     program = _program()
     lines = _lines()
     member = MemberView(
         "100042", MemberState.ACTIVE, Decimal("20000"), date(1990, 1, 6), Decimal("5000")
     )
-    now = datetime(2027, 1, 5, 12, tzinfo=timezone(timedelta(hours=3)))  # x2 and birthday on
+    zone = timezone(timedelta(hours=3))
+    now = int(datetime(2027, 1, 5, 12, tzinfo=zone).timestamp())  # x2 and birthday on
     requested = Decimal("1500")
 
-    def work() -> object:
-        return calculate(program, lines, member, requested, ["SPRING2026"], now)
+    def preview() -> bytes:
+        calc = pricing.run(program, lines, member, requested, ["SPRING2026"], now, zone)
+        return bytes(json_response(pricing.to_wire("bench-check", calc)).body)
 
-    def floor() -> object:
-        return sum((line.quantity * line.unit_price for line in lines), Decimal(0))
-
-    check = calculate(program, lines, member, requested, ["SPRING2026"], now)
-    assert check.promotions and check.spend_applied > 0  # the benchmark measures a full check
-    value = median(timings(work, REPEAT, warmup=50))
-    base = median(timings(floor, REPEAT, warmup=50))
-    return ratio_result(
+    check = pricing.run(program, lines, member, requested, ["SPRING2026"], now, zone)
+    assert check.promotions and check.spend_applied > 0 and check.birthday  # a full check
+    assert len(check.lines) == 30 and b'"fingerprint"' in preview()
+    for _ in range(50):
+        preview()
+    cpu: list[float] = []
+    wall: list[float] = []
+    for _ in range(REPEAT):
+        c0, w0 = time.thread_time(), time.perf_counter()
+        preview()
+        w1, c1 = time.perf_counter(), time.thread_time()
+        cpu.append(c1 - c0)
+        wall.append(w1 - w0)
+    p99_cpu, p50_cpu = percentile(cpu, 99) * 1000, median(cpu) * 1000
+    score = max(p99_cpu / P99_BUDGET_MS, p50_cpu / P50_BUDGET_MS)
+    return Result(
         "calc_check_30_lines",
-        value,
-        base,
-        "s",
-        f"ratio <= {MAX_RATIO:.0f} (measured 100–180 here): the floor, 30 Decimal multiply-adds"
-        " (~4 µs), is the least any calculation does; 300x keeps a full calculation near 1 ms,"
-        " under 1 % of the 100 ms a cashier perceives as instant when a preview reruns on every"
-        " scanned line, with headroom for a shared 2-core till yet failing on a 2x regression",
-        MAX_RATIO,
-        extra={"value_ms": round(value * 1000, 4), "floor_us": round(base * 1e6, 3)},
+        p99_cpu,
+        "ms",
+        None,
+        None,
+        f"p99 CPU <= {P99_BUDGET_MS} ms and median CPU <= {P50_BUDGET_MS} ms for calculation +"
+        " wire form + fingerprint + JSON of a 30-line check (a 2x slower path misses; later"
+        " goal 0.3 ms)",
+        score <= 1,
+        {
+            "p50": round(p50_cpu, 4),
+            "p99": round(p99_cpu, 4),
+            "wall_ms": p50_p99(wall),
+            "cpu_ms": p50_p99(cpu),
+            "later_goal_ms": 0.3,
+        },
+        score,
     )
 
 

@@ -56,6 +56,9 @@ class PrintFailed:
 
     job_id: int
     reason: str
+    """The driver's English detail (for logs and the job's record)."""
+    error: PrinterError | None = None
+    """The failure itself, for a caller that words it for a person."""
 
 
 class PrintWorker:
@@ -168,7 +171,7 @@ class PrintWorker:
             log.warning("print job %s failed: %s", job.id, reason)
             printer.close()
             store.mark_failed(job.id, reason)
-            self._emit(PrintFailed(job.id, reason))
+            self._emit(PrintFailed(job.id, reason, exc))
             return False
         store.mark_printed(job.id)
         self._emit(PrintDone(job.id))

@@ -166,6 +166,33 @@ def _bonus(bonus: BonusBlock, fmt: _Formatter, width: int) -> list[Block]:
     return out
 
 
+def bonus_text(
+    bonus: BonusBlock, language: ReceiptLanguage, currency: str, width: int
+) -> list[str]:
+    """The bonus block alone as plain lines of at most ``width`` characters, for a fiscal
+    register that prints the loyalty part of its own receipt as text."""
+    return _plain(_bonus(bonus, _Formatter(language, currency), width), width)
+
+
+def claim_text(
+    claim: ClaimBlock, language: ReceiptLanguage, currency: str, width: int
+) -> list[str]:
+    """The claim block and its code, digits grouped, as plain lines of at most ``width``
+    characters, for a fiscal register that prints it as text (with the code as its QR)."""
+    blocks = _claim(claim, _Formatter(language, currency), width)
+    blocks.append(Line(_truncate(format_claim(claim.code), width), "bold", "center"))
+    return _plain(blocks, width)
+
+
+def _plain(blocks: list[Block], width: int) -> list[str]:
+    out: list[str] = []
+    for block in blocks:
+        if isinstance(block, Line):
+            text = block.text.center(width) if block.align == "center" else block.text
+            out.append(text.rstrip())
+    return out
+
+
 def _claim(claim: ClaimBlock, fmt: _Formatter, width: int) -> list[Block]:
     """The claim block's words: what the code is worth, how to collect it, until when.
 

@@ -12,16 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import ROUND_DOWN, Decimal
-from typing import TYPE_CHECKING
 
 from loyalty.allocate import allocate
 from loyalty.calculation import AppliedPromotion, LineResult
+from loyalty.line import Line
 from loyalty.money import HUNDRED, ZERO, quantize_down, round_points
 from loyalty.program import Program, Promotion, PromotionKind
 from loyalty.rules import promotion_reason
-
-if TYPE_CHECKING:
-    from loyalty.check import Line
 
 
 def earn_lines(

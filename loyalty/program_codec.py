@@ -1,25 +1,31 @@
-"""JSON-ready dicts for :class:`~loyalty.program.Program`, both ways, strictly validated."""
+"""JSON-ready dicts for :class:`~loyalty.program.Program`, both ways, strictly validated.
+
+The program class is handed in (``program_from_dict(data, Program)``) rather than imported:
+:mod:`loyalty.program` uses this module, and this module only knows the parts.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import fields
 from datetime import date
 from decimal import Decimal
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
 from loyalty.codec import DictReader, decimal_text
 from loyalty.errors import ProgramError
 from loyalty.money import Precision, Rounding
-from loyalty.program import (
+from loyalty.program_parts import (
     BirthdayWindow,
     Exclusions,
-    Program,
     Promotion,
     PromotionKind,
     SpendRules,
     Tier,
 )
+
+P = TypeVar("P")
 
 
 def _plain(value: Any) -> Any:
@@ -36,19 +42,20 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def program_to_dict(program: Program) -> dict[str, Any]:
+def program_to_dict(program: object) -> dict[str, Any]:
     """``program`` as plain JSON-ready data."""
     result: dict[str, Any] = _plain(program)
     return result
 
 
-def program_from_dict(data: dict[str, Any]) -> Program:
-    """A validated Program from plain data. Raises ProgramError naming the field."""
+def program_from_dict(data: dict[str, Any], program_class: Callable[..., P]) -> P:
+    """A validated program (built by ``program_class``) from plain data. Raises ProgramError
+    naming the field."""
     r = DictReader(data, "program", ProgramError)
     birthday = r.optional_sub("birthday")
     exclusions = r.sub("exclusions", {})
     spend = r.sub("spend", {})
-    program = Program(
+    program = program_class(
         version=r.integer("version"),
         currency=r.text("currency"),
         base_rate_percent=r.decimal("base_rate_percent"),

@@ -79,7 +79,13 @@ def commit_check(
         if spends_offline and policy is not None and not known:
             assert check.member_id is not None
             authorize_offline_spend(
-                db, check.member_id, check.spent, policy, clock(), manager=override_by
+                db,
+                check.member_id,
+                check.spent,
+                policy,
+                clock(),
+                manager=override_by,
+                shift_id=check.shift_id,
             )
         record = outbox.append(
             check.check_id,

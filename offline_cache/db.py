@@ -3,6 +3,13 @@
 Every connection is WAL with ``synchronous=FULL`` (a commit is on disk when it returns) and a
 busy timeout, so the UI's reader connections and the sync worker's writer can share the file.
 Open one ``Database`` per thread: each call to :func:`open_database` makes a new connection.
+
+No file of the database is ever opened except through SQLite. POSIX locks belong to the
+process, and closing *any* descriptor of the file drops all of the process's locks on it: a
+header read with ``open()``/``close()`` beside a live connection lets another process (``till
+status``) believe it is the last user, checkpoint and unlink the WAL under the app's feet, and
+the app's later commits go to a deleted file (sqlite.org/howtocorrupt.html §2.2). SQLite
+itself refuses a file that is not a database ("file is not a database") without writing to it.
 """
 
 from __future__ import annotations
@@ -16,7 +23,6 @@ from sqlite_utils import Database
 from offline_cache.errors import CorruptDatabase, NewerSchema
 from offline_cache.schema import MIGRATIONS, known_migrations
 
-_SQLITE_MAGIC = b"SQLite format 3\x00"
 BUSY_TIMEOUT_S = 5.0
 
 
@@ -31,7 +37,6 @@ def open_database(path: Path | str, *, integrity_check: bool = False) -> Databas
     """
     path = Path(path)
     _create_private(path)
-    _check_header(path)
     conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, check_same_thread=False)
     try:
         db = Database(conn)
@@ -55,21 +60,30 @@ def open_database(path: Path | str, *, integrity_check: bool = False) -> Databas
 
 
 def _create_private(path: Path) -> None:
-    """Create the file with mode 0600 before SQLite does; SQLite gives -wal/-shm the same mode."""
+    """Create the file with mode 0600 before SQLite does; SQLite gives -wal/-shm the same mode.
+
+    A new file has no connection anywhere, so this descriptor cannot drop anyone's locks; an
+    existing file is never opened here, only its mode tightened (chmod takes no descriptor).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     except FileExistsError:
+        _tighten(path)
         return
     os.close(fd)
 
 
-def _check_header(path: Path) -> None:
-    """Refuse a non-empty file that does not start with the SQLite header."""
-    with path.open("rb") as handle:
-        head = handle.read(len(_SQLITE_MAGIC))
-    if head and head != _SQLITE_MAGIC:
-        raise CorruptDatabase(path, "not an SQLite file")
+def _tighten(path: Path) -> None:
+    """Make an existing database (an older till made it 0644) and its -wal/-shm 0600."""
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        try:
+            if os.stat(name).st_mode & 0o077:
+                os.chmod(name, 0o600)
+        except FileNotFoundError:
+            continue
+        except PermissionError:
+            continue  # not ours to change (another user's file): SQLite decides whether it opens
 
 
 def _check_readable(db: Database, path: Path, integrity_check: bool) -> None:

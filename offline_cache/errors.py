@@ -108,8 +108,10 @@ class ChainBroken(CacheError):
 class OfflineRefused(CacheError):
     """An offline decision (usually a spend) is outside the configured offline bounds."""
 
-    def __init__(self, message: str, limit: object = None) -> None:
+    def __init__(self, message: str, limit: object = None, bound: str = "") -> None:
         self.limit = limit
+        self.bound = bound
+        """Which bound refused: a ``SpendLimit.bound`` name (empty when not one)."""
         super().__init__(message)
 
 

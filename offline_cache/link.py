@@ -7,7 +7,9 @@ each, with the record id as the Idempotency-Key. The server's answer is turned i
 and the server's.
 
 Offline, 5xx, malformed answers and a refused API key are transient (retry later); a
-``Rejected`` answer for one record is final for that record only.
+``Rejected`` answer for one record is final for that record only — except ``hold_expired``
+for a confirmation: the sale was printed and the server settles a late confirmation, so it is
+sent again later, never dead-lettered.
 """
 
 from __future__ import annotations
@@ -76,7 +78,15 @@ class ProcessingTransport:
             if result.status == "rejected" or result.result is None:
                 body = result.error
                 reason = f"{body.code}: {body.message}" if body else "rejected"
-                yield Delivery(record.id, False, result.model_dump(mode="json"), reason)
+                # A conflict row, as for a refusal sent alone: the points the till gave stay
+                # visible (and count against its offline budget) until a manager has seen it.
+                refused = Difference(
+                    "refused",
+                    None,
+                    body.code if body else "rejected",
+                    {"message": body.message if body else "rejected"},
+                )
+                yield Delivery(record.id, False, result.model_dump(mode="json"), reason, (refused,))
             else:
                 yield _check_delivery(record, result.result, result.model_dump(mode="json"))
 
@@ -102,7 +112,14 @@ class ProcessingTransport:
         key = record.id
         if record.kind == KIND_HOLD_CONFIRM:
             check_id = str(payload["check_id"])
-            confirmed = _transient(lambda: self.client.confirm(check_id, idempotency_key=key))
+            try:
+                confirmed = _transient(lambda: self.client.confirm(check_id, idempotency_key=key))
+            except Rejected as error:
+                if error.code in _SETTLED_LATE:
+                    # The receipt was printed: the server settles a late confirmation (any
+                    # shortfall as a conflict), so this record must wait, never die.
+                    raise TransientFailure(str(error)) from error
+                raise
             return _check_delivery(record, confirmed, confirmed.model_dump(mode="json"))
         if record.kind == KIND_HOLD_CANCEL:
             check_id = str(payload["check_id"])
@@ -154,6 +171,11 @@ def _offline_run(records: Sequence[OutboxRecord], start: int) -> list[OutboxReco
 _NOT_THE_RECORDS_FAULT = frozenset(
     {"not_found", "method_not_allowed", "unauthorized", "internal", "idempotency_key_required"}
 )
+
+
+# Refusals of a confirmation that the server settles when the confirmation is sent again: a
+# printed sale's points must not be left in limbo by a dead record.
+_SETTLED_LATE = frozenset({"hold_expired"})
 
 
 def is_final_refusal(error: Rejected) -> bool:

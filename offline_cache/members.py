@@ -123,6 +123,19 @@ class MemberCache:
             "UPDATE members SET available = ? WHERE member_id = ?", [str(available), member_id]
         )
 
+    def lower_available(self, member_id: str, at_most: Decimal) -> None:
+        """Lower the cached balance to ``at_most`` (never raise it): the till's own estimate
+        after an online sale whose confirmation is still queued."""
+        with write_transaction(self._db):
+            row = self._db.execute(
+                "SELECT available FROM members WHERE member_id = ?", [member_id]
+            ).fetchone()
+            if row is not None and Decimal(str(row[0])) > at_most:
+                self._db.execute(
+                    "UPDATE members SET available = ? WHERE member_id = ?",
+                    [str(at_most), member_id],
+                )
+
     def by_phone(self, e164: str) -> CachedMember | None:
         """The member with this E.164 phone, or None."""
         return self._one(f"{_SELECT} WHERE phone = ?", e164)

@@ -2,8 +2,26 @@
 
 Balance offline = cached available − this till's offline spends not yet acknowledged. Spend
 offline is off unless enabled, and then bounded by the smallest of that balance, a per-check
-cap, a per-member daily cap and the till's outstanding offline budget; above a threshold a
-manager must approve. Earn offline is the cached program's estimate, always provisional.
+cap, a per-member daily cap, a per-shift cap and the till's outstanding offline budget; above a
+threshold a manager must approve. These bounds come on top of the program's own spend rules
+(the terminal applies the ``loyalty`` core first). Earn offline is the cached program's
+estimate, always provisional.
+
+Time offline is the till's own monotonic record, not its wall clock:
+
+- **Never backward.** The latest moment the till has acted at is kept in ``sync_state``
+  (``clock_high_water``); an offline decision takes the later of the wall clock and that mark,
+  so a clock moved back cannot reopen a day whose cap was used.
+- **Forward gives nothing unsynced.** A member's daily cap counts every offline spend made on
+  the till's current day *and every one the server has not yet acknowledged*, whatever day it
+  was made: a clock moved forward (or a real midnight) starts a fresh day only for spends the
+  server has already seen and judged. The per-shift cap does not look at the clock at all.
+- **The server resets the mark.** Its time, read with each program snapshot, replaces the
+  mark, so a clock once jumped far ahead does not freeze the daily caps for ever.
+
+The till budget is used by every unacknowledged offline spend, and by the part of an answered
+one the server did not apply (a shortfall, a refusal) until a manager marks its conflict seen:
+it refills by what the server applied, never by an acknowledgement alone.
 """
 
 from __future__ import annotations
@@ -17,7 +35,7 @@ from sqlite_utils import Database
 from loyalty.errors import TokenError
 from loyalty.identifiers import IdKind, classify
 from loyalty.qrtoken import verify_token
-from offline_cache.clock import to_text
+from offline_cache.clock import from_text, to_text
 from offline_cache.errors import (
     IdentifierRefused,
     ManagerPinRequired,
@@ -27,7 +45,7 @@ from offline_cache.errors import (
 )
 from offline_cache.members import CachedMember, MemberCache
 from offline_cache.outbox import from_cents, to_cents
-from offline_cache.snapshots import ProgramCache
+from offline_cache.snapshots import ProgramCache, SyncState
 
 ZERO = Decimal("0.00")
 
@@ -41,6 +59,8 @@ class OfflinePolicy:
     per_member_daily_cap: Decimal = Decimal("1000")
     till_budget: Decimal = Decimal("10000")
     """The most points this till may have spent offline and not yet acknowledged."""
+    per_shift_cap: Decimal = Decimal("1000000")
+    """The most points all members may spend offline during one shift, synced or not."""
     manager_above: Decimal = Decimal("300")
     """Spends above this need a manager's PIN."""
 
@@ -66,7 +86,7 @@ class SpendLimit:
 
     limit: Decimal
     bound: str
-    """'disabled', 'state', 'balance', 'per_check', 'daily' or 'budget'."""
+    """'disabled', 'state', 'balance', 'per_check', 'daily', 'shift' or 'budget'."""
 
 
 def identify_offline(db: Database, text: str, region: str, now: datetime) -> OfflineMember:
@@ -125,38 +145,101 @@ def pending_spend(db: Database, member_id: str) -> Decimal:
     return from_cents(int(row[0]))
 
 
+CLOCK_MARK = "clock_high_water"
+"""``sync_state`` key: the latest moment the till has acted at offline (or the server's time)."""
+
+
+def till_now(db: Database, wall: datetime) -> datetime:
+    """The later of the wall clock and the till's high-water mark: offline time never goes back."""
+    row = db.execute("SELECT value FROM sync_state WHERE key = ?", [CLOCK_MARK]).fetchone()
+    if row is None or row[0] is None:
+        return wall
+    return max(wall, from_text(str(row[0])))
+
+
+def advance_clock(db: Database, wall: datetime) -> datetime:
+    """Record :func:`till_now` as the new mark and return it (call inside the commit)."""
+    now = till_now(db, wall)
+    SyncState(db).set(CLOCK_MARK, to_text(now), now)
+    return now
+
+
+def take_server_time(db: Database, server_now: datetime) -> None:
+    """The server's clock replaces the mark (a till clock jumped ahead is pulled back)."""
+    SyncState(db).set(CLOCK_MARK, to_text(server_now), server_now)
+
+
 def spent_today(db: Database, member_id: str, now: datetime) -> Decimal:
-    """Points spent offline for the member since the start of ``now``'s day (any state but dead)."""
+    """Points spent offline for the member on ``now``'s day, plus every offline spend of the
+    member the server has not acknowledged yet, whatever day the till's clock gave it."""
     start = now.replace(hour=0, minute=0, second=0, microsecond=0)
     row = db.execute(
         "SELECT coalesce(sum(spend_cents), 0) FROM outbox WHERE member_id = ? AND offline = 1"
-        " AND state != 'dead' AND created_at >= ?",
+        " AND (created_at >= ? OR state IN ('pending', 'sending'))",
         [member_id, to_text(start)],
     ).fetchone()
     return from_cents(int(row[0]))
 
 
-def outstanding_budget_use(db: Database) -> Decimal:
-    """All offline spends of this till not yet acknowledged."""
+def spent_in_shift(db: Database, shift_id: str | None) -> Decimal:
+    """Points spent offline by every member during the shift (any state: given at the till)."""
     row = db.execute(
-        "SELECT coalesce(sum(spend_cents), 0) FROM outbox WHERE offline = 1"
-        " AND state IN ('pending', 'sending')"
+        "SELECT coalesce(sum(o.spend_cents), 0) FROM outbox o JOIN checks c ON c.id = o.id"
+        " WHERE o.offline = 1 AND c.shift_id IS ?",
+        [shift_id],
     ).fetchone()
     return from_cents(int(row[0]))
 
 
+def outstanding_budget_use(db: Database) -> Decimal:
+    """Offline spends of this till not yet applied by the server.
+
+    Every unacknowledged offline spend, plus for answered ones the part the server did not apply
+    (its answer's ``spent`` below the till's, or all of it when refused) while the record has a
+    conflict nobody has marked seen.
+    """
+    row = db.execute(
+        "SELECT coalesce(sum(spend_cents), 0) FROM outbox WHERE offline = 1"
+        " AND state IN ('pending', 'sending')"
+    ).fetchone()
+    unsent = from_cents(int(row[0]))
+    unapplied = ZERO
+    for spend_cents, state, server_spent in db.execute(
+        "SELECT o.spend_cents, o.state, c.server_spent FROM outbox o"
+        " LEFT JOIN checks c ON c.id = o.id"
+        " WHERE o.offline = 1 AND o.spend_cents > 0 AND o.state IN ('acknowledged', 'dead')"
+        " AND EXISTS (SELECT 1 FROM conflicts f WHERE f.record_id = o.id"
+        " AND f.resolved_at IS NULL)"
+    ).fetchall():
+        applied = ZERO
+        if state == "acknowledged" and server_spent is not None:
+            applied = Decimal(str(server_spent))
+        unapplied += max(ZERO, from_cents(int(spend_cents)) - applied)
+    return unsent + unapplied
+
+
 def offline_spend_limit(
-    db: Database, member: CachedMember, policy: OfflinePolicy, now: datetime
+    db: Database,
+    member: CachedMember,
+    policy: OfflinePolicy,
+    now: datetime,
+    shift_id: str | None = None,
 ) -> SpendLimit:
-    """The most points the member may spend offline now (before the check's own rules)."""
+    """The most points the member may spend offline now (before the check's own rules).
+
+    ``now`` is the wall clock; the day is taken from :func:`till_now`. ``shift_id`` is the
+    open shift (None: the spends made outside any shift share one bound).
+    """
     if not policy.spend_enabled:
         return SpendLimit(ZERO, "disabled")
     if member.state != "active":
         return SpendLimit(ZERO, "state")
+    today = till_now(db, now)
     bounds = [
         ("balance", member.available - pending_spend(db, member.member_id)),
         ("per_check", policy.per_check_cap),
-        ("daily", policy.per_member_daily_cap - spent_today(db, member.member_id, now)),
+        ("daily", policy.per_member_daily_cap - spent_today(db, member.member_id, today)),
+        ("shift", policy.per_shift_cap - spent_in_shift(db, shift_id)),
         ("budget", policy.till_budget - outstanding_budget_use(db)),
     ]
     bound, limit = min(bounds, key=lambda pair: pair[1])
@@ -169,6 +252,7 @@ _REFUSALS = {
     "balance": "The member's offline balance allows at most {limit} points.",
     "per_check": "At most {limit} points may be spent on one check while offline.",
     "daily": "This member may spend at most {limit} more points offline today.",
+    "shift": "This shift's offline spending allows at most {limit} more points.",
     "budget": "This till's offline spending budget allows at most {limit} more points.",
 }
 
@@ -180,6 +264,7 @@ def authorize_offline_spend(
     policy: OfflinePolicy,
     now: datetime,
     manager: str | None = None,
+    shift_id: str | None = None,
 ) -> SpendLimit:
     """Check that spending ``points`` offline is within bounds; returns the limit applied.
 
@@ -195,9 +280,11 @@ def authorize_offline_spend(
     member = MemberCache(db).by_id(member_id)
     if member is None:
         raise MemberNotCached()
-    limit = offline_spend_limit(db, member, policy, now)
+    limit = offline_spend_limit(db, member, policy, now, shift_id)
     if points > limit.limit:
-        raise OfflineRefused(_REFUSALS[limit.bound].format(limit=limit.limit), limit.limit)
+        raise OfflineRefused(
+            _REFUSALS[limit.bound].format(limit=limit.limit), limit.limit, limit.bound
+        )
     if points > policy.manager_above and manager is None:
         raise ManagerPinRequired(
             f"Spending more than {policy.manager_above} points offline needs a manager's PIN.",

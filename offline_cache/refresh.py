@@ -14,6 +14,7 @@ from sqlite_utils import Database
 
 from offline_cache.clock import Clock, utc_now
 from offline_cache.members import MemberCache, MemberRow
+from offline_cache.offline import take_server_time
 from offline_cache.snapshots import CatalogCache, CatalogItem, ProgramCache, SyncState
 from offline_cache.txn import write_transaction
 from processing import wire
@@ -34,6 +35,8 @@ def refresh_program(db: Database, client: ProcessingClient, clock: Clock = utc_n
         timedelta(seconds=snapshot.qr_token_ttl_seconds),
         clock(),
     )
+    # The server's clock is the one the till trusts: it resets the offline high-water mark.
+    take_server_time(db, snapshot.issued_at)
     return str(snapshot.version)
 
 

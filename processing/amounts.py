@@ -25,10 +25,11 @@ def _parser(pattern: re.Pattern[str], what: str) -> Any:
         # bool is an int subclass; a JSON true must not become 1 point.
         if isinstance(value, (bool, float)):
             raise ValueError(f'{what} must be a decimal string such as "12.50", not a number')
+        if isinstance(value, int):
+            # A JSON integer is a number too (the schema says string): refused like a float.
+            raise ValueError(f'{what} must be a decimal string such as "12.50", not a number')
         if isinstance(value, Decimal):
             text = format(value, "f") if value.is_finite() else "nan"
-        elif isinstance(value, int):
-            text = str(value)
         elif isinstance(value, str):
             text = value.strip()
         else:

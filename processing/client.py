@@ -8,6 +8,11 @@ server applies a write once however many times it arrives. Every answer is valid
 :mod:`processing.wire` before it is returned: a malformed or hostile answer raises
 :class:`~processing.errors.ProtocolError` and never reaches the caller's state.
 
+Every outcome is reported to the listeners given to :meth:`ProcessingClient.on_outcome`: True
+when the server answered (any well-formed HTTP answer below 500, or a successful probe), False
+when it could not be reached, failed with 5xx, or a caller gave up waiting
+(:meth:`ProcessingClient.gave_up_waiting`). The till derives its one connection state from these.
+
 Raises (from every operation): :class:`~processing.errors.Offline`,
 :class:`~processing.errors.Unauthorized`, :class:`~processing.errors.Rejected`,
 :class:`~processing.errors.ServerError`, :class:`~processing.errors.ProtocolError`.
@@ -16,6 +21,7 @@ Raises (from every operation): :class:`~processing.errors.Offline`,
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 import uuid
@@ -39,6 +45,11 @@ from processing.errors import (
 )
 
 T = TypeVar("T", bound=BaseModel)
+
+log = logging.getLogger(__name__)
+
+OutcomeListener = Callable[[bool], None]
+"""Told True when the server answered, False when it did not (called on the caller's thread)."""
 
 _RETRY_STATUSES = frozenset({502, 503, 504})
 _MAX_ANSWER_BYTES = 8 * 1024 * 1024
@@ -97,6 +108,10 @@ class ProcessingClient:
         )
         self._probe_stop = threading.Event()
         self._probe_thread: threading.Thread | None = None
+        self._listeners: list[OutcomeListener] = []
+        self._answered = True
+        """The last outcome; while False the prober checks the server even with the breaker
+        closed (one failed call does not open it)."""
 
     # ------------------------------------------------------------ lifecycle
 
@@ -233,6 +248,25 @@ class ProcessingClient:
             "GET", "/catalog/delta", wire.CatalogDelta, params={"cursor": cursor, "limit": limit}
         )
 
+    # ------------------------------------------------------------ outcomes
+
+    def on_outcome(self, listener: OutcomeListener) -> None:
+        """Tell ``listener`` the outcome of every call and probe from now on."""
+        self._listeners.append(listener)
+
+    def gave_up_waiting(self) -> None:
+        """A caller stopped waiting for an answer (its own budget ran out): report the server
+        unreachable now, not when the transport times out, so the next caller need not wait."""
+        self._report(False)
+
+    def _report(self, answered: bool) -> None:
+        self._answered = answered
+        for listener in self._listeners:
+            try:
+                listener(answered)
+            except Exception:  # a listener's bug must not turn into a network failure
+                log.exception("connection listener failed")
+
     # ------------------------------------------------------------ breaker probing
 
     def probe(self) -> bool:
@@ -240,21 +274,25 @@ class ProcessingClient:
         try:
             response = self._http.get("/health")
         except httpx.HTTPError:
+            self._report(False)
             return False
         if response.status_code == 200:
             self.breaker.record_success()
+            self._report(True)
             return True
+        self._report(False)
         return False
 
     def start_probing(self, interval: float = 5.0) -> None:
-        """Probe in a daemon thread every ``interval`` seconds while the breaker is not closed."""
+        """Probe in a daemon thread every ``interval`` seconds while the server is not known to
+        answer (the breaker is not closed, or the last call failed)."""
         if self._probe_thread is not None:
             return
         self._probe_stop.clear()
 
         def run() -> None:
             while not self._probe_stop.wait(interval):
-                if self.breaker.state is not BreakerState.CLOSED:
+                if not self._answered or self.breaker.state is not BreakerState.CLOSED:
                     self.probe()
 
         self._probe_thread = threading.Thread(target=run, name="processing-probe", daemon=True)
@@ -296,6 +334,7 @@ class ProcessingClient:
         while True:
             attempt += 1
             if not self.breaker.allow():
+                self._report(False)
                 raise Offline("The processing server is offline; working from the local cache.")
             try:
                 response = self._http.request(
@@ -318,6 +357,7 @@ class ProcessingClient:
             self.breaker.record_failure()
             delay = s.backoff * (2 ** (attempt - 1))
             if attempt >= s.attempts or time.monotonic() + delay >= deadline:
+                self._report(False)
                 raise failure from cause
             self._sleep(delay)
 
@@ -325,9 +365,11 @@ class ProcessingClient:
         status = response.status_code
         if status >= 500:
             self.breaker.record_failure()
+            self._report(False)
             raise ServerError(f"The processing server failed (HTTP {status}).", status)
         # Any well-formed HTTP answer below 500 proves the server is alive.
         self.breaker.record_success()
+        self._report(True)
         if status in (401, 403):
             raise Unauthorized("The processing server refused this till's API key.")
         if len(response.content) > _MAX_ANSWER_BYTES:

@@ -16,11 +16,14 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     SerializerFunctionWrapHandler,
+    StrictBool,
     model_serializer,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 from loyalty.claims import CLAIM_PATTERN
 from processing.amounts import Money, Quantity
@@ -31,6 +34,11 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 MemberStateName = Literal["active", "earn_only", "blocked"]
 EntryMode = Literal["scanned", "typed"]
 IdentifierKind = Literal["auto", "phone", "qr", "card"]
+
+MAX_LINES = 500
+"""Lines of one check, at most."""
+MAX_BATCH = 200
+"""Offline checks in one replay batch, at most."""
 
 _Id = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
 
@@ -43,8 +51,25 @@ def _plausible_time(moment: datetime) -> datetime:
     return moment
 
 
-TillTime = Annotated[datetime, AfterValidator(_plausible_time)]
+TillTime = Annotated[
+    datetime,
+    AfterValidator(_plausible_time),
+    # The same bound in the schema, so a client (or a fuzzer) can see it: the year is 2000-2200.
+    Field(json_schema_extra={"pattern": r"^(20\d\d|21\d\d|2200)-"}),
+]
 """When something happened at a till (a check made offline or without a customer)."""
+
+
+def _not_text(value: object) -> object:
+    # The schema says integer: "3" or true are refused, not coerced (3.0 is an integer to JSON
+    # Schema and stays accepted).
+    if isinstance(value, (str, bool)):
+        raise ValueError("must be a JSON integer")
+    return value
+
+
+WholeNumber = Annotated[int, BeforeValidator(_not_text)]
+"""An integer field of a request, exactly as its schema states it."""
 
 
 class Request(BaseModel):
@@ -85,7 +110,7 @@ class IdentifyRequest(Request):
     value: str = Field(min_length=1, max_length=512)
     entry: EntryMode = "typed"
     region: str = Field(default="RU", pattern=r"^[A-Z]{2}$")
-    expiring_within_days: int = Field(default=30, ge=0, le=366)
+    expiring_within_days: WholeNumber = Field(default=30, ge=0, le=366)
 
 
 class Tier(Answer):
@@ -160,7 +185,7 @@ class IdentifyResult(Answer):
 class RegisterRequest(Request):
     phone: str = Field(min_length=3, max_length=32)
     region: str = Field(default="RU", pattern=r"^[A-Z]{2}$")
-    consent: bool
+    consent: StrictBool
     name: str | None = Field(default=None, max_length=120)
     birthday: date | None = None
     email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
@@ -199,7 +224,7 @@ class Line(Request):
     price: Money
     quantity: Quantity
     amount: Money
-    discounted: bool = False
+    discounted: StrictBool = False
 
 
 class CheckRequest(Request):
@@ -207,7 +232,7 @@ class CheckRequest(Request):
 
     check_id: str = _Id
     member_id: str = _Id
-    lines: list[Line] = Field(min_length=1, max_length=500)
+    lines: list[Line] = Field(min_length=1, max_length=MAX_LINES)
     requested_spend: Money = Field(default=Decimal("0"))
     coupons: list[str] = Field(default_factory=list, max_length=20)
     spend_code_id: str | None = Field(default=None, max_length=64)
@@ -242,6 +267,16 @@ class Calculation(Answer):
 
 class HoldRequest(CheckRequest):
     fingerprint: str = Field(min_length=1, max_length=128)
+
+
+class HoldBody(HoldRequest):
+    """A hold's body as the server reads it: the check id is the path's. A body may repeat it
+    (the till's client sends a :class:`HoldRequest`), and then it must be the same; the schema
+    leaves it out, so no schema-valid request can disagree with its own path."""
+
+    check_id: SkipJsonSchema[str | None] = Field(  # type: ignore[assignment]
+        default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$"
+    )
 
 
 class Hold(Answer):
@@ -291,7 +326,7 @@ class OfflineCheck(Request):
 
     check_id: str = _Id
     member_id: str = _Id
-    lines: list[Line] = Field(min_length=1, max_length=500)
+    lines: list[Line] = Field(min_length=1, max_length=MAX_LINES)
     spent_offline: Money = Field(default=Decimal("0"))
     provisional_earn: Money = Field(default=Decimal("0"))
     made_at: TillTime
@@ -312,7 +347,7 @@ class OfflineCheck(Request):
 class ReplayBatchRequest(Request):
     """Each item carries its own idempotency key (the check's outbox key)."""
 
-    items: list[ReplayItem] = Field(min_length=1, max_length=200)
+    items: list[ReplayItem] = Field(min_length=1, max_length=MAX_BATCH)
 
 
 class ReplayItem(Request):
@@ -338,14 +373,14 @@ class ReplayBatchResult(Answer):
 
 
 class ReturnLine(Request):
-    index: int = Field(ge=0, le=499)
+    index: WholeNumber = Field(ge=0, lt=MAX_LINES)
     quantity: Quantity
 
 
 class ReturnRequest(Request):
     return_id: str = _Id
     check_id: str = _Id
-    lines: list[ReturnLine] = Field(min_length=1, max_length=500)
+    lines: list[ReturnLine] = Field(min_length=1, max_length=MAX_LINES)
 
 
 class ReturnResult(Answer):
@@ -372,8 +407,16 @@ class ClaimRequest(Request):
 
     check_id: str = _Id
     code: str = _ClaimCode
-    lines: list[Line] = Field(min_length=1, max_length=500)
+    lines: list[Line] = Field(min_length=1, max_length=MAX_LINES)
     made_at: TillTime
+
+
+class ClaimBody(ClaimRequest):
+    """A claim's body as the server reads it: ``code`` follows from ``check_id``
+    (:func:`loyalty.claims.claim_code`), so the schema leaves it out; a body that sends it (the
+    till's client does) must send that one."""
+
+    code: SkipJsonSchema[str | None] = Field(default=None, pattern=CLAIM_PATTERN)  # type: ignore[assignment]
 
 
 class Claim(Answer):

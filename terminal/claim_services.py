@@ -27,10 +27,11 @@ from offline_cache.link import is_final_refusal
 from offline_cache.members import MemberCache
 from offline_cache.outbox import KIND_CLAIM, Outbox
 from processing import wire
-from processing.errors import Offline, ProcessingError, Rejected, ServerError
+from processing.errors import ErrorCode, Offline, ProcessingError, Rejected, ServerError
 from terminal import offline_rules, receipts
-from terminal.i18n import _
-from terminal.service_base import ServiceBase, TillError, rejected_sentence
+from terminal.i18n import N_, _
+from terminal.sentences import rejected_sentence
+from terminal.service_base import ServiceBase, TillError
 from terminal.views import ClaimView, MemberView, RedeemedClaim, SaleDraft, SaleResult
 from terminal.wire_views import draft_details, wire_line
 
@@ -51,8 +52,9 @@ class ClaimServices(ServiceBase):
 
     # ------------------------------------------------------------------ a check without a customer
 
-    def commit_claim(self, draft: SaleDraft) -> SaleResult:
-        """Commit ``draft`` (no customer) as a claim, send it, print its receipt.
+    def commit_claim(self, draft: SaleDraft, *, print_receipt: bool = True) -> SaleResult:
+        """Commit ``draft`` (no customer) as a claim, send it, print its receipt (unless
+        ``print_receipt`` is False: the cash register prints the claim code itself).
 
         Raises TillError when claims are turned off (``[till] claims = false``).
         """
@@ -99,7 +101,10 @@ class ClaimServices(ServiceBase):
             issued_at=made_at,
             claim=receipts.claim_block(claim) if claim is not None else None,
         )
-        text, job = self._queue_print(receipt, draft.check_id, "sale")
+        if print_receipt:
+            text, job = self._queue_print(receipt, draft.check_id, "sale")
+        else:
+            text, job = receipts.receipt_text(self.settings, receipt), None
         return SaleResult(
             check_id=draft.check_id,
             earned=Decimal(0),
@@ -138,7 +143,6 @@ class ClaimServices(ServiceBase):
             if not is_final_refusal(error):
                 log.warning("claim %s queued: %s", check_id[:8], error.code)
                 return local
-            self.online = True
             # Kept, with the reason, for the admin's sync screen; the receipt goes without it.
             with self.database() as db:
                 Outbox(db, self.clock).mark_dead(
@@ -150,10 +154,8 @@ class ClaimServices(ServiceBase):
             return None
         except ProcessingError as error:
             # Queued: the sync engine sends it with the same key.
-            self.online = not isinstance(error, Offline | ServerError)
             log.info("claim %s queued: %s", check_id[:8], error)
             return local
-        self.online = True
         with self.database() as db:
             Outbox(db, self.clock).mark_acknowledged(check_id, answer.model_dump(mode="json"))
         return ClaimView(answer.code, answer.earn_at_least, answer.expires_at, provisional=False)
@@ -176,18 +178,16 @@ class ClaimServices(ServiceBase):
                 "claim_refused",
                 record_id=member.member_id,
                 source=source,
-                online=self.online,
+                online=self.connection.online,
                 detail={**detail, "reason": reason},
             )
 
         try:
             answer = self.client.redeem_claim(code, member.member_id)
         except Rejected as error:
-            self.online = True
             refused(error.code)
             raise TillError(_refusal_sentence(error)) from error
         except (Offline, ServerError) as error:
-            self.online = False
             refused("offline")
             raise TillError(
                 _(
@@ -195,7 +195,6 @@ class ClaimServices(ServiceBase):
                     " keep the receipt and try again later."
                 )
             ) from error
-        self.online = True
         check = answer.check
         with self.database() as db:
             MemberCache(db).take_server_balance(check.member_id, check.balance_after)
@@ -231,7 +230,11 @@ def _after(member: MemberView, check: wire.CheckResult) -> MemberView:
     )
 
 
+_CLAIM_REFUSALS = {
+    ErrorCode.MEMBER_BLOCKED: N_("This member is blocked and cannot collect points."),
+}
+"""Refusals that read differently when collecting a receipt's points."""
+
+
 def _refusal_sentence(error: Rejected) -> str:
-    if error.code == "member_blocked":
-        return _("This member is blocked and cannot collect points.")
-    return rejected_sentence(error)
+    return rejected_sentence(error, _CLAIM_REFUSALS)

@@ -53,6 +53,7 @@ for _name, _target in {
     "devices": "terminal.devices_cli:devices",
     "sync": "terminal.sync_cli:sync",
     "status": "terminal.sync_cli:status",
+    "bridge": "terminal.bridge_cli:bridge",
 }.items():
     if importlib.util.find_spec(_target.split(":")[0]) is not None:
         LAZY_COMMANDS[_name] = _target
@@ -104,9 +105,13 @@ def run(config_file: str | None) -> None:
 @main.command()
 def demo() -> None:
     """Run the whole till on this machine: server, demo members, scanner, printer, UI."""
+    import os
+
+    from terminal.demo import drop_owned_environment
     from terminal.launch import run_demo
 
     # The demo takes languages and theme from config.toml when there is one; everything
-    # else (server, key, database, devices) is its own.
+    # else (server, key, database, devices) is its own, whatever TILL_* variables say.
+    ignored = drop_owned_environment(os.environ)
     base = settings_or_exit(None) if config_path(None).exists() else Settings()
-    sys.exit(run_demo(base))
+    sys.exit(run_demo(base, ignored=ignored))

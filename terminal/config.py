@@ -15,6 +15,7 @@ values are converted as pydantic's lax mode did (``"7"``, ``7.0`` → 7; ``"yes"
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import tomllib
@@ -23,6 +24,7 @@ from dataclasses import dataclass, fields
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from terminal.config_fields import Bounds, Check, Invalid, Length, SecretStr, converters
 
@@ -68,6 +70,21 @@ class _Section:
         """The section's keys and values (a fresh dict; ``api_key`` stays a SecretStr)."""
         return {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
 
+    def problems(self) -> list[tuple[str, str]]:
+        """Rules between keys of the section, as ``(key, what is wrong)``; none by default."""
+        return []
+
+
+def is_loopback_url(url: str) -> bool:
+    """True when ``url``'s host is this machine (localhost, 127.0.0.0/8, ::1)."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
 
 # ---------------------------------------------------------------------- the sections
 
@@ -96,7 +113,11 @@ class TillSection(_Section):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ProcessingSection(_Section):
     url: Annotated[str, Check(_http_url)] = "http://127.0.0.1:8765"
-    """Base URL of the loyalty processing server."""
+    """Base URL of the loyalty processing server; plain http:// only to loopback unless
+    ``allow_insecure_http``."""
+    allow_insecure_http: bool = False
+    """Allow a plain http:// URL to another machine: the API key, phones and points then
+    cross the network unencrypted. For a closed store network behind its own VPN only."""
     api_key: SecretStr | None = None
     """This till's API key. Prefer ``api_key_env`` so the key stays out of the file."""
     api_key_env: str | None = None
@@ -115,6 +136,19 @@ class ProcessingSection(_Section):
             if from_env:
                 return from_env
         return self.api_key.get_secret_value() if self.api_key else None
+
+    def problems(self) -> list[tuple[str, str]]:
+        plain = self.url.startswith("http://") and not self.allow_insecure_http
+        if plain and not is_loopback_url(self.url):
+            return [
+                (
+                    "url",
+                    f"{self.url!r} is plain http:// to another machine (the key would"
+                    " travel unencrypted); use https:// or set"
+                    " processing.allow_insecure_http = true",
+                )
+            ]
+        return []
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -188,6 +222,9 @@ class OfflineSection(_Section):
     """Most points one member may spend offline per day at this till."""
     till_budget: Annotated[Decimal, Bounds(ge=0)] = Decimal("3000")
     """Most points this till may let members spend offline before it syncs."""
+    per_shift_cap: Annotated[Decimal, Bounds(ge=0)] = Decimal("1500")
+    """Most points all members together may spend offline during one cashier shift, synced
+    or not (the till budget refills on sync; this does not until the shift is closed)."""
     manager_pin_above: Annotated[Decimal, Bounds(ge=0)] = Decimal("200")
     """An offline spend above this many points needs the manager PIN."""
     expiring_within_days: Annotated[int, Bounds(ge=1, le=365)] = 30
@@ -200,6 +237,28 @@ class SecuritySection(_Section):
     """Manager PIN as written by ``till config hash-pin``; empty locks the admin screens."""
 
 
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+"""Hosts only this machine can reach: the bridge needs no key there."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BridgeSection(_Section):
+    enabled: bool = False
+    """Listen for the cash register's loyalty calls (see BRIDGE.md)."""
+    host: Annotated[str, Length(min=1, max=255)] = "127.0.0.1"
+    """Address to listen on; anything but loopback needs ``key``."""
+    port: Annotated[int, Bounds(ge=0, le=65535)] = 8780
+    """TCP port of the bridge (0: any free port, for tests)."""
+    key: SecretStr | None = None
+    """Bearer key the register sends (``Authorization: Bearer …``); required off loopback."""
+
+    def problems(self) -> list[tuple[str, str]]:
+        secret = self.key.get_secret_value() if self.key else ""
+        if self.host not in LOOPBACK_HOSTS and not secret:
+            return [("key", f"is required when host is {self.host!r} (not loopback)")]
+        return []
+
+
 SECTIONS: dict[str, type[_Section]] = {
     "till": TillSection,
     "processing": ProcessingSection,
@@ -207,6 +266,7 @@ SECTIONS: dict[str, type[_Section]] = {
     "printer": PrinterSection,
     "offline": OfflineSection,
     "security": SecuritySection,
+    "bridge": BridgeSection,
 }
 """The config's sections, in the order they are checked and reported."""
 
@@ -231,6 +291,8 @@ class Settings:
     """The local database and the offline rules."""
     security: SecuritySection
     """The manager PIN."""
+    bridge: BridgeSection
+    """The cash register's local loyalty API."""
 
     def __init__(self, **sections: Any) -> None:
         data = {k: v.as_dict() if isinstance(v, _Section) else v for k, v in sections.items()}
@@ -318,6 +380,7 @@ def _validate(data: dict[str, Any], source: str) -> dict[str, _Section]:
         problems += [(f"{name}.{key}", "unknown key") for key in raw if key not in by_key]
         if len(problems) == found:
             sections[name] = cls(**values)
+            problems += [(f"{name}.{key}", what) for key, what in sections[name].problems()]
     problems += [(str(key), "unknown key") for key in merged if key not in SECTIONS]
     if problems:
         raise ConfigError([f"{_where(source, key)}: {key}: {what}" for key, what in problems])

@@ -3,7 +3,7 @@
 Only the changed keys' values are rewritten in place, so the file's comments and layout stay
 as the admin wrote them. The new text is validated by the same rules as ``till config check``
 (:func:`terminal.config.load_settings`) before it replaces the file; the old file is kept as
-``config.toml.bak``.
+``config.toml.bak``. Both are written mode 0600: either may hold the till's API key.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import tempfile
 from decimal import Decimal
 from pathlib import Path
@@ -85,6 +84,19 @@ def _last_key_line(lines: list[str], start: int, end: int) -> int:
     return last
 
 
+def _private_copy(source: Path, target: Path) -> None:
+    """Copy ``source`` to ``target`` atomically, the copy mode 0600 whatever was there."""
+    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".config.", suffix=".bak")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(source.read_bytes())
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, target)
+    finally:
+        Path(tmp_name).unlink(missing_ok=True)
+
+
 def save_config(path: Path, changes: dict[str, dict[str, Value]]) -> Settings:
     """Apply ``changes`` to the file at ``path`` and return the validated new settings.
 
@@ -107,8 +119,8 @@ def save_config(path: Path, changes: dict[str, dict[str, Value]]) -> Settings:
                 [line.replace(str(tmp), str(path)) for line in error.problems]
             ) from None
         if path.exists():
-            shutil.copy2(path, path.with_name(path.name + ".bak"))
-            os.chmod(tmp, path.stat().st_mode & 0o777)
+            _private_copy(path, path.with_name(path.name + ".bak"))
+        # mkstemp made the new file 0600 and it stays so: it may hold the API key.
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -15,11 +15,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from terminal.config import Settings
+from terminal.config import ENV_DELIMITER, ENV_PREFIX, Settings
 from terminal.pins import hash_pin
 
 DEMO_CASHIER = ("1", "1111")
@@ -27,14 +27,24 @@ DEMO_CASHIER = ("1", "1111")
 DEMO_MANAGER_PIN = "9999"
 """The demo's manager PIN (admin screen, quitting)."""
 DEMO_PHONES = (
-    ("+79161234567", "active, 1 500 points, a coupon and an offer"),
-    ("+79161234568", "active, gold tier"),
-    ("+79161234570", "earn only"),
-    ("+79161234571", "blocked"),
-    ("+380501234567", "Ukraine"),
-    ("+77011234567", "Kazakhstan"),
+    "+79161234567",
+    "+79161234568",
+    "+79161234569",
+    "+79161234570",
+    "+79161234571",
+    "+79161234572",
+    "+380501234567",
+    "+77011234567",
 )
-"""Seeded members worth trying (see processing/server/seed.py)."""
+"""Seeded members worth trying; the intro describes each from the server's own answer."""
+OWNED = {
+    "processing": ("url", "api_key", "api_key_env"),
+    "offline": ("db_path", "spend_enabled"),
+    "printer": ("kind", "path"),
+    "scanner": ("kind", "port", "suffix", "baudrate"),
+    "security": ("admin_pin_hash",),
+}
+"""The settings the demo sets itself (section → keys); no TILL_* variable may change them."""
 STARTUP_TIMEOUT_S = 30.0
 
 
@@ -105,6 +115,7 @@ def start_server(directory: Path, store_id: str, till_id: str) -> DemoEnvironmen
             "0",
             "--port-file",
             str(port_file),
+            "--demo",  # the development SMS sink and the published demo QR key
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -121,6 +132,26 @@ def start_server(directory: Path, store_id: str, till_id: str) -> DemoEnvironmen
     return env
 
 
+def drop_owned_environment(environ: MutableMapping[str, str]) -> list[str]:
+    """Remove the ``TILL_*`` variables that would override :data:`OWNED` settings (a section's
+    key, or a whole owned section as JSON); returns their names for the intro to say so.
+
+    Call it before any Settings are built: the demo's own server, database and devices must
+    not be replaced by variables left in the shell (a ``TILL_SCANNER__KIND=none`` would
+    silently ignore every scan into the pty the intro points at).
+    """
+    owned = {(ENV_PREFIX + section).lower() for section in OWNED}
+    owned |= {
+        (ENV_PREFIX + section + ENV_DELIMITER + key).lower()
+        for section, keys in OWNED.items()
+        for key in keys
+    }
+    dropped = sorted(name for name in environ if name.lower() in owned)
+    for name in dropped:
+        del environ[name]
+    return dropped
+
+
 def demo_settings(
     base: Settings, env: DemoEnvironment, language: str, scanner_port: str
 ) -> Settings:
@@ -135,11 +166,50 @@ def demo_settings(
     return Settings(**data)
 
 
-def introduction(settings: Settings, env: DemoEnvironment, feed_path: str, token: str) -> str:
-    """What the demo prints before the UI opens."""
-    phones = "\n".join(f"    {phone:<15} {about}" for phone, about in DEMO_PHONES)
-    return f"""till demo — server {env.url} (data in {env.directory})
+def describe_members(settings: Settings) -> list[str]:
+    """One line per :data:`DEMO_PHONES` member, from the demo server's identify answers."""
+    from processing.client import ProcessingClient
+    from processing.errors import ProcessingError
 
+    lines = []
+    with ProcessingClient(
+        settings.processing.url, settings.processing.resolved_api_key() or ""
+    ) as c:
+        for phone in DEMO_PHONES:
+            try:
+                found = c.identify(phone, kind="phone", region=settings.till.region)
+            except ProcessingError as error:
+                lines.append(f"{phone:<15} ({error})")
+                continue
+            member, tier = found.member, found.member.tier
+            about = [member.state.replace("_", " "), f"{tier.name} tier {tier.rate_percent:f}%"]
+            if member.birthday_window:
+                about.append("birthday rate now")
+            about.append(f"{found.balance.available:,.0f} points".replace(",", " "))
+            if found.coupons:
+                about.append(f"coupon {found.coupons[0].code}")
+            if found.offers:
+                about.append("an offer")
+            lines.append(f"{phone:<15} {', '.join(about)}")
+    return lines
+
+
+def introduction(
+    settings: Settings,
+    env: DemoEnvironment,
+    feed_path: str,
+    token: str,
+    *,
+    members: list[str],
+    ignored: list[str],
+) -> str:
+    """What the demo prints before the UI opens (``ignored``: variables it overrode)."""
+    phones = "\n".join(f"    {line}" for line in members)
+    note = (
+        "\n  Ignored (the demo sets these itself): " + ", ".join(ignored) + "\n" if ignored else ""
+    )
+    return f"""till demo — server {env.url} (data in {env.directory})
+{note}
   Log in as cashier {DEMO_CASHIER[0]}, PIN {DEMO_CASHIER[1]}. Manager PIN: {DEMO_MANAGER_PIN}.
   Type a phone (or scan), Enter; type an amount, Enter; Enter again confirms and prints.
   No customer? An amount, Enter, Enter prints a claim code; type or scan that code once a

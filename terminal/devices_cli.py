@@ -21,7 +21,9 @@ import click
 
 from loyalty.receipt import ReceiptLanguage
 from terminal.cli_support import EXIT_CONFIG, settings_or_exit
+from terminal.config import Settings
 from terminal.device_settings import printer_for
+from terminal.sentences import sentence
 
 EXIT_DEVICE = 1
 
@@ -34,18 +36,40 @@ _config_option = click.option(
 )
 
 
+def _chosen(config_file: str | None) -> str | None:
+    """The config named here, else the one given to ``till devices --config`` (else None)."""
+    if config_file is None:
+        parent = click.get_current_context().parent
+        config_file = parent.params.get("config_file") if parent is not None else None
+    return config_file
+
+
+def _settings(config_file: str | None) -> Settings:
+    """The settings from :func:`_chosen`'s file (default: TILL_CONFIG or ./config.toml)."""
+    return settings_or_exit(_chosen(config_file))
+
+
 @click.group(invoke_without_command=True)
+@_config_option
 @click.pass_context
-def devices(ctx: click.Context) -> None:
+def devices(ctx: click.Context, config_file: str | None) -> None:
     """List and test scanners and printers (without a subcommand: list them)."""
     if ctx.invoked_subcommand is None:
-        ctx.invoke(list_devices)
+        ctx.invoke(list_devices, config_file=config_file)
 
 
 @devices.command("list")
-def list_devices() -> None:
-    """Serial ports (VID:PID, serial number, by-id path) and USB printers."""
+@_config_option
+def list_devices(config_file: str | None) -> None:
+    """Serial ports (VID:PID, serial number, by-id path) and USB printers.
+
+    Listing needs no configuration; a ``--config`` given is still checked, so a wrong path is
+    said rather than ignored.
+    """
     from drivers.device_list import serial_ports, usb_printers
+
+    if (chosen := _chosen(config_file)) is not None:
+        settings_or_exit(chosen)
 
     ports = serial_ports()
     click.echo("Serial ports:")
@@ -83,7 +107,7 @@ def test_scan(
     from drivers.factory import make_serial_scanner
     from drivers.scan_events import Scanned, ScannerState, UnreadableScan, symbology_name
 
-    settings = settings_or_exit(config_file)
+    settings = _settings(config_file)
     scanner_settings = settings.scanner
     if scanner_settings.kind == "keyboard" and port is None:
         from terminal.keyboard_test_scan import test_keyboard_scan
@@ -156,7 +180,7 @@ def test_print(config_file: str | None, language: str | None) -> None:
     from drivers.render import printable_characters, render_receipt_detailed
     from drivers.sample_receipt import sample_receipt
 
-    settings = settings_or_exit(config_file)
+    settings = _settings(config_file)
     printer_settings = settings.printer
     if printer_settings.kind == "none":
         click.echo(
@@ -187,7 +211,8 @@ def test_print(config_file: str | None, language: str | None) -> None:
         finally:
             printer.close()
     except DeviceError as exc:
-        click.echo(f"Not printed: {exc}", err=True)
+        # The sentence for the admin, then the driver's detail (port, address) to act on.
+        click.echo(f"Not printed: {sentence(exc)} ({exc})", err=True)
         sys.exit(EXIT_DEVICE)
     letters = ALPHABETS[lang] + ALPHABETS[lang].lower()
     printable = printable_characters(printer_settings.profile)

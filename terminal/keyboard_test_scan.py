@@ -20,6 +20,7 @@ from drivers.keyboard_wedge import MIN_SCAN_LENGTH, KeyboardWedge, Typed
 from drivers.scan_events import Scanned, symbology_name
 from terminal.cli_support import EXIT_CONFIG
 from terminal.config import Settings
+from terminal.sentences import sentence
 
 
 def test_keyboard_scan(settings: Settings, seconds: float | None, count: int | None) -> int:
@@ -63,7 +64,7 @@ def test_keyboard_scan(settings: Settings, seconds: float | None, count: int | N
                 if count is not None and scans >= count:
                     break
     except DeviceError as error:
-        click.echo(str(error), err=True)
+        click.echo(f"{sentence(error)} ({error})", err=True)
         return EXIT_CONFIG
     except KeyboardInterrupt:
         pass

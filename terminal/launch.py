@@ -6,6 +6,7 @@ server and devices. Every failure before the UI opens is one line on stderr and 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import signal
@@ -35,11 +36,21 @@ def _exit_on_signal(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
+def log_file_handler(path: Path) -> logging.FileHandler:
+    """A handler appending to ``path``, created 0600 (member ids and errors are in it).
+
+    A log an older till left readable to others is made private too.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+    os.chmod(path, 0o600)
+    return logging.FileHandler(path, encoding="utf-8")
+
+
 def _log_to_file(path: Path) -> None:
     """The UI owns the terminal, so logs go to a file beside the till database."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(
-        filename=str(path),
+        handlers=[log_file_handler(path)],
         level=logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
@@ -85,6 +96,16 @@ def build_till_app(
             wake, stop_printer = start_printing(current, app)
             devices.append(stop_printer)
             devices.append(start_scanner(current, app))
+            if current.bridge.enabled:  # the cash register's bridge (BRIDGE.md)
+                from terminal.bridge.runner import start_bridge
+                from terminal.messages import BridgeCartChanged
+
+                bridge = start_bridge(
+                    built,
+                    wake_printer=lambda: options.wake_printer(),
+                    on_change=lambda cart: app.post_message(BridgeCartChanged(cart)),
+                )
+                core.append(bridge.stop)  # stopped first: it calls the services
         except BaseException:
             for stop in [*reversed(devices), *reversed(core)]:
                 stop()
@@ -103,9 +124,13 @@ def run_till(settings: Settings, config_path: Path | None, *, show_receipts: boo
     _log_to_file(Path(settings.offline.db_path).resolve().parent / "till.log")
     app = build_till_app(settings, config_path, show_receipts=show_receipts)
     if os.environ.get(FIRST_FRAME_PROBE):
-        # Benchmarks: run headless and stop at the first interactive frame (see bench_ui).
+        # Benchmarks: run headless, say when the first frame is up and when the till is usable
+        # (services built: database open, devices and sync started), then stop (see bench_ui).
         async def first_frame(pilot: object) -> None:
             print(f"first-frame {time.time()}", flush=True)
+            built = await asyncio.to_thread(app._services_built.wait, 120)
+            state = "ok" if built and app._services is not None else "failed"
+            print(f"usable {time.time()} {state}", flush=True)
             app.exit()
 
         app.run(headless=True, auto_pilot=first_frame)
@@ -114,14 +139,21 @@ def run_till(settings: Settings, config_path: Path | None, *, show_receipts: boo
     return 0
 
 
-def run_demo(base: Settings, directory: Path | None = None) -> int:
-    """Start the demo server and devices, open the UI, and stop everything after it."""
+def run_demo(
+    base: Settings, directory: Path | None = None, *, ignored: list[str] | None = None
+) -> int:
+    """Start the demo server and devices, open the UI, and stop everything after it.
+
+    ``ignored``: the TILL_* variables dropped so the demo owns its settings
+    (:func:`terminal.demo.drop_owned_environment`); the intro names them.
+    """
     from terminal import demo
     from terminal.cashiers import Cashiers, cashiers_path
     from terminal.pty_scanner import PtyScanner
 
     if directory is None and os.environ.get(DEMO_DIR_ENV):
         directory = Path(os.environ[DEMO_DIR_ENV])
+    ignored = ignored or []
     folder, remove = demo.make_directory(directory)
     try:
         env = demo.start_server(folder, base.till.store_id, base.till.till_id)
@@ -137,8 +169,12 @@ def run_demo(base: Settings, directory: Path | None = None) -> int:
     try:
         settings = demo.demo_settings(base, env, base.till.language, scanner.port)
         Cashiers(cashiers_path(settings.offline.db_path)).add(*demo.DEMO_CASHIER)
-        token = demo.member_token(env, demo.DEMO_PHONES[0][0])
-        print(demo.introduction(settings, env, scanner.feed_path, token), flush=True)
+        token = demo.member_token(env, demo.DEMO_PHONES[0])
+        members = demo.describe_members(settings)
+        intro = demo.introduction(
+            settings, env, scanner.feed_path, token, members=members, ignored=ignored
+        )
+        print(intro, flush=True)
         if os.environ.get("TILL_DEMO_NO_UI"):
             return 0
         if sys.stdin.isatty():

@@ -18,10 +18,11 @@ from offline_cache.errors import NotFound
 from offline_cache.outbox import KIND_REGISTRATION, KIND_RETURN, Outbox
 from offline_cache.registrations import PendingRegistration
 from processing import wire
-from processing.errors import Offline, ProcessingError, Rejected, ServerError
-from terminal import till_state
+from processing.errors import ErrorCode, Offline, ProcessingError, Rejected, ServerError
+from terminal import member_progress, till_state
 from terminal.i18n import N_, _
-from terminal.service_base import ServiceBase, TillError, rejected_sentence
+from terminal.sentences import rejected_sentence
+from terminal.service_base import ServiceBase, TillError
 from terminal.views import CheckRow, MemberView, ReturnView, SaleLine
 
 
@@ -50,6 +51,14 @@ class CodeStep:
 
 class MemberServices(ServiceBase):
     """Register members and return checks."""
+
+    # ------------------------------------------------------------------ panel figures
+
+    def member_after_sale(
+        self, member: MemberView, paid: Decimal, balance_after: Decimal
+    ) -> MemberView:
+        """The panel's member once a sale is done: balance, tier and progress after it."""
+        return member_progress.after_sale(member, self.cached_program(), paid, balance_after)
 
     # ------------------------------------------------------------------ registration
 
@@ -88,9 +97,7 @@ class MemberServices(ServiceBase):
         except Rejected as error:
             raise TillError(rejected_sentence(error)) from error
         except (Offline, ServerError):
-            self.online = False
             return self._queue_registration(request)
-        self.online = True
         return CodeStep(sent.code_id, sent.phone_masked, sent.existing_member, queued=False)
 
     def _queue_registration(self, request: wire.RegisterRequest) -> CodeStep:
@@ -170,12 +177,9 @@ class MemberServices(ServiceBase):
                 idempotency_key=str(uuid.uuid4()),
             )
         except Rejected as error:
-            self.online = True
             raise TillError(_pending_sentence(error)) from error
         except ProcessingError as error:
-            self.online = False
             raise TillError(_(_OFFLINE_CONFIRM)) from error
-        self.online = True
         with self.database() as db:
             registrations.note_code_resent(
                 db,
@@ -201,8 +205,7 @@ class MemberServices(ServiceBase):
         try:
             result = self.client.confirm_registration(pending.code_id, code, idempotency_key=key)
         except Rejected as error:
-            self.online = True
-            if error.code in {"code_expired", "unknown_code"}:
+            if error.code in {ErrorCode.CODE_EXPIRED, ErrorCode.UNKNOWN_CODE}:
                 fresh = self.resend_pending(record_id)
                 raise TillError(
                     _("The code has expired; a new code was sent to {phone}.").format(
@@ -211,9 +214,7 @@ class MemberServices(ServiceBase):
                 ) from error
             raise TillError(_pending_sentence(error)) from error
         except ProcessingError as error:
-            self.online = False
             raise TillError(_(_OFFLINE_CONFIRM)) from error
-        self.online = True
         view = member_view(result)
         with self.database() as db:
             registrations.mark_confirmed(
@@ -241,12 +242,18 @@ class MemberServices(ServiceBase):
         row, details = found
         return row, draft_from_details(row, details).lines
 
-    def return_lines(self, check_id: str, quantities: dict[int, Decimal]) -> ReturnView:
-        """Return ``quantities`` (line index → quantity) of a check; queued when offline."""
+    def return_lines(
+        self, check_id: str, quantities: dict[int, Decimal], *, return_id: str | None = None
+    ) -> ReturnView:
+        """Return ``quantities`` (line index → quantity) of a check; queued when offline.
+
+        ``return_id`` (the bridge: derived from the register's refund receipt) makes a retried
+        return the same return for the server; by default every call is a new one.
+        """
         lines = [wire.ReturnLine(index=i, quantity=q) for i, q in quantities.items() if q > 0]
         if not lines:
             raise TillError(_("Choose at least one line to return."))
-        return_id = str(uuid.uuid4())
+        return_id = return_id or str(uuid.uuid4())
         request = wire.ReturnRequest(return_id=return_id, check_id=check_id, lines=lines)
         with self.database() as db:
             queue_record(
@@ -256,7 +263,7 @@ class MemberServices(ServiceBase):
                 request.model_dump(mode="json"),
                 action="return",
                 cashier=self.cashier,
-                online=self.online,
+                online=self.connection.online,
                 detail={"check_id": check_id},
                 clock=self.clock,
             )
@@ -276,7 +283,6 @@ class MemberServices(ServiceBase):
                 Outbox(db, self.clock).mark_dead(return_id, f"{error.code}: {error.message}")
             raise TillError(rejected_sentence(error)) from error
         except ProcessingError:
-            self.online = False
             self.kick_sync()
             return ReturnView(return_id, check_id, Decimal(0), Decimal(0), None, queued=True)
         with self.database() as db:
@@ -306,8 +312,12 @@ class MemberServices(ServiceBase):
 _OFFLINE_CONFIRM = N_("The server is not reachable; confirm the code once it is back.")
 
 
+_PENDING_REFUSALS = {
+    ErrorCode.CODE_LOCKED: N_("Too many wrong codes; ask for a new code later."),
+}
+"""Refusals that read differently for a registration queued offline."""
+
+
 def _pending_sentence(error: Rejected) -> str:
     """The sentence for a refused code of a queued registration (as online, locked aside)."""
-    if error.code == "code_locked":
-        return _("Too many wrong codes; ask for a new code later.")
-    return rejected_sentence(error)
+    return rejected_sentence(error, _PENDING_REFUSALS)

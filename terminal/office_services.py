@@ -47,7 +47,7 @@ class OfficeServices(ServiceBase):
             self.shift_id = str(row[0]) if row else str(uuid.uuid4())
             if row is None:
                 shifts.open_shift(db, self.shift_id, cashier, self.clock)
-        self._audit("login", record_id=self.shift_id, online=self.online)
+        self._audit("login", record_id=self.shift_id, online=self.connection.online)
 
     def shift_report(self) -> ShiftReport:
         """Totals of the open shift."""
@@ -64,7 +64,7 @@ class OfficeServices(ServiceBase):
                     db,
                     self.shift_id,
                     self.cashier,
-                    online=self.online,
+                    online=self.connection.online,
                     manager=manager,
                     clock=self.clock,
                 )
@@ -110,9 +110,8 @@ class OfficeServices(ServiceBase):
 
     def sync_view(self) -> SyncView:
         """Queue depth and connection state for the status line and the sync screen."""
-        closed = self.client.breaker.state is BreakerState.CLOSED
         with self.database() as db:
-            return till_state.sync_view(db, self.online and closed)
+            return till_state.sync_view(db, self.connection.online)
 
     def printer_state(self) -> str:
         """One word for the status line: none, ok, or how many receipts wait."""
@@ -168,7 +167,7 @@ class OfficeServices(ServiceBase):
             claim=receipts.claim_block(claim) if claim is not None else None,
         )
         text, _job = self._queue_print(receipt, row.check_id, "reprint")
-        self._audit("reprint", record_id=row.check_id, online=self.online)
+        self._audit("reprint", record_id=row.check_id, online=self.connection.online)
         return text
 
     # ------------------------------------------------------------------ sync and caches
@@ -177,7 +176,7 @@ class OfficeServices(ServiceBase):
         """Drain the outbox now (the sync screen's retry); returns the new state."""
         if self.sync_engine is None:
             raise TillError(_("Sync is not running on this till."))
-        if self.client.breaker.state is not BreakerState.CLOSED:
+        if not self.connection.online or self.client.breaker.state is not BreakerState.CLOSED:
             # Asked to send now: check the server at once rather than wait out the breaker.
             self.client.probe()
         try:
@@ -185,7 +184,6 @@ class OfficeServices(ServiceBase):
             report = self.sync_engine.drain(wait_busy=SEND_NOW_WAIT_SECONDS)
         except SyncBusy as error:
             raise TillError(_("Another sync is still running; try again in a moment.")) from error
-        self.online = report.error is None
         if report.error:
             log.info("sync stopped: %s", report.error)
         return self.sync_view()
@@ -213,7 +211,7 @@ class OfficeServices(ServiceBase):
                 conflict_id,
                 cashier=self.cashier,
                 override_by=manager,
-                online=self.online,
+                online=self.connection.online,
                 clock=self.clock,
             )
 

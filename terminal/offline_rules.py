@@ -1,23 +1,34 @@
-"""The sale screen's offline half: identify from the cache and preview under the offline bounds.
+"""The sale screen's offline half: identify from the cache and decide spend and earn.
 
-Thin glue over :mod:`offline_cache.offline` (the decisions) and the cached program (the earn
-estimate); everything here runs in a worker holding the database lock.
+Offline spend is decided as online: the ``loyalty`` core's calculation on the cached program
+(share of the check, categories points cannot pay for, the minimum paid in money, the
+program's points precision, no earn on the part paid with points), with the member's points
+replaced by what the offline bounds of :mod:`offline_cache.offline` allow — so the bounds only
+ever lower what the program allows. Without a cached program nothing is spent offline.
+Everything here runs in a worker holding the database lock.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
 from sqlite_utils import Database
 
+from loyalty.calculation import Calculation
 from loyalty.check import Line, calculate
 from loyalty.errors import LoyaltyError
 from loyalty.member import MemberState
 from loyalty.member import MemberView as CoreMember
 from loyalty.money import quantize_money
 from loyalty.program import Program
-from offline_cache.errors import IdentifierRefused, MemberNotCached, ProgramNotCached
+from offline_cache.errors import (
+    IdentifierRefused,
+    MemberNotCached,
+    OfflineRefused,
+    ProgramNotCached,
+)
 from offline_cache.members import CachedMember
 from offline_cache.offline import (
     OfflineMember,
@@ -27,14 +38,31 @@ from offline_cache.offline import (
 )
 from offline_cache.snapshots import ProgramCache
 from terminal.config import Settings
-from terminal.i18n import _, local
+from terminal.i18n import N_, _, local
 from terminal.views import MemberView, Preview, SaleDraft, SaleLine
-
-CENT = Decimal("0.01")
 
 
 class OfflineRefusal(Exception):
     """The cache cannot identify this customer; ``str()`` is the sentence for the cashier."""
+
+
+_BOUND_SENTENCES = {
+    "disabled": N_("Spending points is not available while the till is offline."),
+    "state": N_("This member cannot spend points."),
+    "balance": N_("The member's offline balance allows at most {limit} points."),
+    "per_check": N_("At most {limit} points may be spent on one check while offline."),
+    "daily": N_("This member may spend at most {limit} more points offline today."),
+    "shift": N_("This shift's offline spending allows at most {limit} more points."),
+    "budget": N_("This till's offline spending budget allows at most {limit} more points."),
+}
+
+
+def refusal_sentence(error: OfflineRefused) -> str:
+    """The cashier's sentence for an offline bound that refused a spend."""
+    sentence = _BOUND_SENTENCES.get(error.bound)
+    if sentence is None:
+        return str(error)
+    return _(sentence).format(limit=error.limit)
 
 
 def policy(settings: Settings) -> OfflinePolicy:
@@ -45,6 +73,7 @@ def policy(settings: Settings) -> OfflinePolicy:
         per_check_cap=offline.per_check_cap,
         per_member_daily_cap=offline.per_member_daily_cap,
         till_budget=offline.till_budget,
+        per_shift_cap=offline.per_shift_cap,
         manager_above=offline.manager_pin_above,
     )
 
@@ -85,24 +114,68 @@ def _view(found: OfflineMember, entry: str) -> MemberView:
     )
 
 
-def offline_preview(db: Database, settings: Settings, draft: SaleDraft, now: datetime) -> Preview:
-    """Provisional earn from the cached program and spend within the offline bounds."""
+@dataclass(frozen=True)
+class OfflineDecision:
+    """What the till decides alone for a check: the program's rules, the offline bounds on top."""
+
+    spend: Decimal
+    """Points to spend: the request, as far as rules and bounds allow."""
+    max_spend: Decimal
+    """The most the rules and bounds allow on this check."""
+    earn: Decimal
+    """Provisional earn (nothing on the part paid with points)."""
+    bound: str
+    """The offline bound that capped the member's points (a ``SpendLimit.bound``), or ''."""
+    code_required: bool = False
+    """The program asks the customer's SMS code for this spend: offline, a manager approves."""
+
+
+def offline_decision(
+    db: Database,
+    settings: Settings,
+    draft: SaleDraft,
+    now: datetime,
+    shift_id: str | None = None,
+) -> OfflineDecision:
+    """Spend and earn for ``draft`` by the cached program within the offline bounds."""
+    member_id = draft.member.member_id if draft.member else ""
+    cached = MemberCacheLookup(db, member_id).member
+    bound = ""
+    view: CoreMember | None = None
+    if cached is not None:
+        limit = offline_spend_limit(db, cached, policy(settings), now, shift_id)
+        bound = limit.bound
+        try:
+            # The bounds stand in for the member's points: the core never spends beyond them.
+            view = replace(_core_member(cached), available_points=limit.limit)
+        except (ValueError, KeyError):
+            return OfflineDecision(Decimal(0), Decimal(0), Decimal(0), bound)
+    calc = _core_calculation(db, draft, view, draft.spend, now)
+    if calc is None:
+        return OfflineDecision(Decimal(0), Decimal(0), Decimal(0), bound)
+    return OfflineDecision(
+        calc.spend_applied, calc.spendable_max, calc.earn_total, bound, calc.code_required
+    )
+
+
+def offline_preview(
+    db: Database,
+    settings: Settings,
+    draft: SaleDraft,
+    now: datetime,
+    shift_id: str | None = None,
+) -> Preview:
+    """Provisional earn and spend by the cached program, within the offline bounds."""
     assert draft.member is not None
+    decision = offline_decision(db, settings, draft, now, shift_id)
     total = draft.total
-    limit = Decimal(0)
-    cached = MemberCacheLookup(db, draft.member.member_id)
-    if cached.member is not None:
-        limit = offline_spend_limit(db, cached.member, policy(settings), now).limit
-    limit = min(limit, total)
-    spend = min(draft.spend, limit)
-    earn = _estimate_earn(db, draft, spend, now)
     return Preview(
         check_id=draft.check_id,
         total=total,
-        earn=earn,
-        spend=spend,
-        max_spend=limit,
-        to_pay=total - spend,
+        earn=decision.earn,
+        spend=decision.spend,
+        max_spend=decision.max_spend,
+        to_pay=total - decision.spend,
         code_required=False,
         fingerprint="offline",
         online=False,
@@ -118,26 +191,16 @@ class MemberCacheLookup:
         self.member = MemberCache(db).by_id(member_id)
 
 
-def _estimate_earn(db: Database, draft: SaleDraft, spend: Decimal, now: datetime) -> Decimal:
-    """The loyalty core's earn for ``draft`` on the cached program and member; 0 if unknown.
-
-    The same calculation the server runs, so the receipt's provisional figure differs from the
-    server's only where the cache is behind: personal offers and coupons are not cached and
-    count for nothing here. The server recomputes earn when the check is replayed.
-    """
-    member = MemberCacheLookup(db, draft.member.member_id if draft.member else "").member
-    try:
-        view = None if member is None else _core_member(member)
-    except (ValueError, KeyError):
-        return Decimal(0)
-    return _core_earn(db, draft, view, spend, now) or Decimal(0)
-
-
-def _core_earn(
+def _core_calculation(
     db: Database, draft: SaleDraft, member: CoreMember | None, spend: Decimal, now: datetime
-) -> Decimal | None:
-    """The core's earn for ``draft`` on the cached program; None without one, or when the
-    core refuses the lines."""
+) -> Calculation | None:
+    """The core's calculation of ``draft`` on the cached program; None without one, or when
+    the core refuses the lines.
+
+    The same calculation the server runs, so the receipt's provisional figures differ from the
+    server's only where the cache is behind: personal offers and coupons are not cached and
+    count for nothing here. The server recomputes the check when it is replayed.
+    """
     cached = ProgramCache(db).load()
     if cached is None or not draft.lines:
         return None
@@ -145,7 +208,7 @@ def _core_earn(
         program = Program.from_dict(cached.program)
         lines = [core_line(line) for line in draft.lines]
         # The program's dates (promotions, birthdays) are the store's calendar days.
-        return calculate(program, lines, member, spend, (), local(now)).earn_total
+        return calculate(program, lines, member, spend, (), local(now))
     except LoyaltyError:
         return None
 
@@ -170,7 +233,8 @@ def claim_estimate(db: Database, draft: SaleDraft, now: datetime) -> Decimal | N
     changes since the cache was refreshed. None when no program is cached or the core refuses
     the lines.
     """
-    return _core_earn(db, draft, None, Decimal(0), now)
+    calc = _core_calculation(db, draft, None, Decimal(0), now)
+    return None if calc is None else calc.earn_total
 
 
 def core_line(line: SaleLine) -> Line:

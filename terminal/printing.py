@@ -8,16 +8,16 @@ check. Its events become :class:`PrinterChanged` messages for the status line.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from textual.app import App
 from textual.message import Message
 
 from terminal.config import Settings
 from terminal.device_settings import printer_for
+from terminal.i18n import N_, _
+from terminal.sentences import sentence
 
-if TYPE_CHECKING:
-    pass
+PRINT_FAILED = N_("The receipt could not be printed; it stays queued.")
 
 
 class PrinterChanged(Message):
@@ -28,7 +28,7 @@ class PrinterChanged(Message):
         self.state = state
         """ok or failed."""
         self.sentence = sentence
-        """Why it failed, for the message line; empty when it printed."""
+        """Why it failed, translated, for the message line; empty when it printed."""
 
 
 def start_printing(
@@ -45,7 +45,8 @@ def start_printing(
         if isinstance(event, PrintDone):
             app.post_message(PrinterChanged("ok", ""))
         elif isinstance(event, PrintFailed):
-            app.post_message(PrinterChanged("failed", event.reason))
+            worded = sentence(event.error) if event.error is not None else _(PRINT_FAILED)
+            app.post_message(PrinterChanged("failed", worded))
 
     worker = PrintWorker(
         lambda: PrintJobs(open_database(settings.offline.db_path)),

@@ -52,6 +52,7 @@ def sale_receipt(
     bonus = None
     if member is not None:
         before = member.available
+        frozen = frozen_after(member, earned, frozen_until)
         bonus = BonusBlock(
             masked_phone=member.phone_masked,
             balance_before=before,
@@ -60,16 +61,10 @@ def sale_receipt(
             new_balance=balance_after if balance_after is not None else before - spent,
             earned_provisional=offline,
             offline=offline,
-            frozen_points=earned if frozen_until is not None and earned > 0 else None,
-            frozen_until=(
-                local(frozen_until).date() if frozen_until is not None and earned > 0 else None
-            ),
+            frozen_points=frozen[0] if frozen is not None else None,
+            frozen_until=local(frozen[1]).date() if frozen is not None else None,
             offer_teaser=member.offers[0] if member.offers else None,
-            expiring=(
-                ExpiringSoon(member.expiring_total, local(member.expiring_on).date())
-                if member.expiring_on is not None and member.expiring_total > 0
-                else None
-            ),
+            expiring=expiring_after(member, spent),
             tier=TierProgress(member.tier_name, member.next_tier, member.to_next),
         )
     language: ReceiptLanguage = settings.till.receipt_language
@@ -93,6 +88,46 @@ def sale_receipt(
         barcode_check_number=settings.printer.check_barcode,
         kind="reprint" if kind == "reprint" else "sale",
     )
+
+
+def expiring_after(member: MemberView, spent: Decimal) -> ExpiringSoon | None:
+    """The soonest points still to expire after this sale, and how many expire that day.
+
+    The server spends the lots that expire first, so the check's points come off the soonest
+    lots; what the receipt prints is the first date with points left, never the state the
+    customer had before paying with them.
+    """
+    lots = list(member.expiring_lots)
+    if not lots and member.expiring_on is not None and member.expiring_total > 0:
+        lots = [(member.expiring_total, member.expiring_on)]
+    left = spent
+    remaining: list[tuple[Decimal, datetime]] = []
+    for points, expires_at in sorted(lots, key=lambda lot: lot[1]):
+        taken = min(points, max(left, Decimal(0)))
+        left -= taken
+        if points - taken > 0:
+            remaining.append((points - taken, expires_at))
+    if not remaining:
+        return None
+    first = local(remaining[0][1]).date()
+    on_first = sum((p for p, at in remaining if local(at).date() == first), Decimal(0))
+    return ExpiringSoon(on_first, first)
+
+
+def frozen_after(
+    member: MemberView, earned: Decimal, frozen_until: datetime | None
+) -> tuple[Decimal, datetime] | None:
+    """All points frozen after this sale (the member's and this check's, when the server froze
+    its earn) and the day the last of them activates; None when nothing is frozen."""
+    lots = list(member.frozen_lots)
+    if not lots and member.frozen_until is not None and member.frozen_total > 0:
+        lots = [(member.frozen_total, member.frozen_until)]
+    if frozen_until is not None and earned > 0:
+        lots.append((earned, frozen_until))
+    lots = [(points, at) for points, at in lots if points > 0]
+    if not lots:
+        return None
+    return sum((points for points, _ in lots), Decimal(0)), max(at for _, at in lots)
 
 
 def _qr(

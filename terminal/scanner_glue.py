@@ -14,6 +14,7 @@ from textual.app import App
 from textual.message import Message
 
 from terminal.config import Settings
+from terminal.i18n import _
 from terminal.messages import ScanReceived
 
 
@@ -42,9 +43,16 @@ def start_scanner(
         if isinstance(event, Scanned):
             app.post_message(ScanReceived(event.code, "serial"))
         elif isinstance(event, ScannerState):
-            app.post_message(ScannerChanged("ok" if event.connected else "lost", event.reason))
+            # The driver's reason is English detail for the log; the cashier reads a sentence.
+            if event.connected:
+                worded = _("Scanner connected on {port}.").format(port=event.port)
+            else:
+                worded = _("The scanner on {port} is lost; the till keeps trying.").format(
+                    port=event.port
+                )
+            app.post_message(ScannerChanged("ok" if event.connected else "lost", worded))
         elif isinstance(event, UnreadableScan):
-            app.post_message(ScannerChanged("ok", event.reason))
+            app.post_message(ScannerChanged("ok", _("The scan could not be read; scan again.")))
 
     reader = SerialScanner(
         port or scanner.port,

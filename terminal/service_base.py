@@ -14,20 +14,21 @@ from datetime import UTC, datetime
 
 from sqlite_utils import Database
 
+from loyalty.program import Program
 from loyalty.receipt import Receipt
 from offline_cache.audit import AuditLog
 from offline_cache.print_jobs import PrintJobs
+from offline_cache.snapshots import ProgramCache
 from processing.client import ProcessingClient
-from processing.errors import Rejected
 from terminal.cashiers import Cashiers, cashiers_path
 from terminal.config import Settings
+from terminal.connection import Connection
 from terminal.errors import TillError
-from terminal.i18n import N_, _
 
 Clock = Callable[[], datetime]
 """Returns the current time, aware; injected so tests and snapshots are repeatable."""
 
-__all__ = ["Clock", "ServiceBase", "TillError", "rejected_sentence", "utc_now"]
+__all__ = ["Clock", "ServiceBase", "TillError", "utc_now"]
 
 
 def utc_now() -> datetime:
@@ -62,8 +63,8 @@ class ServiceBase:
         """The logged-in cashier; every audit line names them."""
         self.shift_id: str | None = None
         """The open shift."""
-        self.online = True
-        """What the last server call said; the status line shows it."""
+        self.connection = Connection(client)
+        """Whether the server answers, derived from the client's outcomes (read, never set)."""
         self.kick_sync: Callable[[], None] = lambda: None
         """Wake the background sync (set by whoever started it)."""
 
@@ -72,6 +73,12 @@ class ServiceBase:
         """The till database, locked for the caller's block."""
         with self._lock:
             yield self._db
+
+    def cached_program(self) -> Program | None:
+        """The program last fetched from the server (None before the first refresh)."""
+        with self.database() as db:
+            cached = ProgramCache(db).load()
+        return Program.from_dict(cached.program) if cached is not None else None
 
     def close(self) -> None:
         """Release the network pool and the database (bounded; called on app exit)."""
@@ -112,34 +119,3 @@ class ServiceBase:
                 detail=detail,
                 override_by=override_by,
             )
-
-
-_REJECTION_SENTENCES = {
-    "unknown_member": N_("No member has this phone or card; F5 registers a new one."),
-    "member_blocked": N_("This member is blocked: no points on this sale."),
-    "spend_not_allowed": N_("This member may not spend points now."),
-    "insufficient_points": N_("The member does not have that many points."),
-    "code_required": N_("This spend needs the code from the customer's SMS."),
-    "code_invalid": N_("The SMS code is wrong; ask the customer again."),
-    "code_expired": N_("The SMS code has expired; send a new one."),
-    "code_locked": N_("Too many wrong codes; the sale can go on without spending points."),
-    "stale_calculation": N_("The check changed; press Enter to recalculate."),
-    "hold_expired": N_("The hold expired; press Enter to recalculate."),
-    "invalid_phone": N_("This is not a valid phone number."),
-    "invalid_token": N_("This QR code is not valid or has expired; ask for a fresh one."),
-    "return_exceeds_check": N_("That is more than the check had left to return."),
-    "unknown_check": N_("No such check on the server."),
-    "consent_required": N_("The customer's consent is required to register."),
-    "claim_unknown": N_("This claim code is not known; check the digits on the receipt."),
-    "claim_redeemed": N_("The points of this receipt were already collected."),
-    "claim_expired": N_("This claim code has expired; its points can no longer be collected."),
-    "claim_returned": N_(
-        "The goods on this receipt were returned; there are no points to collect."
-    ),
-}
-
-
-def rejected_sentence(error: Rejected) -> str:
-    """The cashier's sentence for a refusal (the server's own when the code is unknown)."""
-    sentence = _REJECTION_SENTENCES.get(error.code)
-    return _(sentence) if sentence else error.message

@@ -14,30 +14,50 @@ the confirmation stays in the outbox and the sync engine sends it; nothing is lo
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 
+from sqlite_utils import Database
+
 from loyalty.identifiers import IdKind, classify
+from offline_cache import offline
 from offline_cache.checks import CheckRecord, commit_check, queue_record
+from offline_cache.errors import CacheError, ManagerPinRequired, OfflineRefused
+from offline_cache.members import MemberCache
 from offline_cache.offline import authorize_offline_spend
 from offline_cache.outbox import KIND_HOLD_CANCEL, Outbox
 from processing import wire
 from processing.errors import Offline, ProcessingError, Rejected, ServerError
-from terminal import offline_rules, receipts
+from terminal import member_progress, offline_rules, receipts
 from terminal.claim_services import ClaimServices
 from terminal.i18n import _
 from terminal.member_services import MemberServices
 from terminal.office_services import OfficeServices
-from terminal.service_base import Clock, TillError, rejected_sentence
-from terminal.views import MemberView, Preview, SaleDraft, SaleResult
+from terminal.sentences import rejected_sentence, sentence
+from terminal.service_base import Clock, TillError
+from terminal.views import MemberView, Preview, PreviewLine, SaleDraft, SaleResult
 from terminal.wire_views import check_request, draft_details, member_view, wire_line
 
-__all__ = ["Clock", "TillError", "TillServices"]
+__all__ = ["Clock", "TillError", "TillServices", "hold_key"]
 
 log = logging.getLogger(__name__)
+
+
+def hold_key(request: wire.HoldRequest) -> str:
+    """The hold's Idempotency-Key: the check id and a digest of the whole request.
+
+    The same body sent again (a network retry, or Enter pressed again after the answer was
+    lost) is the same key, so the server answers it from its store; a corrected hold (after
+    ``stale_calculation`` or a wrong code) is another body and so a fresh key. A key from the
+    check id alone made the corrected hold an ``idempotency_conflict`` for ever.
+    """
+    body = request.model_dump_json().encode()
+    return f"{request.check_id}-hold-{hashlib.sha256(body).hexdigest()[:32]}"
 
 
 class SaleServices(ClaimServices):
@@ -56,6 +76,10 @@ class SaleServices(ClaimServices):
         if found.kind not in kinds:
             raise TillError(_("This is not a phone number, member QR or loyalty card."))
         entry: wire.EntryMode = "scanned" if scanned else "typed"
+        if not self.connection.online:
+            # A dead server costs the cashier one wait, not one per scan: the background
+            # prober (and any other answer) brings the till back online.
+            return self._identify_cached(text, entry)
         budget = float(self.settings.processing.offline_budget)
         future = self._budget_pool.submit(
             self.client.identify,
@@ -68,14 +92,21 @@ class SaleServices(ClaimServices):
         try:
             result = future.result(timeout=budget)
         except Rejected as error:
-            self.online = True
             raise TillError(rejected_sentence(error)) from error
-        except (FutureTimeout, Offline, ServerError) as error:
-            log.info("identify offline: %s", error)
-            self.online = False
+        except FutureTimeout:
+            # The call goes on in its thread; the cashier does not wait for it, and neither
+            # does the next scan: offline until an answer or the prober says otherwise.
+            log.info("identify offline: no answer within %s s", budget)
+            self.client.gave_up_waiting()
             return self._identify_cached(text, entry)
-        self.online = True
-        return member_view(result)
+        except (Offline, ServerError) as error:
+            log.info("identify offline: %s", error)
+            return self._identify_cached(text, entry)
+        rate = None
+        if result.member.birthday_window:
+            program = self.cached_program()
+            rate = member_progress.birthday_rate(program, result.member.tier.rate_percent)
+        return member_view(result, rate)
 
     def note_identified(self, member: MemberView) -> None:
         """Audit an identification (called after the panel has been told, to keep it fast)."""
@@ -90,7 +121,10 @@ class SaleServices(ClaimServices):
                     db, text, self.settings.till.region, self.clock(), entry
                 )
             except offline_rules.OfflineRefusal as error:
-                raise TillError(str(error)) from error
+                # The refusal is worded already, unless it passes on the cache's own reason.
+                cause = error.__cause__
+                worded = sentence(cause) if isinstance(cause, CacheError) else str(error)
+                raise TillError(worded) from error
         return view
 
     # ------------------------------------------------------------------ preview
@@ -103,12 +137,10 @@ class SaleServices(ClaimServices):
             try:
                 calc = self.client.calculate(check_request(draft))
             except (Offline, ServerError):
-                self.online = False
+                pass  # the server is lost (the connection state says so): preview offline
             except Rejected as error:
-                self.online = True
                 raise TillError(rejected_sentence(error)) from error
             else:
-                self.online = True
                 return Preview(
                     check_id=calc.check_id,
                     total=calc.total,
@@ -120,9 +152,15 @@ class SaleServices(ClaimServices):
                     fingerprint=calc.fingerprint,
                     online=True,
                     message=calc.message.text,
+                    lines=tuple(
+                        PreviewLine(line.earn, line.spend, line.max_spend)
+                        for line in sorted(calc.lines, key=lambda line: line.index)
+                    ),
                 )
         with self.database() as db:
-            return offline_rules.offline_preview(db, self.settings, draft, self.clock())
+            return offline_rules.offline_preview(
+                db, self.settings, draft, self.clock(), self.shift_id
+            )
 
     def request_spend_code(self, draft: SaleDraft) -> str:
         """Send the member an SMS code for this spend; returns the code id."""
@@ -137,25 +175,27 @@ class SaleServices(ClaimServices):
 
     # ------------------------------------------------------------------ commit
 
-    def commit_sale(self, draft: SaleDraft, preview: Preview | None) -> SaleResult:
+    def commit_sale(
+        self, draft: SaleDraft, preview: Preview | None, *, print_receipt: bool = True
+    ) -> SaleResult:
         """Commit the check the cashier confirmed; returns what was earned, spent and printed.
 
         A check without a customer (and no ``preview``) becomes a claim: see
-        :meth:`~terminal.claim_services.ClaimServices.commit_claim`.
+        :meth:`~terminal.claim_services.ClaimServices.commit_claim`. ``print_receipt`` False
+        (the cash register's bridge prints the bonus lines itself): no print job is queued.
         """
         if draft.member is None:
-            return self.commit_claim(draft)
+            return self.commit_claim(draft, print_receipt=print_receipt)
         if preview is None:
             raise TillError(_("Enter the amount first."))
         if not preview.online:
-            return self._commit_offline(draft, preview)
+            return self._commit_offline(draft, preview, print_receipt=print_receipt)
         request = wire.HoldRequest(
             **check_request(draft).model_dump(), fingerprint=preview.fingerprint
         )
         try:
-            hold = self.client.hold(request, idempotency_key=f"{draft.check_id}-hold")
+            hold = self.client.hold(request, idempotency_key=hold_key(request))
         except (Offline, ServerError) as error:
-            self.online = False
             raise TillError(
                 _("The server was lost before the sale was held; press Enter to recalculate.")
             ) from error
@@ -187,6 +227,7 @@ class SaleServices(ClaimServices):
             if confirmed is not None
             else draft.member.available - calc.spend
         )
+        self._remember_balance(draft.member.member_id, balance_after, confirmed is not None)
         text, job = self._print(
             draft,
             calc.earn,
@@ -194,6 +235,7 @@ class SaleServices(ClaimServices):
             balance_after,
             offline=False,
             frozen_until=confirmed.frozen_until if confirmed is not None else None,
+            queue=print_receipt,
         )
         return SaleResult(
             check_id=draft.check_id,
@@ -206,6 +248,20 @@ class SaleServices(ClaimServices):
             confirmed=confirmed is not None,
         )
 
+    def _remember_balance(self, member_id: str, balance: Decimal, confirmed: bool) -> None:
+        """Put the balance after an online sale into the member cache at once: if the server
+        drops before the next refresh, the same points must not be spent again offline.
+
+        The server's figure (confirmed) replaces the cached one; the till's own estimate (the
+        confirmation still queued) only ever lowers it.
+        """
+        with self.database() as db:
+            cache = MemberCache(db)
+            if confirmed:
+                cache.take_server_balance(member_id, balance)
+            else:
+                cache.lower_available(member_id, balance)
+
     def _confirm(self, check_id: str) -> wire.CheckResult | None:
         """The server's confirmation, or None when it is left to the sync (in the outbox)."""
         try:
@@ -213,59 +269,79 @@ class SaleServices(ClaimServices):
         except ProcessingError as error:
             # The confirmation is in the outbox; the sync engine delivers it.
             log.warning("confirm of %s queued: %s", check_id, error)
-            self.online = not isinstance(error, Offline | ServerError)
             return None
         with self.database() as db:
             Outbox(db, self.clock).mark_acknowledged(check_id, result.model_dump(mode="json"))
         return result
 
-    def _commit_offline(self, draft: SaleDraft, preview: Preview) -> SaleResult:
+    def _commit_offline(
+        self, draft: SaleDraft, preview: Preview, *, print_receipt: bool = True
+    ) -> SaleResult:
         assert draft.member is not None
-        check = wire.OfflineCheck(
-            check_id=draft.check_id,
-            member_id=draft.member.member_id,
-            lines=[wire_line(line) for line in draft.lines],
-            spent_offline=preview.spend,
-            provisional_earn=preview.earn,
-            made_at=self.clock(),
-            coupons=list(draft.coupons),
-        )
-        record = CheckRecord(
-            check_id=draft.check_id,
-            member_id=draft.member.member_id,
-            total=preview.total,
-            earned=preview.earn,
-            spent=preview.spend,
-            offline=True,
-            provisional=True,
-            payload=check.model_dump(mode="json"),
-            shift_id=self.shift_id,
-            cashier=self.cashier,
-            details=draft_details(draft),
-        )
         with self.database() as db:
-            # Checked under the same lock as the commit, so two sales cannot both use the
-            # last of the till's offline budget. ManagerPinRequired goes up to the screen.
-            authorize_offline_spend(
-                db,
-                draft.member.member_id,
-                preview.spend,
-                offline_rules.policy(self.settings),
-                self.clock(),
-                manager=draft.override_by,
+            # The till's monotonic time: a clock moved back cannot reopen a used day.
+            now = offline.advance_clock(db, self.clock())
+            # Decided again under the same lock as the commit, so two sales cannot both use the
+            # last of a bound, and a preview the program does not allow is never committed.
+            decision = offline_rules.offline_decision(
+                db, self.settings, replace(draft, spend=preview.spend), now, self.shift_id
+            )
+            self._authorize(db, draft, preview.spend, now)
+            if decision.spend != preview.spend:
+                raise TillError(
+                    _("The program does not allow this spend offline; press Enter to recalculate.")
+                )
+            if decision.code_required and draft.override_by is None:
+                # The customer's SMS code cannot be checked offline: a manager vouches instead,
+                # and the server is told who did.
+                raise ManagerPinRequired(
+                    "Offline, a spend the program asks a code for needs a manager's PIN.",
+                    preview.spend,
+                )
+            check = wire.OfflineCheck(
+                check_id=draft.check_id,
+                member_id=draft.member.member_id,
+                lines=[wire_line(line) for line in draft.lines],
+                spent_offline=preview.spend,
+                provisional_earn=decision.earn,
+                made_at=self.clock(),
+                coupons=list(draft.coupons),
+                manager_override=(
+                    wire.ManagerOverride(
+                        cashier_id=draft.override_by,
+                        reason="offline spend above the code threshold",
+                    )
+                    if draft.override_by is not None and preview.spend > 0
+                    else None
+                ),
+            )
+            record = CheckRecord(
+                check_id=draft.check_id,
+                member_id=draft.member.member_id,
+                total=preview.total,
+                earned=decision.earn,
+                spent=preview.spend,
+                offline=True,
+                provisional=True,
+                payload=check.model_dump(mode="json"),
+                shift_id=self.shift_id,
+                cashier=self.cashier,
+                details=draft_details(draft),
             )
             commit_check(
                 db,
                 record,
                 source=draft.member.entry,
                 override_by=draft.override_by,
-                clock=self.clock,
+                clock=lambda: now,
             )
         balance_after = draft.member.available - preview.spend
-        text, job = self._print(draft, preview.earn, preview.spend, balance_after, offline=True)
+        text, job = self._print(
+            draft, decision.earn, preview.spend, balance_after, offline=True, queue=print_receipt
+        )
         return SaleResult(
             check_id=draft.check_id,
-            earned=preview.earn,
+            earned=decision.earn,
             spent=preview.spend,
             balance_after=balance_after,
             offline=True,
@@ -273,6 +349,25 @@ class SaleServices(ClaimServices):
             print_job_id=job,
             confirmed=False,
         )
+
+    def _authorize(self, db: Database, draft: SaleDraft, points: Decimal, now: datetime) -> None:
+        """The offline bounds for ``points``; ManagerPinRequired goes up to the screen, a bound
+        that refuses becomes its translated sentence."""
+        assert draft.member is not None
+        try:
+            authorize_offline_spend(
+                db,
+                draft.member.member_id,
+                points,
+                offline_rules.policy(self.settings),
+                now,
+                manager=draft.override_by,
+                shift_id=self.shift_id,
+            )
+        except ManagerPinRequired:
+            raise
+        except OfflineRefused as error:
+            raise TillError(offline_rules.refusal_sentence(error)) from error
 
     def void(self, draft: SaleDraft) -> None:
         """Drop a check before it was confirmed; only the audit log remembers it.
@@ -284,7 +379,7 @@ class SaleServices(ClaimServices):
         self._audit(
             "check_voided",
             record_id=draft.check_id,
-            online=self.online,
+            online=self.connection.online,
             detail={"lines": len(draft.lines), "total": str(draft.total)},
         )
 
@@ -299,7 +394,7 @@ class SaleServices(ClaimServices):
                 {"check_id": check_id},
                 action="hold_released",
                 cashier=self.cashier,
-                online=self.online,
+                online=self.connection.online,
                 clock=self.clock,
             )
         try:
@@ -320,6 +415,7 @@ class SaleServices(ClaimServices):
         *,
         offline: bool,
         frozen_until: datetime | None = None,
+        queue: bool = True,
     ) -> tuple[str, int | None]:
         receipt = receipts.sale_receipt(
             self.settings,
@@ -332,6 +428,8 @@ class SaleServices(ClaimServices):
             cashier=self.cashier,
             issued_at=self.clock(),
         )
+        if not queue:
+            return receipts.receipt_text(self.settings, receipt), None
         return self._queue_print(receipt, draft.check_id, "sale")
 
 

@@ -24,6 +24,7 @@ from processing.client import ClientSettings, ProcessingClient
 from processing.errors import ProcessingError
 from terminal.cli_support import settings_or_exit
 from terminal.config import Settings
+from terminal.sentences import sentence
 
 EXIT_DEAD = 1
 EXIT_UNSENT = 2
@@ -82,7 +83,7 @@ def sync(config_path: Path | None) -> None:
         ).fetchall()
         db.close()
     except (CacheError, ProcessingError) as error:
-        click.echo(f"till sync: {error}", err=True)
+        click.echo(f"till sync: {sentence(error)}", err=True)
         sys.exit(EXIT_UNUSABLE)
     click.echo(f"sent: {report.acknowledged} acknowledged, {len(report.dead)} refused")
     for line in _describe(status):
@@ -105,7 +106,7 @@ def status(config_path: Path | None) -> None:
         current = sync_status(db, utc_now())
         db.close()
     except CacheError as error:
-        click.echo(f"till status: {error}", err=True)
+        click.echo(f"till status: {sentence(error)}", err=True)
         sys.exit(EXIT_UNUSABLE)
     quick = ClientSettings(connect_timeout=1.0, read_timeout=1.5, attempts=1)
     key = settings.processing.resolved_api_key() or ""
@@ -114,7 +115,7 @@ def status(config_path: Path | None) -> None:
             client.health()
             online = "online"
         except ProcessingError as error:
-            online = f"offline ({error})"
+            online = f"offline ({sentence(error)})"
     click.echo(f"server: {online}")
     for line in _describe(current):
         click.echo(line)

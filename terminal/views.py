@@ -34,6 +34,10 @@ class MemberView:
     frozen_until: datetime | None = None
     expiring_total: Decimal = ZERO
     expiring_on: datetime | None = None
+    expiring_lots: tuple[tuple[Decimal, datetime], ...] = ()
+    """(points, expires at) of each lot expiring soon, soonest first (empty when unknown)."""
+    frozen_lots: tuple[tuple[Decimal, datetime], ...] = ()
+    """(points, active from) of each frozen lot (empty when unknown)."""
     offers: tuple[str, ...] = ()
     coupons: tuple[str, ...] = ()
     online: bool = True
@@ -41,6 +45,12 @@ class MemberView:
     """When the cached balance was last refreshed (offline identification only)."""
     entry: str = "typed"
     """scanned or typed."""
+    lifetime_spend: Decimal | None = None
+    """What the member has paid in all (the tiers' measure); None when not known (offline)."""
+    birthday: bool = False
+    """In the birthday window: the check earns the birthday rate when it is higher."""
+    birthday_rate: Decimal | None = None
+    """The rate this check earns in the birthday window (None: not known or not higher)."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +88,15 @@ class SaleDraft:
 
 
 @dataclass(frozen=True)
+class PreviewLine:
+    """The server's calculation of one check line (online previews only)."""
+
+    earn: Decimal
+    spend: Decimal
+    max_spend: Decimal
+
+
+@dataclass(frozen=True)
 class Preview:
     """The calculated check: earn, the spend limit and what the customer pays."""
 
@@ -92,6 +111,8 @@ class Preview:
     online: bool
     message: str = ""
     """A line from the server for the customer (shown literally)."""
+    lines: tuple[PreviewLine, ...] = ()
+    """Per line, in the check's order (online only; empty offline)."""
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ committed check ↔ the draft a reprint or a return rebuilds from them."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -10,8 +11,9 @@ from processing import wire
 from terminal.views import CheckRow, MemberView, SaleDraft, SaleLine
 
 
-def member_view(result: wire.IdentifyResult) -> MemberView:
-    """The screen's view of an identify answer."""
+def member_view(result: wire.IdentifyResult, birthday_rate: Decimal | None = None) -> MemberView:
+    """The screen's view of an identify answer (``birthday_rate``: the program's, when the
+    member is in the birthday window and it beats the tier's)."""
     member, balance = result.member, result.balance
     frozen_until = min((lot.active_from for lot in balance.frozen), default=None)
     expiring_on = min((lot.expires_at for lot in balance.expiring), default=None)
@@ -29,11 +31,24 @@ def member_view(result: wire.IdentifyResult) -> MemberView:
         frozen_until=frozen_until,
         expiring_total=balance.expiring_total,
         expiring_on=expiring_on,
+        expiring_lots=tuple(
+            sorted(((lot.points, lot.expires_at) for lot in balance.expiring), key=_moment)
+        ),
+        frozen_lots=tuple(
+            sorted(((lot.points, lot.active_from) for lot in balance.frozen), key=_moment)
+        ),
         offers=tuple(offer.title for offer in result.offers),
         coupons=tuple(f"{c.title} ({c.code})" for c in result.coupons),
         online=True,
         entry=result.entry,
+        lifetime_spend=member.tier.lifetime_spend,
+        birthday=member.birthday_window,
+        birthday_rate=birthday_rate if member.birthday_window else None,
     )
+
+
+def _moment(lot: tuple[Decimal, datetime]) -> datetime:
+    return lot[1]
 
 
 def wire_line(line: SaleLine) -> wire.Line:

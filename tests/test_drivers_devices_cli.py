@@ -79,6 +79,22 @@ def test_devices_lists_ports_by_default() -> None:
     assert "Serial ports:" in result.output and "USB printers:" in result.output
 
 
+def test_devices_takes_config_like_every_other_command(tmp_path: Path) -> None:
+    out = tmp_path / "receipts.bin"
+    config = write_config(tmp_path, f'kind = "file"\npath = "{out}"')
+    listed = CliRunner().invoke(main, ["devices", "--config", str(config)])
+    assert listed.exit_code == 0, listed.output
+    assert "Serial ports:" in listed.output
+    listed = CliRunner().invoke(main, ["devices", "list", "--config", str(config)])
+    assert listed.exit_code == 0, listed.output
+    # Given to the group, it is the file the subcommand uses.
+    printed = CliRunner().invoke(main, ["devices", "--config", str(config), "test-print"])
+    assert printed.exit_code == 0, printed.output
+    assert out.stat().st_size > 0
+    missing = CliRunner().invoke(main, ["devices", "--config", str(tmp_path / "none.toml")])
+    assert missing.exit_code == 2 and "none.toml" in missing.output
+
+
 def test_test_scan_shows_scans_with_symbology(tmp_path: Path) -> None:
     master, slave = os.openpty()
     tty.setraw(slave)

@@ -25,7 +25,8 @@ from offline_cache.registrations import (
 )
 from offline_cache.sync import SyncEngine
 from processing.client import ProcessingClient
-from processing.server.testing import running_server
+from processing.server.codes import RESEND_SECONDS
+from processing.server.testing import ManualClock, running_server
 
 PHONE = "+79990005566"
 
@@ -55,7 +56,8 @@ def _queue(db: object, phone: str = "8 999 000-55-66") -> str:
 
 def test_delivered_registration_is_pending_until_its_code_is_confirmed(tmp_path: Path) -> None:
     till = tmp_path / "till.db"
-    with running_server(tmp_path / "server.db") as server:
+    clock = ManualClock()
+    with running_server(tmp_path / "server.db", clock=clock) as server:
         db = open_database(till)
         record_id = _queue(db)
         assert pending_registrations(db) == []  # not delivered: no code went out yet
@@ -78,7 +80,9 @@ def test_delivered_registration_is_pending_until_its_code_is_confirmed(tmp_path:
             # The sync sends the queued form whole: birthday and e-mail too.
             assert '"1990-12-31"' in form and '"lev@example.org"' in form
 
-            # A new code replaces the first one; the outbox content is never edited.
+            # A new code replaces the first one (a minute later: one code a minute per phone);
+            # the outbox content is never edited.
+            clock.advance(RESEND_SECONDS)
             sent = client.register(
                 PHONE,
                 consent=True,

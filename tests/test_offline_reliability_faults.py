@@ -255,7 +255,7 @@ def _server_process(db_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], in
     process = subprocess.Popen(
         [
             *(sys.executable, "-m", "processing.server", "serve", "--db", str(db_path)),
-            *("--host", "127.0.0.1", "--port", "0", "--port-file", str(port_file)),
+            *("--host", "127.0.0.1", "--port", "0", "--port-file", str(port_file), "--demo"),
         ],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},

@@ -3,18 +3,25 @@ points about to expire, once: two runs at the same moment share the work, never 
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
+
+from click.testing import CliRunner
 
 from processing import wire
 from processing.client import ClientSettings, ProcessingClient
 from processing.server import ledger
+from processing.server.cli import processing
 from processing.server.ops import audit
 from processing.server.storage import Storage
 from processing.server.testing import ManualClock, running_server
@@ -26,7 +33,7 @@ MILK = "4600070000014"
 
 def _jobs(db: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "processing.server", "jobs", "run", "--db", str(db)],
+        [sys.executable, "-m", "processing.server", "jobs", "run", "--demo", "--db", str(db)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -105,3 +112,42 @@ def test_two_runs_at_once_burn_every_expired_lot_and_release_every_stale_hold_on
     with storage.read() as conn:
         assert audit.run(conn).breaks == []
     storage.close()
+
+
+class _Provider(BaseHTTPRequestHandler):
+    """An SMS provider's adapter on loopback: keeps every message it is sent."""
+
+    received: ClassVar[list[dict[str, str]]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.received.append(json.loads(body))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *_args: object) -> None:  # quiet: phones never reach logs
+        pass
+
+
+def test_expiry_notices_go_to_the_webhook_and_only_with_a_gateway(tmp_path: Path) -> None:
+    db = tmp_path / "notices.db"
+    with running_server(db, synchronous="NORMAL"):
+        pass  # seeded: Мария has 80 points expiring in 5 days
+    silent = CliRunner().invoke(processing, ["jobs", "run", "--db", str(db)])
+    assert silent.exit_code == 0
+    assert silent.stderr.startswith("Expiry notices not sent: give --sms-webhook URL")
+    assert _numbers(silent.stdout) == (0, 0, 0)
+    provider = ThreadingHTTPServer(("127.0.0.1", 0), _Provider)
+    threading.Thread(target=provider.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{provider.server_address[1]}/sms"
+        command = ["jobs", "run", "--sms-webhook", url, "--db", str(db)]
+        sent = CliRunner().invoke(processing, command)
+        again = CliRunner().invoke(processing, command)
+    finally:
+        provider.shutdown()
+    assert _numbers(sent.stdout) == (0, 0, 1)
+    assert _numbers(again.stdout) == (0, 0, 0)
+    assert len(_Provider.received) == 1
+    assert _Provider.received[0]["phone"] == "+79161234569"
+    assert _Provider.received[0]["text"].startswith("80.00 of your points expire soon")

@@ -11,7 +11,7 @@ from processing import wire
 from processing.client import ProcessingClient
 from processing.errors import Rejected
 from processing.server import ledger
-from processing.server.codes import MAX_ATTEMPTS
+from processing.server.codes import MAX_ATTEMPTS, RESEND_SECONDS
 from processing.server.testing import ManualClock, RunningServer
 
 pytest_plugins = ["tests.conftest_processing"]
@@ -24,7 +24,9 @@ def audit(server: RunningServer) -> list[str]:
         return ledger.audit(db)
 
 
-def test_registration_with_code(client: ProcessingClient, server: RunningServer) -> None:
+def test_registration_with_code(
+    client: ProcessingClient, server: RunningServer, clock: ManualClock
+) -> None:
     sent = client.register("8 916 555-01-01", consent=True, name="Пётр Новый")
     assert not sent.existing_member and sent.phone_masked == "+7 916 ***-**-01"
     with pytest.raises(Rejected) as wrong:
@@ -35,7 +37,9 @@ def test_registration_with_code(client: ProcessingClient, server: RunningServer)
     member = client.confirm_registration(sent.code_id, server.latest_code(NEW_PHONE))
     assert member.member.name == "Пётр Новый" and member.balance.available == 0
     assert client.identify(NEW_PHONE).member.id == member.member.id
-    # A known phone gets a code that authorises the existing member.
+    # A known phone gets a code that authorises the existing member (a minute later: one
+    # code a minute per phone).
+    clock.advance(RESEND_SECONDS)
     again = client.register(NEW_PHONE, consent=True)
     assert again.existing_member
     same = client.confirm_registration(again.code_id, server.latest_code(NEW_PHONE))

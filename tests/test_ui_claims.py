@@ -21,9 +21,19 @@ from terminal.messages import ScanReceived
 from terminal.screens.history import HistoryScreen
 from terminal.screens.returns import ReturnsScreen
 from terminal.screens.sale import SaleScreen
-from tests.test_ui_flows import drive, message, press
 from tests.test_ui_sale import wait_printed
-from tests.test_ui_support import ANNA, Cable, app_for, server, settle, till_db, till_settings
+from tests.test_ui_support import (
+    ANNA,
+    Cable,
+    app_for,
+    drive,
+    message,
+    press,
+    server,
+    settle,
+    till_db,
+    till_settings,
+)
 
 
 def points_of(srv: RunningServer, phone: str) -> Decimal:

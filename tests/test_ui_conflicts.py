@@ -22,8 +22,18 @@ from terminal.app import TillApp
 from terminal.pins import hash_pin
 from terminal.screens.manager import ManagerPin
 from terminal.screens.sync import SyncScreen
-from tests.test_ui_flows import drive, message, press, sell
-from tests.test_ui_support import ANNA, Cable, app_for, server, till_db, till_settings
+from tests.test_ui_support import (
+    ANNA,
+    Cable,
+    app_for,
+    drive,
+    message,
+    press,
+    sell,
+    server,
+    till_db,
+    till_settings,
+)
 
 
 def spend_everything_elsewhere(srv: RunningServer) -> None:

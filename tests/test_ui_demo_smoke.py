@@ -102,3 +102,32 @@ def test_demo_sale_with_a_pty_scan_prints_a_receipt(tmp_path: Path) -> None:
         assert probe.returncode != 0, "the demo server is still listening after quitting"
     finally:
         tmux("kill-session", "-t", SESSION)
+
+
+@pytest.mark.timeout(120)
+def test_the_demo_owns_its_settings_and_describes_members_from_the_data(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "TILL_DEMO_DIR": str(tmp_path / "demo"),
+        "TILL_DEMO_NO_UI": "1",
+        "TILL_TILL__LANGUAGE": "en",
+        # Left in the shell from other work: the demo must not be steered by them.
+        "TILL_SCANNER__KIND": "none",
+        "TILL_PRINTER__KIND": "none",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "terminal", "demo"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=100,
+        check=False,
+    )
+    intro = result.stdout
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"printf '\+79161234567\\r' > /dev/pts/\d+", intro), intro
+    ignored = next(line for line in intro.splitlines() if "TILL_SCANNER__KIND" in line)
+    assert "TILL_PRINTER__KIND" in ignored and "TILL_TILL__LANGUAGE" not in intro
+    ivan = next(line for line in intro.splitlines() if "+79161234568" in line)
+    assert "Silver" in ivan and "gold" not in ivan.lower(), ivan

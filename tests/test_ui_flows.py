@@ -6,8 +6,6 @@ reader thread posts it, and the network is a relay the test can unplug (:class:`
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -25,45 +23,15 @@ from tests.test_ui_support import (
     ANNA,
     Cable,
     app_for,
+    drive,
+    message,
+    press,
+    sell,
     server,
     settle,
     till_db,
     till_settings,
 )
-
-Scenario = Callable[[TillApp, Any], Awaitable[None]]
-
-
-def drive(app: TillApp, scenario: Scenario, size: tuple[int, int] = (120, 40)) -> None:
-    """Run ``scenario(app, pilot)`` headless."""
-
-    async def run() -> None:
-        async with app.run_test(size=size) as pilot:
-            await settle(pilot)
-            await scenario(app, pilot)
-
-    asyncio.run(run())
-
-
-async def press(pilot: Any, *keys: str) -> None:
-    """Press keys, letting every worker finish after each."""
-    for key in keys:
-        await pilot.press(key)
-        await settle(pilot)
-
-
-async def sell(app: TillApp, pilot: Any, amount: str, *extra: str) -> SaleScreen:
-    """Scan Anna, type ``amount``, Enter, press ``extra`` keys; returns the sale screen."""
-    screen = app.screen
-    assert isinstance(screen, SaleScreen)
-    app.post_message(ScanReceived(ANNA, "serial"))
-    await settle(pilot)
-    await press(pilot, *amount, "enter", *extra)
-    return screen
-
-
-def message(app: TillApp) -> str:
-    return str(app.screen.query_one("#message").render())
 
 
 def test_spend_above_threshold_asks_for_the_sms_code(tmp_path: Path) -> None:

@@ -15,8 +15,16 @@ from terminal.app import TillApp
 from terminal.screens.registration import PendingCodePrompt, RegistrationScreen
 from terminal.screens.sale import SaleScreen
 from terminal.screens.sync import SyncScreen
-from tests.test_ui_flows import drive, message, press
-from tests.test_ui_support import Cable, app_for, server, till_db, till_settings
+from tests.test_ui_support import (
+    Cable,
+    app_for,
+    drive,
+    message,
+    press,
+    server,
+    till_db,
+    till_settings,
+)
 
 PHONE = "+79990003344"
 

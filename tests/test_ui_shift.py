@@ -11,8 +11,17 @@ from terminal.screens.login import LoginScreen
 from terminal.screens.manager import ManagerPin
 from terminal.screens.registration import RegistrationScreen
 from terminal.screens.shift import ShiftScreen
-from tests.test_ui_flows import drive, message, press, sell
-from tests.test_ui_support import Cable, app_for, server, till_db, till_settings
+from tests.test_ui_support import (
+    Cable,
+    app_for,
+    drive,
+    message,
+    press,
+    sell,
+    server,
+    till_db,
+    till_settings,
+)
 
 
 def test_closing_with_unsent_items_needs_the_manager(tmp_path: Path) -> None:

@@ -6,8 +6,9 @@ the till's print-job table, and scans are posted as the scanner thread would pos
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +18,8 @@ from processing.server.testing import RunningServer, running_server
 from terminal.app import TillApp
 from terminal.config import Settings
 from terminal.launch import build_till_app
+from terminal.messages import ScanReceived
+from terminal.screens.sale import SaleScreen
 
 ANNA = "+79161234567"
 """A demo member with 1 500 points."""
@@ -28,7 +31,12 @@ def till_settings(tmp_path: Path, url: str, api_key: str, **overrides: Any) -> S
     till.update(overrides.pop("till", {}))
     return Settings(
         till=till,
-        processing={"url": url, "api_key": api_key, "offline_budget": "3"},
+        processing={
+            "url": url,
+            "api_key": api_key,
+            "offline_budget": "3",
+            **overrides.pop("processing", {}),
+        },
         printer={"kind": "file", "path": str(tmp_path / "receipts.bin"), "columns": 42},
         offline={"db_path": str(tmp_path / "till.sqlite3"), **overrides.pop("offline", {})},
         **overrides,
@@ -77,6 +85,42 @@ async def settle(pilot: Any) -> None:
         if not [w for w in app.workers if w.is_running]:
             break
     await pilot.pause()
+
+
+Scenario = Callable[[TillApp, Any], Awaitable[None]]
+
+
+def drive(app: TillApp, scenario: Scenario, size: tuple[int, int] = (120, 40)) -> None:
+    """Run ``scenario(app, pilot)`` headless."""
+
+    async def run() -> None:
+        async with app.run_test(size=size) as pilot:
+            await settle(pilot)
+            await scenario(app, pilot)
+
+    asyncio.run(run())
+
+
+async def press(pilot: Any, *keys: str) -> None:
+    """Press keys, letting every worker finish after each."""
+    for key in keys:
+        await pilot.press(key)
+        await settle(pilot)
+
+
+async def sell(app: TillApp, pilot: Any, amount: str, *extra: str) -> SaleScreen:
+    """Scan Anna, type ``amount``, Enter, press ``extra`` keys; returns the sale screen."""
+    screen = app.screen
+    assert isinstance(screen, SaleScreen)
+    app.post_message(ScanReceived(ANNA, "serial"))
+    await settle(pilot)
+    await press(pilot, *amount, "enter", *extra)
+    return screen
+
+
+def message(app: TillApp) -> str:
+    """The active screen's message line."""
+    return str(app.screen.query_one("#message").render())
 
 
 class Cable:

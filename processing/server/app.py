@@ -25,6 +25,7 @@ from processing.server import routes_checks, routes_claims, routes_members
 from processing.server.context import NoProgram, ServerContext
 from processing.server.fastpath import FastRoutes
 from processing.server.handling import JSON, error_response, no_program_response
+from processing.server.limits import BodyLimit
 from processing.server.problems import ApiError
 
 log = logging.getLogger("processing.server")
@@ -129,7 +130,10 @@ def create_app(ctx: ServerContext) -> FastAPI:
         else:
             code, message = ErrorCode.INVALID_REQUEST, "The request is not valid."
         body = {"code": str(code), "message": message, "details": {}}
-        return Response(json.dumps(body), status_code=exc.status_code, media_type=JSON)
+        # A 405 keeps the router's Allow header (RFC 9110: the methods the address serves).
+        return Response(
+            json.dumps(body), status_code=exc.status_code, media_type=JSON, headers=exc.headers
+        )
 
     @app.exception_handler(NoProgram)
     async def on_no_program(_request: Request, exc: NoProgram) -> Response:
@@ -142,4 +146,5 @@ def create_app(ctx: ServerContext) -> FastAPI:
         return Response(json.dumps(body), status_code=500, media_type=JSON)
 
     app.add_middleware(TillAuth, ctx=ctx)
+    app.add_middleware(BodyLimit)  # outermost: before the key is even looked at
     return app

@@ -74,25 +74,93 @@ def processing() -> None:
     help="IANA timezone of stores without their own (add-till --timezone): the calendar day"
     " their promotions, birthdays and message dates follow",
 )
+@click.option(
+    "--sms-webhook",
+    default=None,
+    metavar="URL",
+    help="send SMS codes as POST URL {phone, text} (JSON) to your SMS provider's adapter",
+)
+@click.option(
+    "--demo",
+    is_flag=True,
+    help="a demo server: SMS codes go to the development sink (kept in the database, shown by"
+    " `till processing codes`, logged) and the published demo QR key is accepted",
+)
+@click.option(
+    "--ssl-certfile",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="serve HTTPS with this certificate (PEM; with --ssl-keyfile)",
+)
+@click.option(
+    "--ssl-keyfile",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="the certificate's private key (PEM)",
+)
 def serve(
-    db_path: Path, host: str, port: int, port_file: Path | None, workers: int, timezone: str
+    db_path: Path,
+    host: str,
+    port: int,
+    port_file: Path | None,
+    workers: int,
+    timezone: str,
+    sms_webhook: str | None,
+    demo: bool,
+    ssl_certfile: Path | None,
+    ssl_keyfile: Path | None,
 ) -> None:
-    """Serve the processing API over HTTP."""
-    from processing.server.context import ServerContext
+    """Serve the processing API over HTTP (HTTPS with --ssl-certfile and --ssl-keyfile)."""
+    from loyalty.program import DEMO_QR_PRIVATE_KEY
+    from processing.server.context import QR_PRIVATE_KEY_SETTING, ServerContext
+    from processing.server.runner import Tls
     from processing.server.runner import serve as run
+    from processing.server.sms import DEMO_SPEC, gateway_for
+    from processing.server.storage import get_setting
 
     zone = _zone(timezone)
+    sms = _sms_spec(sms_webhook, demo)
+    if (ssl_certfile is None) != (ssl_keyfile is None):
+        raise click.ClickException("Give both --ssl-certfile and --ssl-keyfile, or neither.")
+    tls = None if ssl_certfile is None or ssl_keyfile is None else Tls(ssl_certfile, ssl_keyfile)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     storage = _open(db_path)
     with storage.read() as db:
         if db.execute("SELECT COUNT(*) FROM programs").fetchone()[0] == 0:
+            storage.close()
             raise click.ClickException(
-                f"{db_path} has no loyalty program; run `till processing seed --demo` first."
+                f"{db_path} has no loyalty program; run `till processing seed` first."
             )
+        published = get_setting(db, QR_PRIVATE_KEY_SETTING) == DEMO_QR_PRIVATE_KEY
+    if published and sms != DEMO_SPEC:
+        storage.close()
+        raise click.ClickException(
+            f"{db_path} signs QR codes with the published demo QR key; seed a fresh database"
+            " without --demo for a real program (or serve this one with --demo)."
+        )
+    ctx = ServerContext(storage=storage, timezone=zone, sms=gateway_for(sms))
     try:
-        run(ServerContext(storage=storage, timezone=zone), host, port, port_file, workers=workers)
+        run(ctx, host, port, port_file, workers=workers, sms=sms, tls=tls)
     except OSError as exc:
         raise click.ClickException(f"Cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
+def _sms_spec(webhook: str | None, demo: bool) -> str:
+    """Where ``serve`` sends SMS codes (see processing.server.sms.gateway_for)."""
+    from processing.server.sms import DEMO_SPEC
+
+    if webhook is not None and demo:
+        raise click.ClickException("Give --sms-webhook or --demo, not both.")
+    if demo:
+        return DEMO_SPEC
+    if webhook is None:
+        raise click.ClickException(
+            "No SMS gateway: give --sms-webhook URL; the development sink (codes kept in the"
+            " database) is for demos only (--demo)."
+        )
+    if not webhook.startswith(("http://", "https://")):
+        raise click.ClickException(f"--sms-webhook: {webhook!r} is not an http(s) URL.")
+    return webhook
 
 
 @processing.command()

@@ -17,7 +17,7 @@ from sqlite_utils import Database
 
 from loyalty.program import Program
 from processing.server.auth import KeyChecker
-from processing.server.codes import DevSmsSink, SmsGateway
+from processing.server.sms import DevSmsSink, SmsGateway
 from processing.server.storage import Storage, get_setting
 
 Clock = Callable[[], datetime]

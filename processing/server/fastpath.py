@@ -132,7 +132,7 @@ class FastRoutes:
                 if check is not None:
                     endpoint = lambda: routes_checks.calculate(check, self.ctx, caller)  # noqa: E731
             else:
-                hold = _validated(wire.HoldRequest, body)
+                hold = _validated(wire.HoldBody, body)
                 if hold is not None:
                     request = Request(scope, replay)
                     endpoint = lambda: routes_checks.hold(  # noqa: E731

@@ -105,11 +105,13 @@ async def idempotent_write(
     """Run ``handler(db, now)`` once per (till, key); replays get the first answer back.
 
     An ApiError from the handler is an answer too (stored and replayed); its effects are rolled
-    back unless it says ``keep_effects``. Raises ApiError(idempotency_conflict) when the key was
-    used for another route or body. ``now``: the time the handler runs at (default: the
-    clock inside the transaction), for work prepared before it at that time.
-    ``refusal_is_final`` False: a refusal answers only the same body again; the same key with
-    a corrected body is handled afresh (:func:`idempotency.lookup`).
+    back unless it says ``keep_effects``. A 429 that kept no effects (a send limit) is not
+    stored, so the key can be used again once the wait is over. Raises
+    ApiError(idempotency_conflict) when the key was used for another route or body. ``now``:
+    the time the handler runs at (default: the clock inside the transaction), for work
+    prepared before it at that time. ``refusal_is_final`` False: a refusal answers only the
+    same body again; the same key with a corrected body is handled afresh
+    (:func:`idempotency.lookup`).
     """
     route = request.url.path
     digest = idempotency.body_hash(route, b"" if body is None else body.model_dump_json().encode())
@@ -129,6 +131,10 @@ async def idempotent_write(
                 db.conn.execute("ROLLBACK TO SAVEPOINT handler")
             db.conn.execute("RELEASE SAVEPOINT handler")
             result = idempotency.StoredAnswer(error.status, json.dumps(error.body()))
+            if error.status == 429 and not error.keep_effects:
+                # "Try again later" that changed nothing is not this key's answer for ever:
+                # the same request under the same key is judged afresh when it comes back.
+                return result
         else:
             db.conn.execute("RELEASE SAVEPOINT handler")
             result = idempotency.StoredAnswer(200, answer.model_dump_json())

@@ -63,7 +63,8 @@ def calculate(
         raise ApiError(ErrorCode.MEMBER_BLOCKED, "This member is blocked.")
     lines = pricing.core_lines(db, request.lines)
     view = pricing.member_view(db, member, now)
-    return pricing.run(program, lines, view, request.requested_spend, request.coupons, now, zone)
+    coupons = pricing.usable_coupons(db, member.id, request.coupons, now, zone)
+    return pricing.run(program, lines, view, request.requested_spend, coupons, now, zone)
 
 
 _INPUTS = (
@@ -130,9 +131,8 @@ def prepare_hold(
     try:
         lines = pricing.core_lines(db, request.lines, categories)
         view = pricing.view_of(member, available, offers)
-        calc = pricing.run(
-            program, lines, view, request.requested_spend, request.coupons, now, zone
-        )
+        coupons = pricing.usable_coupons(db, member.id, request.coupons, now, zone)
+        calc = pricing.run(program, lines, view, request.requested_spend, coupons, now, zone)
     except ApiError:
         return None
     fresh = pricing.to_wire(request.check_id, calc)
@@ -187,8 +187,13 @@ def _decide(
 
 def _still_valid(db: Database, request: wire.HoldRequest, prepared: PreparedHold) -> bool:
     """True when nothing the prepared calculation read has changed (call in the write)."""
-    return _inputs(db, request.member_id, prepared.now) == prepared.inputs and (
-        pricing.catalog_categories(db, request.lines) == prepared.categories
+    coupons = pricing.usable_coupons(
+        db, request.member_id, request.coupons, prepared.now, prepared.zone
+    )
+    return (
+        _inputs(db, request.member_id, prepared.now) == prepared.inputs
+        and pricing.catalog_categories(db, request.lines) == prepared.categories
+        and tuple(coupons) == prepared.calc.coupons  # none used meanwhile by another check
     )
 
 
@@ -232,9 +237,8 @@ def hold(
             raise ApiError(ErrorCode.MEMBER_BLOCKED, "This member is blocked.")
         lines = pricing.core_lines(db, request.lines)
         view = pricing.member_view(db, member, now)
-        calc = pricing.run(
-            program, lines, view, request.requested_spend, request.coupons, now, caller.zone
-        )
+        coupons = pricing.usable_coupons(db, member.id, request.coupons, now, caller.zone)
+        calc = pricing.run(program, lines, view, request.requested_spend, coupons, now, caller.zone)
         fresh = pricing.to_wire(request.check_id, calc)
         _decide(request, member, calc, fresh)
         lines_json, calc_json = _lines_json(request.lines), json.dumps(calc.to_dict())

@@ -3,6 +3,13 @@
 The record is written in the same transaction as the effects it answers for, so a crash
 leaves either both or neither. The same key with another route or body is a conflict (409),
 except after a refusal of a route that allows a corrected retry (a hold): see :func:`lookup`.
+
+Records are kept for :data:`RETENTION_SECONDS` (30 days, far beyond any till's offline
+window: a till retries its outbox within hours of coming back online). Older ones are pruned by
+the writes themselves, :data:`PRUNE_PER_WRITE` per stored answer, so the table stays bounded
+without a job and no write pays for a large backlog at once. A key replayed after that is a new
+request, which the domain's own records still refuse or answer (a check, return or claim id
+applied once stays applied once).
 """
 
 from __future__ import annotations
@@ -14,6 +21,11 @@ from sqlite_utils import Database
 
 from processing.errors import ErrorCode
 from processing.server.problems import ApiError
+
+RETENTION_SECONDS = 30 * 86400
+"""How long an answer is kept for replays of its key."""
+PRUNE_PER_WRITE = 2
+"""Expired answers deleted with each answer stored (more than one: a backlog shrinks)."""
 
 
 @dataclass(frozen=True)
@@ -66,4 +78,9 @@ def store(
         "INSERT INTO idempotency (till, key, route, body_hash, status, answer, created_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
         [till, key, route, digest, answer.status, answer.body, now],
+    )
+    db.execute(
+        "DELETE FROM idempotency WHERE rowid IN (SELECT rowid FROM idempotency"
+        " WHERE created_at < ? ORDER BY created_at LIMIT ?)",
+        [now - RETENTION_SECONDS, PRUNE_PER_WRITE],
     )

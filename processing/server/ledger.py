@@ -241,6 +241,41 @@ def take_back(db: Database, member_id: str, points: int, now: int, check_id: str
         )
 
 
+RESTORED_NOTE = "spent points returned"
+
+
+def restore_spent(db: Database, member_id: str, points: int, now: int, check_id: str) -> int:
+    """Give back up to ``points`` that ``check_id`` spent, into the very lots they were spent
+    from, so they keep their own activation and expiry dates (a lot past its date takes them
+    back expired, as they would have been had they not been spent). The last spent come back
+    first (spending took the first expiring first). Returns what could not be traced to a
+    lot (spent before spends were recorded per lot), for the caller to credit otherwise."""
+    if points <= 0:
+        return 0
+    rows = db.execute(
+        # Per lot: spent by the check less already given back; the lot spent last first.
+        "SELECT lot_id, SUM(-points), MAX(CASE WHEN kind = 'spend' THEN id END) AS spent_at"
+        " FROM movements WHERE member_id = ? AND check_id = ? AND lot_id IS NOT NULL"
+        " AND ((kind = 'spend' AND points < 0) OR (kind = 'reverse' AND note = ?))"
+        " GROUP BY lot_id HAVING spent_at IS NOT NULL ORDER BY spent_at DESC",
+        [member_id, check_id, RESTORED_NOTE],
+    ).fetchall()
+    left = points
+    for lot_id, still_spent, _last in rows:
+        give = min(left, int(still_spent))
+        if give <= 0:
+            continue
+        db.execute("UPDATE lots SET remaining = remaining + ? WHERE id = ?", [give, lot_id])
+        _movement(
+            db, member_id, "reverse", give, now, lot_id=int(lot_id), check_id=check_id,
+            note=RESTORED_NOTE,
+        )  # fmt: skip
+        left -= give
+        if left == 0:
+            break
+    return left
+
+
 def record_hold(db: Database, member_id: str, points: int, now: int, check_id: str) -> None:
     _movement(db, member_id, "hold", -points, now, check_id=check_id)
 

@@ -23,6 +23,7 @@ from loyalty.errors import LoyaltyError
 from loyalty.member import MemberState, MemberView
 from loyalty.money import quantize_money
 from loyalty.program import Program
+from loyalty.rules import normalize_coupon
 from processing import wire
 from processing.amounts import from_minor
 from processing.errors import ErrorCode
@@ -103,6 +104,36 @@ def view_of(member: MemberRow, available: int, offer_ids: tuple[str, ...]) -> Me
         available_points=from_minor(max(available, 0)),
         offer_ids=offer_ids,
     )
+
+
+def usable_coupons(
+    db: Database, member_id: str, codes: Sequence[str], now: int, zone: tzinfo
+) -> list[str]:
+    """The presented ``codes`` this member may use now: a coupon row exists, it is the
+    member's (or nobody's: a general coupon), no check has used it yet, and it is still valid
+    on ``zone``'s calendar. Anything else is left out, so no promotion gated by it applies
+    (a till's word for a coupon is a request, never a fact)."""
+    if not codes:
+        return []
+    today = zones.local_time(now, zone).date().isoformat()
+    wanted = sorted({normalize_coupon(code) for code in codes})
+    marks = ",".join("?" * len(wanted))
+    rows = db.execute(
+        f"SELECT code FROM coupons WHERE code IN ({marks})"
+        " AND (member_id IS NULL OR member_id = ?) AND used_check_id IS NULL"
+        " AND (valid_to IS NULL OR valid_to >= ?)",
+        [*wanted, member_id, today],
+    ).fetchall()
+    return sorted(str(r[0]) for r in rows)
+
+
+def use_coupons(db: Database, codes: Sequence[str], check_id: str) -> None:
+    """Mark ``codes`` used by ``check_id`` (those no other check has used)."""
+    for code in codes:
+        db.execute(
+            "UPDATE coupons SET used_check_id = ? WHERE code = ? AND used_check_id IS NULL",
+            [check_id, code],
+        )
 
 
 def run(

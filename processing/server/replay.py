@@ -205,7 +205,9 @@ def apply_check(
     # rules allowed on this check whatever the balance (what the balance cannot cover is the
     # operator's conflict, not a reason to earn less).
     view = pricing.member_view(db, member, made_at, available=max(available, wanted))
-    calc = pricing.run(program, lines, view, spent_offline, coupons, made_at, zone)
+    # Coupons: the member's own, unused, valid on the day of the check (used by it below).
+    usable = pricing.usable_coupons(db, member.id, coupons, made_at, zone)
+    calc = pricing.run(program, lines, view, spent_offline, usable, made_at, zone)
     spend = _allowed_spend(
         program, lines, view, calc, available, spent_offline, override, made_at, zone
     )
@@ -261,6 +263,7 @@ def apply_check(
         [max(0, to_minor(calc.total_amount) - wanted - refunded), member.id],
     )
     members.touch(db, member.id)
+    pricing.use_coupons(db, calc.coupons, check_id)
     result = checks.check_result(
         db,
         check_id,

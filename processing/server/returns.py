@@ -82,18 +82,21 @@ def return_check(
     take = min(to_minor(moved.earn_taken_back), max(earned - taken_so_far, 0))
     give = min(to_minor(moved.spend_given_back), max(spent - given_so_far, 0))
     ledger.take_back(db, member_id, take, now, request.check_id)
-    if give:
+    # Spent points go back into the lots they came from, with those lots' own expiry; only
+    # what cannot be traced to a lot (none on this server's own ledger) becomes a fresh lot.
+    untraced = ledger.restore_spent(db, member_id, give, now, request.check_id)
+    if untraced:
         expires = None if program.expiry_days is None else now + program.expiry_days * checks.DAY
         ledger.add_lot(
             db,
             member_id,
-            give,
+            untraced,
             kind="reverse",
             now=now,
             active_from=now,
             expires_at=expires,
             check_id=request.check_id,
-            note="spent points returned",
+            note=ledger.RESTORED_NOTE,
         )
     db.execute(
         "UPDATE members SET lifetime_spend = MAX(0, lifetime_spend - ?) WHERE id = ?",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
@@ -12,7 +13,7 @@ from sqlite_utils import Database
 from loyalty.program import Program
 from processing import wire
 from processing.errors import ErrorCode
-from processing.server import holds, idempotency, pricing, replay, returns
+from processing.server import holds, idempotency, limits, pricing, replay, returns
 from processing.server.auth import TillIdentity
 from processing.server.context import ServerContext
 from processing.server.handling import (
@@ -27,7 +28,7 @@ from processing.server.handling import (
 from processing.server.problems import ApiError
 
 ERRORS: dict[int | str, dict[str, object]] = {
-    status: {"model": wire.ErrorBody} for status in (400, 401, 404, 409, 422, 429)
+    status: {"model": wire.ErrorBody} for status in (400, 401, 404, 409, 413, 422, 429)
 }
 
 router = APIRouter(responses=ERRORS)
@@ -45,17 +46,23 @@ async def calculate(body: wire.CheckRequest, ctx: Ctx, caller: Till) -> Response
     return json_response(pricing.to_wire(body.check_id, calc))
 
 
+def hold_request(check_id: str, body: wire.HoldBody) -> wire.HoldRequest:
+    """The hold's request, with the path's check id when the body has none (one it has is
+    checked against the path by the route)."""
+    return body if body.check_id is not None else body.model_copy(update={"check_id": check_id})
+
+
 @router.post("/checks/{check_id}/hold", response_model=wire.Hold, tags=["checks"])
 async def hold(
     check_id: CheckId,
-    body: wire.HoldRequest,
+    sent: wire.HoldBody,
     request: Request,
     ctx: Ctx,
     caller: Till,
     key: IdempotencyKey,
 ) -> Response:
     """Reserve the calculated spend; refused with stale_calculation if the check changed."""
-
+    body = hold_request(check_id, sent)
     if body.check_id != check_id:
         prepared = None
     else:
@@ -162,20 +169,27 @@ async def replay_batch(
 ) -> Response:
     """Apply offline checks in order, each under its own idempotency key; one result each.
 
-    The whole batch is one write transaction (one fsync); each item runs inside its own
-    SAVEPOINT, so an item refused for good is rolled back alone and never undoes the others.
-    Each item's answer is stored under its own key in the same transaction as its effects.
+    The batch is applied in slices (``limits.batch_slices``: a bounded number of items and
+    lines each), one write transaction (one fsync) per slice, so the write lock is never held
+    for a whole large batch. Each item runs inside its own SAVEPOINT, so an item refused for
+    good is rolled back alone and never undoes the others; its answer is stored under its own
+    key in the same transaction as its effects (a batch cut short is replayed item by item).
     """
     del key  # the batch is idempotent because each item is
 
-    def apply(db: Database) -> list[str]:
-        now = ctx.now()
-        return [
-            _replay_item(db, _program_made(ctx, db, item.check, now, caller), item, now, caller)
-            for item in body.items
-        ]
+    def apply(items: list[wire.ReplayItem]) -> Callable[[Database], list[str]]:
+        def run(db: Database) -> list[str]:
+            now = ctx.now()
+            return [
+                _replay_item(db, _program_made(ctx, db, item.check, now, caller), item, now, caller)
+                for item in items
+            ]
 
-    parts = await write(ctx, apply, long=True)
+        return run
+
+    parts: list[str] = []
+    for items in limits.batch_slices(list(body.items)):
+        parts += await write(ctx, apply(items), long=True)
     # The stored answers are spliced in as they are: a duplicate gets the very same bytes.
     return Response('{"results":[' + ",".join(parts) + "]}", media_type=JSON)
 

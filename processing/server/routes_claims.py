@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlite_utils import Database
 
+from loyalty.claims import claim_code
 from loyalty.program import Program
 from processing import wire
 from processing.server import claims
@@ -18,10 +19,16 @@ router = APIRouter(responses=ERRORS)
 
 @router.post("/claims", response_model=wire.Claim, tags=["claims"])
 async def create_claim(
-    body: wire.ClaimRequest, request: Request, ctx: Ctx, caller: Till, key: IdempotencyKey
+    sent: wire.ClaimBody, request: Request, ctx: Ctx, caller: Till, key: IdempotencyKey
 ) -> Response:
     """Register a check made without a customer under its claim code; the claim is worth at
     least the base tier's earn and can be redeemed for 30 days from when the check was made."""
+    # The code follows from the check id; a body that sends one is checked by claims.create.
+    body = (
+        sent
+        if sent.code is not None
+        else sent.model_copy(update={"code": claim_code(sent.check_id)})
+    )
     return await idempotent_write(
         ctx,
         request,

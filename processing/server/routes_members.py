@@ -24,7 +24,7 @@ from processing.server.handling import (
 from processing.server.problems import ApiError
 
 ERRORS: dict[int | str, dict[str, object]] = {
-    status: {"model": wire.ErrorBody} for status in (400, 401, 404, 409, 422, 429)
+    status: {"model": wire.ErrorBody} for status in (400, 401, 404, 409, 413, 422, 429)
 }
 
 router = APIRouter(responses=ERRORS)
@@ -108,6 +108,7 @@ async def register(
             phone=phone,
             purpose="register",
             now=now,
+            till=caller.pk,
             member_id=None if existing is None else existing.id,
             registration=registration,
         )
@@ -145,7 +146,7 @@ async def confirm_registration(
         return members.identify_result(
             db,
             member,
-            ctx.program(db),
+            ctx.program_at(db, now, caller.zone),
             now,
             identified_by="phone",
             entry="typed",
@@ -174,6 +175,7 @@ async def spend_code(
             phone=member.phone,
             purpose="spend",
             now=now,
+            till=caller.pk,
             member_id=member.id,
             points=to_minor(body.points),
         )
@@ -201,11 +203,13 @@ async def program(ctx: Ctx, caller: Till) -> Response:
 
 @router.get("/members/delta", response_model=wire.MembersDelta, tags=["snapshots"])
 async def members_delta(
-    ctx: Ctx, _till: Till, cursor: Cursor = "", limit: Limit = 1000
+    ctx: Ctx, caller: Till, cursor: Cursor = "", limit: Limit = 1000
 ) -> Response:
-    """Members changed after ``cursor`` (empty: from the start), oldest change first."""
+    """Members of the caller's store changed after ``cursor`` (empty: from the start), oldest
+    change first: those registered there or with a check made there."""
     with ctx.storage.read() as db:
-        return json_response(snapshots.members_delta(db, int(cursor or 0), limit, ctx.now()))
+        delta = snapshots.members_delta(db, int(cursor or 0), limit, ctx.now(), caller.store_id)
+    return json_response(delta)
 
 
 @router.get("/catalog/delta", response_model=wire.CatalogDelta, tags=["snapshots"])

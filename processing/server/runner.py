@@ -18,15 +18,26 @@ import multiprocessing
 import os
 import socket
 import threading
+from dataclasses import dataclass
 from multiprocessing.synchronize import Event as MpEvent
 from pathlib import Path
 
 import uvicorn
 
-from processing.server import zones
+from processing.server import limits, zones
 from processing.server.app import create_app
 from processing.server.context import ServerContext
+from processing.server.limits import BoundedHttpTools
+from processing.server.sms import gateway_for
 from processing.server.storage import Storage
+
+
+@dataclass(frozen=True)
+class Tls:
+    """Serve HTTPS: uvicorn's own ``ssl_certfile``/``ssl_keyfile`` (PEM files)."""
+
+    certfile: Path
+    keyfile: Path
 
 
 def bind(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
@@ -47,7 +58,9 @@ def bind(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
     return sock
 
 
-def make_server(ctx: ServerContext, log_level: str = "warning") -> uvicorn.Server:
+def make_server(
+    ctx: ServerContext, log_level: str = "warning", tls: Tls | None = None
+) -> uvicorn.Server:
     ctx.storage.start_committer()  # its connection is open before the first write arrives
     config = uvicorn.Config(
         create_app(ctx),
@@ -55,8 +68,14 @@ def make_server(ctx: ServerContext, log_level: str = "warning") -> uvicorn.Serve
         access_log=False,
         lifespan="off",
         proxy_headers=False,  # no proxy in front; the client address is the peer's
-        timeout_keep_alive=30,
+        # Bounds on what one connection may cost (processing.server.limits): header size and
+        # read time in our httptools protocol (h11's own option should it be the one used).
+        http=BoundedHttpTools,
+        h11_max_incomplete_event_size=limits.MAX_HEADER_BYTES,
+        timeout_keep_alive=limits.KEEP_ALIVE_SECONDS,
         backlog=512,
+        ssl_certfile=None if tls is None else str(tls.certfile),
+        ssl_keyfile=None if tls is None else str(tls.keyfile),
     )
     return uvicorn.Server(config)
 
@@ -78,15 +97,24 @@ def write_port_file(path: Path, port: int) -> None:
 
 
 def _worker(
-    db_path: str, synchronous: str, timezone: str, host: str, port: int, ready: MpEvent
+    db_path: str,
+    synchronous: str,
+    timezone: str,
+    host: str,
+    port: int,
+    ready: MpEvent,
+    sms: str,
+    tls: Tls | None,
 ) -> None:
     """One more server process on ``host:port`` (runs in a spawned child of :func:`serve`)."""
     parent = os.getppid()
     ctx = ServerContext(
-        storage=Storage(db_path, synchronous=synchronous), timezone=zones.load(timezone)
+        storage=Storage(db_path, synchronous=synchronous),
+        timezone=zones.load(timezone),
+        sms=gateway_for(sms),
     )
     sock = bind(host, port, reuse_port=True)
-    server = make_server(ctx, log_level="warning")
+    server = make_server(ctx, log_level="warning", tls=tls)
 
     def watch() -> None:
         while not server.should_exit:
@@ -112,10 +140,14 @@ def serve(
     port_file: Path | None = None,
     *,
     workers: int = 1,
+    sms: str,
+    tls: Tls | None = None,
 ) -> None:
     """Serve until interrupted; writes the bound port to ``port_file`` once every worker is
     listening. ``workers`` > 1: this process and ``workers - 1`` spawned ones share the port
-    (and ``ctx.timezone``, the default calendar of stores without their own)."""
+    (and ``ctx.timezone``, the default calendar of stores without their own); each spawned one
+    sends SMS codes through ``gateway_for(sms)`` (``ctx.sms`` is this process's) and serves
+    HTTPS when ``tls`` is given."""
     sock = bind(host, port, reuse_port=workers > 1)
     actual = int(sock.getsockname()[1])
     spawn = multiprocessing.get_context("spawn")
@@ -132,6 +164,8 @@ def serve(
                 host,
                 actual,
                 ready,
+                sms,
+                tls,
             ),
             name="processing-worker",
             daemon=True,
@@ -139,7 +173,7 @@ def serve(
         child.start()
         children.append(child)
         readies.append(ready)
-    server = make_server(ctx, log_level="info")
+    server = make_server(ctx, log_level="info", tls=tls)
     if port_file is not None:
 
         def announce() -> None:
@@ -153,7 +187,8 @@ def serve(
 
         threading.Thread(target=announce, name="port-file", daemon=True).start()
     logging.getLogger("processing.server").info(
-        "listening on %s:%d, worker processes: %d, default timezone: %s",
+        "listening on %s://%s:%d, worker processes: %d, default timezone: %s",
+        "http" if tls is None else "https",
         host,
         actual,
         workers,

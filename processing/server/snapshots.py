@@ -10,16 +10,44 @@ from loyalty.phones import mask_phone
 from processing import wire
 from processing.amounts import from_minor
 
+SCAN_PER_CALL = 1000
+"""Members (by change sequence) one delta call looks at, at most, whatever few of them are in
+the caller's scope: the cursor moves past the others in bounded steps."""
 
-def members_delta(db: Database, after: int, limit: int, now: int) -> wire.MembersDelta:
-    """Up to ``limit`` members whose seq is above ``after``, with derived balances."""
+_IN_SCOPE = (
+    "(home_store = ? OR EXISTS (SELECT 1 FROM checks c WHERE c.member_id = members.id"
+    " AND c.store_id = ?))"
+)
+
+
+def members_delta(
+    db: Database, after: int, limit: int, now: int, store_id: str
+) -> wire.MembersDelta:
+    """Up to ``limit`` members of ``store_id``'s scope whose seq is above ``after``, with
+    derived balances, looking at no more than :data:`SCAN_PER_CALL` changed members.
+
+    A store's scope is its own regulars: members registered there (home store) and members
+    with a check made there (online, offline or a claim); a member enters it with their first
+    check there (which marks them changed). The rest of the chain never reaches its tills."""
+    window = db.execute(
+        "SELECT seq FROM members WHERE seq > ? ORDER BY seq LIMIT 1 OFFSET ?",
+        [after, SCAN_PER_CALL - 1],
+    ).fetchone()
+    last = None if window is None else int(window[0])  # None: the rest fits in one window
     rows = db.execute(
         "SELECT id, phone, name, state, lifetime_spend, birthday, seq FROM members"
-        " WHERE seq > ? ORDER BY seq LIMIT ?",
-        [after, limit + 1],
+        f" WHERE seq > ? AND seq <= ? AND {_IN_SCOPE} ORDER BY seq LIMIT ?",
+        [after, last if last is not None else 2**62, store_id, store_id, limit + 1],
     ).fetchall()
-    more = len(rows) > limit
-    rows = rows[:limit]
+    if len(rows) > limit:
+        rows = rows[:limit]
+        more, cursor = True, int(rows[-1][6])
+    elif last is not None:
+        more = db.execute("SELECT 1 FROM members WHERE seq > ? LIMIT 1", [last]).fetchone()
+        more, cursor = more is not None, last
+    else:
+        top = db.execute("SELECT MAX(seq) FROM members WHERE seq > ?", [after]).fetchone()[0]
+        more, cursor = False, after if top is None else int(top)
     ids = [str(r[0]) for r in rows]
     active: dict[str, int] = {}
     held: dict[str, int] = {}
@@ -60,8 +88,7 @@ def members_delta(db: Database, after: int, limit: int, now: int) -> wire.Member
         )
         for r in rows
     ]
-    cursor = str(rows[-1][6]) if rows else str(after)
-    return wire.MembersDelta(items=items, cursor=cursor, has_more=more)
+    return wire.MembersDelta(items=items, cursor=str(cursor), has_more=more)
 
 
 def catalog_delta(db: Database, after: int, limit: int) -> wire.CatalogDelta:

@@ -19,6 +19,7 @@ Raises :class:`StorageError` when the file cannot be opened or migrated.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -172,7 +173,35 @@ def m004_store_timezones(db: Database) -> None:
 
 
 @migrations()
-def m005_operator(db: Database) -> None:
+def m005_code_limits(db: Database) -> None:
+    # SMS code limits (processing.server.codes): every code sent (per phone and per till) and
+    # every wrong code typed (per phone, whatever code it was for), kept for an hour at most;
+    # a phone locked by too many wrong codes stays locked until ``locked_until``.
+    db.execute(
+        "CREATE TABLE code_sends (phone TEXT NOT NULL, till INTEGER NOT NULL, at INTEGER NOT NULL)"
+    )
+    db.execute("CREATE INDEX code_sends_phone ON code_sends (phone, at)")
+    db.execute("CREATE INDEX code_sends_till ON code_sends (till, at)")
+    db.execute("CREATE TABLE code_failures (phone TEXT NOT NULL, at INTEGER NOT NULL)")
+    db.execute("CREATE INDEX code_failures_phone ON code_failures (phone, at)")
+    db.execute("CREATE TABLE code_locks (phone TEXT PRIMARY KEY, locked_until INTEGER NOT NULL)")
+
+
+@migrations()
+def m006_idempotency_retention(db: Database) -> None:
+    # Old answers are pruned oldest first (processing.server.idempotency.RETENTION_SECONDS).
+    db.execute("CREATE INDEX idempotency_created ON idempotency (created_at)")
+
+
+@migrations()
+def m007_member_scope(db: Database) -> None:
+    # A store's member-cache delta asks whether a member has a check there
+    # (processing.server.snapshots.members_delta).
+    db.execute("CREATE INDEX checks_member_store ON checks (member_id, store_id)")
+
+
+@migrations()
+def m008_operator(db: Database) -> None:
     # The operator's side (processing.server.ops). A program version is in force from a local
     # date of the stores (NULL: from the start); a check goes by the version in force on its
     # day in its store's calendar.
@@ -212,6 +241,7 @@ class Storage:
         self._write_lock = WriteLock(self.path)
         self._group = GroupCommit(self._write_lock, self.db, self._connect)
         try:
+            _make_private(self.path)
             db = self.db()
             with db.ensure_autocommit_on():
                 db.execute("PRAGMA journal_mode=WAL")
@@ -290,6 +320,26 @@ class Storage:
             self._all.clear()
         self._local = threading.local()
         self._write_lock.close()
+
+
+def _make_private(path: Path) -> None:
+    """Create the database file readable by its owner only (it holds the QR signing key, SMS
+    codes and members' personal data), and tighten an older one. SQLite gives the -wal and
+    -shm files the database file's mode, so they follow.
+
+    The file is created here only when it does not exist yet, so no SQLite connection of this
+    process can have it open: closing a descriptor of an open database would drop the
+    process's POSIX locks on it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        os.close(fd)
+    for name in (path.name, f"{path.name}-wal", f"{path.name}-shm"):
+        with suppress(FileNotFoundError, PermissionError):  # another owner's: leave it be
+            os.chmod(path.with_name(name), 0o600)
 
 
 def next_seq(db: Database, name: str) -> int:

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,6 +23,7 @@ from processing.server import auth, seed, zones
 from processing.server.codes import latest_codes
 from processing.server.context import Clock, ServerContext, system_clock
 from processing.server.runner import bind, make_server
+from processing.server.sms import DevSmsSink, SmsGateway
 from processing.server.storage import Storage
 
 
@@ -72,15 +73,23 @@ def running_server(
     synchronous: str = "FULL",
     startup_timeout: float = 20.0,
     timezone: str = zones.DEFAULT_NAME,
+    sms: SmsGateway | None = None,
 ) -> Iterator[RunningServer]:
     """A seeded server on 127.0.0.1:<free port> for the duration of the block (``timezone``:
-    the calendar of stores without their own, as ``serve --timezone``).
+    the calendar of stores without their own, as ``serve --timezone``; ``sms``: where codes
+    go, the development sink unless told).
 
     Raises RuntimeError when the server does not start within ``startup_timeout`` seconds.
     """
     zone = zones.load(timezone)
     storage = Storage(db_path, synchronous=synchronous)
-    ctx = ServerContext(storage=storage, clock=clock, hold_ttl=hold_ttl, timezone=zone)
+    ctx = ServerContext(
+        storage=storage,
+        clock=clock,
+        hold_ttl=hold_ttl,
+        timezone=zone,
+        sms=DevSmsSink() if sms is None else sms,
+    )
     now = ctx.now()
     with storage.write() as db:
         if seed_demo:
@@ -116,12 +125,16 @@ def server_process(
     *,
     workers: int = 1,
     timezone: str = zones.DEFAULT_NAME,
+    extra_args: Sequence[str] = (),
+    scheme: str = "http",
 ) -> Iterator[str]:
-    """``python -m processing.server serve`` on a free loopback port, in its own process
-    (``workers`` > 1: with that many server processes; ``timezone``: ``serve --timezone``).
+    """``python -m processing.server serve --demo`` on a free loopback port, in its own
+    process (``workers`` > 1: with that many server processes; ``timezone``: ``serve
+    --timezone``; ``extra_args``: more options, such as the TLS ones, with ``scheme`` "https").
 
-    The database must already be seeded. Yields the base URL; terminates the process (by its
-    own pid) on exit. Raises RuntimeError when it does not announce its port in time.
+    The database must already be seeded (``seed_demo``: hence ``--demo``). Yields the base URL;
+    terminates the process (by its own pid) on exit. Raises RuntimeError when it does not
+    announce its port in time.
     """
     port_file = Path(f"{db_path}.port")
     port_file.unlink(missing_ok=True)
@@ -143,6 +156,8 @@ def server_process(
             str(workers),
             "--timezone",
             timezone,
+            "--demo",
+            *extra_args,
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -153,7 +168,7 @@ def server_process(
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("The processing server process did not start.")
             time.sleep(0.05)
-        yield f"http://127.0.0.1:{int(port_file.read_text())}"
+        yield f"{scheme}://127.0.0.1:{int(port_file.read_text())}"
     finally:
         process.terminate()
         try:

@@ -17,6 +17,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
+from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Checkbox, Footer, Input, Select, Static
 
@@ -47,6 +48,36 @@ class AdminScreen(TillScreen):
         Binding("f10", "quit_till", N_("Quit till")),
         Binding("escape", "back", N_("Back")),
     ]
+
+    class Done(Message):
+        """A worker finished; ``sentence`` says what happened."""
+
+        def __init__(self, sentence: str) -> None:
+            super().__init__()
+            self.sentence = sentence
+            """Translated, for the message line."""
+
+    class LanguageSaved(Message):
+        """The saved config names this screen language."""
+
+        def __init__(self, language: str) -> None:
+            super().__init__()
+            self.language = language
+            """ru, uk, kk or en."""
+
+    class PortsFound(Message):
+        """The serial ports this machine has, for the scanner's port list."""
+
+        def __init__(self, ports: list[str]) -> None:
+            super().__init__()
+            self.ports = ports
+            """Device paths."""
+
+    def on_admin_screen_done(self, message: Done) -> None:
+        self.say(message.sentence)
+
+    def on_admin_screen_language_saved(self, message: LanguageSaved) -> None:
+        self.till.set_language(message.language)
 
     def __init__(self) -> None:
         super().__init__()
@@ -217,10 +248,10 @@ class AdminScreen(TillScreen):
             settings = save_config(path, changes)
         except ConfigError as error:
             raise TillError(error.problems[0]) from error
-        self.app.call_from_thread(self.till.set_language, settings.till.language)
+        self.post_message(self.LanguageSaved(settings.till.language))
         self.till.reload_services(settings)  # raises TillError when it cannot apply them
-        self.app.call_from_thread(
-            self.say, _("Saved and applied; a backup of the old file is config.toml.bak.")
+        self.post_message(
+            self.Done(_("Saved and applied; a backup of the old file is config.toml.bak."))
         )
 
     def action_test_processing(self) -> None:
@@ -240,7 +271,7 @@ class AdminScreen(TillScreen):
         sentence = _("Connected: server {version}, program {program}.").format(
             version=health.version, program=health.program_version
         )
-        self.app.call_from_thread(self.say, sentence)
+        self.post_message(self.Done(sentence))
 
     def action_test_scan(self) -> None:
         """F6: show the next scan here."""
@@ -277,7 +308,7 @@ class AdminScreen(TillScreen):
             printer.send(data)
         finally:
             printer.close()
-        self.app.call_from_thread(self.say, _("Test receipt sent to the printer."))
+        self.post_message(self.Done(_("Test receipt sent to the printer.")))
 
     def action_add_cashier(self) -> None:
         """F8: add (or re-PIN) the cashier in the last two fields."""
@@ -290,19 +321,19 @@ class AdminScreen(TillScreen):
             self.till.cashiers.add(cashier_id, pin)
         except ValueError as error:
             raise TillError(_("Not added: {reason}.").format(reason=error)) from error
-        self.app.call_from_thread(self.say, _("Cashier {id} can log in now.").format(id=cashier_id))
+        self.post_message(self.Done(_("Cashier {id} can log in now.").format(id=cashier_id)))
 
     @work(thread=True, exit_on_error=False, group="admin-ports")
     def _detect_ports(self) -> None:
         from serial.tools import list_ports
 
         ports = [p.device for p in list_ports.comports()]
-        self.app.call_from_thread(self._show_ports, ports)
+        self.post_message(self.PortsFound(ports))
 
-    def _show_ports(self, ports: list[str]) -> None:
+    def on_admin_screen_ports_found(self, message: PortsFound) -> None:
         select: Select[str] = self.query_one("#port", Select)
         current = self.till.settings.scanner.port
-        names = [current, *[p for p in ports if p != current]]
+        names = [current, *[p for p in message.ports if p != current]]
         select.set_options([(name, name) for name in names])
         select.value = current
 

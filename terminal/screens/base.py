@@ -2,45 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
-from textual.binding import BindingsMap
+from textual import getters
 from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
 
-from terminal.i18n import _
-
-if TYPE_CHECKING:
-    from terminal.app import TillApp
-
-
-def translate_bindings(node: Screen[Any]) -> None:
-    """Show this screen's F-key labels in the current language.
-
-    ``BINDINGS`` are class attributes evaluated at import, before a language is chosen, so they
-    carry English marked with ``N_``; each screen instance translates its own copy (Textual
-    copies the class's bindings into ``_bindings`` per instance).
-    """
-    translated = BindingsMap()
-    for key, bindings in node._bindings.key_to_bindings.items():
-        translated.key_to_bindings[key] = [
-            replace(b, description=_(b.description)) if b.description else b for b in bindings
-        ]
-    node._bindings = translated
+from terminal.app_base import TillAppBase
+from terminal.textual_workarounds import translate_bindings
 
 
 class _TillParts:
-    """The app typed, and every worker failure sent to the app's one handler."""
+    """Every worker failure sent to the app's one handler; scans arrive."""
 
-    app: Any
-
-    @property
-    def till(self) -> TillApp:
-        """The app, typed."""
-        from terminal.app import TillApp
-
-        return cast(TillApp, self.app)
+    till: TillAppBase
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Every worker of this screen that fails ends up here, then in the app's handler."""
@@ -58,6 +33,9 @@ class _TillParts:
 class TillScreen(_TillParts, Screen[Any]):
     """A full screen of the till."""
 
+    till = getters.app(TillAppBase)
+    """The app, typed."""
+
     def __init__(self) -> None:
         super().__init__()
         translate_bindings(self)
@@ -65,6 +43,9 @@ class TillScreen(_TillParts, Screen[Any]):
 
 class TillModal(_TillParts, ModalScreen[Any]):
     """A dialog over a till screen (dialogs ignore scans unless they override handle_scan)."""
+
+    till = getters.app(TillAppBase)
+    """The app, typed."""
 
     def __init__(self) -> None:
         super().__init__()

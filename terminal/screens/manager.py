@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from textual import work
 from textual.app import App
+from textual.message import Message
 
 from terminal.errors import TillError
 from terminal.i18n import _
@@ -18,6 +19,9 @@ MANAGER = "manager"
 
 class ManagerPin(Prompt):
     """Dismisses with :data:`MANAGER` when the PIN is right, None on Esc."""
+
+    class Verified(Message):
+        """The PIN matched the stored hash."""
 
     def __init__(self) -> None:
         super().__init__(_("Manager PIN:"), password=True, restrict=r"\d{0,12}")
@@ -36,7 +40,10 @@ class ManagerPin(Prompt):
             raise TillError(_("No manager PIN is set; run `till config hash-pin`."))
         if not verify_pin(pin, stored):
             raise TillError(_("Wrong manager PIN."))
-        self.app.call_from_thread(self.dismiss, MANAGER)
+        self.post_message(self.Verified())
+
+    def on_manager_pin_verified(self, message: Verified) -> None:
+        self.dismiss(MANAGER)
 
 
 def ask_manager(

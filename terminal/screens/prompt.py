@@ -50,9 +50,7 @@ class Prompt(TillModal):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A failed check (a wrong PIN) is said inside the dialog, which stays open."""
         if event.state is WorkerState.ERROR and event.worker.error is not None:
-            from terminal.app import failure_sentence
+            from terminal.sentences import sentence
 
-            self.query_one("#prompt-error", Static).update(
-                Text(failure_sentence(event.worker.error))
-            )
+            self.query_one("#prompt-error", Static).update(Text(sentence(event.worker.error)))
             self.query_one(Input).value = ""

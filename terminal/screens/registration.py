@@ -30,6 +30,7 @@ from terminal.views import MemberView
 
 if TYPE_CHECKING:
     from offline_cache.registrations import PendingRegistration
+from terminal.messages import CustomerChosen, PendingFound
 from terminal.widgets.message_bar import MessageBar
 from terminal.widgets.status_line import StatusLine
 
@@ -100,7 +101,7 @@ class PendingCodePrompt(Prompt):
 def offer_pending_code(screen: TillScreen, pending: PendingRegistration) -> None:
     """Ask for the code of ``pending`` over ``screen``; the member becomes the sale's customer.
 
-    Call on the UI thread (``app.call_from_thread`` from a worker).
+    Call on the UI thread (a worker posts :class:`~terminal.messages.PendingFound`).
     """
 
     def entered(member: MemberView | None) -> None:
@@ -111,16 +112,10 @@ def offer_pending_code(screen: TillScreen, pending: PendingRegistration) -> None
 
 
 def show_on_sale(screen: TillScreen, member: MemberView) -> None:
-    """Back to the sale screen (from ``screen`` unless it is the sale) with ``member`` on it."""
-    from terminal.screens.sale import SaleScreen
-
-    app = screen.app
-    if not isinstance(screen, SaleScreen) and app.screen is screen:
-        app.pop_screen()
-    sale = app.screen
-    if isinstance(sale, SaleScreen):
-        sale.post_message(SaleScreen.Identified(member))
-        sale.say(_("Registration confirmed; the new member is the customer."))
+    """Back to the sale screen with ``member`` on it (the app closes the screens above it)."""
+    screen.app.post_message(
+        CustomerChosen(member, _("Registration confirmed; the new member is the customer."))
+    )
 
 
 class RegistrationScreen(TillScreen):
@@ -179,7 +174,10 @@ class RegistrationScreen(TillScreen):
     def _find_pending(self, phone: str) -> None:
         pending = self.till.services.pending_for_phone(phone)
         if pending is not None:
-            self.app.call_from_thread(offer_pending_code, self, pending)
+            self.post_message(PendingFound(pending))
+
+    def on_pending_found(self, message: PendingFound) -> None:
+        offer_pending_code(self, message.pending)
 
     def action_submit(self) -> None:
         """F10: validate and send the code."""
@@ -228,12 +226,7 @@ class RegistrationScreen(TillScreen):
         self.post_message(self.Registered(self.till.services.register_confirm(code_id, code)))
 
     def on_registration_screen_registered(self, message: Registered) -> None:
-        from terminal.screens.sale import SaleScreen
-
-        self.app.pop_screen()
-        screen = self.app.screen
-        if isinstance(screen, SaleScreen):
-            screen.post_message(SaleScreen.Identified(message.member))
+        self.app.post_message(CustomerChosen(message.member))
 
     def action_back(self) -> None:
         """Esc: back to the sale."""

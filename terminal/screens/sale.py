@@ -25,7 +25,8 @@ from textual.widgets import Footer
 
 from terminal.errors import TillError
 from terminal.i18n import N_, _, parse_amount, points
-from terminal.screens.base import TillScreen
+from terminal.messages import PendingFound
+from terminal.screens.bridged import BridgedCheck
 from terminal.screens.manager import ask_manager
 from terminal.screens.prompt import Prompt
 from terminal.views import (
@@ -48,7 +49,7 @@ MIN_PANELS_WIDTH = 64
 """Columns the customer and check panels need before the receipt pane may take the rest."""
 
 
-class SaleScreen(TillScreen):
+class SaleScreen(BridgedCheck):
     """The cashier's main screen."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -84,9 +85,12 @@ class SaleScreen(TillScreen):
     class Committed(Message):
         """The commit worker finished the sale."""
 
-        def __init__(self, result: SaleResult) -> None:
+        def __init__(self, result: SaleResult, member: MemberView | None) -> None:
             super().__init__()
             self.result = result
+            """What the sale earned, spent and printed."""
+            self.member = member
+            """The customer as the sale left them (balance, tier progress); None: no customer."""
 
     class CouponEntered(Message):
         """A coupon code was typed or scanned."""
@@ -99,7 +103,7 @@ class SaleScreen(TillScreen):
         """An offline spend above the threshold waits for the manager's PIN."""
 
     class LineFound(Message):
-        """A scanned product was found in the catalog."""
+        """A scanned product was found in the catalog, or a burst was an amount."""
 
         def __init__(self, line: SaleLine) -> None:
             super().__init__()
@@ -206,6 +210,10 @@ class SaleScreen(TillScreen):
         elif found.kind is IdKind.CLAIM:
             redeemed = services.redeem_claim(found.value, member, scanned=scanned)
             self.post_message(self.ClaimCollected(redeemed))
+        elif found.kind is IdKind.UNKNOWN and (amount := parse_amount(text)) is not None:
+            # A quick typist's amount arrives as fast as a wedge burst; it is no code of any
+            # kind, so it is what the line says it takes: the amount.
+            self.post_message(self.LineFound(SaleLine(QUICK_AMOUNT, amount, Decimal(1), amount)))
         else:
             try:
                 member = services.identify(text, scanned=scanned)
@@ -214,26 +222,36 @@ class SaleScreen(TillScreen):
                 pending = services.pending_for_phone(text) if found.kind is IdKind.PHONE else None
                 if pending is None:
                     raise
-                from terminal.screens.registration import offer_pending_code
-
-                self.app.call_from_thread(offer_pending_code, self, pending)
+                self.post_message(PendingFound(pending))
                 return
             self.post_message(self.Identified(member))
             services.note_identified(member)  # after the panel is told, to keep it fast
 
     def on_sale_screen_identified(self, message: Identified) -> None:
+        self.show_customer(message.member)
+
+    def on_pending_found(self, message: PendingFound) -> None:
+        from terminal.screens.registration import offer_pending_code
+
+        offer_pending_code(self, message.pending)
+
+    def show_customer(self, member: MemberView, sentence: str | None = None) -> None:
+        """Make ``member`` the customer of this check (the app calls this for other screens)."""
+        if self.bridged is not None:  # the register's receipt: the bridge recalculates
+            self.bridged_identified(member)
+            return
         if self.result is not None:
             self._reset()
-        self.member = message.member
-        self.query_one(CustomerPanel).show(message.member)
+        self.member = member
+        self.query_one(CustomerPanel).show(member)
         if self.draft is not None:
-            self.draft = replace(self.draft, member=message.member, spend=Decimal(0))
+            self.draft = replace(self.draft, member=member, spend=Decimal(0))
             self._recalculate()
-        self.say(
-            _("Customer found.")
-            if message.member.online
-            else _("Customer found in the offline cache.")
-        )
+        if sentence is None:
+            sentence = (
+                _("Customer found.") if member.online else _("Customer found in the offline cache.")
+            )
+        self.say(sentence)
 
     def on_sale_screen_claim_collected(self, message: ClaimCollected) -> None:
         """The receipt's points were credited (or had been, to this member): one sentence, and
@@ -258,6 +276,9 @@ class SaleScreen(TillScreen):
 
     def add_line(self, line: SaleLine) -> None:
         """Add ``line`` to the check and recalculate."""
+        if self.bridged is not None:
+            self.bridged_refusal()
+            return
         if self.result is not None:
             self._reset(keep_member=False)
         if self.draft is None:
@@ -267,6 +288,9 @@ class SaleScreen(TillScreen):
 
     def on_sale_screen_coupon_entered(self, message: CouponEntered) -> None:
         """Apply a coupon to the check (the server says whether it is valid)."""
+        if self.bridged is not None:
+            self.bridged_refusal()
+            return
         if self.result is not None:
             self._reset(keep_member=True)
         if self.draft is None:
@@ -311,6 +335,9 @@ class SaleScreen(TillScreen):
             self.say(_("Enter the amount first."), error=True)
             return
         spend = max(Decimal(0), min(spend, self.preview.max_spend))
+        if self.bridged is not None:
+            self.bridged_spend(spend)
+            return
         self.draft = replace(
             self.draft, spend=spend, spend_code_id=None, spend_code=None, override_by=None
         )
@@ -343,6 +370,9 @@ class SaleScreen(TillScreen):
 
     def action_discount(self) -> None:
         """Mark or unmark the last line as discounted (no earn on it)."""
+        if self.bridged is not None:
+            self.bridged_refusal()
+            return
         if self.draft is None or not self.draft.lines:
             return
         *rest, last = self.draft.lines
@@ -355,6 +385,9 @@ class SaleScreen(TillScreen):
 
     def confirm(self) -> None:
         """Enter on an empty line: commit the previewed check."""
+        if self.bridged is not None:
+            self.bridged_confirm()
+            return
         if self.busy or self.draft is None or not self.draft.lines:
             return
         if self.draft.member is None:
@@ -398,12 +431,17 @@ class SaleScreen(TillScreen):
     def _commit(self, draft: SaleDraft, preview: Preview | None) -> None:
         from offline_cache.errors import ManagerPinRequired
 
+        services = self.till.services
         try:
-            result = self.till.services.commit_sale(draft, preview)
+            result = services.commit_sale(draft, preview)
         except ManagerPinRequired:
             self.post_message(self.ManagerNeeded())
             return
-        self.post_message(self.Committed(result))
+        after = None
+        if draft.member is not None:
+            paid = preview.to_pay if preview is not None else draft.total
+            after = services.member_after_sale(draft.member, paid, result.balance_after)
+        self.post_message(self.Committed(result, after))
 
     def on_sale_screen_manager_needed(self, message: ManagerNeeded) -> None:
         """An offline spend above the threshold: the manager's PIN approves it."""
@@ -420,9 +458,9 @@ class SaleScreen(TillScreen):
     def on_sale_screen_committed(self, message: Committed) -> None:
         self.busy = False
         self.result = message.result
-        if self.member is not None:
-            # The panel must not keep showing the balance from before this sale.
-            self.member = replace(self.member, available=message.result.balance_after)
+        if message.member is not None:
+            # The panel must not keep showing the figures from before this sale.
+            self.member = message.member
             self.query_one(CustomerPanel).show(self.member)
         self.draft = None
         self.preview = None
@@ -448,6 +486,9 @@ class SaleScreen(TillScreen):
         entry = self.query_one(EntryInput)
         if entry.value:
             entry.clear_entry()
+            return
+        if self.bridged is not None:
+            self.bridged_refusal()
             return
         if self.draft is not None and not self.busy:
             self._void(self.draft)

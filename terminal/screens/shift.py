@@ -56,6 +56,12 @@ class ShiftScreen(TillScreen):
     class Closed(Message):
         """The shift is closed."""
 
+    class Queued(Message):
+        """The report is queued for the printer."""
+
+    class UnsentItems(Message):
+        """Closing was asked while items are unsent: the manager's PIN is needed."""
+
     def __init__(self) -> None:
         super().__init__()
         self.report: ShiftReport | None = None
@@ -89,7 +95,10 @@ class ShiftScreen(TillScreen):
     @work(thread=True, exit_on_error=False, group="shift-print")
     def _print(self, text: str) -> None:
         self.till.services.print_text(text, "shift_report")
-        self.app.call_from_thread(self.till.print_receipts)
+        self.post_message(self.Queued())
+
+    def on_shift_screen_queued(self, message: Queued) -> None:
+        self.till.print_receipts()
 
     def action_close_shift(self, manager: str | None = None) -> None:
         """F10: close; when items are unsent the manager's PIN overrides."""
@@ -99,12 +108,12 @@ class ShiftScreen(TillScreen):
     def _close(self, manager: str | None) -> None:
         services = self.till.services
         if manager is None and services.sync_view().unsent:
-            self.app.call_from_thread(self._ask_override)
+            self.post_message(self.UnsentItems())
             return
         services.close_shift(manager)
         self.post_message(self.Closed())
 
-    def _ask_override(self) -> None:
+    def on_shift_screen_unsent_items(self, message: UnsentItems) -> None:
         self.query_one(MessageBar).show(
             _("Items are still unsent; the manager's PIN closes the shift anyway."), error=True
         )

@@ -131,19 +131,33 @@ class SyncScreen(TillScreen):
         conflicts = self.query_one("#conflicts", DataTable)
         conflicts.display = False
         conflicts.add_columns(_("Time"), _("Check"), _("Member"), _("What differed"))
-        self._run("read")
+        self._read()
+
+    # One worker group: a newer request replaces an older one still running.
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="sync")
-    def _run(self, what: str, conflict_id: int | None = None, manager: str | None = None) -> None:
+    def _read(self) -> None:
+        self._loaded(self.till.services.sync_view())
+
+    @work(thread=True, exit_on_error=False, exclusive=True, group="sync")
+    def _send(self) -> None:
+        self._loaded(self.till.services.sync_now())
+
+    @work(thread=True, exit_on_error=False, exclusive=True, group="sync")
+    def _requeue(self) -> None:
         services = self.till.services
-        if what == "resolve" and conflict_id is not None and manager is not None:
-            services.resolve_conflict(conflict_id, manager)
-        if what == "send":
-            view = services.sync_now()
-        else:
-            if what == "requeue":
-                services.requeue_dead()
-            view = services.sync_view()
+        services.requeue_dead()
+        self._loaded(services.sync_view())
+
+    @work(thread=True, exit_on_error=False, exclusive=True, group="sync")
+    def _resolve(self, conflict_id: int, manager: str) -> None:
+        services = self.till.services
+        services.resolve_conflict(conflict_id, manager)
+        self._loaded(services.sync_view())
+
+    def _loaded(self, view: SyncView) -> None:
+        """From a worker: post the queue with the registrations and conflicts beside it."""
+        services = self.till.services
         self.post_message(
             self.Loaded(view, services.pending_registrations(), services.open_conflicts())
         )
@@ -214,18 +228,18 @@ class SyncScreen(TillScreen):
             if member is not None:
                 show_on_sale(self, member)
             else:
-                self._run("read")
+                self._read()
 
         self.app.push_screen(PendingCodePrompt(pending), entered)
 
     def action_retry(self) -> None:
         """F5: drain the queue now."""
         self.query_one(MessageBar).show(_("Sending…"))
-        self._run("send")
+        self._send()
 
     def action_requeue(self) -> None:
         """F6: put refused items back in the queue."""
-        self._run("requeue")
+        self._requeue()
 
     def action_resolve(self) -> None:
         """F7: a manager marks the conflict under the cursor seen."""
@@ -238,7 +252,7 @@ class SyncScreen(TillScreen):
         conflict = self.conflicts[min(max(row, 0), len(self.conflicts) - 1)]
 
         def resolve(manager: str) -> None:
-            self._run("resolve", conflict.id, manager)
+            self._resolve(conflict.id, manager)
 
         ask_manager(self.app, resolve)
 

@@ -90,6 +90,10 @@ def render_member(member: MemberView | None) -> Text:
         text.append("\n" + _("Tier") + f": {member.tier_name} {points(member.tier_rate)}%")
         if member.next_tier and member.to_next is not None:
             text.append("\n  " + _("to") + f" {member.next_tier}: {points(member.to_next)}")
+    if member.birthday:
+        # The check earns the birthday rate, not the tier's: say so where the rate is read.
+        rate = f" {points(member.birthday_rate)}%" if member.birthday_rate else ""
+        text.append("\n" + _("Birthday: this check earns") + rate, style="bold magenta")
     if member.frozen_total:
         until = " " + _("until") + f" {day(member.frozen_until)}" if member.frozen_until else ""
         text.append("\n" + _("Frozen") + f": {points(member.frozen_total)}{until}")

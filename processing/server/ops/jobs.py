@@ -17,7 +17,7 @@ from sqlite_utils import Database
 
 from processing.amounts import from_minor
 from processing.server import holds, ledger, members, zones
-from processing.server.codes import SmsGateway
+from processing.server.sms import SmsGateway
 from processing.server.storage import Storage
 
 DAY = 86400

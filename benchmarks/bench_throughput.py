@@ -1,0 +1,514 @@
+"""``server_throughput``: the reference server under an open-loop load of whole sales.
+
+Load: sales arrive on a fixed schedule, ``OFFERED`` per second (one every 1/OFFERED s),
+whatever the server is doing; each sale is identify → calculate → hold → confirm (real
+Idempotency-Keys) of a 10-30-line check for a member drawn from 100 000, each member at most
+once (so no two sales race for one balance, and every refusal is the server's fault). A sale
+takes a free till connection (one of ``TILLS`` keep-alive connections, each with its own till
+key) and waits for one if none is free. Latency is counted from the moment the sale was
+scheduled, not from when the generator got round to sending it, so a server that falls behind
+shows every second it made the queue wait (no coordinated omission): the first request of a
+sale is timed from its scheduled time, each later one from the answer before it (the till
+sends it at once); ``sale`` is scheduled time to the confirm's answer.
+
+A warm-up of ``WARMUP`` seconds at the same rate comes first and is not counted; then
+``DURATION`` seconds are measured. Server CPU per check is the server processes' user+system
+time (``/proc/<pid>/stat``, the serving process and its workers) over the measured window
+divided by the sales it completed in that window; the load generator's own CPU is reported
+beside it (it shares the 2 cores).
+
+Gates, always: no failure (any non-2xx answer, timeout or malformed answer), and afterwards the
+ledger balances to the point and holds exactly what the tills were told, with no hold left
+open — these make the figure ``broken`` (no retry). And the achieved rate keeps up with the
+offered one (>= 90 %): the box sustains the load. Not gated: the latency figures, printed
+with the reason (this box is shared by several engineers' builds; a p99 measured beside them
+says more about them than about the server), and the issue's later target of 800 checks/s
+with p99 <= 100 ms, printed as a goal.
+
+The load generator is a lean raw-HTTP client, not the till's ``ProcessingClient``: one asyncio
+process (uvloop) writing pre-encoded HTTP/1.1 requests and reading only the status,
+Content-Length and body, with ``json.loads`` only where the next call needs a value. On this
+2-core box it shares the cores with the server, and the real client (httpx + pydantic) costs
+more CPU per check than the server itself, so it would be charged to the server.
+``identify_rtt`` measures the real client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import resource
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+import uvloop
+
+from benchmarks.bench_processing import _seeded
+from benchmarks.result import Result, median, percentile, scratch
+from processing.server import auth, ledger, seed
+from processing.server.storage import Storage
+from processing.server.testing import server_process
+
+OFFERED = 60.0
+"""Sales per second offered: what this shared 2-core box sustains today with the generator
+beside the server and other engineers' builds beside both (offered 100/s it completed 81/s
+with the load average at 5; flat out ~125/s). A soak and correctness load; the capacity
+figure to watch is ``cpu_ms_per_check``."""
+KEEP_UP = 0.9
+"""Achieved / offered below which the box did not sustain the load (gated, retried)."""
+GOAL = 800.0
+"""The issue's later target (checks/s, p99 <= 100 ms), printed, not gated yet."""
+WARMUP = 5.0
+DURATION = 30.0
+TILLS = 64
+MEMBERS = 100_000
+SERVER_WORKERS = 2
+"""Server processes on the one port and database (``serve --workers``): one per core."""
+REQUEST_TIMEOUT = 10.0
+CATALOG = 200
+"""Products the demo catalog seeds (``seed.seed_catalog``)."""
+CLOCK_TICK = os.sysconf("SC_CLK_TCK")
+
+
+class _Failed(Exception):
+    """A non-2xx answer, a malformed answer, a timeout or a dropped connection."""
+
+
+class _Conn:
+    """One keep-alive HTTP/1.1 connection of one till: pre-encoded requests, and of the answer
+    only the status line, Content-Length and the body bytes."""
+
+    def __init__(self, host: str, port: int, key: str) -> None:
+        self.host, self.port = host, port
+        self.fixed = (
+            f"Host: {host}:{port}\r\nAuthorization: Bearer {key}\r\n"
+            "Accept: application/json\r\nContent-Type: application/json\r\n"
+        ).encode()
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def open(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+    def _drop(self) -> None:
+        self.close()
+        self.writer = self.reader = None
+
+    async def post(self, path: str, body: bytes, key: str | None = None) -> bytes:
+        """POST ``body`` and return the answer's body; raises _Failed unless it is 2xx."""
+        if self.writer is None or self.reader is None:
+            await self.open()
+        assert self.writer is not None and self.reader is not None
+        head = b"POST " + path.encode() + b" HTTP/1.1\r\n" + self.fixed
+        if key is not None:
+            head += b"Idempotency-Key: " + key.encode() + b"\r\n"
+        head += b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n"
+        try:
+            self.writer.write(head + body)
+            raw = await asyncio.wait_for(self.reader.readuntil(b"\r\n\r\n"), REQUEST_TIMEOUT)
+            status = int(raw[9:12])
+            length = -1
+            close = False
+            for line in raw.lower().split(b"\r\n")[1:]:
+                if line.startswith(b"content-length:"):
+                    length = int(line[15:])
+                elif line.startswith(b"connection:") and b"close" in line:
+                    close = True
+            if length < 0:
+                raise _Failed(f"{path}: answer without Content-Length")
+            answer = await asyncio.wait_for(self.reader.readexactly(length), REQUEST_TIMEOUT)
+        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
+            self._drop()
+            raise _Failed(f"{path}: {type(exc).__name__}: {exc}") from None
+        except TimeoutError:
+            self._drop()
+            raise _Failed(f"{path}: no answer within {REQUEST_TIMEOUT} s") from None
+        if close:
+            self._drop()
+        if not 200 <= status < 300:
+            raise _Failed(f"{path}: HTTP {status} {answer[:200]!r}")
+        return answer
+
+
+@dataclass(frozen=True)
+class _Sale:
+    at: float
+    """Seconds after the start when the sale is due."""
+    identify: bytes
+    check_id: str
+    lines: bytes
+    wish: int
+    """Points the customer would like to spend (capped by the balance)."""
+    counted: bool
+    """False during the warm-up."""
+
+
+def _lines(rng: random.Random) -> bytes:
+    """10 to 30 catalog lines as wire JSON (Decimal strings), a few of them weighed."""
+    out = []
+    for _ in range(rng.randrange(10, 31)):
+        price = rng.randrange(3000, 150000)
+        weighed = rng.random() < 0.15
+        quantity = (
+            Decimal(rng.randrange(150, 2500)) / 1000
+            if weighed
+            else Decimal(rng.choice((1, 1, 1, 2, 3)))
+        )
+        amount = (Decimal(price) * quantity / 100).quantize(Decimal("0.01"))
+        out.append(
+            {
+                "barcode": seed.ean13("460", 7_000_000 + rng.randrange(1, CATALOG + 1)),
+                "name": "item",
+                "category": "grocery",
+                "price": f"{price / 100:.2f}",
+                "quantity": f"{quantity}",
+                "amount": f"{amount}",
+            }
+        )
+    return json.dumps(out).encode()
+
+
+def _plan() -> list[_Sale]:
+    """Every sale of the run, encoded before the clock starts; distinct members."""
+    rng = random.Random(11)
+    count = int((WARMUP + DURATION) * OFFERED)
+    members = rng.sample(range(1, MEMBERS + 1), count)
+    sales = []
+    for n, number in enumerate(members):
+        at = n / OFFERED
+        identify = {"kind": "auto", "value": f"+7900{number:07d}", "entry": "typed"}
+        sales.append(
+            _Sale(
+                at,
+                json.dumps(identify).encode(),
+                str(uuid.uuid4()),
+                _lines(rng),
+                rng.randrange(0, 60),
+                at >= WARMUP,
+            )
+        )
+    return sales
+
+
+@dataclass
+class _Tally:
+    by_route: dict[str, list[float]] = field(
+        default_factory=lambda: {r: [] for r in ("identify", "calculate", "hold", "confirm")}
+    )
+    """Counted request latencies per route (the first from the sale's scheduled time)."""
+    sales: list[float] = field(default_factory=list)
+    """Counted sales: scheduled time to the confirm's answer."""
+    done: list[tuple[str, int, int]] = field(default_factory=list)
+    """(check id, earned, spent in hundredths) of every confirmed check, warm-up included."""
+    finished_at: list[float] = field(default_factory=list)
+    """When each counted sale ended (seconds after the start)."""
+    ended: list[float] = field(default_factory=list)
+    """When each sale ended, warm-up included (seconds after the start)."""
+    waited_for_till: int = 0
+    """Counted sales that found every till connection busy."""
+    failures: list[str] = field(default_factory=list)
+    blocked: int = 0
+
+
+def _hundredths(text: str) -> int:
+    return int(Decimal(text) * 100)
+
+
+async def _sale(conn: _Conn, sale: _Sale, due: float, tally: _Tally) -> None:
+    clock = time.perf_counter
+    routes = tally.by_route
+
+    def note(route: str, seconds: float) -> None:
+        if sale.counted:
+            routes[route].append(seconds)
+
+    found = json.loads(await conn.post("/v1/identify", sale.identify))
+    t1 = clock()
+    note("identify", t1 - due)
+    member = found["member"]
+    if member["state"] == "blocked":
+        tally.blocked += 1  # the till stops here by design
+        return
+    spend = Decimal(0)
+    if member["state"] == "active":
+        spend = max(Decimal(0), min(Decimal(found["balance"]["available"]), Decimal(sale.wish)))
+    cid = sale.check_id
+    check = (
+        f'{{"check_id":"{cid}","member_id":{json.dumps(member["id"])},"lines":'.encode()
+        + sale.lines
+        + f',"requested_spend":"{spend:f}"}}'.encode()
+    )
+    calc = json.loads(await conn.post("/v1/calculate", check))
+    t2 = clock()
+    note("calculate", t2 - t1)
+    hold = check[:-1] + b',"fingerprint":' + json.dumps(calc["fingerprint"]).encode() + b"}"
+    await conn.post(f"/v1/checks/{cid}/hold", hold, f"h{cid}")
+    t3 = clock()
+    note("hold", t3 - t2)
+    result = json.loads(await conn.post(f"/v1/checks/{cid}/confirm", b"", f"c{cid}"))
+    t4 = clock()
+    note("confirm", t4 - t3)
+    tally.done.append((cid, _hundredths(result["earned"]), _hundredths(result["spent"])))
+    if sale.counted:
+        tally.sales.append(t4 - due)
+
+
+async def _run(
+    url: str, keys: list[str], sales: list[_Sale], began: Callable[[float], None]
+) -> _Tally:
+    """Run the schedule (``began`` is told its start time, perf_counter); returns the tally."""
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    tally = _Tally()
+    idle: asyncio.Queue[_Conn] = asyncio.Queue()
+    conns = [_Conn(host, int(port), key) for key in keys]
+    await asyncio.gather(*(c.open() for c in conns))  # connected before the clock starts
+    for conn in conns:
+        idle.put_nowait(conn)
+    start = time.perf_counter()
+    began(start)
+
+    async def one(sale: _Sale, due: float) -> None:
+        if idle.empty() and sale.counted:
+            tally.waited_for_till += 1
+        conn = await idle.get()
+        try:
+            await _sale(conn, sale, due, tally)
+        except _Failed as exc:
+            tally.failures.append(str(exc))
+        except (ValueError, KeyError, TypeError) as exc:
+            tally.failures.append(f"malformed answer: {type(exc).__name__}: {exc}")
+        finally:
+            idle.put_nowait(conn)
+            ended = time.perf_counter() - start
+            tally.ended.append(ended)
+            if sale.counted:
+                tally.finished_at.append(ended)
+
+    tasks = []
+    for sale in sales:
+        due = start + sale.at
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(sale, due)))
+    await asyncio.gather(*tasks)
+    for conn in conns:
+        conn.close()
+    return tally
+
+
+def _children(pid: int) -> list[int]:
+    """Process ids whose parent is ``pid``."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def server_processes() -> list[int]:
+    """The server processes this process started: ``python -m processing.server serve`` and
+    its workers (its children)."""
+    servers = []
+    for pid in _children(os.getpid()):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if b"processing.server" in argv:
+            servers.append(pid)
+    workers = []
+    for pid in servers:
+        for child in _children(pid):  # worker processes, not multiprocessing's tracker
+            with open(f"/proc/{child}/cmdline", "rb") as f:
+                if b"spawn_main" in f.read():
+                    workers.append(child)
+    return servers + workers
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds of ``pids`` so far (their own, not their children's)."""
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / CLOCK_TICK
+
+
+async def _measured(url: str, keys: list[str], sales: list[_Sale]) -> dict[str, object]:
+    """Run the load, sampling the server's and our own CPU at the window's edges."""
+    pids = server_processes()
+    if len(pids) != SERVER_WORKERS:
+        raise RuntimeError(f"expected {SERVER_WORKERS} server processes, found {pids}")
+    marks: dict[str, float] = {}
+    started = asyncio.Event()
+
+    def began(at: float) -> None:
+        marks["start"] = at
+        started.set()
+
+    async def sample_at_window() -> None:
+        await started.wait()
+        await asyncio.sleep(marks["start"] + WARMUP - time.perf_counter())
+        marks["server0"] = cpu_seconds(pids)
+        marks["self0"] = _self_cpu()
+        marks["at"] = time.perf_counter() - marks["start"]
+
+    sampler = asyncio.create_task(sample_at_window())
+    tally = await _run(url, keys, sales, began)
+    await sampler
+    return {
+        "tally": tally,
+        "server_cpu": cpu_seconds(pids) - marks["server0"],
+        "self_cpu": _self_cpu() - marks["self0"],
+        "window_from": marks["at"],
+    }
+
+
+def _self_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _ledger(db_path: Path, done: list[tuple[str, int, int]]) -> dict[str, object]:
+    """Whether the ledger balances and holds exactly what the tills were told."""
+    storage = Storage(db_path)
+    with storage.read() as db:
+        unbalanced = ledger.audit(db)
+        ids = [check_id for check_id, _, _ in done]
+        earned = spent = 0
+        for chunk in range(0, len(ids), 500):
+            part = ids[chunk : chunk + 500]
+            marks = ",".join("?" for _ in part)
+            earned += db.execute(
+                f"SELECT COALESCE(SUM(points), 0) FROM movements WHERE kind = 'earn'"
+                f" AND check_id IN ({marks})",
+                part,
+            ).fetchone()[0]
+            spent -= db.execute(
+                f"SELECT COALESCE(SUM(points), 0) FROM movements WHERE kind = 'spend'"
+                f" AND check_id IN ({marks})",
+                part,
+            ).fetchone()[0]
+        open_holds = db.execute("SELECT COUNT(*) FROM checks WHERE status = 'held'").fetchone()[0]
+    storage.close()
+    told_earned = sum(e for _, e, _ in done)
+    told_spent = sum(s for _, _, s in done)
+    return {
+        "balanced": not unbalanced
+        and earned == told_earned
+        and spent == told_spent
+        and open_holds == 0,
+        "unbalanced_members": len(unbalanced),
+        "earned_vs_told": [earned, told_earned],
+        "spent_vs_told": [spent, told_spent],
+        "open_holds": open_holds,
+    }
+
+
+def _ms(values: list[float]) -> dict[str, float | None]:
+    if not values:
+        return {"p50": None, "p99": None}
+    return {
+        "p50": round(median(values) * 1000, 2),
+        "p99": round(percentile(values, 99) * 1000, 2),
+    }
+
+
+def server_throughput() -> Result:
+    """Open-loop sales against ``till processing serve --workers 2`` (see the module)."""
+    sales = _plan()
+    with scratch() as tmp:
+        db_path = Path(tmp) / "bench.db"
+        _seeded(db_path, MEMBERS)
+        storage = Storage(db_path)
+        with storage.write() as db:
+            keys = [auth.add_till(db, "S1", f"T{i}", int(time.time())) for i in range(TILLS)]
+        storage.close()
+        with (
+            server_process(db_path, workers=SERVER_WORKERS) as url,
+            asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner,
+        ):
+            got = runner.run(_measured(url, keys, sales))
+        tally = got["tally"]
+        assert isinstance(tally, _Tally)
+        books = _ledger(db_path, tally.done)
+    counted = sum(1 for s in sales if s.counted)
+    completed = len(tally.sales)
+    window_end = max(tally.finished_at, default=WARMUP + DURATION)
+    achieved = completed / max(window_end - WARMUP, DURATION)
+    requests = [t for ts in tally.by_route.values() for t in ts]
+    window_from = float(got["window_from"])  # type: ignore[arg-type]
+    in_window = sum(1 for t in tally.ended if t >= window_from)
+    server_cpu, self_cpu = float(got["server_cpu"]), float(got["self_cpu"])  # type: ignore[arg-type]
+    cpu_per_check = server_cpu / in_window * 1000 if in_window else None
+    client_cpu = self_cpu / in_window * 1000 if in_window else None
+    sale_ms = _ms(tally.sales)
+    failures = tally.failures
+    broken = bool(failures) or not books["balanced"]
+    keeps_up = achieved >= KEEP_UP * OFFERED
+    reason = (
+        "latency is reported, not gated: this 2-core box is shared with other builds, so a"
+        " p99 measured beside them says more about them than about the server"
+    )
+    print(f"     server_throughput: {reason}", flush=True)
+    print(
+        f"     server_throughput: later goal {GOAL:.0f} checks/s with p99 <= 100 ms per request"
+        f" and <= 1.3 ms server CPU per check; now {achieved:.0f} checks/s offered"
+        f" {OFFERED:.0f}, p99 {_ms(requests)['p99']} ms, {cpu_per_check or 0:.2f} ms CPU per check",
+        flush=True,
+    )
+    return Result(
+        "server_throughput",
+        achieved,
+        "checks/s",
+        None,
+        None,
+        f">= {KEEP_UP:.0%} of {OFFERED:.0f} sales/s offered open-loop (10-30 lines, 100 000"
+        f" members, {DURATION:.0f} s after a {WARMUP:.0f} s warm-up), no failure, ledger balanced;"
+        " latency reported, not gated",
+        keeps_up and not broken,
+        {
+            "offered_per_s": OFFERED,
+            "p50": _ms(requests)["p50"],
+            "p99": _ms(requests)["p99"],
+            "sale_ms": sale_ms,
+            "p50_p99_ms_by_route": {route: _ms(ts) for route, ts in tally.by_route.items()},
+            "cpu_ms_per_check": None if cpu_per_check is None else round(cpu_per_check, 3),
+            "load_generator_cpu_ms_per_check": None if client_cpu is None else round(client_cpu, 3),
+            "checks": completed,
+            "scheduled": counted,
+            "sales_that_waited_for_a_till": tally.waited_for_till,
+            "failures": len(failures),
+            "first_failure": failures[0] if failures else None,
+            "blocked_members_skipped": tally.blocked,
+            "server_workers": SERVER_WORKERS,
+            "ledger": books,
+            "latency_gated": False,
+            "latency_not_gated_because": reason,
+            "later_goal": f"{GOAL:.0f} checks/s, p99 <= 100 ms, server CPU <= 1.3 ms per check",
+        },
+        OFFERED * KEEP_UP / achieved if achieved else float("inf"),
+        broken,
+    )
+
+
+BENCHMARKS: dict[str, Callable[[], Result]] = {"server_throughput": server_throughput}

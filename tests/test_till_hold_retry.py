@@ -1,0 +1,89 @@
+"""A refused hold does not poison its check: the corrected hold goes through under a fresh key.
+
+Real server on loopback, real till database, the services facade as the sale screen's workers
+call it. The hold's Idempotency-Key is the check id plus the request's fingerprint, so the
+corrected hold (a different body) is a new request, while the same body sent again is the same
+key (a network retry the server answers from its store).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from processing import wire
+from processing.server.testing import RunningServer
+from terminal.composition import build_services
+from terminal.service_base import TillError
+from terminal.services import TillServices, hold_key
+from terminal.views import QUICK_AMOUNT, SaleDraft, SaleLine
+from tests.test_ui_support import ANNA, server, till_settings
+
+
+@contextmanager
+def till(tmp_path: Path, srv: RunningServer) -> Iterator[TillServices]:
+    services = build_services(till_settings(tmp_path, srv.url, srv.api_key))
+    try:
+        services.start_shift("1")
+        yield services
+    finally:
+        services.close()
+
+
+def sale(services: TillServices, amount: str, spend: str) -> SaleDraft:
+    member = services.identify(ANNA, scanned=False)
+    line = SaleLine(QUICK_AMOUNT, Decimal(amount), Decimal(1), Decimal(amount))
+    return SaleDraft(str(uuid.uuid4()), member, (line,), spend=Decimal(spend))
+
+
+def test_a_stale_hold_is_retried_with_the_corrected_body(tmp_path: Path) -> None:
+    with server(tmp_path) as srv, till(tmp_path, srv) as services:
+        draft = sale(services, "300.00", "50")
+        stale = services.preview(draft)
+        # Meanwhile the member spends elsewhere: the till's calculation is now stale.
+        other = sale(services, "300.00", "20")
+        services.commit_sale(other, services.preview(other))
+        with pytest.raises(TillError):
+            services.commit_sale(draft, stale)
+        # The cashier recalculates and commits the same check: no void, no re-entry.
+        result = services.commit_sale(draft, services.preview(draft))
+        assert result.confirmed and result.spent == Decimal(50)
+        with srv.ctx.storage.read() as db:
+            row = db.execute("SELECT status FROM checks WHERE id = ?", [draft.check_id]).fetchone()
+        assert row is not None and row[0] == "confirmed"
+
+
+def test_the_same_hold_body_keeps_its_key_and_another_body_does_not() -> None:
+    line = wire.Line(price=Decimal(10), quantity=Decimal(1), amount=Decimal(10))
+
+    def hold(fingerprint: str) -> wire.HoldRequest:
+        return wire.HoldRequest(
+            check_id="c-1", member_id="100001", lines=[line], fingerprint=fingerprint
+        )
+
+    first, again, corrected = hold("a"), hold("a"), hold("b")
+    assert hold_key(first) == hold_key(again)
+    assert hold_key(first) != hold_key(corrected)
+    assert hold_key(first).startswith("c-1-hold-")
+
+
+def test_a_wrong_code_then_the_right_one_confirms_the_same_check(tmp_path: Path) -> None:
+    with server(tmp_path) as srv, till(tmp_path, srv) as services:
+        draft = sale(services, "2000.00", "600")
+        preview = services.preview(draft)
+        assert preview.code_required
+        code_id = services.request_spend_code(draft)
+        right = srv.latest_code(ANNA)
+        wrong = "0" * len(right) if right != "0" * len(right) else "1" * len(right)
+        typo = replace(draft, spend_code_id=code_id, spend_code=wrong)
+        with pytest.raises(TillError):
+            services.commit_sale(typo, services.preview(typo))
+        fixed = replace(draft, spend_code_id=code_id, spend_code=right)
+        result = services.commit_sale(fixed, services.preview(fixed))
+        assert result.confirmed and result.spent == Decimal(600)
