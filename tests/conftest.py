@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from processing.client import ClientSettings, ProcessingClient
+from processing.server.ops import audit
 from processing.server.testing import ManualClock, RunningServer, running_server
 from terminal.app import TillApp
 from terminal.config import Settings
@@ -34,6 +35,10 @@ def server(tmp_path: Path, clock: ManualClock) -> Iterator[RunningServer]:
     # shared CI disk only makes them slower.
     with running_server(tmp_path / "processing.db", clock=clock, synchronous="NORMAL") as live:
         yield live
+        # Whatever a test did through the server, the books must still balance.
+        with live.ctx.storage.read() as db:
+            breaks = audit.run(db).breaks
+        assert breaks == [], "\n".join(breaks)
 
 
 @pytest.fixture

@@ -45,8 +45,8 @@ def server_process(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], st
     port_file = tmp_path / "server.port"
     process = subprocess.Popen(
         [
-            *(sys.executable, "-m", "processing.server", "serve", "--demo", "--db", str(db_path)),
-            *("--host", "127.0.0.1", "--port", "0", "--port-file", str(port_file)),
+            *(sys.executable, "-m", "processing.server", "serve", "--db", str(db_path)),
+            *("--host", "127.0.0.1", "--port", "0", "--port-file", str(port_file), "--demo"),
         ],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
