@@ -11,6 +11,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from loyalty.errors import InvalidPhone
 from loyalty.phones import mask_phone, normalize_phone
@@ -290,17 +291,14 @@ class MemberService:
         if check_queued:
             self.sync.kick()
             return ReturnView(return_id, check_id, Decimal(0), Decimal(0), None, queued=True)
-        try:
-            result = self.client.return_check(request, idempotency_key=return_id)
-        except Rejected as error:
-            with self.store.database() as db:
-                Outbox(db, self.clock).mark_dead(return_id, f"{error.code}: {error.message}")
-            raise TillError(rejected_sentence(error)) from error
-        except ProcessingError:
-            self.sync.kick()
+        outcome = self.sync.deliver_now(return_id)
+        if outcome.state == "dead":
+            # Dead-lettered with a ``refused`` conflict: the register refunded the money, so
+            # the admin sees the points that were not taken back, not only the cashier.
+            raise TillError(rejected_sentence(_refusal(outcome.response)))
+        if outcome.state != "acknowledged" or outcome.response is None:
             return ReturnView(return_id, check_id, Decimal(0), Decimal(0), None, queued=True)
-        with self.store.database() as db:
-            Outbox(db, self.clock).mark_acknowledged(return_id, result.model_dump(mode="json"))
+        result = wire.ReturnResult.model_validate(outcome.response)
         no_member = not result.member_id  # a check without a customer, not collected yet
         self.store.audit(
             "return_applied",
@@ -324,6 +322,14 @@ class MemberService:
             no_member=no_member,
             shortfall=result.shortfall,
         )
+
+
+def _refusal(response: dict[str, Any] | None) -> Rejected:
+    """The server's refusal again, from the answer the sync engine stored with the record."""
+    body = response or {}
+    return Rejected(
+        str(body.get("code", "rejected")), str(body.get("message", "")), body.get("details")
+    )
 
 
 _OFFLINE_CONFIRM = N_("The server is not reachable; confirm the code once it is back.")
