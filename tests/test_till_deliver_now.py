@@ -1,14 +1,16 @@
 """One "deliver now" path: the services send what they committed only through the sync engine.
 
-A sale's confirmation, a released hold, a claim and a return are committed to the outbox and
-then handed to :meth:`offline_cache.sync.SyncEngine.send_one`, which classifies the answer
-exactly as the background drain does. The services never call the client's delivery methods.
+A sale's confirmation, a released hold, a claim, a return and a registration are committed to
+the outbox and then handed to :meth:`offline_cache.sync.SyncEngine.send_one`, which classifies
+the answer exactly as the background drain does. The services never call the client's delivery
+methods.
 
 Deliveries (outbox kinds; forbidden in ``terminal/services``): ``confirm``, ``cancel``,
 ``replay_offline``, ``replay_batch``, ``return_check``, ``create_claim``. Not deliveries, and so
 called directly: ``hold`` (a reservation the cashier waits for before anything is committed or
-printed), ``register`` (asks the server to text a code; nothing is committed at the till, and
-a registration queued offline *is* an outbox record the engine delivers), and the reads.
+printed), ``register`` only to send a *new* code for a registration already delivered
+(``resend_pending``), ``confirm_registration`` (the customer's code, checked on the spot), and
+the reads.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from offline_cache.outbox import Outbox
 from processing.errors import ErrorCode, Rejected
 from terminal.sentences import rejected_sentence
 from terminal.services import TillError
+from terminal.services.members import Registration
 from terminal.views import QUICK_AMOUNT, SaleDraft, SaleLine
 from tests.support.services import till
 from tests.support.ui import ANNA, server
@@ -102,3 +105,18 @@ def test_a_sale_is_confirmed_on_the_store_connection(tmp_path: Path) -> None:
             record = Outbox(db).get(draft.check_id)
         assert record.state == "acknowledged" and record.response is not None
         assert Decimal(record.response["balance_after"]) == sold.balance_after
+
+
+def test_an_online_registration_is_a_record_the_engine_delivers(tmp_path: Path) -> None:
+    phone = "+79990007788"
+    with server(tmp_path) as srv, till(tmp_path, srv) as services:
+        step = services.members.register_start(Registration(phone, consent=True, name="Ira"))
+        assert not step.queued and step.code_id is not None
+        with services.store.database() as db:
+            assert Outbox(db).unsent_count() == 0  # delivered at once, not left to the sync
+        # Until the customer reads out the code, the sync screen lists it as pending.
+        (pending,) = services.members.pending_registrations()
+        assert pending.code_id == step.code_id
+        member = services.members.register_confirm(step.code_id, srv.latest_code(phone))
+        assert member.member_id
+        assert services.members.pending_registrations() == []
