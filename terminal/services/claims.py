@@ -30,16 +30,10 @@ from processing.client import ProcessingClient
 from processing.errors import ErrorCode, Offline, Rejected, ServerError
 from terminal import offline_rules, receipts
 from terminal.config import Settings
+from terminal.errors import TillError
 from terminal.i18n import N_, _
 from terminal.sentences import rejected_sentence
-from terminal.services.context import (
-    Clock,
-    ReceiptPrinter,
-    Session,
-    SyncLink,
-    TillError,
-    TillStore,
-)
+from terminal.services.context import Clock, ReceiptPrinter, Session, SyncLink, TillStore
 from terminal.views import ClaimView, MemberView, RedeemedClaim, SaleDraft, SaleResult
 from terminal.wire_views import draft_details, wire_line
 

@@ -37,17 +37,11 @@ from processing.client import ProcessingClient
 from processing.errors import Offline, Rejected, ServerError
 from terminal import member_progress, offline_rules, receipts
 from terminal.config import Settings
+from terminal.errors import TillError
 from terminal.i18n import _
 from terminal.sentences import rejected_sentence, sentence
 from terminal.services.claims import ClaimService
-from terminal.services.context import (
-    Clock,
-    ReceiptPrinter,
-    Session,
-    SyncLink,
-    TillError,
-    TillStore,
-)
+from terminal.services.context import Clock, ReceiptPrinter, Session, SyncLink, TillStore
 from terminal.views import MemberView, Preview, PreviewLine, SaleDraft, SaleResult
 from terminal.wire_views import check_request, draft_details, member_view, wire_line
 
