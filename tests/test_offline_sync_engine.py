@@ -125,10 +125,9 @@ def test_transient_failure_keeps_order_and_backs_off(tmp_path: Path) -> None:
     assert sync_status(db, NOW).last_error is None
 
 
-def test_only_one_drain_at_a_time(tmp_path: Path) -> None:
-    path = tmp_path / "t.db"
-    _fill(path, 1)
-    entered, release = threading.Event(), threading.Event()
+def another_drain(path: Path, release: threading.Event) -> threading.Thread:
+    """A thread holding the drain lock of ``path`` until ``release`` is set (started, locked)."""
+    entered = threading.Event()
 
     def hold() -> None:
         with DrainLock(path):
@@ -138,6 +137,14 @@ def test_only_one_drain_at_a_time(tmp_path: Path) -> None:
     thread = threading.Thread(target=hold)
     thread.start()
     assert entered.wait(10)
+    return thread
+
+
+def test_only_one_drain_at_a_time(tmp_path: Path) -> None:
+    path = tmp_path / "t.db"
+    _fill(path, 1)
+    release = threading.Event()
+    thread = another_drain(path, release)
     with pytest.raises(SyncBusy):
         SyncEngine(path, Scripted()).drain()
     release.set()
@@ -148,16 +155,8 @@ def test_only_one_drain_at_a_time(tmp_path: Path) -> None:
 def test_a_drain_asked_to_wait_runs_once_the_other_drain_ends(tmp_path: Path) -> None:
     path = tmp_path / "t.db"
     _fill(path, 3)
-    entered, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with DrainLock(path):
-            entered.set()
-            release.wait(10)
-
-    thread = threading.Thread(target=hold)
-    thread.start()
-    assert entered.wait(10)
+    release = threading.Event()
+    thread = another_drain(path, release)
     with pytest.raises(SyncBusy):  # a short wait still gives up while the other one runs
         SyncEngine(path, Scripted()).drain(wait_busy=0.2)
     threading.Timer(0.3, release.set).start()
