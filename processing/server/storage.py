@@ -227,6 +227,17 @@ def m008_operator(db: Database) -> None:
     )
 
 
+@migrations()
+def m009_operator_keys(db: Database) -> None:
+    # The operator API's keys (processing.server.ops.operators): a kind of their own, never a
+    # till's, stored as a SHA-256 hash like the tills' keys.
+    db.execute(
+        """CREATE TABLE operators (
+        id INTEGER PRIMARY KEY, name TEXT NOT NULL, key_hash TEXT NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL, revoked_at INTEGER)"""
+    )
+
+
 class Storage:
     """The server database: per-thread connections, migrations, serialised write transactions."""
 
