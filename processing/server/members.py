@@ -206,7 +206,8 @@ def offers_and_coupons(
         )
         for r in db.execute(
             "SELECT id, title, description, valid_to, auto_apply FROM offers"
-            " WHERE member_id = ? AND (valid_to IS NULL OR valid_to >= ?) ORDER BY id",
+            " WHERE member_id = ?1 AND (valid_to IS NULL OR valid_to >= ?2)"
+            " AND (valid_from IS NULL OR valid_from <= ?2) ORDER BY id",
             [member_id, iso],
         ).fetchall()
     ]
