@@ -13,8 +13,6 @@ from click.testing import CliRunner
 from processing.server.cli import processing
 from processing.server.testing import RunningServer
 
-pytest_plugins = ["tests.conftest_processing"]
-
 ROOT = Path(__file__).resolve().parent.parent
 OP = "/v1/operator"
 

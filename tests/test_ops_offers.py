@@ -17,8 +17,6 @@ from processing.client import ProcessingClient
 from processing.server.cli import processing
 from processing.server.testing import RunningServer
 
-pytest_plugins = ["tests.conftest_processing"]
-
 ROOT = Path(__file__).resolve().parent.parent
 ANNA, IVAN, TARAS = "100001", "100002", "100009"
 ANNA_PHONE, IVAN_PHONE, TARAS_PHONE = "+79161234567", "+79161234568", "+380501234567"
