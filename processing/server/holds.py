@@ -151,7 +151,7 @@ def prepare_hold(
         fresh,
         refusal,
         _lines_json(request.lines),
-        json.dumps(calc.to_dict()),
+        json.dumps(fresh.detail),  # the core's record, already made for the answer
     )
 
 
@@ -241,7 +241,7 @@ def hold(
         calc = pricing.run(program, lines, view, request.requested_spend, coupons, now, caller.zone)
         fresh = pricing.to_wire(request.check_id, calc)
         _decide(request, member, calc, fresh)
-        lines_json, calc_json = _lines_json(request.lines), json.dumps(calc.to_dict())
+        lines_json, calc_json = _lines_json(request.lines), json.dumps(fresh.detail)
     spend = to_minor(calc.spend_applied)
     if calc.code_required and spend > 0:
         if request.spend_code_id is None or request.spend_code is None:
