@@ -19,6 +19,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, tzinfo
+from decimal import Decimal
 
 from sqlite_utils import Database
 
@@ -285,10 +286,27 @@ def hold(
     )
 
 
-def stored_calculation(db: Database, check_id: str) -> Calculation | None:
-    """The calculation a check was held with (never changes once written), or None."""
-    row = db.execute("SELECT calculation FROM checks WHERE id = ?", [check_id]).fetchone()
-    return None if row is None else Calculation.from_dict(json.loads(row[0]))
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """What a confirm takes from the calculation a check was held with."""
+
+    pay_in_money: int
+    """Hundredths of money paid in money (raises the member's lifetime spend)."""
+    coupons: tuple[str, ...]
+    """Coupons the calculation used (marked used by this check)."""
+
+
+def stored_settlement(db: Database, check_id: str) -> Settlement | None:
+    """The settlement of the calculation a check was held with (written once, with the hold),
+    or None: the two fields read out of the stored record, not the whole record parsed."""
+    row = db.execute(
+        "SELECT json_extract(calculation, '$.pay_in_money'),"
+        " json_extract(calculation, '$.coupons') FROM checks WHERE id = ?",
+        [check_id],
+    ).fetchone()
+    if row is None:
+        return None
+    return Settlement(to_minor(Decimal(str(row[0]))), tuple(json.loads(row[1])))
 
 
 def confirm(
@@ -296,7 +314,7 @@ def confirm(
     program: Program | Callable[[], Program],
     check_id: str,
     now: int,
-    calc: Calculation | None = None,
+    settlement: Settlement | None = None,
     *,
     caller: TillIdentity,
 ) -> wire.CheckResult:
@@ -310,9 +328,9 @@ def confirm(
     settled by its offline replay) answers its stored result; a cancelled one
     ``check_already_closed``.
 
-    ``calc``: the check's stored calculation when already read (before the write lock: it is
-    written once, with the hold); ``program`` may be a callable, called only when needed;
-    the answer's dates follow the caller's store's calendar."""
+    ``settlement``: :func:`stored_settlement` when already read (before the write lock: the
+    calculation is written once, with the hold); ``program`` may be a callable, called only
+    when needed; the answer's dates follow the caller's store's calendar."""
     found = checks.load(db, check_id)
     if found is None:  # the very answer another till's check gets: nothing to tell them apart
         raise ApiError(ErrorCode.UNKNOWN_CHECK, checks.NOT_FOUND)
@@ -337,15 +355,15 @@ def confirm(
     ledger.spend(db, member_id, taken, now, check_id)
     shortfall = spend - taken
     frozen_until = checks.earn_lot(db, program, member_id, earn, now, check_id)
-    if calc is None:
-        calc = stored_calculation(db, check_id)
-        assert calc is not None  # the check exists (loaded above)
+    if settlement is None:
+        settlement = stored_settlement(db, check_id)
+        assert settlement is not None  # the check exists (loaded above)
     # Lifetime spend and the member-cache mark in one statement (members.touch's effect).
     db.execute(
         "UPDATE members SET lifetime_spend = lifetime_spend + ?, seq = ? WHERE id = ?",
-        [to_minor(calc.pay_in_money), next_seq(db, "members"), member_id],
+        [settlement.pay_in_money, next_seq(db, "members"), member_id],
     )
-    for code in calc.coupons:
+    for code in settlement.coupons:
         db.execute(
             "UPDATE coupons SET used_check_id = ? WHERE code = ? AND used_check_id IS NULL",
             [check_id, code],

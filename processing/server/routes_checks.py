@@ -95,7 +95,7 @@ async def confirm(
 ) -> Response:
     """Apply the held check's earn and spend."""
     with ctx.storage.read() as db:
-        calc = holds.stored_calculation(db, check_id)  # written once, with the hold
+        settlement = holds.stored_settlement(db, check_id)  # written once, with the hold
     return await idempotent_write(
         ctx,
         request,
@@ -103,7 +103,7 @@ async def confirm(
         key,
         None,
         lambda db, now: holds.confirm(
-            db, lambda: ctx.program(db), check_id, now, calc, caller=caller
+            db, lambda: ctx.program(db), check_id, now, settlement, caller=caller
         ),
     )
 
