@@ -15,6 +15,7 @@ code errors, check_already_closed, check_exists.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,8 +29,9 @@ from loyalty.program import Program
 from processing import wire
 from processing.amounts import from_minor, to_minor
 from processing.errors import ErrorCode
-from processing.server import checks, codes, ledger, members, pricing, replay
+from processing.server import checks, codes, ledger, members, pricing, replay, zones
 from processing.server.auth import TillIdentity
+from processing.server.previews import Preview, Previews
 from processing.server.problems import ApiError
 from processing.server.storage import next_seq
 
@@ -106,12 +108,31 @@ class PreparedHold:
     calc_json: str
 
 
-def prepare_hold(
-    db: Database, program: Program, request: wire.HoldRequest, now: int, zone: tzinfo = UTC
-) -> PreparedHold | None:
-    """The hold's calculation at ``now`` on ``zone``'s calendar (the caller's store) from a
-    read snapshot; None when it cannot be prepared
-    (unknown member, refused lines, another program version …: :func:`hold` works it out)."""
+@dataclass(frozen=True, slots=True)
+class _Worked:
+    """A check's calculation from a read snapshot, with what it read."""
+
+    inputs: HoldInputs
+    categories: dict[str, str]
+    member: members.MemberRow
+    calc: Calculation
+    fresh: wire.Calculation
+
+
+def _work_out(
+    db: Database,
+    program: Program,
+    request: wire.CheckRequest,
+    now: int,
+    zone: tzinfo,
+    previews: Previews | None,
+    fingerprint: str | None,
+) -> _Worked | None:
+    """``request``'s calculation at ``now`` on ``zone``'s calendar from a read snapshot, or
+    None when it cannot be worked out here (unknown or blocked member, refused lines, another
+    program version …: the caller's slow path says why). With ``fingerprint`` (a hold's), the
+    calculation this process answered with it is reused when it read the very same inputs
+    (:mod:`processing.server.previews`)."""
     inputs = _inputs(db, request.member_id, now)
     if inputs is None or inputs[7] != program.version:
         return None
@@ -126,17 +147,80 @@ def prepare_hold(
     )
     if member.state == "blocked":
         return None
+    categories = pricing.catalog_categories(db, request.lines)
+    coupons = pricing.usable_coupons(db, member.id, request.coupons, now, zone)
+    moment = zones.local_time(now, zone)
+    if previews is not None and fingerprint is not None:
+        seen = previews.get(request.check_id, fingerprint)
+        if seen is not None and seen.same(
+            request, inputs, categories, coupons, moment.date(), zone
+        ):
+            # The same function of the same inputs: only the moment is this request's.
+            calc = dataclasses.replace(seen.calc, computed_at=moment)
+            detail = {**seen.answer.detail, "computed_at": moment.isoformat()}
+            fresh = seen.answer.model_copy(update={"detail": detail})
+            return _Worked(inputs, categories, member, calc, fresh)
     available = int(str(inputs[8])) - int(str(inputs[9]))
     offers = tuple(str(inputs[10]).split("\x1f")) if inputs[10] else ()
-    categories = pricing.catalog_categories(db, request.lines)
     try:
         lines = pricing.core_lines(db, request.lines, categories)
         view = pricing.view_of(member, available, offers)
-        coupons = pricing.usable_coupons(db, member.id, request.coupons, now, zone)
         calc = pricing.run(program, lines, view, request.requested_spend, coupons, now, zone)
     except ApiError:
         return None
     fresh = pricing.to_wire(request.check_id, calc)
+    if previews is not None:
+        previews.add(
+            Preview(
+                request.check_id,
+                request.member_id,
+                list(request.lines),
+                request.requested_spend,
+                tuple(request.coupons),
+                inputs,
+                categories,
+                coupons,
+                moment.date(),
+                zone,
+                calc,
+                fresh,
+            )
+        )
+    return _Worked(inputs, categories, member, calc, fresh)
+
+
+def preview(
+    db: Database,
+    program: Program,
+    request: wire.CheckRequest,
+    now: int,
+    zone: tzinfo = UTC,
+    previews: Previews | None = None,
+) -> wire.Calculation:
+    """The calculate route's answer (no writes); kept in ``previews`` for the hold that
+    follows. Raises as :func:`calculate`."""
+    worked = _work_out(db, program, request, now, zone, previews, None)
+    if worked is not None:
+        return worked.fresh
+    return pricing.to_wire(request.check_id, calculate(db, program, request, now, zone))
+
+
+def prepare_hold(
+    db: Database,
+    program: Program,
+    request: wire.HoldRequest,
+    now: int,
+    zone: tzinfo = UTC,
+    previews: Previews | None = None,
+) -> PreparedHold | None:
+    """The hold's calculation at ``now`` on ``zone``'s calendar (the caller's store) from a
+    read snapshot — the one ``previews`` kept for its fingerprint when it read the same
+    inputs; None when it cannot be prepared
+    (unknown member, refused lines, another program version …: :func:`hold` works it out)."""
+    worked = _work_out(db, program, request, now, zone, previews, request.fingerprint)
+    if worked is None:
+        return None
+    member, calc, fresh = worked.member, worked.calc, worked.fresh
     refusal = None
     try:
         _decide(request, member, calc, fresh)
@@ -145,8 +229,8 @@ def prepare_hold(
     return PreparedHold(
         now,
         zone,
-        inputs,
-        categories,
+        worked.inputs,
+        worked.categories,
         member,
         calc,
         fresh,

@@ -13,7 +13,7 @@ from sqlite_utils import Database
 from loyalty.program import Program
 from processing import wire
 from processing.errors import ErrorCode
-from processing.server import holds, idempotency, limits, pricing, replay, returns
+from processing.server import holds, idempotency, limits, replay, returns
 from processing.server.auth import TillIdentity
 from processing.server.handling import (
     JSON,
@@ -40,8 +40,8 @@ async def calculate(body: wire.CheckRequest, ctx: Ctx, caller: Till) -> Response
     """The authoritative calculation of a check; changes nothing."""
     with ctx.storage.read() as db:
         program = ctx.program(db)
-        calc = holds.calculate(db, program, body, ctx.now(), caller.zone)
-    return json_response(pricing.to_wire(body.check_id, calc))
+        answer = holds.preview(db, program, body, ctx.now(), caller.zone, ctx.previews)
+    return json_response(answer)
 
 
 def hold_request(check_id: str, body: wire.HoldBody) -> wire.HoldRequest:
@@ -68,7 +68,7 @@ async def hold(
         # The calculation is done here, on a read snapshot, before the write lock; inside the
         # write only what it read is checked again (and it is redone if that changed).
         with ctx.storage.read() as db:
-            prepared = holds.prepare_hold(db, ctx.program(db), body, now, caller.zone)
+            prepared = holds.prepare_hold(db, ctx.program(db), body, now, caller.zone, ctx.previews)
 
     def handle(db: Database, now: int) -> wire.Hold:
         if body.check_id != check_id:
