@@ -60,17 +60,21 @@ class ServerContext:
         """The clock as Unix seconds."""
         return int(self.clock().timestamp())
 
-    def program(self, db: Database) -> Program:
-        """The current program (highest version). Raises NoProgram when none is stored."""
-        row = db.execute("SELECT MAX(version) FROM programs").fetchone()
-        if row is None or row[0] is None:
-            raise NoProgram("No loyalty program is configured; run `till processing seed`.")
-        version = int(row[0])
+    def program(self, db: Database, version: int | None = None) -> Program:
+        """The program of ``version`` (one a caller has just read), or the current one (the
+        highest version: a query). Raises NoProgram when none is stored."""
+        if version is None:
+            row = db.execute("SELECT MAX(version) FROM programs").fetchone()
+            if row is None or row[0] is None:
+                raise NoProgram("No loyalty program is configured; run `till processing seed`.")
+            version = int(row[0])
         cached = self._program
         if cached is not None and cached[0] == version:
             return cached[1]
-        body = db.execute("SELECT body FROM programs WHERE version = ?", [version]).fetchone()[0]
-        program = Program.from_dict(json.loads(body))
+        row = db.execute("SELECT body FROM programs WHERE version = ?", [version]).fetchone()
+        if row is None:
+            raise NoProgram(f"The loyalty program version {version} is not stored.")
+        program = Program.from_dict(json.loads(row[0]))
         with self._lock:
             self._program = (version, program)
         return program

@@ -119,9 +119,21 @@ class _Worked:
     fresh: wire.Calculation
 
 
+ProgramAt = Program | Callable[[int | None], Program]
+"""A program, or where to get one: the program of a version read (None: the current one).
+Given the latter, a calculation needs no query of its own for the current version: the
+member's inputs carry it."""
+
+
+def _program_at(program: ProgramAt, version: int | None) -> Program | None:
+    if isinstance(program, Program):
+        return program if version is None or program.version == version else None
+    return program(version)
+
+
 def _work_out(
     db: Database,
-    program: Program,
+    program_at: ProgramAt,
     request: wire.CheckRequest,
     now: int,
     zone: tzinfo,
@@ -134,7 +146,10 @@ def _work_out(
     calculation this process answered with it is reused when it read the very same inputs
     (:mod:`processing.server.previews`)."""
     inputs = _inputs(db, request.member_id, now)
-    if inputs is None or inputs[7] != program.version:
+    if inputs is None or inputs[7] is None:
+        return None
+    program = _program_at(program_at, int(str(inputs[7])))
+    if program is None:
         return None
     member = members.MemberRow(
         str(inputs[0]),
@@ -191,7 +206,7 @@ def _work_out(
 
 def preview(
     db: Database,
-    program: Program,
+    program: ProgramAt,
     request: wire.CheckRequest,
     now: int,
     zone: tzinfo = UTC,
@@ -202,12 +217,14 @@ def preview(
     worked = _work_out(db, program, request, now, zone, previews, None)
     if worked is not None:
         return worked.fresh
-    return pricing.to_wire(request.check_id, calculate(db, program, request, now, zone))
+    current = _program_at(program, None)
+    assert current is not None  # a program, or the current one
+    return pricing.to_wire(request.check_id, calculate(db, current, request, now, zone))
 
 
 def prepare_hold(
     db: Database,
-    program: Program,
+    program: ProgramAt,
     request: wire.HoldRequest,
     now: int,
     zone: tzinfo = UTC,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from typing import Annotated
@@ -39,7 +40,7 @@ CheckId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9
 async def calculate(body: wire.CheckRequest, ctx: Ctx, caller: Till) -> Response:
     """The authoritative calculation of a check; changes nothing."""
     with ctx.storage.read() as db:
-        program = ctx.program(db)
+        program = functools.partial(ctx.program, db)  # the version comes with the member
         answer = holds.preview(db, program, body, ctx.now(), caller.zone, ctx.previews)
     return json_response(answer)
 
@@ -68,7 +69,8 @@ async def hold(
         # The calculation is done here, on a read snapshot, before the write lock; inside the
         # write only what it read is checked again (and it is redone if that changed).
         with ctx.storage.read() as db:
-            prepared = holds.prepare_hold(db, ctx.program(db), body, now, caller.zone, ctx.previews)
+            program = functools.partial(ctx.program, db)
+            prepared = holds.prepare_hold(db, program, body, now, caller.zone, ctx.previews)
 
     def handle(db: Database, now: int) -> wire.Hold:
         if body.check_id != check_id:
