@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from loyalty.codec import DictReader, decimal_text
+from loyalty.codec import DictReader
 from loyalty.errors import CheckError
 from loyalty.money import Precision, Rounding
 from loyalty.program import PromotionKind
@@ -119,7 +118,7 @@ class Calculation:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready data; :meth:`from_dict` gives back an equal Calculation."""
-        return _plain(self, decimal_text)
+        return _plain(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Calculation:
@@ -131,104 +130,117 @@ class Calculation:
 
         Decimals enter in canonical form, so ``Decimal("2")`` and ``Decimal("2.000")`` agree.
         """
-        data = _plain(self, _canonical_text, fingerprint=True)
-        canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+        canonical = json.dumps(
+            _canonical(self), sort_keys=True, separators=(",", ":"), ensure_ascii=True
+        )
         return hashlib.sha256(canonical.encode("ascii")).hexdigest()
 
 
-def _canonical_text(value: Decimal) -> str:
-    return format(value.normalize(), "f")
-
-
-# Written out field by field rather than walked by reflection: this runs twice for every
-# calculation the server answers (its record and its fingerprint), and a generic walk over
-# the dataclass fields cost most of a 30-line preview. The fields are listed in declaration
-# order, so the stored JSON is byte for byte what the generic walk produced;
-# tests/test_loyalty_check.py checks every field is here.
-def _plain(calc: Calculation, text: Callable[[Decimal], str], *, fingerprint: bool = False) -> Any:
-    if fingerprint:  # what the numbers depend on and what they are, nothing more
-        lines: list[dict[str, Any]] = [
-            {
-                "index": ln.index,
-                "sku": ln.sku,
-                "category": ln.category,
-                "quantity": text(ln.quantity),
-                "unit_price": text(ln.unit_price),
-                "discount": text(ln.discount),
-                "discounted": ln.discounted,
-                "amount": text(ln.amount),
-                "spend_cap": text(ln.spend_cap),
-                "spend": text(ln.spend),
-                "earn_base": text(ln.earn_base),
-                "rate_percent": text(ln.rate_percent),
-                "earn": text(ln.earn),
-                "promo_ids": list(ln.promo_ids),
-            }
-            for ln in calc.lines
-        ]
-        promotions: list[Any] = [p.promo_id for p in calc.promotions]
-    else:
-        lines = [
+# Written out field by field rather than walked by reflection, each Decimal formatted in
+# place: this runs twice for every calculation the server answers (its record and its
+# fingerprint), and a generic walk over the dataclass fields cost most of a 30-line preview.
+# The fields are listed in declaration order, so the stored JSON is byte for byte what the
+# generic walk produced; tests/test_loyalty_check.py checks every field is here and pins a
+# fingerprint.
+def _plain(calc: Calculation) -> dict[str, Any]:
+    return {
+        "program_version": calc.program_version,
+        "currency": calc.currency,
+        "member_id": calc.member_id,
+        "computed_at": calc.computed_at.isoformat(),
+        "lines": [
             {
                 "index": ln.index,
                 "sku": ln.sku,
                 "name": ln.name,
                 "category": ln.category,
-                "quantity": text(ln.quantity),
-                "unit_price": text(ln.unit_price),
-                "discount": text(ln.discount),
+                "quantity": format(ln.quantity, "f"),
+                "unit_price": format(ln.unit_price, "f"),
+                "discount": format(ln.discount, "f"),
                 "discounted": ln.discounted,
-                "amount": text(ln.amount),
-                "spend_cap": text(ln.spend_cap),
-                "spend": text(ln.spend),
-                "earn_base": text(ln.earn_base),
-                "rate_percent": text(ln.rate_percent),
-                "earn": text(ln.earn),
+                "amount": format(ln.amount, "f"),
+                "spend_cap": format(ln.spend_cap, "f"),
+                "spend": format(ln.spend, "f"),
+                "earn_base": format(ln.earn_base, "f"),
+                "rate_percent": format(ln.rate_percent, "f"),
+                "earn": format(ln.earn, "f"),
                 "excluded_reason": ln.excluded_reason,
                 "promo_ids": list(ln.promo_ids),
             }
             for ln in calc.lines
-        ]
-        promotions = [
+        ],
+        "requested_spend": format(calc.requested_spend, "f"),
+        "available_points": format(calc.available_points, "f"),
+        "total_amount": format(calc.total_amount, "f"),
+        "earn_total": format(calc.earn_total, "f"),
+        "spend_applied": format(calc.spend_applied, "f"),
+        "spendable_max": format(calc.spendable_max, "f"),
+        "pay_in_money": format(calc.pay_in_money, "f"),
+        "tier": calc.tier,
+        "rate_percent": format(calc.rate_percent, "f"),
+        "birthday": calc.birthday,
+        "rounding": calc.rounding.value,
+        "precision": calc.precision.value,
+        "code_required": calc.code_required,
+        "promotions": [
             {
                 "promo_id": p.promo_id,
                 "name": p.name,
                 "kind": p.kind.value,
                 "reason": p.reason,
                 "lines": list(p.lines),
-                "points": text(p.points),
+                "points": format(p.points, "f"),
             }
             for p in calc.promotions
-        ]
-    data: dict[str, Any] = {
-        "program_version": calc.program_version,
-        "currency": calc.currency,
-        "member_id": calc.member_id,
-        "computed_at": calc.computed_at.isoformat(),
-        "lines": lines,
-        "requested_spend": text(calc.requested_spend),
-        "available_points": text(calc.available_points),
-        "total_amount": text(calc.total_amount),
-        "earn_total": text(calc.earn_total),
-        "spend_applied": text(calc.spend_applied),
-        "spendable_max": text(calc.spendable_max),
-        "pay_in_money": text(calc.pay_in_money),
-        "tier": calc.tier,
-        "rate_percent": text(calc.rate_percent),
-        "birthday": calc.birthday,
-        "rounding": calc.rounding.value,
-        "precision": calc.precision.value,
-        "code_required": calc.code_required,
-        "promotions": promotions,
+        ],
         "coupons": list(calc.coupons),
         "rejected_coupons": [{"code": c.code, "reason": c.reason} for c in calc.rejected_coupons],
         "notes": list(calc.notes),
         "customer_message": calc.customer_message,
     }
-    if fingerprint:
-        for key in ("computed_at", "notes", "customer_message", "rejected_coupons"):
-            del data[key]
-    return data
+
+
+def _canonical(calc: Calculation) -> dict[str, Any]:
+    """What the fingerprint hashes: the numbers, what they depend on, Decimals normalised."""
+    return {
+        "program_version": calc.program_version,
+        "currency": calc.currency,
+        "member_id": calc.member_id,
+        "lines": [
+            {
+                "index": ln.index,
+                "sku": ln.sku,
+                "category": ln.category,
+                "quantity": format(ln.quantity.normalize(), "f"),
+                "unit_price": format(ln.unit_price.normalize(), "f"),
+                "discount": format(ln.discount.normalize(), "f"),
+                "discounted": ln.discounted,
+                "amount": format(ln.amount.normalize(), "f"),
+                "spend_cap": format(ln.spend_cap.normalize(), "f"),
+                "spend": format(ln.spend.normalize(), "f"),
+                "earn_base": format(ln.earn_base.normalize(), "f"),
+                "rate_percent": format(ln.rate_percent.normalize(), "f"),
+                "earn": format(ln.earn.normalize(), "f"),
+                "promo_ids": list(ln.promo_ids),
+            }
+            for ln in calc.lines
+        ],
+        "requested_spend": format(calc.requested_spend.normalize(), "f"),
+        "available_points": format(calc.available_points.normalize(), "f"),
+        "total_amount": format(calc.total_amount.normalize(), "f"),
+        "earn_total": format(calc.earn_total.normalize(), "f"),
+        "spend_applied": format(calc.spend_applied.normalize(), "f"),
+        "spendable_max": format(calc.spendable_max.normalize(), "f"),
+        "pay_in_money": format(calc.pay_in_money.normalize(), "f"),
+        "tier": calc.tier,
+        "rate_percent": format(calc.rate_percent.normalize(), "f"),
+        "birthday": calc.birthday,
+        "rounding": calc.rounding.value,
+        "precision": calc.precision.value,
+        "code_required": calc.code_required,
+        "promotions": [p.promo_id for p in calc.promotions],
+        "coupons": list(calc.coupons),
+    }
 
 
 def _line(r: DictReader) -> LineResult:
