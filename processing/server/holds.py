@@ -65,7 +65,9 @@ def calculate(
     if member.state == "blocked":
         raise ApiError(ErrorCode.MEMBER_BLOCKED, "This member is blocked.")
     lines = pricing.core_lines(db, request.lines)
-    view = pricing.member_view(db, member, now)
+    # A check held before (its answer lost) is calculated without its own hold: the new hold
+    # replaces it (see :func:`hold`).
+    view = pricing.member_view(db, member, now, check_id=request.check_id)
     coupons = pricing.usable_coupons(db, member.id, request.coupons, now, zone)
     return pricing.run(program, lines, view, request.requested_spend, coupons, now, zone)
 
@@ -76,18 +78,19 @@ _INPUTS = (
     " (SELECT COALESCE(SUM(remaining), 0) FROM lots WHERE member_id = m.id AND remaining != 0"
     "  AND active_from <= ?1 AND (expires_at IS NULL OR expires_at > ?1)),"
     " (SELECT COALESCE(SUM(spend), 0) FROM checks WHERE member_id = m.id AND status = 'held'"
-    "  AND hold_expires_at > ?1),"
+    "  AND hold_expires_at > ?1 AND id != ?3),"
     " (SELECT group_concat(id, char(31)) FROM offers WHERE member_id = m.id)"
     " FROM members m WHERE m.id = ?2"
 )
 """Everything a check's calculation reads besides the program and the catalog, in one query:
-the member, the program version, active points, open holds, personal offers."""
+the member, the program version, active points, open holds (besides the check's own, which a
+new hold replaces), personal offers."""
 
 HoldInputs = tuple[object, ...]
 
 
-def _inputs(db: Database, member_id: str, now: int) -> HoldInputs | None:
-    row = db.execute(_INPUTS, [now, member_id]).fetchone()
+def _inputs(db: Database, member_id: str, now: int, check_id: str) -> HoldInputs | None:
+    row = db.execute(_INPUTS, [now, member_id, check_id]).fetchone()
     return None if row is None else tuple(row)
 
 
@@ -145,7 +148,7 @@ def _work_out(
     program version …: the caller's slow path says why). With ``fingerprint`` (a hold's), the
     calculation this process answered with it is reused when it read the very same inputs
     (:mod:`processing.server.previews`)."""
-    inputs = _inputs(db, request.member_id, now)
+    inputs = _inputs(db, request.member_id, now, request.check_id)
     if inputs is None or inputs[7] is None:
         return None
     program = _program_at(program_at, int(str(inputs[7])))
@@ -293,7 +296,7 @@ def _still_valid(db: Database, request: wire.HoldRequest, prepared: PreparedHold
         db, request.member_id, request.coupons, prepared.now, prepared.zone
     )
     return (
-        _inputs(db, request.member_id, prepared.now) == prepared.inputs
+        _inputs(db, request.member_id, prepared.now, request.check_id) == prepared.inputs
         and pricing.catalog_categories(db, request.lines) == prepared.categories
         and tuple(coupons) == prepared.calc.coupons  # none used meanwhile by another check
     )
@@ -317,8 +320,7 @@ def hold(
     """
     sweep_expired_holds(db, now)
     if checks.load(db, request.check_id) is not None:
-        checks.require_store(db, request.check_id, caller.store_id)
-        raise ApiError(ErrorCode.CHECK_EXISTS, "This check id was already used.")
+        _replace_unsettled(db, request, now, caller)
     if checks.held_by_claim(db, request.check_id):
         raise ApiError(ErrorCode.CHECK_EXISTS, "This check id was already used.")
     if (
@@ -338,7 +340,7 @@ def hold(
         if member.state == "blocked":
             raise ApiError(ErrorCode.MEMBER_BLOCKED, "This member is blocked.")
         lines = pricing.core_lines(db, request.lines)
-        view = pricing.member_view(db, member, now)
+        view = pricing.member_view(db, member, now, check_id=request.check_id)
         coupons = pricing.usable_coupons(db, member.id, request.coupons, now, caller.zone)
         calc = pricing.run(program, lines, view, request.requested_spend, coupons, now, caller.zone)
         fresh = pricing.to_wire(request.check_id, calc)
@@ -387,6 +389,30 @@ def hold(
     )
 
 
+def _replace_unsettled(
+    db: Database, request: wire.HoldRequest, now: int, caller: TillIdentity
+) -> None:
+    """Make way for a new hold of a check already held and never settled, or refuse it.
+
+    The hold's answer may have been lost and the till calculated the check again (a new body,
+    so a new Idempotency-Key): the same till's new hold for the same member replaces the old
+    one, whose reservation is released here, in the same transaction as the new hold (a refused
+    new hold rolls back and leaves the old one as it was). Another store's or till's check is
+    ``unknown_check``; a check applied, cancelled or of another member is ``check_exists``."""
+    checks.require_store(db, request.check_id, caller.store_id)
+    row = db.execute(
+        "SELECT status, member_id, till_id, spend FROM checks WHERE id = ?", [request.check_id]
+    ).fetchone()
+    status, member_id, till_id, spend = str(row[0]), str(row[1]), str(row[2]), int(row[3])
+    if status not in ("held", "expired") or member_id != request.member_id:
+        raise ApiError(ErrorCode.CHECK_EXISTS, "This check id was already used.")
+    if till_id != caller.till_id:  # a hold is the till's that made it
+        raise ApiError(ErrorCode.UNKNOWN_CHECK, checks.NOT_FOUND)
+    if status == "held" and spend:
+        ledger.record_release(db, member_id, spend, now, request.check_id, "replaced")
+    db.execute("DELETE FROM checks WHERE id = ?", [request.check_id])
+
+
 @dataclass(frozen=True, slots=True)
 class Settlement:
     """What a confirm takes from the calculation a check was held with."""
@@ -395,6 +421,8 @@ class Settlement:
     """Hundredths of money paid in money (raises the member's lifetime spend)."""
     coupons: tuple[str, ...]
     """Coupons the calculation used (marked used by this check)."""
+    fingerprint: str
+    """The held calculation's fingerprint (a new hold of the check replaces it)."""
 
 
 def stored_settlement(db: Database, check_id: str) -> Settlement | None:
@@ -402,12 +430,16 @@ def stored_settlement(db: Database, check_id: str) -> Settlement | None:
     or None: the two fields read out of the stored record, not the whole record parsed."""
     row = db.execute(
         "SELECT json_extract(calculation, '$.pay_in_money'),"
-        " json_extract(calculation, '$.coupons') FROM checks WHERE id = ?",
+        " json_extract(calculation, '$.coupons'), fingerprint FROM checks WHERE id = ?",
         [check_id],
     ).fetchone()
     if row is None:
         return None
-    return Settlement(to_minor(Decimal(str(row[0]))), tuple(json.loads(row[1])))
+    return Settlement(to_minor(Decimal(str(row[0]))), tuple(json.loads(row[1])), str(row[2]))
+
+
+def _fingerprint(db: Database, check_id: str) -> str:
+    return str(db.execute("SELECT fingerprint FROM checks WHERE id = ?", [check_id]).fetchone()[0])
 
 
 def confirm(
@@ -429,8 +461,8 @@ def confirm(
     settled by its offline replay) answers its stored result; a cancelled one
     ``check_already_closed``.
 
-    ``settlement``: :func:`stored_settlement` when already read (before the write lock: the
-    calculation is written once, with the hold); ``program`` may be a callable, called only
+    ``settlement``: :func:`stored_settlement` when already read (before the write lock; read
+    again if a new hold replaced it meanwhile); ``program`` may be a callable, called only
     when needed; the answer's dates follow the caller's store's calendar."""
     found = checks.load(db, check_id)
     if found is None:  # the very answer another till's check gets: nothing to tell them apart
@@ -456,6 +488,8 @@ def confirm(
     ledger.spend(db, member_id, taken, now, check_id)
     shortfall = spend - taken
     frozen_until = checks.earn_lot(db, program, member_id, earn, now, check_id)
+    if settlement is not None and settlement.fingerprint != _fingerprint(db, check_id):
+        settlement = None  # read before a new hold of this check replaced it: read it again
     if settlement is None:
         settlement = stored_settlement(db, check_id)
         assert settlement is not None  # the check exists (loaded above)
