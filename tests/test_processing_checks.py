@@ -15,8 +15,6 @@ from processing.errors import Rejected
 from processing.server import ledger
 from processing.server.testing import ManualClock, RunningServer
 
-pytest_plugins = ["tests.conftest_processing"]
-
 ANNA = "100001"  # 1500 active points, base tier 3 %
 IVAN = "100002"  # 2500 active points, silver 5 %
 TARAS = "100009"  # 400 active points

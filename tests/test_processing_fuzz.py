@@ -16,8 +16,6 @@ import httpx
 
 from processing.server.testing import RunningServer
 
-pytest_plugins = ["tests.conftest_processing"]
-
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES_PER_OPERATION = 12
 

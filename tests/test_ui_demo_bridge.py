@@ -12,39 +12,18 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from tests.support.tmux import Tmux
 
 ROOT = Path(__file__).resolve().parent.parent
 SESSION = f"till-bridge-{os.getpid()}"
 
 
-def tmux(*args: str) -> str:
-    result = subprocess.run(
-        ["tmux", *args], capture_output=True, text=True, timeout=10, check=False
-    )
-    return result.stdout
-
-
-def screen() -> str:
-    return tmux("capture-pane", "-t", SESSION, "-p")
-
-
-def wait_for(what: Callable[[], bool], timeout: float, describe: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if what():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {describe}; screen:\n{screen()}")
-
-
-def keys(*sequence: str) -> None:
-    for key in sequence:
-        tmux("send-keys", "-t", SESSION, key)
-        time.sleep(0.15)
+TMUX = Tmux(SESSION)
+tmux, screen, wait_for, keys = TMUX.run, TMUX.screen, TMUX.wait_for, TMUX.keys
 
 
 def free_port() -> int:
@@ -79,6 +58,7 @@ def test_demo_with_the_bridge_on_serves_a_simulated_register(tmp_path: Path) -> 
     try:
         tmux("resize-window", "-t", SESSION, "-x", "140", "-y", "40")
         wait_for(lambda: "Press Enter to open the till" in screen(), 60, "the demo intro")
+        assert f"bridge listens on http://127.0.0.1:{port}" in screen(), screen()
         keys("Enter")
         wait_for(lambda: "till · store-1" in screen(), 30, "the login screen")
         time.sleep(0.5)  # the login form takes keys once it is focused

@@ -14,39 +14,18 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from tests.support.tmux import Tmux
 
 ROOT = Path(__file__).resolve().parent.parent
 SESSION = f"till-smoke-{os.getpid()}"
 
 
-def tmux(*args: str) -> str:
-    result = subprocess.run(
-        ["tmux", *args], capture_output=True, text=True, timeout=10, check=False
-    )
-    return result.stdout
-
-
-def screen() -> str:
-    return tmux("capture-pane", "-t", SESSION, "-p")
-
-
-def wait_for(what: Callable[[], bool], timeout: float, describe: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if what():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {describe}; screen:\n{screen()}")
-
-
-def keys(*sequence: str) -> None:
-    for key in sequence:
-        tmux("send-keys", "-t", SESSION, key)
-        time.sleep(0.15)
+TMUX = Tmux(SESSION)
+tmux, screen, wait_for, keys = TMUX.run, TMUX.screen, TMUX.wait_for, TMUX.keys
 
 
 @pytest.mark.timeout(120)

@@ -122,21 +122,9 @@ class _Worked:
     fresh: wire.Calculation
 
 
-ProgramAt = Program | Callable[[int | None], Program]
-"""A program, or where to get one: the program of a version read (None: the current one).
-Given the latter, a calculation needs no query of its own for the current version: the
-member's inputs carry it."""
-
-
-def _program_at(program: ProgramAt, version: int | None) -> Program | None:
-    if isinstance(program, Program):
-        return program if version is None or program.version == version else None
-    return program(version)
-
-
 def _work_out(
     db: Database,
-    program_at: ProgramAt,
+    program: Program,
     request: wire.CheckRequest,
     now: int,
     zone: tzinfo,
@@ -149,10 +137,7 @@ def _work_out(
     calculation this process answered with it is reused when it read the very same inputs
     (:mod:`processing.server.previews`)."""
     inputs = _inputs(db, request.member_id, now, request.check_id)
-    if inputs is None or inputs[7] is None:
-        return None
-    program = _program_at(program_at, int(str(inputs[7])))
-    if program is None:
+    if inputs is None:  # ``program`` is read from this snapshot; a later load: _still_valid
         return None
     member = members.MemberRow(
         str(inputs[0]),
@@ -170,8 +155,10 @@ def _work_out(
     moment = zones.local_time(now, zone)
     if previews is not None and fingerprint is not None:
         seen = previews.get(request.check_id, fingerprint)
-        if seen is not None and seen.same(
-            request, inputs, categories, coupons, moment.date(), zone
+        if (
+            seen is not None
+            and seen.calc.program_version == program.version
+            and seen.same(request, inputs, categories, coupons, moment.date(), zone)
         ):
             # The same function of the same inputs: only the moment is this request's.
             calc = dataclasses.replace(seen.calc, computed_at=moment)
@@ -209,7 +196,7 @@ def _work_out(
 
 def preview(
     db: Database,
-    program: ProgramAt,
+    program: Program,
     request: wire.CheckRequest,
     now: int,
     zone: tzinfo = UTC,
@@ -220,14 +207,12 @@ def preview(
     worked = _work_out(db, program, request, now, zone, previews, None)
     if worked is not None:
         return worked.fresh
-    current = _program_at(program, None)
-    assert current is not None  # a program, or the current one
-    return pricing.to_wire(request.check_id, calculate(db, current, request, now, zone))
+    return pricing.to_wire(request.check_id, calculate(db, program, request, now, zone))
 
 
 def prepare_hold(
     db: Database,
-    program: ProgramAt,
+    program: Program,
     request: wire.HoldRequest,
     now: int,
     zone: tzinfo = UTC,
@@ -423,19 +408,24 @@ class Settlement:
     """Coupons the calculation used (marked used by this check)."""
     fingerprint: str
     """The held calculation's fingerprint (a new hold of the check replaces it)."""
+    program_version: int
+    """The program version the check was held with."""
 
 
 def stored_settlement(db: Database, check_id: str) -> Settlement | None:
     """The settlement of the calculation a check was held with (written once, with the hold),
-    or None: the two fields read out of the stored record, not the whole record parsed."""
+    or None: the fields read out of the stored record, not the whole record parsed."""
     row = db.execute(
         "SELECT json_extract(calculation, '$.pay_in_money'),"
-        " json_extract(calculation, '$.coupons'), fingerprint FROM checks WHERE id = ?",
+        " json_extract(calculation, '$.coupons'), fingerprint, program_version"
+        " FROM checks WHERE id = ?",
         [check_id],
     ).fetchone()
-    if row is None:
+    if row is None or None in tuple(row):  # not a held check (an offline one has no hold)
         return None
-    return Settlement(to_minor(Decimal(str(row[0]))), tuple(json.loads(row[1])), str(row[2]))
+    return Settlement(
+        to_minor(Decimal(str(row[0]))), tuple(json.loads(row[1])), str(row[2]), int(row[3])
+    )
 
 
 def _fingerprint(db: Database, check_id: str) -> str:

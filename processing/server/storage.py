@@ -200,6 +200,33 @@ def m007_member_scope(db: Database) -> None:
     db.execute("CREATE INDEX checks_member_store ON checks (member_id, store_id)")
 
 
+@migrations()
+def m008_operator(db: Database) -> None:
+    # The operator's side (processing.server.ops). A program version is in force from a local
+    # date of the stores (NULL: from the start); a check goes by the version in force on its
+    # day in its store's calendar.
+    db.execute("ALTER TABLE programs ADD COLUMN effective_from TEXT")
+    # A conflict is resolved by a named operator with a reason, never silently.
+    db.execute("ALTER TABLE conflicts ADD COLUMN resolved_at INTEGER")
+    db.execute("ALTER TABLE conflicts ADD COLUMN resolved_by TEXT")
+    db.execute("ALTER TABLE conflicts ADD COLUMN resolution TEXT")
+    # Why a member is blocked or earn-only.
+    db.execute("ALTER TABLE members ADD COLUMN state_reason TEXT")
+    # Every operator action on money or states: who, when, why.
+    db.execute(
+        """CREATE TABLE operator_log (
+        id INTEGER PRIMARY KEY, at INTEGER NOT NULL, operator TEXT NOT NULL,
+        action TEXT NOT NULL, subject TEXT NOT NULL, reason TEXT NOT NULL,
+        details TEXT NOT NULL DEFAULT '{}')"""
+    )
+    # Expiry notices already sent, one per lot (jobs run never sends one twice).
+    db.execute(
+        """CREATE TABLE expiry_notices (
+        lot_id INTEGER PRIMARY KEY REFERENCES lots, member_id TEXT NOT NULL,
+        sent_at INTEGER NOT NULL)"""
+    )
+
+
 class Storage:
     """The server database: per-thread connections, migrations, serialised write transactions."""
 
