@@ -95,7 +95,8 @@ def test_demo_with_the_bridge_on_serves_a_simulated_register(tmp_path: Path) -> 
         keys("F12")
         wait_for(lambda: "Manager PIN" in screen(), 15, "the manager PIN prompt")
         keys("9999", "Enter")
-        wait_for(lambda: "Quit till" in screen(), 15, "the admin screen")
+        # The form shows once the PIN is checked (F10 before that is not the admin's yet).
+        wait_for(lambda: "API key (unchanged if empty)" in screen(), 15, "the admin screen")
         keys("F10")
         wait_for(lambda: "DEMO-EXIT=0" in screen(), 30, "the demo to stop")
         gone = simulate(port, "--item", "Milk:1")

@@ -64,7 +64,8 @@ def test_demo_sale_with_a_pty_scan_prints_a_receipt(tmp_path: Path) -> None:
         keys("F12")
         wait_for(lambda: "Manager PIN" in screen(), 15, "the manager PIN prompt")
         keys("9999", "Enter")
-        wait_for(lambda: "Quit till" in screen(), 15, "the admin screen")
+        # The form shows once the PIN is checked (F10 before that is not the admin's yet).
+        wait_for(lambda: "API key (unchanged if empty)" in screen(), 15, "the admin screen")
         keys("F10")
         wait_for(lambda: "DEMO-EXIT=0" in screen(), 30, "the demo to stop")
         server_port = int((demo_dir / "server.port").read_text())

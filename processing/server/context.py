@@ -17,6 +17,7 @@ from sqlite_utils import Database
 
 from loyalty.program import Program
 from processing.server.auth import KeyChecker
+from processing.server.previews import Previews
 from processing.server.sms import DevSmsSink, SmsGateway
 from processing.server.storage import Storage, get_setting
 
@@ -47,6 +48,8 @@ class ServerContext:
     keys: KeyChecker = field(default_factory=KeyChecker)
     timezone: tzinfo = UTC
     """The timezone of a store without one in the ``stores`` table."""
+    previews: Previews = field(default_factory=Previews)
+    """The calculations answered lately, for the holds that follow them."""
     _programs: dict[int, Program] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 

@@ -227,6 +227,40 @@ def m008_operator(db: Database) -> None:
     )
 
 
+@migrations()
+def m009_operator_keys(db: Database) -> None:
+    # The operator API's keys (processing.server.ops.operators): a kind of their own, never a
+    # till's, stored as a SHA-256 hash like the tills' keys.
+    db.execute(
+        """CREATE TABLE operators (
+        id INTEGER PRIMARY KEY, name TEXT NOT NULL, key_hash TEXT NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL, revoked_at INTEGER)"""
+    )
+
+
+@migrations()
+def m010_segment_offers(db: Database) -> None:
+    # A personal offer goes to many members under one id (the personal promotion's promo_id,
+    # processing.server.ops.offers), so its key is (id, member_id), not id alone: with id as
+    # the key a personal promotion could reach only one member. ``valid_from``: the first
+    # local day identification shows it (NULL: already). SQLite cannot change a primary key,
+    # so the table is rebuilt.
+    db.execute(
+        """CREATE TABLE offers_new (
+        id TEXT NOT NULL, member_id TEXT NOT NULL REFERENCES members, title TEXT NOT NULL,
+        description TEXT NOT NULL DEFAULT '', valid_to TEXT,
+        auto_apply INTEGER NOT NULL DEFAULT 0, valid_from TEXT,
+        PRIMARY KEY (id, member_id))"""
+    )
+    db.execute(
+        "INSERT INTO offers_new (id, member_id, title, description, valid_to, auto_apply)"
+        " SELECT id, member_id, title, description, valid_to, auto_apply FROM offers"
+    )
+    db.execute("DROP TABLE offers")
+    db.execute("ALTER TABLE offers_new RENAME TO offers")
+    db.execute("CREATE INDEX offers_member ON offers (member_id)")
+
+
 class Storage:
     """The server database: per-thread connections, migrations, serialised write transactions."""
 
