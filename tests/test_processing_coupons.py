@@ -1,24 +1,29 @@
 """Coupons against the real server: a coupon-gated promotion applies only to the coupon's owner,
-once, online and in offline replay."""
+once, online and in offline replay; coupons issued by the operator (a code each, or a shared
+code with a use limit), enforced at confirm, cancelled, and given back by a full return."""
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from click.testing import CliRunner, Result
+
 from loyalty.program import Promotion, PromotionKind
 from processing import wire
 from processing.client import ProcessingClient
+from processing.server.cli import processing
 from processing.server.context import store_program
 from processing.server.testing import RunningServer
 
 BONUS = Decimal("100")
 
 
-def _with_coupon_promotion(server: RunningServer) -> None:
-    """A new program version: 100 bonus points on any check presenting WELCOME10."""
+def _with_coupon_promotion(server: RunningServer, coupon: str = "WELCOME10") -> None:
+    """A new program version: 100 bonus points on any check presenting ``coupon``."""
     today = datetime.now(UTC).date()
     with server.ctx.storage.write() as db:
         program = server.ctx.program(db)
@@ -29,7 +34,7 @@ def _with_coupon_promotion(server: RunningServer) -> None:
             starts_on=today - timedelta(days=365),
             ends_on=today + timedelta(days=365),
             bonus_points=BONUS,
-            coupon="WELCOME10",
+            coupon=coupon,
         )
         new = replace(program, version=program.version + 1, promotions=(*program.promotions, promo))
         store_program(db, new, server.ctx.now())
@@ -49,7 +54,7 @@ def _earn(client: ProcessingClient, member: str, coupons: list[str]) -> Decimal:
     return client.calculate(request).earn
 
 
-def _sale(client: ProcessingClient, member: str, coupons: list[str]) -> wire.CheckResult:
+def _held(client: ProcessingClient, member: str, coupons: list[str]) -> wire.CheckRequest:
     req = wire.CheckRequest(
         check_id=str(uuid.uuid4()), member_id=member, lines=[_line()], coupons=coupons
     )
@@ -58,7 +63,15 @@ def _sale(client: ProcessingClient, member: str, coupons: list[str]) -> wire.Che
         wire.HoldRequest(**req.model_dump(), fingerprint=calc.fingerprint),
         idempotency_key=f"h-{req.check_id}",
     )
+    return req
+
+
+def _confirm(client: ProcessingClient, req: wire.CheckRequest) -> wire.CheckResult:
     return client.confirm(req.check_id, idempotency_key=f"c-{req.check_id}")
+
+
+def _sale(client: ProcessingClient, member: str, coupons: list[str]) -> wire.CheckResult:
+    return _confirm(client, _held(client, member, coupons))
 
 
 def _offline(client: ProcessingClient, member: str, coupons: list[str]) -> wire.CheckResult:
@@ -100,3 +113,161 @@ def test_a_coupon_is_used_once_offline(client: ProcessingClient, server: Running
     assert _offline(client, "100001", ["WELCOME10"]).earned - without == BONUS
     assert _offline(client, "100001", ["WELCOME10"]).earned == without
     assert _earn(client, "100001", ["WELCOME10"]) == without
+
+
+def _run(server: RunningServer, *args: str) -> Result:
+    return CliRunner().invoke(
+        processing, [*args, "--db", str(server.ctx.storage.path)], catch_exceptions=False
+    )
+
+
+def _issue(server: RunningServer, *args: str) -> Result:
+    issued = _run(
+        server, "coupons", "issue", "welcome", *args, "--to", "2099-12-31",
+        "--reason", "spring", "--operator", "olga",
+    )  # fmt: skip
+    assert issued.exit_code == 0, issued.output
+    return issued
+
+
+def _codes(server: RunningServer) -> dict[str, str]:
+    """Member id → the code issued to them (the seed's own coupons left out)."""
+    with sqlite3.connect(server.ctx.storage.path) as db:
+        rows = db.execute(
+            "SELECT member_id, code FROM coupons WHERE unlocks IS NOT NULL"
+        ).fetchall()
+    return {str(m): str(c) for m, c in rows}
+
+
+def test_issued_codes_are_unique_and_count_for_their_owner_once(
+    client: ProcessingClient, server: RunningServer
+) -> None:
+    _with_coupon_promotion(server, "SPRING5")
+    first = _issue(server, "--member", "100001")
+    assert "issued to 1 members (a code each; 0 held one already)" in first.output
+    _issue(server, "--member", "100002")
+    assert "0 held one already" not in _issue(server, "--member", "100002").output
+    codes = _codes(server)
+    anna, ivan = codes["100001"], codes["100002"]
+    assert anna != ivan and anna != "SPRING5"
+    anna_plain, ivan_plain = _earn(client, "100001", []), _earn(client, "100002", [])
+    # The promotion's own string unlocks nothing: only a code issued to the member does.
+    assert _earn(client, "100001", ["SPRING5"]) == anna_plain
+    assert _earn(client, "100002", [anna]) == ivan_plain  # Anna's code, presented by Ivan
+    assert _earn(client, "100001", [anna]) - anna_plain == BONUS
+    assert _sale(client, "100001", [anna]).earned - anna_plain == BONUS
+    # Used once: Anna's code is spent, Ivan's is still his to use.
+    assert _earn(client, "100001", [anna]) == anna_plain
+    assert _offline(client, "100001", [anna]).earned == anna_plain
+    assert _offline(client, "100002", [ivan]).earned - ivan_plain == BONUS
+    (line,) = [x for x in _run(server, "coupons", "list").output.splitlines() if anna in x]
+    assert "1 holders         1 used" in line
+
+
+def test_a_shared_code_counts_uses_up_to_its_limit(
+    client: ProcessingClient, server: RunningServer
+) -> None:
+    _with_coupon_promotion(server, "SPRING5")
+    for member in ("100001", "100002", "100003"):
+        _issue(server, "--member", member, "--code", "friends-26", "--limit", "2")
+    plain = {m: _earn(client, m, []) for m in ("100001", "100002", "100003")}
+    assert _sale(client, "100001", ["FRIENDS26"]).earned - plain["100001"] == BONUS
+    assert _sale(client, "100001", ["FRIENDS26"]).earned == plain["100001"]  # once a member
+    assert _offline(client, "100002", ["FRIENDS26"]).earned - plain["100002"] == BONUS
+    # Two uses of two: the third holder's code unlocks nothing any more.
+    assert _earn(client, "100003", ["FRIENDS26"]) == plain["100003"]
+    assert "2/2 used" in _run(server, "coupons", "list").output
+    # A member not issued the shared code gets nothing from it.
+    assert _earn(client, "100004", ["FRIENDS26"]) == _earn(client, "100004", [])
+
+
+def test_two_holds_with_one_coupon_give_the_promotion_to_the_first_confirm_only(
+    client: ProcessingClient, server: RunningServer
+) -> None:
+    _with_coupon_promotion(server, "SPRING5")
+    _issue(server, "--member", "100001")
+    code = _codes(server)["100001"]
+    plain = _earn(client, "100001", [])
+    # Both tills held a check with the coupon before either confirmed.
+    one, two = _held(client, "100001", [code]), _held(client, "100001", [code])
+    assert _confirm(client, one).earned - plain == BONUS
+    late = _confirm(client, two)  # its receipt is printed: it settles, as held
+    with sqlite3.connect(server.ctx.storage.path) as db:
+        used = db.execute("SELECT used_check_id FROM coupons WHERE code = ?", [code]).fetchall()
+        conflicts = db.execute(
+            "SELECT kind, details FROM conflicts WHERE check_id = ?", [two.check_id]
+        ).fetchall()
+    assert used == [(one.check_id,)]  # used once, by the first
+    assert late.check_id == two.check_id
+    assert [k for k, _ in conflicts] == ["coupon_already_used"]
+    assert "SPRING5" in conflicts[0][1]
+
+
+def test_a_full_return_gives_the_coupon_back_and_a_part_return_does_not(
+    client: ProcessingClient, server: RunningServer
+) -> None:
+    _with_coupon_promotion(server, "SPRING5")
+    _issue(server, "--member", "100001")
+    code = _codes(server)["100001"]
+    plain = _earn(client, "100001", [])
+    req = wire.CheckRequest(
+        check_id=str(uuid.uuid4()),
+        member_id="100001",
+        lines=[_line(), _line()],
+        coupons=[code],
+    )
+    calc = client.calculate(req)
+    client.hold(
+        wire.HoldRequest(**req.model_dump(), fingerprint=calc.fingerprint),
+        idempotency_key=f"h-{req.check_id}",
+    )
+    _confirm(client, req)
+
+    def give_back(index: int) -> None:
+        back = wire.ReturnRequest(
+            return_id=str(uuid.uuid4()),
+            check_id=req.check_id,
+            lines=[wire.ReturnLine(index=index, quantity=Decimal(1))],
+        )
+        client.return_check(back, idempotency_key=f"r-{back.return_id}")
+
+    give_back(0)
+    assert _earn(client, "100001", [code]) == plain  # half the check kept: still used
+    give_back(1)
+    assert _earn(client, "100001", [code]) - plain == BONUS  # all back: usable again
+    assert code in [c.code for c in client.identify("+79161234567").coupons]
+
+
+def test_a_cancelled_code_unlocks_nothing(client: ProcessingClient, server: RunningServer) -> None:
+    _with_coupon_promotion(server, "SPRING5")
+    _issue(server, "--member", "100001")
+    code = _codes(server)["100001"]
+    plain = _earn(client, "100001", [])
+    assert code in [c.code for c in client.identify("+79161234567").coupons]
+    cancelled = _run(server, "coupons", "cancel", code.lower(), "--reason", "printed wrong")
+    assert cancelled.exit_code == 0, cancelled.output
+    assert "cancelled for 1 holders" in cancelled.output
+    assert _earn(client, "100001", [code]) == plain
+    assert _offline(client, "100001", [code]).earned == plain
+    assert code not in [c.code for c in client.identify("+79161234567").coupons]
+    assert code not in _run(server, "coupons", "list").output
+    (line,) = [x for x in _run(server, "coupons", "list", "--all").output.splitlines() if code in x]
+    assert line.split()[-2] == "cancelled"
+    unknown = _run(server, "coupons", "cancel", "NOPE123", "--reason", "x")
+    assert unknown.exit_code == 1 and "There is no coupon NOPE123." in unknown.output
+
+
+def test_issue_refuses_a_promotion_without_a_coupon_and_a_bad_shared_code(
+    server: RunningServer,
+) -> None:
+    _with_coupon_promotion(server, "SPRING5")
+    base = ["coupons", "issue", "--to", "2099-12-31", "--reason", "x"]
+    nothing = _run(server, *base, "no-such", "--member", "100001")
+    assert nothing.exit_code == 1
+    assert "no promotion 'no-such' asking for a coupon; those that do: welcome" in nothing.output
+    bad = _run(server, *base, "welcome", "--member", "100001", "--code", "ЖЖЖ", "--limit", "2")
+    assert bad.exit_code == 1 and "4 to 20 Latin letters and digits" in bad.output
+    half = _run(server, *base, "welcome", "--member", "100001", "--code", "ABC123")
+    assert half.exit_code == 1 and "needs both --code and --limit" in half.output
+    nobody = _run(server, *base, "welcome", "--member", "999999")
+    assert nobody.exit_code == 1 and "There is no member 999999." in nobody.output

@@ -37,6 +37,8 @@ from processing.server.storage import next_seq
 
 CONFIRM_SHORTFALL = "confirm_spend_shortfall"
 """The conflict of a confirm that could not take all the points its hold had reserved."""
+COUPON_USED = "coupon_already_used"
+"""The conflict of a confirm whose held coupon another check had used meanwhile."""
 
 
 def sweep_expired_holds(db: Database, now: int) -> int:
@@ -488,10 +490,18 @@ def confirm(
         "UPDATE members SET lifetime_spend = lifetime_spend + ?, seq = ? WHERE id = ?",
         [settlement.pay_in_money, next_seq(db, "members"), member_id],
     )
-    for code in settlement.coupons:
-        db.execute(
-            "UPDATE coupons SET used_check_id = ? WHERE code = ? AND used_check_id IS NULL",
-            [check_id, code],
+    # The hold promised these coupons' promotions and the receipt shows them, so the check
+    # settles as held; a coupon another check used first (two holds presenting one coupon at
+    # once) is the operator's conflict, never a second use of it.
+    taken_first = pricing.use_coupons(db, member_id, settlement.coupons, check_id)
+    if taken_first:
+        replay.record_conflict(
+            db,
+            check_id,
+            member_id,
+            COUPON_USED,
+            {"coupons": ", ".join(taken_first), "store": caller.store_id, "till": caller.till_id},
+            now,
         )
     conflict = None
     if shortfall:

@@ -221,8 +221,10 @@ def offers_and_coupons(
             valid_to=None if r[4] is None else date.fromisoformat(str(r[4])),
         )
         for r in db.execute(
-            "SELECT code, title, kind, value, valid_to FROM coupons WHERE member_id = ?"
-            " AND used_check_id IS NULL AND (valid_to IS NULL OR valid_to >= ?) ORDER BY code",
+            "SELECT code, title, kind, value, valid_to FROM coupons WHERE member_id = ?1"
+            " AND used_check_id IS NULL AND cancelled_at IS NULL"
+            " AND (valid_to IS NULL OR valid_to >= ?2) AND (valid_from IS NULL OR valid_from <= ?2)"
+            " ORDER BY code",
             [member_id, iso],
         ).fetchall()
     ]

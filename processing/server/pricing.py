@@ -108,34 +108,64 @@ def view_of(member: MemberRow, available: int, offer_ids: tuple[str, ...]) -> Me
     )
 
 
+# A coupon row a member may still use: theirs (or nobody's), not used, not cancelled, and a
+# shared code (``use_limit``) not used up by its other holders.
+_OPEN = (
+    "(c.member_id IS NULL OR c.member_id = ?) AND c.used_check_id IS NULL"
+    " AND c.cancelled_at IS NULL AND (c.use_limit IS NULL OR (SELECT COUNT(*) FROM coupons u"
+    " WHERE u.code = c.code AND u.used_check_id IS NOT NULL) < c.use_limit)"
+)
+
+
 def usable_coupons(
     db: Database, member_id: str, codes: Sequence[str], now: int, zone: tzinfo
 ) -> list[str]:
-    """The presented ``codes`` this member may use now: a coupon row exists, it is the
-    member's (or nobody's: a general coupon), no check has used it yet, and it is still valid
-    on ``zone``'s calendar. Anything else is left out, so no promotion gated by it applies
-    (a till's word for a coupon is a request, never a fact)."""
+    """What the presented ``codes`` this member may use now unlock: a coupon row exists, it
+    is the member's (or nobody's: a general coupon), no check has used it yet, it is not
+    cancelled, a shared code has uses left, and it is valid on ``zone``'s calendar. Each
+    gives the promotion's coupon string it unlocks (an issued member's own code unlocks the
+    promotion's one string; a seed coupon unlocks itself). Anything else is left out, so no
+    promotion gated by it applies (a till's word for a coupon is a request, never a fact)."""
     if not codes:
         return []
     today = zones.local_time(now, zone).date().isoformat()
     wanted = sorted({normalize_coupon(code) for code in codes})
     marks = ",".join("?" * len(wanted))
     rows = db.execute(
-        f"SELECT code FROM coupons WHERE code IN ({marks})"
-        " AND (member_id IS NULL OR member_id = ?) AND used_check_id IS NULL"
-        " AND (valid_to IS NULL OR valid_to >= ?)",
-        [*wanted, member_id, today],
+        f"SELECT DISTINCT IFNULL(c.unlocks, c.code) FROM coupons c WHERE c.code IN ({marks})"
+        f" AND {_OPEN} AND (c.valid_to IS NULL OR c.valid_to >= ?)"
+        " AND (c.valid_from IS NULL OR c.valid_from <= ?)",
+        [*wanted, member_id, today, today],
     ).fetchall()
     return sorted(str(r[0]) for r in rows)
 
 
-def use_coupons(db: Database, codes: Sequence[str], check_id: str) -> None:
-    """Mark ``codes`` used by ``check_id`` (those no other check has used)."""
-    for code in codes:
+def use_coupons(db: Database, member_id: str, unlocked: Sequence[str], check_id: str) -> list[str]:
+    """Mark used by ``check_id`` one of the member's coupon rows for each promotion coupon
+    string in ``unlocked`` (the member's own row before a general one: never another
+    holder's). Call in the write transaction; answers the strings no row was left for (used
+    meanwhile by another check, cancelled, or a shared code's limit reached)."""
+    missing = []
+    for key in unlocked:
+        row = db.execute(
+            f"SELECT c.id FROM coupons c WHERE IFNULL(c.unlocks, c.code) = ? AND {_OPEN}"
+            " ORDER BY c.member_id IS NULL, c.id LIMIT 1",
+            [key, member_id],
+        ).fetchone()
+        if row is None:
+            missing.append(key)
+            continue
+        db.execute("UPDATE coupons SET used_check_id = ? WHERE id = ?", [check_id, row[0]])
+    return missing
+
+
+def give_back_coupons(db: Database, check_id: str) -> int:
+    """Make the coupons ``check_id`` used usable again (a full return); how many."""
+    return int(
         db.execute(
-            "UPDATE coupons SET used_check_id = ? WHERE code = ? AND used_check_id IS NULL",
-            [check_id, code],
-        )
+            "UPDATE coupons SET used_check_id = NULL WHERE used_check_id = ?", [check_id]
+        ).rowcount
+    )
 
 
 def run(

@@ -263,7 +263,8 @@ def apply_check(
         [max(0, to_minor(calc.total_amount) - wanted - refunded), member.id],
     )
     members.touch(db, member.id)
-    pricing.use_coupons(db, calc.coupons, check_id)
+    # Read usable above in this same write: nothing else can have used them since.
+    pricing.use_coupons(db, member.id, calc.coupons, check_id)
     result = checks.check_result(
         db,
         check_id,

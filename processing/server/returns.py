@@ -21,7 +21,7 @@ from loyalty.returns import calculate_return
 from processing import wire
 from processing.amounts import from_minor, to_minor
 from processing.errors import ErrorCode
-from processing.server import checks, claims, ledger, members, replay
+from processing.server import checks, claims, ledger, members, pricing, replay
 from processing.server.problems import ApiError
 
 _NOT_HERE = "No completed check of this store has this id."
@@ -110,6 +110,12 @@ def return_check(
         [to_minor(moved.money_refund), member_id],
     )
     members.touch(db, member_id)
+    # The whole check back: the coupons it used are the member's to use again.
+    if all(
+        before.get(i, Decimal(0)) + wanted.get(i, Decimal(0)) >= line.quantity
+        for i, line in enumerate(original.lines)
+    ):
+        pricing.give_back_coupons(db, request.check_id)
     balance = ledger.available(db, member_id, now)
     t, g = format(from_minor(take), "f"), format(from_minor(give), "f")
     result = wire.ReturnResult(

@@ -261,6 +261,31 @@ def m010_segment_offers(db: Database) -> None:
     db.execute("CREATE INDEX offers_member ON offers (member_id)")
 
 
+@migrations()
+def m011_issued_coupons(db: Database) -> None:
+    # Coupons issued by the operator (processing.server.ops.coupons): a row per member, so a
+    # shared code reaches many members under one code; the key is a row id, (code, member)
+    # unique. ``unlocks``: the promotion's coupon string the code unlocks (NULL: the code
+    # itself, as the seed's coupons); ``use_limit``: uses of a shared code across its members
+    # (NULL: one code, one member); ``cancelled_at``: cancelled by the operator.
+    db.execute(
+        """CREATE TABLE coupons_new (
+        id INTEGER PRIMARY KEY, code TEXT NOT NULL, member_id TEXT REFERENCES members,
+        title TEXT NOT NULL, kind TEXT NOT NULL, value INTEGER NOT NULL, valid_to TEXT,
+        used_check_id TEXT, valid_from TEXT, unlocks TEXT, use_limit INTEGER,
+        cancelled_at INTEGER)"""
+    )
+    db.execute(
+        "INSERT INTO coupons_new (code, member_id, title, kind, value, valid_to, used_check_id)"
+        " SELECT code, member_id, title, kind, value, valid_to, used_check_id FROM coupons"
+    )
+    db.execute("DROP TABLE coupons")
+    db.execute("ALTER TABLE coupons_new RENAME TO coupons")
+    db.execute("CREATE UNIQUE INDEX coupons_code_member ON coupons (code, IFNULL(member_id, ''))")
+    db.execute("CREATE INDEX coupons_member ON coupons (member_id)")
+    db.execute("CREATE INDEX coupons_used ON coupons (used_check_id)")
+
+
 class Storage:
     """The server database: per-thread connections, migrations, serialised write transactions."""
 

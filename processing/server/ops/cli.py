@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from processing.server.ops.cli_books import audit, conflicts, report
+from processing.server.ops.cli_coupons import coupons
 from processing.server.ops.cli_jobs import jobs
 from processing.server.ops.cli_members import catalog, members
 from processing.server.ops.cli_offers import offers
@@ -45,6 +46,7 @@ COMMANDS: tuple[click.Command, ...] = tuple(
         members,
         catalog,
         offers,
+        coupons,
         stores,
         tills,
         operators,
