@@ -108,13 +108,16 @@ def view_of(member: MemberRow, available: int, offer_ids: tuple[str, ...]) -> Me
     )
 
 
-# A coupon row a member may still use: theirs (or nobody's), not used, not cancelled, and a
-# shared code (``use_limit``) not used up by its other holders.
-_OPEN = (
-    "(c.member_id IS NULL OR c.member_id = ?) AND c.used_check_id IS NULL"
-    " AND c.cancelled_at IS NULL AND (c.use_limit IS NULL OR (SELECT COUNT(*) FROM coupons u"
-    " WHERE u.code = c.code AND u.used_check_id IS NOT NULL) < c.use_limit)"
+# A coupon row still open: not used, not cancelled, and a shared code (``use_limit``) not
+# used up by its other holders. (``+``: the row is found by its code or member, never by
+# scanning every unused coupon through the ``used_check_id`` index.)
+_UNUSED = (
+    "+c.used_check_id IS NULL AND c.cancelled_at IS NULL AND (c.use_limit IS NULL OR"
+    " (SELECT COUNT(*) FROM coupons u WHERE u.code = c.code AND u.used_check_id IS NOT NULL)"
+    " < c.use_limit)"
 )
+# ... that this member may use: theirs, or nobody's (a general coupon).
+_OPEN = f"(c.member_id IS NULL OR c.member_id = ?) AND {_UNUSED}"
 
 
 def usable_coupons(
@@ -132,7 +135,7 @@ def usable_coupons(
     wanted = sorted({normalize_coupon(code) for code in codes})
     marks = ",".join("?" * len(wanted))
     rows = db.execute(
-        f"SELECT DISTINCT IFNULL(c.unlocks, c.code) FROM coupons c WHERE c.code IN ({marks})"
+        f"SELECT DISTINCT COALESCE(c.unlocks, c.code) FROM coupons c WHERE c.code IN ({marks})"
         f" AND {_OPEN} AND (c.valid_to IS NULL OR c.valid_to >= ?)"
         " AND (c.valid_from IS NULL OR c.valid_from <= ?)",
         [*wanted, member_id, today, today],
@@ -147,11 +150,18 @@ def use_coupons(db: Database, member_id: str, unlocked: Sequence[str], check_id:
     meanwhile by another check, cancelled, or a shared code's limit reached)."""
     missing = []
     for key in unlocked:
-        row = db.execute(
-            f"SELECT c.id FROM coupons c WHERE IFNULL(c.unlocks, c.code) = ? AND {_OPEN}"
-            " ORDER BY c.member_id IS NULL, c.id LIMIT 1",
-            [key, member_id],
-        ).fetchone()
+        row = (
+            db.execute(
+                "SELECT c.id FROM coupons c WHERE c.member_id = ?"
+                f" AND COALESCE(c.unlocks, c.code) = ? AND {_UNUSED} ORDER BY c.id LIMIT 1",
+                [member_id, key],
+            ).fetchone()
+            or db.execute(
+                "SELECT c.id FROM coupons c WHERE c.code = ? AND c.member_id IS NULL"
+                f" AND c.unlocks IS NULL AND {_UNUSED} LIMIT 1",
+                [key],
+            ).fetchone()
+        )
         if row is None:
             missing.append(key)
             continue

@@ -281,7 +281,7 @@ def m011_issued_coupons(db: Database) -> None:
     )
     db.execute("DROP TABLE coupons")
     db.execute("ALTER TABLE coupons_new RENAME TO coupons")
-    db.execute("CREATE UNIQUE INDEX coupons_code_member ON coupons (code, IFNULL(member_id, ''))")
+    db.execute("CREATE UNIQUE INDEX coupons_code_member ON coupons (code, COALESCE(member_id, ''))")
     db.execute("CREATE INDEX coupons_member ON coupons (member_id)")
     db.execute("CREATE INDEX coupons_used ON coupons (used_check_id)")
 

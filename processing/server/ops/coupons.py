@@ -90,7 +90,7 @@ def issue(
                 "A coupon code is 4 to 20 Latin letters and digits, with at least one of each."
             )
         taken = db.execute(
-            "SELECT 1 FROM coupons WHERE code = ? AND IFNULL(unlocks, code) != ?",
+            "SELECT 1 FROM coupons WHERE code = ? AND COALESCE(unlocks, code) != ?",
             [shared, normalize_coupon(promo.coupon or "")],
         ).fetchone()
         if taken is not None:
