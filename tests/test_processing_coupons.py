@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import httpx
 from click.testing import CliRunner, Result
 
 from loyalty.program import Promotion, PromotionKind
@@ -271,3 +272,37 @@ def test_issue_refuses_a_promotion_without_a_coupon_and_a_bad_shared_code(
     assert half.exit_code == 1 and "needs both --code and --limit" in half.output
     nobody = _run(server, *base, "welcome", "--member", "999999")
     assert nobody.exit_code == 1 and "There is no member 999999." in nobody.output
+
+
+def test_the_operator_api_issues_lists_and_cancels_coupons(server: RunningServer) -> None:
+    _with_coupon_promotion(server, "SPRING5")
+    added = _run(server, "operators", "add", "olga")
+    assert added.exit_code == 0, added.output
+    key = added.output.strip()
+    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {key}"}) as op:
+        issued = op.post(
+            "/v1/operator/coupons/issue",
+            json={
+                "promo_id": "welcome", "phones": ["+79161234567", "+79161234568", "nope"],
+                "code": "Pair26", "limit": 1, "valid_to": "2099-12-31", "reason": "pair",
+            },
+        )  # fmt: skip
+        assert issued.status_code == 200, issued.text
+        assert issued.json()["members"] == 2 and len(issued.json()["rejected_phones"]) == 1
+        listed = {c["code"]: c for c in op.get("/v1/operator/coupons").json()}
+        assert (listed["PAIR26"]["holders"], listed["PAIR26"]["limit"]) == (2, 1)
+        bad = op.post(
+            "/v1/operator/coupons/issue",
+            json={"promo_id": "nope", "member_id": "100001", "valid_to": "2099-12-31",
+                  "reason": "x"},
+        )  # fmt: skip
+        assert bad.status_code == 422 and "no promotion 'nope'" in bad.json()["message"]
+        gone = op.post("/v1/operator/coupons/pair26/cancel", json={"reason": "ended"})
+        assert gone.json() == {"code": "PAIR26", "cancelled": 2}
+        missing = op.post("/v1/operator/coupons/NOPE1/cancel", json={"reason": "x"})
+        assert missing.status_code == 404
+    with sqlite3.connect(server.ctx.storage.path) as db:
+        log = db.execute(
+            "SELECT operator, action FROM operator_log WHERE action LIKE 'coupon_%' ORDER BY id"
+        ).fetchall()
+    assert log == [("olga", "coupon_issue"), ("olga", "coupon_cancel")]
