@@ -1,6 +1,8 @@
 """Fixtures for the processing tests: the real server on loopback (port 0) and a client.
 
-Load with ``pytest_plugins = ["tests.conftest_processing"]`` in a test module.
+Load with ``pytest_plugins = ["tests.conftest_processing"]`` in a test module. Every test
+using ``server`` runs twice: on an SQLite file and on PostgreSQL (a cluster the session
+starts from the Debian package, a fresh database per test copied from a migrated template).
 """
 
 from __future__ import annotations
@@ -12,6 +14,39 @@ import pytest
 
 from processing.client import ClientSettings, ProcessingClient
 from processing.server.testing import ManualClock, RunningServer, running_server
+from tests.postgres_cluster import Cluster
+
+ENGINES = ("sqlite", "postgresql")
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[tuple[Cluster, str]]:
+    """The session's PostgreSQL cluster and the name of its migrated template database."""
+    from processing.server.pg import PgStorage
+
+    cluster = Cluster()
+    cluster.start()
+    try:
+        template = cluster.create()
+        PgStorage(template, pool_size=1).close()  # migrated once; every test gets a copy
+        cluster.drop_connections(template)
+        yield cluster, template.rsplit("/", 1)[1]
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(params=ENGINES)
+def db_target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str | Path]:
+    """Where the server keeps its data: an SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield tmp_path / "processing.db"
+        return
+    cluster, template = request.getfixturevalue("postgres")
+    dsn = cluster.create(template)
+    try:
+        yield dsn
+    finally:
+        cluster.drop(dsn)
 
 
 @pytest.fixture
@@ -20,10 +55,10 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def server(tmp_path: Path, clock: ManualClock) -> Iterator[RunningServer]:
+def server(db_target: str | Path, clock: ManualClock) -> Iterator[RunningServer]:
     # synchronous=NORMAL: the tests do not simulate power loss, and fsync per commit on a
     # shared CI disk only makes them slower.
-    with running_server(tmp_path / "processing.db", clock=clock, synchronous="NORMAL") as live:
+    with running_server(db_target, clock=clock, synchronous="NORMAL") as live:
         yield live
 
 

@@ -18,9 +18,8 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
 
-from sqlite_utils import Database
-
 from processing.server import zones
+from processing.server.engine import Database
 
 KEY_PREFIX = "till_"
 _CACHE_SECONDS = 5.0

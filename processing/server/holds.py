@@ -20,8 +20,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, tzinfo
 
-from sqlite_utils import Database
-
 from loyalty.check import Calculation
 from loyalty.program import Program
 from processing import wire
@@ -29,6 +27,7 @@ from processing.amounts import from_minor, to_minor
 from processing.errors import ErrorCode
 from processing.server import checks, codes, ledger, members, pricing, replay
 from processing.server.auth import TillIdentity
+from processing.server.engine import Database
 from processing.server.problems import ApiError
 from processing.server.storage import next_seq
 

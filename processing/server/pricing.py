@@ -16,8 +16,6 @@ from collections.abc import Sequence
 from datetime import tzinfo
 from decimal import Decimal
 
-from sqlite_utils import Database
-
 from loyalty.check import Calculation, Line, calculate
 from loyalty.errors import LoyaltyError
 from loyalty.member import MemberState, MemberView
@@ -28,6 +26,7 @@ from processing import wire
 from processing.amounts import from_minor
 from processing.errors import ErrorCode
 from processing.server import ledger, zones
+from processing.server.engine import Database
 from processing.server.members import MemberRow
 from processing.server.problems import ApiError
 

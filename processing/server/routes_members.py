@@ -7,13 +7,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from sqlite_utils import Database
 
 from loyalty.phones import mask_phone
 from processing import wire
 from processing.amounts import to_minor
 from processing.errors import ErrorCode
 from processing.server import codes, members, snapshots
+from processing.server.engine import Database
 from processing.server.handling import (
     Ctx,
     IdempotencyKey,

@@ -17,9 +17,9 @@ import threading
 from typing import Protocol
 
 import httpx
-from sqlite_utils import Database
 
 from loyalty.phones import mask_phone
+from processing.server.engine import Database
 
 log = logging.getLogger("processing.sms")
 

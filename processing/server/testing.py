@@ -22,9 +22,9 @@ from pathlib import Path
 from processing.server import auth, seed, zones
 from processing.server.codes import latest_codes
 from processing.server.context import Clock, ServerContext, system_clock
+from processing.server.engine import open_storage
 from processing.server.runner import bind, make_server
 from processing.server.sms import DevSmsSink, SmsGateway
-from processing.server.storage import Storage
 
 
 class ManualClock:
@@ -82,7 +82,7 @@ def running_server(
     Raises RuntimeError when the server does not start within ``startup_timeout`` seconds.
     """
     zone = zones.load(timezone)
-    storage = Storage(db_path, synchronous=synchronous)
+    storage = open_storage(db_path, synchronous=synchronous)
     ctx = ServerContext(
         storage=storage,
         clock=clock,
