@@ -69,6 +69,16 @@ class StorageEngine(Protocol):
         ...
 
     @property
+    def location(self) -> str:
+        """What to open again in another process (may hold a password: never shown)."""
+        ...
+
+    @property
+    def engine(self) -> str:
+        """ "sqlite" or "postgresql"."""
+        ...
+
+    @property
     def synchronous(self) -> str: ...
 
     def db(self) -> Database:

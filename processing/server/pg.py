@@ -219,6 +219,7 @@ def _configure(conn: psycopg.Connection[Any]) -> None:
 class PgStorage:
     """The server database on PostgreSQL: pooled connections, serialisable writes, retried."""
 
+    engine = "postgresql"
     synchronous = "FULL"  # PostgreSQL's own durability (synchronous_commit) applies
 
     def __init__(self, dsn: str, *, pool_size: int = POOL_SIZE) -> None:

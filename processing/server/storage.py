@@ -66,8 +66,14 @@ class Storage:
         except Exception as exc:  # sqlite3, OS and Alembic errors alike: one sentence
             raise StorageError(f"Cannot open the processing database {self.path}: {exc}") from exc
 
+    engine = "sqlite"
+
     @property
     def target(self) -> str:
+        return str(self.path)
+
+    @property
+    def location(self) -> str:
         return str(self.path)
 
     def health(self) -> str:
