@@ -127,16 +127,20 @@ def server_process(
     timezone: str = zones.DEFAULT_NAME,
     extra_args: Sequence[str] = (),
     scheme: str = "http",
+    port_file: Path | None = None,
 ) -> Iterator[str]:
     """``python -m processing.server serve --demo`` on a free loopback port, in its own
     process (``workers`` > 1: with that many server processes; ``timezone``: ``serve
-    --timezone``; ``extra_args``: more options, such as the TLS ones, with ``scheme`` "https").
+    --timezone``; ``extra_args``: more options, such as the TLS ones, with ``scheme`` "https";
+    ``port_file``: where it announces its port, next to ``db_path`` unless told — give one for
+    a PostgreSQL DSN, and a different one for each of several nodes on one database).
 
     The database must already be seeded (``seed_demo``: hence ``--demo``). Yields the base URL;
     terminates the process (by its own pid) on exit. Raises RuntimeError when it does not
     announce its port in time.
     """
-    port_file = Path(f"{db_path}.port")
+    if port_file is None:
+        port_file = Path(f"{db_path}.port")  # a PostgreSQL DSN needs ``port_file`` given
     port_file.unlink(missing_ok=True)
     process = subprocess.Popen(
         [
