@@ -55,7 +55,7 @@ def dsn(postgres: tuple[Cluster, str]) -> Iterator[str]:
 def node(dsn: str, tmp_path: Path, name: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """``serve --db <dsn>`` in its own process on a free port: the process and its URL."""
     port_file = tmp_path / f"{name}.port"
-    errors = (tmp_path / f"{name}.stderr").open("ab")  # noqa: SIM115 - lives with the node
+    errors = (tmp_path / f"{name}.stderr").open("ab")  # lives as long as the node
     process = subprocess.Popen(
         [
             *(sys.executable, "-m", "processing.server", "serve", "--db", dsn),
@@ -219,9 +219,7 @@ def _count(dsn: str, check_ids: list[str]) -> tuple[int, int]:
         return int(checks.fetchone()[0]), int(spends.fetchone()[0])  # type: ignore[index]
 
 
-def test_node_killed_mid_batch_loses_nothing_and_doubles_nothing(
-    dsn: str, tmp_path: Path
-) -> None:
+def test_node_killed_mid_batch_loses_nothing_and_doubles_nothing(dsn: str, tmp_path: Path) -> None:
     (key,) = _seed(dsn, 1)
     items = _batch(wire.MAX_BATCH)
     check_ids = [i.check.check_id for i in items]
