@@ -102,6 +102,12 @@ class StorageEngine(Protocol):
     def close(self) -> None: ...
 
 
+def skip_locked(db: Database) -> str:
+    """`` FOR UPDATE SKIP LOCKED`` where the engine has row locks (PostgreSQL), else nothing
+    (SQLite has one writer at a time: nothing to skip). For queue-like sweeps."""
+    return str(getattr(db, "SKIP_LOCKED", ""))
+
+
 def is_postgres(target: str | Path) -> bool:
     return isinstance(target, str) and target.startswith(POSTGRES_SCHEMES)
 

@@ -154,6 +154,8 @@ class _Rows:
 class PgDatabase:
     """One pooled connection as the domain's :class:`~processing.server.engine.Database`."""
 
+    SKIP_LOCKED = " FOR UPDATE SKIP LOCKED"
+
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self._conn = conn
 
