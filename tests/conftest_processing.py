@@ -14,7 +14,7 @@ import pytest
 
 from processing.client import ClientSettings, ProcessingClient
 from processing.server.testing import ManualClock, RunningServer, running_server
-from tests.postgres_cluster import Cluster
+from processing.server.testing_pg import Cluster
 
 ENGINES = ("sqlite", "postgresql")
 

@@ -20,7 +20,7 @@ from processing.server.migrate import HEAD, script_head, upgrade
 from processing.server.pg import PgStorage, translate
 from processing.server.storage import Storage, StorageError
 from processing.server.testing import RunningServer
-from tests.postgres_cluster import Cluster
+from processing.server.testing_pg import Cluster
 
 pytest_plugins = ["tests.conftest_processing"]
 

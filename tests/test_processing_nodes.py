@@ -32,7 +32,7 @@ from processing.client import ClientSettings, ProcessingClient
 from processing.errors import ProcessingError, Rejected
 from processing.server import auth, ledger, seed
 from processing.server.pg import PgStorage
-from tests.postgres_cluster import Cluster
+from processing.server.testing_pg import Cluster
 
 pytest_plugins = ["tests.conftest_processing"]
 

@@ -3,8 +3,8 @@
 Several server processes, on one machine or many, share one database with no coordination
 but the database itself:
 
-- Every write runs in a SERIALIZABLE transaction on a pooled connection, on a thread of this
-  process's writer pool. Two transactions whose reads and writes could not have happened one
+- Every write runs in a SERIALIZABLE transaction on a pooled connection (on the event loop's
+  thread, or a writer thread for a long replay batch: :meth:`PgStorage.run`). Two transactions whose reads and writes could not have happened one
   after the other (two tills spending one balance, two nodes storing one idempotency key) are
   not both committed: PostgreSQL aborts one with a serialisation failure, and it is run again
   from the start (:data:`RETRIES` times, after a short random pause), seeing what the other
@@ -31,7 +31,6 @@ SQLite spellings; :func:`translate` turns them into psycopg's, once per statemen
 
 from __future__ import annotations
 
-import asyncio
 import random
 import re
 import threading
@@ -161,7 +160,9 @@ class PgDatabase:
 
     def execute(self, sql: str, parameters: Any = None) -> psycopg.Cursor[Any]:
         text, numbered = translate(sql)
-        return self._conn.execute(text, _params(parameters, numbered), prepare=False)
+        # psycopg prepares a statement on the server once it has run a few times on this
+        # connection: the hot path's statements are parsed and planned once per connection.
+        return self._conn.execute(text, _params(parameters, numbered))
 
     def executemany(self, sql: str, parameters: Iterable[Sequence[Any]]) -> None:
         text, numbered = translate(sql)
@@ -320,7 +321,16 @@ class PgStorage:
         return self._writers.submit(self.transact, fn)
 
     async def run(self, fn: Callable[[PgDatabase], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._writers, self.transact, fn)
+        """Run ``fn(db)`` in a serialisable transaction on the event loop's own thread.
+
+        Why not the writer threads: a transaction is a few dozen statements, and each gives up
+        the GIL while PostgreSQL answers and must win it back from the event loop thread, which
+        holds it for a whole request step at a time (up to the 5 ms switch interval) — the
+        same reason the SQLite engine writes on the loop (:meth:`GroupCommit.run
+        <processing.server.writes.GroupCommit.run>`). A node serves its requests one
+        database step at a time, as its reads already do; more concurrency comes from more
+        processes (``serve --workers``, more nodes), which PostgreSQL serves in parallel."""
+        return self.transact(fn)
 
     def start_committer(self) -> None:
         """Nothing to start: writes go to the writer pool."""

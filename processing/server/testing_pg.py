@@ -1,5 +1,5 @@
-"""A throwaway PostgreSQL cluster for the tests: the Debian package's binaries, started by the
-test session in a temporary data directory on a free loopback port, stopped at the end.
+"""A throwaway PostgreSQL cluster for tests and benchmarks: the Debian package's binaries,
+started in a temporary data directory on a free loopback port, stopped at the end.
 
 initdb refuses to run as root, so when the tests run as root the cluster belongs to the
 ``postgres`` user (``runuser``), with a data directory that user owns. Databases are made from
@@ -54,17 +54,17 @@ class Cluster:
             command = ["runuser", "-u", "postgres", "--", *command]
         subprocess.run(command, check=True, capture_output=True, timeout=120)
 
-    def start(self) -> None:
+    def start(self, *, durable: bool = False) -> None:
+        """initdb and start; ``durable``: with fsync and synchronous commit (a benchmark of
+        what production pays), else without (tests do not survive power loss)."""
         if self._as_postgres:
             shutil.chown(self.root, "postgres", "postgres")
         self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", self.user, "-E", "UTF8")
-        options = (
-            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1"
-            # A test cluster: no power loss to survive, so no fsync; enough connections for a
-            # few server processes with their pools.
-            " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-            " -c max_connections=300"
-        )
+        # Enough connections for a few server processes with their pools.
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1"
+        options += " -c max_connections=300"
+        if not durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self._run(
             "pg_ctl",
             "-D",
@@ -84,6 +84,20 @@ class Cluster:
             self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
+
+    def pids(self) -> list[int]:
+        """The postmaster and its children (backends, writers): the database's CPU."""
+        postmaster = int((self.data / "postmaster.pid").read_text().split()[0])
+        found = [postmaster]
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    stat = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                if int(stat[1]) == postmaster:
+                    found.append(int(entry))
+        return found
 
     def dsn(self, dbname: str) -> str:
         return f"postgresql://{self.user}@127.0.0.1:{self.port}/{dbname}"
