@@ -4,12 +4,15 @@ Several server processes, on one machine or many, share one database with no coo
 but the database itself:
 
 - Every write runs in a SERIALIZABLE transaction on a pooled connection (on the event loop's
-  thread, or a writer thread for a long replay batch: :meth:`PgStorage.run`). Two transactions whose reads and writes could not have happened one
-  after the other (two tills spending one balance, two nodes storing one idempotency key) are
-  not both committed: PostgreSQL aborts one with a serialisation failure, and it is run again
-  from the start (:data:`RETRIES` times, after a short random pause), seeing what the other
-  committed. No lock is global: transactions touching other members never wait for each
-  other. The write function must therefore be safe to run again, which every domain write is
+  thread, or a writer thread for a long replay batch: :meth:`PgStorage.run`). Two
+  transactions whose reads and writes could not have happened one after the other (two tills
+  spending one balance, two nodes storing one idempotency key) are not both committed:
+  PostgreSQL aborts one with a serialisation failure, and it is run again from the start
+  (:data:`RETRIES` times, after a short random pause), seeing what the other committed. No
+  lock is global, but two things are shared by most writes and make them conflict (and run
+  again) when they overlap: the member-change counter row (below) and the open holds the
+  hold's expiry sweep reads. That, not CPU, bounds the write rate today (see the
+  ``server_throughput_pg`` benchmark). The write function must therefore be safe to run again, which every domain write is
   (it reads the database, changes it, and keeps no state outside it).
 - Idempotency keys: the key's lookup and its stored answer are in the handler's own
   serialisable transaction, so of two nodes applying one key at once exactly one commits; the
