@@ -5,7 +5,8 @@ The spend is worked out here; the earn per line in :mod:`loyalty.earn`.
 The order of the rules, and why:
 
 1. **Spend first.** The most a check can take is the smallest of: the % cap of the check total,
-   the sum of per-line caps (0 on categories points cannot pay for), the total less the minimum
+   the sum of per-line caps (0 on categories points cannot pay for and on lines the store
+   marks not payable with points), the total less the minimum
    paid in money, the program's max per check and the member's available points — rounded down
    to the program's precision. Below the program's minimum it is zero, and it is zero for
    members who are not active. The spend applied is the request bounded by that maximum,
@@ -137,7 +138,7 @@ def _line_caps(program: Program, lines: Sequence[Line], amounts: list[Decimal]) 
     rules = program.spend
     return [
         ZERO
-        if line.category in rules.excluded_categories
+        if line.category in rules.excluded_categories or not line.payable_with_points
         else quantize_down(percent_of(amount, rules.max_percent_per_line))
         for line, amount in zip(lines, amounts, strict=True)
     ]

@@ -28,6 +28,9 @@ class Line:
     """Sold at a store discount (earns nothing when the program excludes discounted lines)."""
     discount: Decimal = field(default=Decimal("0.00"))
     """Money the store took off this line; a positive discount marks the line discounted."""
+    payable_with_points: bool = True
+    """False: the store does not let points pay for this line (spend cap zero; it still earns
+    as the program says)."""
 
     def __post_init__(self) -> None:
         quantity = to_decimal(self.quantity, "quantity")

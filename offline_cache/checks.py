@@ -184,3 +184,26 @@ def queue_record(
 
 
 __all__ = ["CheckRecord", "DuplicateRecord", "commit_check", "queue_record"]
+
+
+PRINTED_NUMBER = 8
+"""Characters of the check id printed on the receipt as its number."""
+
+
+def ids_by_number(db: Database, number: str) -> list[str]:
+    """The ids of this till's checks that ``number`` names, at most two (two mean: ambiguous).
+
+    ``number`` is the full id, a prefix of it from the printed number's 8 characters on (any
+    case), or, for a check made without a customer, the claim code on its receipt (with or
+    without the spaces). The whole id wins over a prefix of another check.
+    """
+    exact = db.execute("SELECT id FROM checks WHERE id = ?", [number]).fetchone()
+    if exact is not None:
+        return [str(exact[0])]
+    prefix = number.upper() if len(number) >= PRINTED_NUMBER else None
+    rows = db.execute(
+        "SELECT id FROM checks WHERE upper(substr(id, 1, length(?1))) = ?1"
+        " OR (member_id IS NULL AND json_extract(payload, '$.claim.code') = ?2) LIMIT 2",
+        [prefix, number.replace(" ", "")],
+    ).fetchall()
+    return [str(r[0]) for r in rows]

@@ -133,6 +133,7 @@ class ProcessingTransport:
                 record.id,
                 True,
                 returned.model_dump(mode="json"),
+                differences=_return_differences(returned),
                 member_id=returned.member_id or None,
                 balance_after=returned.balance_after if returned.member_id else None,
             )
@@ -196,6 +197,17 @@ def _transient(call: Callable[[], T]) -> T:
         raise
     except ProcessingError as error:
         raise TransientFailure(str(error)) from error
+
+
+def _return_differences(result: wire.ReturnResult) -> tuple[Difference, ...]:
+    """Earned points a queued return could not take back (already spent): nobody at the
+    counter heard it, so the admin sees it as a conflict."""
+    if not result.conflict:
+        return ()
+    taken = str(result.points_taken_back)
+    wanted = str(result.points_taken_back + result.shortfall)
+    detail = {"conflict": result.conflict, "shortfall": str(result.shortfall)}
+    return (Difference("server_conflict", wanted, taken, detail),)
 
 
 def _check_delivery(

@@ -225,6 +225,18 @@ class Line(Request):
     quantity: Quantity
     amount: Money
     discounted: StrictBool = False
+    payable_with_points: StrictBool = True
+    """False: points may not pay for this line (the store's rule, e.g. a fiscal register's
+    flag); its spend cap is zero, as for an excluded category."""
+
+    @model_serializer(mode="wrap")
+    def _without_default_payable(self, handler: SerializerFunctionWrapHandler) -> Any:
+        # Left out when true, so a line from a till that never sends it serialises (and
+        # hashes, for its Idempotency-Key) exactly as before the field existed.
+        data = handler(self)
+        if isinstance(data, dict) and data.get("payable_with_points") is True:
+            del data["payable_with_points"]
+        return data
 
 
 class CheckRequest(Request):
@@ -390,6 +402,9 @@ class ReturnResult(Answer):
     points_taken_back: Money
     points_given_back: Money
     balance_after: Money
+    conflict: str | None = None
+    """``return_shortfall``: earned points already spent; ``shortfall`` could not be taken."""
+    shortfall: Money = Field(default=Decimal("0"))
     message: UserMessage
 
 

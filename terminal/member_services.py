@@ -296,6 +296,7 @@ class MemberServices(ServiceBase):
                 "taken_back": str(result.points_taken_back),
                 "given_back": str(result.points_given_back),
                 **({"no_member": True} if no_member else {}),
+                **({"shortfall": str(result.shortfall)} if result.shortfall else {}),
             },
         )
         return ReturnView(
@@ -306,6 +307,7 @@ class MemberServices(ServiceBase):
             None if no_member else result.balance_after,
             queued=False,
             no_member=no_member,
+            shortfall=result.shortfall,
         )
 
 

@@ -248,4 +248,5 @@ def core_line(line: SaleLine) -> Line:
         unit_price=line.price,
         discounted=line.discounted,
         discount=max(Decimal(0), gross - line.amount),
+        payable_with_points=line.payable_with_points,
     )

@@ -12,10 +12,13 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from offline_cache.checks import ids_by_number
 from offline_cache.clock import from_text
 from offline_cache.outbox import Outbox
 from offline_cache.print_jobs import PrintJobs
 from processing import wire
+from terminal.errors import TillError
+from terminal.i18n import _
 from terminal.views import CheckRow, ClaimView, ShiftReport, SyncView
 
 
@@ -69,19 +72,20 @@ def recent_checks(db: Database, limit: int = 30) -> list[CheckRow]:
 
 
 def check_details(db: Database, check_id: str) -> tuple[CheckRow, dict[str, Any]] | None:
-    """One check and the details kept for reprints and returns.
+    """One check and the details kept for reprints and returns; None when there is none.
 
-    ``check_id`` is the full id, its printed number (the first 8 characters) or, for a check
-    made without a customer, the claim code on its receipt (with or without the spaces).
+    ``check_id`` is the full id, its printed number (the first 8 characters, or more of the
+    id) or, for a check made without a customer, the claim code on its receipt. A number that
+    names two checks of this till raises TillError asking for more characters.
     """
-    compact = check_id.replace(" ", "")
-    row = db.execute(
-        f"SELECT {_CHECK_COLUMNS} FROM checks WHERE id = ? OR upper(substr(id, 1, 8)) = upper(?)"
-        " OR (member_id IS NULL AND json_extract(payload, '$.claim.code') = ?) LIMIT 1",
-        [check_id, check_id, compact],
-    ).fetchone()
-    if row is None:
+    found = ids_by_number(db, check_id)
+    if len(found) > 1:
+        raise TillError(
+            _("Several checks start with this number; type more characters of the check id.")
+        )
+    if not found:
         return None
+    row = db.execute(f"SELECT {_CHECK_COLUMNS} FROM checks WHERE id = ?", [found[0]]).fetchone()
     return _check_row(row), json.loads(row[9])
 
 

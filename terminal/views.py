@@ -64,6 +64,8 @@ class SaleLine:
     discounted: bool = False
     barcode: str | None = None
     category: str = ""
+    payable_with_points: bool = True
+    """False: points may not pay for this line (the cash register's flags)."""
 
 
 @dataclass(frozen=True)
@@ -172,6 +174,8 @@ class ReturnView:
     queued: bool
     no_member: bool = False
     """The check was made without a customer and nobody collected its points: none moved."""
+    shortfall: Decimal = Decimal(0)
+    """Earned points already spent, so not taken back (the store deducts them from the refund)."""
 
 
 @dataclass(frozen=True)

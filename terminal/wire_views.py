@@ -61,6 +61,7 @@ def wire_line(line: SaleLine) -> wire.Line:
         quantity=line.quantity,
         amount=line.amount,
         discounted=line.discounted,
+        payable_with_points=line.payable_with_points,
     )
 
 

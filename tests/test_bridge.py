@@ -422,3 +422,31 @@ def test_print_true_queues_the_tills_own_receipt_and_false_queues_nothing(till: 
     with till_db(till.services.settings) as db:
         jobs = db.execute("SELECT check_id FROM print_jobs").fetchall()
     assert [str(row[0]) for row in jobs] == [till.check_id("R-14")]
+
+
+def test_a_partial_refund_gives_back_exactly_the_discount_the_register_applied(
+    till: Till,
+) -> None:
+    # Lines 4 and 5 are not payable with points: the server itself gives them no share of the
+    # spend, so the register's discounts are the server's split, line by line.
+    with till.register() as pos:
+        pos.put_cart("R-NP", AWKWARD, identifier=ANNA)
+        by_line = discounts(pos.spend("R-NP", Decimal("250")))
+        assert by_line[4] == 0 and by_line[5] == 0
+        pos.finish("R-NP", "FN-NP")
+        check_id = till.check_id("R-NP")
+        refund = pos.refund("RF-NP", "R-NP", {1: Decimal("3")})["refund"]
+        assert Decimal(refund["points_given_back"]) == by_line[1]
+        assert till.server_returns(check_id) == [
+            (int(Decimal(refund["points_taken_back"]) * 100), int(by_line[1] * 100))
+        ]
+        # The rest of the check, payable lines one by one: every point spent comes back once.
+        for line in (2, 3, 6):
+            quantity = {2: "1", 3: "0.455", 6: "7"}[line]
+            back = pos.refund(f"RF-NP-{line}", "R-NP", {line: Decimal(quantity)})["refund"]
+            assert Decimal(back["points_given_back"]) == by_line[line]
+    with till.server.ctx.storage.read() as db:
+        given = db.execute(
+            "SELECT SUM(given_back) FROM returns WHERE check_id = ?", [check_id]
+        ).fetchone()[0]
+    assert given == 25000

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
-from terminal.bridge.discounts import line_discounts, spendable
+from terminal.bridge.discounts import line_discounts
 from terminal.bridge.simulator import CartError, lines_from_csv, lines_from_items
 from terminal.cli import main
 
@@ -28,7 +28,7 @@ def test_split_is_exact_capped_and_leaves_unpayable_lines_alone(
 ) -> None:
     caps = [cap for cap, _ in lines]
     payable = [ok for _, ok in lines]
-    most = spendable(caps, payable, Decimal("1000000"))
+    most = sum((cap for cap, ok in lines if ok), Decimal(0))
     spend = (most * per_mille / 10_000).quantize(CENT, rounding="ROUND_DOWN")
     split = line_discounts(spend, caps, payable)
     assert sum(split, Decimal(0)) == spend
@@ -37,12 +37,14 @@ def test_split_is_exact_capped_and_leaves_unpayable_lines_alone(
         assert share == share.quantize(CENT)
 
 
-def test_the_servers_split_is_kept_when_it_fits_and_replaced_when_it_does_not() -> None:
+def test_the_servers_split_is_kept_and_one_ignoring_the_flags_is_refused() -> None:
     caps = [Decimal("10"), Decimal("10"), Decimal("10")]
     server = [Decimal("3.34"), Decimal("3.33"), Decimal("3.33")]
     assert line_discounts(Decimal("10"), caps, [True] * 3, server) == server
-    redone = line_discounts(Decimal("10"), caps, [True, False, True], server)
-    assert redone == [Decimal("5.00"), Decimal("0.00"), Decimal("5.00")]
+    with pytest.raises(ValueError):  # points on a line the register does not let them pay
+        line_discounts(Decimal("10"), caps, [True, False, True], server)
+    offline = line_discounts(Decimal("10"), caps, [True, False, True])
+    assert offline == [Decimal("5.00"), Decimal("0.00"), Decimal("5.00")]
     with pytest.raises(ValueError):
         line_discounts(Decimal("25"), caps, [True, False, True])
 

@@ -49,11 +49,11 @@ def _request(member: str, spend: str, amount: str = "1000.00") -> wire.CheckRequ
     )
 
 
-def _hold(client: ProcessingClient, req: wire.CheckRequest) -> wire.Hold:
+def _hold(client: ProcessingClient, req: wire.CheckRequest, key: str = "") -> wire.Hold:
     calc = client.calculate(req)
     return client.hold(
         wire.HoldRequest(**req.model_dump(), fingerprint=calc.fingerprint),
-        idempotency_key=f"h-{req.check_id}",
+        idempotency_key=key or f"h-{req.check_id}",
     )
 
 
@@ -296,3 +296,69 @@ def test_a_hold_refused_for_a_wrong_code_can_be_retried_with_the_right_one(
         idempotency_key="code-1" if same_key else "code-2",
     )
     assert held.points_held == Decimal("600.00")
+
+
+# ------------------------------------------- a lost hold answer, then the till calculates again
+
+
+def test_a_lost_hold_answer_then_a_new_hold_replaces_it_and_settles_once(
+    client: ProcessingClient, server: RunningServer
+) -> None:
+    req = _request(TARAS, "250")
+    _hold(client, req)  # applied, but the till never heard the answer
+    # The server is back; the cashier recalculates: the same check id, a new body and key.
+    again = req.model_copy(update={"requested_spend": Decimal("300")})
+    calc = client.calculate(again)
+    assert calc.spend == Decimal("300.00")  # its own lost hold (250 of 400) does not count
+    held = client.hold(
+        wire.HoldRequest(**again.model_dump(), fingerprint=calc.fingerprint),
+        idempotency_key=f"h2-{req.check_id}",
+    )
+    assert held.points_held == Decimal("300.00")
+    assert _available(server, TARAS) == 100_00  # one reservation, not two
+    result = client.confirm(req.check_id, idempotency_key="confirm")
+    assert (result.status, result.spent, result.conflict) == (
+        "confirmed",
+        Decimal("300.00"),
+        None,
+    )
+    assert _available(server, TARAS) == 100_00
+    _settled_once(server, req.check_id)
+
+
+def test_a_new_hold_after_the_lost_one_expired_is_held_afresh(
+    client: ProcessingClient, server: RunningServer, clock: ManualClock
+) -> None:
+    req = _request(ANNA, "200")
+    _hold(client, req)
+    clock.advance(server.ctx.hold_ttl + 60)
+    _hold(client, req.model_copy(update={"requested_spend": Decimal("100")}), "h2")
+    result = client.confirm(req.check_id, idempotency_key="confirm")
+    assert (result.status, result.spent) == ("confirmed", Decimal("100.00"))
+    assert _available(server, ANNA) == 1400_00
+    _settled_once(server, req.check_id)
+
+
+def test_a_new_hold_of_a_held_check_is_refused_to_others_and_after_settling(
+    client: ProcessingClient, server: RunningServer
+) -> None:
+    req = _request(ANNA, "200")
+    _hold(client, req)
+    # Another member under the same check id: the id is taken.
+    with pytest.raises(Rejected) as caught:
+        _hold(client, req.model_copy(update={"member_id": IVAN}), "h-ivan")
+    assert caught.value.code == "check_exists"
+    # Another till of the store, or another store: the hold is not theirs to replace.
+    for store, till in (("S1", "T2"), ("S9", "T1")):
+        with ProcessingClient(server.url, server.add_till(store, till)) as other:
+            with pytest.raises(Rejected) as foreign:
+                _hold(other, req)
+            assert (foreign.value.code, foreign.value.status) == ("unknown_check", 404)
+    assert _available(server, ANNA) == 1300_00  # the first hold stands, untouched
+    client.confirm(req.check_id, idempotency_key="confirm")
+    # Applied: a new hold cannot reopen it.
+    with pytest.raises(Rejected) as settled:
+        _hold(client, req.model_copy(update={"requested_spend": Decimal("100")}), "h2")
+    assert settled.value.code == "check_exists"
+    assert _available(server, ANNA) == 1300_00
+    _settled_once(server, req.check_id)

@@ -18,11 +18,13 @@ from pathlib import Path
 import pytest
 
 from processing import wire
+from processing.server import ledger
 from processing.server.testing import RunningServer
 from terminal.composition import build_services
 from terminal.service_base import TillError
 from terminal.services import TillServices, hold_key
 from terminal.views import QUICK_AMOUNT, SaleDraft, SaleLine
+from tests.faultproxy import Fault, FaultProxy
 from tests.test_ui_support import ANNA, server, till_settings
 
 
@@ -87,3 +89,42 @@ def test_a_wrong_code_then_the_right_one_confirms_the_same_check(tmp_path: Path)
         fixed = replace(draft, spend_code_id=code_id, spend_code=right)
         result = services.commit_sale(fixed, services.preview(fixed))
         assert result.confirmed and result.spent == Decimal(600)
+
+
+def test_a_lost_hold_answer_then_a_recalculated_sale_is_applied_once(tmp_path: Path) -> None:
+    # The hold reaches the server and is applied; its answer never comes back (a 500 from the
+    # proxy after forwarding). The server is back, the cashier recalculates and commits.
+    with (
+        server(tmp_path) as srv,
+        FaultProxy(("127.0.0.1", int(srv.url.rsplit(":", 1)[1]))) as proxy,
+    ):
+        services = build_services(till_settings(tmp_path, proxy.url, srv.api_key))
+        try:
+            services.start_shift("1")
+            draft = sale(services, "1000.00", "200")
+            preview = services.preview(draft)
+            proxy.set_fault(Fault.ERROR_500_AFTER_FORWARD)
+            with pytest.raises(TillError):
+                services.commit_sale(draft, preview)
+            assert proxy.count(Fault.ERROR_500_AFTER_FORWARD) >= 1
+            proxy.heal()
+            again = services.preview(draft)
+            assert again.online
+            result = services.commit_sale(draft, again)
+            assert result.confirmed and result.spent == Decimal(200)
+            with services.database() as till_db:
+                kept = till_db.execute(
+                    "SELECT count(*) FROM checks WHERE id = ?", [draft.check_id]
+                ).fetchone()[0]
+            assert kept == 1
+        finally:
+            services.close()
+        with srv.ctx.storage.read() as db:
+            rows = db.execute(
+                "SELECT status, spend FROM checks WHERE id = ?", [draft.check_id]
+            ).fetchall()
+            assert [tuple(r) for r in rows] == [("confirmed", 200_00)]
+            assert draft.member is not None
+            member = draft.member.member_id
+            assert ledger.available(db, member, srv.ctx.now()) == 1300_00
+            assert ledger.audit(db) == []

@@ -24,6 +24,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
 from processing import wire
+from processing.errors import ErrorCode
 from processing.server import idempotency
 from processing.server.auth import TillIdentity
 from processing.server.context import NoProgram, ServerContext
@@ -101,6 +102,7 @@ async def idempotent_write(
     *,
     now: int | None = None,
     refusal_is_final: bool = True,
+    not_yet: frozenset[ErrorCode] = frozenset(),
 ) -> Response:
     """Run ``handler(db, now)`` once per (till, key); replays get the first answer back.
 
@@ -111,7 +113,9 @@ async def idempotent_write(
     the time the handler runs at (default: the clock inside the transaction), for work
     prepared before it at that time. ``refusal_is_final`` False: a refusal answers only the
     same body again; the same key with a corrected body is handled afresh
-    (:func:`idempotency.lookup`).
+    (:func:`idempotency.lookup`). ``not_yet``: refusals that changed nothing and only say
+    "not yet" (a return whose check has not reached the server): not stored either, so the
+    same request under the same key is judged afresh later.
     """
     route = request.url.path
     digest = idempotency.body_hash(route, b"" if body is None else body.model_dump_json().encode())
@@ -131,7 +135,7 @@ async def idempotent_write(
                 db.conn.execute("ROLLBACK TO SAVEPOINT handler")
             db.conn.execute("RELEASE SAVEPOINT handler")
             result = idempotency.StoredAnswer(error.status, json.dumps(error.body()))
-            if error.status == 429 and not error.keep_effects:
+            if (error.status == 429 or error.code in not_yet) and not error.keep_effects:
                 # "Try again later" that changed nothing is not this key's answer for ever:
                 # the same request under the same key is judged afresh when it comes back.
                 return result

@@ -64,7 +64,9 @@ def calculate(
     if member.state == "blocked":
         raise ApiError(ErrorCode.MEMBER_BLOCKED, "This member is blocked.")
     lines = pricing.core_lines(db, request.lines)
-    view = pricing.member_view(db, member, now)
+    # A check held before (its answer lost) is calculated without its own hold: the new hold
+    # replaces it (see :func:`hold`).
+    view = pricing.member_view(db, member, now, check_id=request.check_id)
     coupons = pricing.usable_coupons(db, member.id, request.coupons, now, zone)
     return pricing.run(program, lines, view, request.requested_spend, coupons, now, zone)
 
@@ -75,18 +77,19 @@ _INPUTS = (
     " (SELECT COALESCE(SUM(remaining), 0) FROM lots WHERE member_id = m.id AND remaining != 0"
     "  AND active_from <= ?1 AND (expires_at IS NULL OR expires_at > ?1)),"
     " (SELECT COALESCE(SUM(spend), 0) FROM checks WHERE member_id = m.id AND status = 'held'"
-    "  AND hold_expires_at > ?1),"
+    "  AND hold_expires_at > ?1 AND id != ?3),"
     " (SELECT group_concat(id, char(31)) FROM offers WHERE member_id = m.id)"
     " FROM members m WHERE m.id = ?2"
 )
 """Everything a check's calculation reads besides the program and the catalog, in one query:
-the member, the program version, active points, open holds, personal offers."""
+the member, the program version, active points, open holds (besides the check's own, which a
+new hold replaces), personal offers."""
 
 HoldInputs = tuple[object, ...]
 
 
-def _inputs(db: Database, member_id: str, now: int) -> HoldInputs | None:
-    row = db.execute(_INPUTS, [now, member_id]).fetchone()
+def _inputs(db: Database, member_id: str, now: int, check_id: str) -> HoldInputs | None:
+    row = db.execute(_INPUTS, [now, member_id, check_id]).fetchone()
     return None if row is None else tuple(row)
 
 
@@ -113,7 +116,7 @@ def prepare_hold(
     """The hold's calculation at ``now`` on ``zone``'s calendar (the caller's store) from a
     read snapshot; None when it cannot be prepared
     (unknown member, refused lines, another program version …: :func:`hold` works it out)."""
-    inputs = _inputs(db, request.member_id, now)
+    inputs = _inputs(db, request.member_id, now, request.check_id)
     if inputs is None or inputs[7] != program.version:
         return None
     member = members.MemberRow(
@@ -193,7 +196,7 @@ def _still_valid(db: Database, request: wire.HoldRequest, prepared: PreparedHold
         db, request.member_id, request.coupons, prepared.now, prepared.zone
     )
     return (
-        _inputs(db, request.member_id, prepared.now) == prepared.inputs
+        _inputs(db, request.member_id, prepared.now, request.check_id) == prepared.inputs
         and pricing.catalog_categories(db, request.lines) == prepared.categories
         and tuple(coupons) == prepared.calc.coupons  # none used meanwhile by another check
     )
@@ -217,8 +220,7 @@ def hold(
     """
     sweep_expired_holds(db, now)
     if checks.load(db, request.check_id) is not None:
-        checks.require_store(db, request.check_id, caller.store_id)
-        raise ApiError(ErrorCode.CHECK_EXISTS, "This check id was already used.")
+        _replace_unsettled(db, request, now, caller)
     if checks.held_by_claim(db, request.check_id):
         raise ApiError(ErrorCode.CHECK_EXISTS, "This check id was already used.")
     if (
@@ -238,7 +240,7 @@ def hold(
         if member.state == "blocked":
             raise ApiError(ErrorCode.MEMBER_BLOCKED, "This member is blocked.")
         lines = pricing.core_lines(db, request.lines)
-        view = pricing.member_view(db, member, now)
+        view = pricing.member_view(db, member, now, check_id=request.check_id)
         coupons = pricing.usable_coupons(db, member.id, request.coupons, now, caller.zone)
         calc = pricing.run(program, lines, view, request.requested_spend, coupons, now, caller.zone)
         fresh = pricing.to_wire(request.check_id, calc)
@@ -287,10 +289,38 @@ def hold(
     )
 
 
+def _replace_unsettled(
+    db: Database, request: wire.HoldRequest, now: int, caller: TillIdentity
+) -> None:
+    """Make way for a new hold of a check already held and never settled, or refuse it.
+
+    The hold's answer may have been lost and the till calculated the check again (a new body,
+    so a new Idempotency-Key): the same till's new hold for the same member replaces the old
+    one, whose reservation is released here, in the same transaction as the new hold (a refused
+    new hold rolls back and leaves the old one as it was). Another store's or till's check is
+    ``unknown_check``; a check applied, cancelled or of another member is ``check_exists``."""
+    checks.require_store(db, request.check_id, caller.store_id)
+    row = db.execute(
+        "SELECT status, member_id, till_id, spend FROM checks WHERE id = ?", [request.check_id]
+    ).fetchone()
+    status, member_id, till_id, spend = str(row[0]), str(row[1]), str(row[2]), int(row[3])
+    if status not in ("held", "expired") or member_id != request.member_id:
+        raise ApiError(ErrorCode.CHECK_EXISTS, "This check id was already used.")
+    if till_id != caller.till_id:  # a hold is the till's that made it
+        raise ApiError(ErrorCode.UNKNOWN_CHECK, checks.NOT_FOUND)
+    if status == "held" and spend:
+        ledger.record_release(db, member_id, spend, now, request.check_id, "replaced")
+    db.execute("DELETE FROM checks WHERE id = ?", [request.check_id])
+
+
 def stored_calculation(db: Database, check_id: str) -> Calculation | None:
     """The calculation a check was held with (never changes once written), or None."""
     row = db.execute("SELECT calculation FROM checks WHERE id = ?", [check_id]).fetchone()
     return None if row is None else Calculation.from_dict(json.loads(row[0]))
+
+
+def _fingerprint(db: Database, check_id: str) -> str:
+    return str(db.execute("SELECT fingerprint FROM checks WHERE id = ?", [check_id]).fetchone()[0])
 
 
 def confirm(
@@ -312,9 +342,9 @@ def confirm(
     settled by its offline replay) answers its stored result; a cancelled one
     ``check_already_closed``.
 
-    ``calc``: the check's stored calculation when already read (before the write lock: it is
-    written once, with the hold); ``program`` may be a callable, called only when needed;
-    the answer's dates follow the caller's store's calendar."""
+    ``calc``: the check's stored calculation when already read (before the write lock; read
+    again if a new hold replaced it meanwhile); ``program`` may be a callable, called only
+    when needed; the answer's dates follow the caller's store's calendar."""
     found = checks.load(db, check_id)
     if found is None:  # the very answer another till's check gets: nothing to tell them apart
         raise ApiError(ErrorCode.UNKNOWN_CHECK, checks.NOT_FOUND)
@@ -339,6 +369,8 @@ def confirm(
     ledger.spend(db, member_id, taken, now, check_id)
     shortfall = spend - taken
     frozen_until = checks.earn_lot(db, program, member_id, earn, now, check_id)
+    if calc is not None and calc.fingerprint() != _fingerprint(db, check_id):
+        calc = None  # read before a new hold of this check replaced it: read it again
     if calc is None:
         calc = stored_calculation(db, check_id)
         assert calc is not None  # the check exists (loaded above)

@@ -44,7 +44,8 @@ class Figures:
     """A member's derived balance at one moment."""
 
     active: int
-    """Points in active, unexpired lots (may be negative after a return of spent points)."""
+    """Points in active, unexpired lots (never negative now: a return records what it could
+    not take back as a conflict; a debt lot only in a database from before that rule)."""
     held: int
     """Points reserved by open, unexpired holds."""
     frozen: list[tuple[int, int]]
@@ -103,19 +104,20 @@ def active_lots(db: Database, member_id: str, now: int) -> list[LotRow]:
     return [LotRow(int(r[0]), int(r[1]), int(r[2]), int(r[3]), r[4], r[5]) for r in rows]
 
 
-def available(db: Database, member_id: str, now: int) -> int:
-    """Active points minus open holds at ``now`` (``figures(...).available``, in SQL)."""
+def available(db: Database, member_id: str, now: int, besides: str = "") -> int:
+    """Active points minus open holds at ``now`` (``figures(...).available``, in SQL);
+    ``besides``: a check id whose own hold does not count (it is being calculated again)."""
     row = db.execute(
         f"SELECT COALESCE(SUM(remaining), 0) FROM lots WHERE {_ACTIVE}", [member_id, now, now]
     ).fetchone()
-    return int(row[0]) - held(db, member_id, now)
+    return int(row[0]) - held(db, member_id, now, besides)
 
 
-def held(db: Database, member_id: str, now: int) -> int:
+def held(db: Database, member_id: str, now: int, besides: str = "") -> int:
     row = db.execute(
         "SELECT COALESCE(SUM(spend), 0) FROM checks"
-        " WHERE member_id = ? AND status = 'held' AND hold_expires_at > ?",
-        [member_id, now],
+        " WHERE member_id = ? AND status = 'held' AND hold_expires_at > ? AND id != ?",
+        [member_id, now, besides],
     ).fetchone()
     return int(row[0])
 
@@ -201,11 +203,12 @@ def spend(db: Database, member_id: str, points: int, now: int, check_id: str | N
     _consume(db, member_id, points, "spend", now, check_id, order)
 
 
-def take_back(db: Database, member_id: str, points: int, now: int, check_id: str) -> None:
+def take_back(db: Database, member_id: str, points: int, now: int, check_id: str) -> int:
     """Reverse earned ``points`` of a check: from that check's own lots first, then the oldest
-    active lots; whatever cannot be found becomes a debt lot (the balance goes negative)."""
+    active lots. Never below zero: returns what could not be found (already spent), which the
+    caller records as a conflict."""
     if points <= 0:
-        return
+        return 0
     rows = db.execute(
         "SELECT id, amount, remaining, active_from, expires_at, check_id FROM lots"
         " WHERE member_id = ? AND check_id = ? AND remaining > 0 ORDER BY id",
@@ -213,19 +216,7 @@ def take_back(db: Database, member_id: str, points: int, now: int, check_id: str
     ).fetchall()
     own = [LotRow(int(r[0]), int(r[1]), int(r[2]), int(r[3]), r[4], r[5]) for r in rows]
     left = _consume(db, member_id, points, "reverse", now, check_id, own)
-    left = _consume(db, member_id, left, "reverse", now, check_id, _active_fifo(db, member_id, now))
-    if left > 0:
-        add_lot(
-            db,
-            member_id,
-            -left,
-            kind="reverse",
-            now=now,
-            active_from=now,
-            expires_at=None,
-            check_id=check_id,
-            note="debt: earned points already spent",
-        )
+    return _consume(db, member_id, left, "reverse", now, check_id, _active_fifo(db, member_id, now))
 
 
 RESTORED_NOTE = "spent points returned"

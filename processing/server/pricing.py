@@ -74,6 +74,7 @@ def core_lines(
                     unit_price=line.price,
                     discounted=line.discounted,
                     discount=gross - line.amount,
+                    payable_with_points=line.payable_with_points,
                 )
             )
         except LoyaltyError as exc:
@@ -82,11 +83,12 @@ def core_lines(
 
 
 def member_view(
-    db: Database, member: MemberRow, now: int, available: int | None = None
+    db: Database, member: MemberRow, now: int, available: int | None = None, check_id: str = ""
 ) -> MemberView:
-    """The member as the core sees them; ``available`` overrides the derived balance."""
+    """The member as the core sees them; ``available`` overrides the derived balance, which
+    does not count ``check_id``'s own hold (a held check calculated again, to be held anew)."""
     if available is None:
-        available = ledger.available(db, member.id, now)
+        available = ledger.available(db, member.id, now, check_id)
     offer_ids = tuple(
         str(r[0]) for r in db.execute("SELECT id FROM offers WHERE member_id = ?", [member.id])
     )

@@ -19,11 +19,14 @@ from loyalty.returns import calculate_return
 from processing import wire
 from processing.amounts import from_minor, to_minor
 from processing.errors import ErrorCode
-from processing.server import checks, claims, ledger, members
+from processing.server import checks, claims, ledger, members, replay
 from processing.server.engine import Database
 from processing.server.problems import ApiError
 
 _NOT_HERE = "No completed check of this store has this id."
+
+RETURN_SHORTFALL = "return_shortfall"
+"""The conflict of a return whose earned points were already spent: never a debt."""
 
 
 def return_check(
@@ -80,9 +83,9 @@ def return_check(
     # Never move more than the check really earned and spent (offline shortfalls, blocked).
     take = min(to_minor(moved.earn_taken_back), max(earned - taken_so_far, 0))
     give = min(to_minor(moved.spend_given_back), max(spent - given_so_far, 0))
-    ledger.take_back(db, member_id, take, now, request.check_id)
-    # Spent points go back into the lots they came from, with those lots' own expiry; only
-    # what cannot be traced to a lot (none on this server's own ledger) becomes a fresh lot.
+    # Spent points go back first, into the lots they came from with those lots' own expiry
+    # (only what cannot be traced to a lot becomes a fresh lot), so they cover what is taken
+    # back below.
     untraced = ledger.restore_spent(db, member_id, give, now, request.check_id)
     if untraced:
         expires = None if program.expiry_days is None else now + program.expiry_days * checks.DAY
@@ -97,6 +100,10 @@ def return_check(
             check_id=request.check_id,
             note=ledger.RESTORED_NOTE,
         )
+    shortfall = ledger.take_back(db, member_id, take, now, request.check_id)
+    if shortfall:
+        _record_shortfall(db, request, member_id, take, shortfall, now, store_id)
+    take -= shortfall
     db.execute(
         "UPDATE members SET lifetime_spend = MAX(0, lifetime_spend - ?) WHERE id = ?",
         [to_minor(moved.money_refund), member_id],
@@ -111,6 +118,8 @@ def return_check(
         points_taken_back=from_minor(take),
         points_given_back=from_minor(give),
         balance_after=from_minor(balance),
+        conflict=RETURN_SHORTFALL if shortfall else None,
+        shortfall=from_minor(shortfall),
         message=wire.UserMessage(
             key="return_done",
             params={"taken": t, "given": g},
@@ -131,3 +140,31 @@ def return_check(
         ],
     )
     return result
+
+
+def _record_shortfall(
+    db: Database,
+    request: wire.ReturnRequest,
+    member_id: str,
+    wanted: int,
+    shortfall: int,
+    now: int,
+    store_id: str,
+) -> None:
+    """Keep for the operator the earned points a return could not take back (the store
+    deducts them from the cash refund)."""
+    replay.record_conflict(
+        db,
+        request.check_id,
+        member_id,
+        RETURN_SHORTFALL,
+        {
+            "return_id": request.return_id,
+            "to_take_back": format(from_minor(wanted), "f"),
+            "taken_back": format(from_minor(wanted - shortfall), "f"),
+            "shortfall": format(from_minor(shortfall), "f"),
+            "reason": "balance",
+            "store": store_id,
+        },
+        now,
+    )

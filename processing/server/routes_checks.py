@@ -95,7 +95,7 @@ async def confirm(
 ) -> Response:
     """Apply the held check's earn and spend."""
     with ctx.storage.read() as db:
-        calc = holds.stored_calculation(db, check_id)  # written once, with the hold
+        calc = holds.stored_calculation(db, check_id)  # checked again in the write
     return await idempotent_write(
         ctx,
         request,
@@ -209,4 +209,6 @@ async def return_check(
         key,
         body,
         lambda db, now: returns.return_check(db, ctx.program(db), body, now, caller.store_id),
+        # The check may still be on its way (another till's queue): refused now, not for ever.
+        not_yet=frozenset({ErrorCode.UNKNOWN_CHECK}),
     )

@@ -24,8 +24,7 @@ from decimal import Decimal
 from offline_cache.audit import AuditLog
 from offline_cache.errors import CacheError
 from terminal.bridge import finishing, models
-from terminal.bridge.discounts import spendable
-from terminal.bridge.state import Receipt, Refusal, check_state, sale_line, spend_caps
+from terminal.bridge.state import Receipt, Refusal, check_state, sale_line
 from terminal.bridge.views import BridgedCart
 from terminal.errors import TillError
 from terminal.i18n import _
@@ -301,8 +300,7 @@ class RegisterBridge:
             return
         try:
             base = self.services.preview(draft)
-            payable = [line.payable_with_points and line.discountable for line in ordered]
-            bound = spendable(spend_caps(base, draft), payable, base.max_spend)
+            bound = base.max_spend  # the lines carry the register's flags (sale_line)
             wish = receipt.wish
             target = bound if wish == "max" else min(wish or ZERO, bound)
             if isinstance(wish, Decimal) and wish > bound:

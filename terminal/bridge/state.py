@@ -12,7 +12,7 @@ from typing import Literal
 
 from loyalty.money import CENT
 from terminal.bridge import models
-from terminal.bridge.discounts import line_discounts, spendable
+from terminal.bridge.discounts import line_discounts
 from terminal.views import MemberView, Preview, SaleDraft, SaleLine
 
 ZERO = Decimal(0)
@@ -101,9 +101,7 @@ def calculation_state(receipt: Receipt) -> models.CalculationState | None:
         total=preview.total,
         earn=preview.earn,
         spend=preview.spend,
-        max_spend=min(
-            preview.max_spend, spendable(spend_caps(preview, draft), payable, preview.max_spend)
-        ),
+        max_spend=preview.max_spend,
         to_pay=preview.to_pay,
         lines=[
             models.LineResult(
@@ -128,7 +126,8 @@ def spend_caps(preview: Preview, draft: SaleDraft) -> list[Decimal]:
 
 def sale_line(line: models.CartLine) -> SaleLine:
     """A register line as the till's check line; a line the register already discounted is
-    ``discounted`` (the program may exclude it from earning)."""
+    ``discounted`` (the program may exclude it from earning); a line the register does not let
+    points pay for (either flag) is not ``payable_with_points``, for the server too."""
     full = (line.price * line.quantity).quantize(CENT, rounding=ROUND_HALF_UP)
     return SaleLine(
         name=line.name,
@@ -138,4 +137,5 @@ def sale_line(line: models.CartLine) -> SaleLine:
         discounted=line.amount < full,
         barcode=line.barcode,
         category=line.category,
+        payable_with_points=line.payable_with_points and line.discountable,
     )

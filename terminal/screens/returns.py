@@ -167,14 +167,7 @@ class ReturnsScreen(TillScreen):
                 _("A check without a customer, its points not collected: no points involved.")
             )
         else:
-            text = _("Points taken back: {taken}. Points given back: {given}.").format(
-                taken=points(result.taken_back), given=points(result.given_back)
-            )
-            if result.balance_after is not None:
-                text += " " + _("New balance: {balance}.").format(
-                    balance=points(result.balance_after)
-                )
-            summary.update(Text(text))
+            summary.update(Text(return_summary(result)))
         self.quantities = {}
         self.check = None
         self.query_one(MessageBar).show(_("Return done."))
@@ -183,3 +176,19 @@ class ReturnsScreen(TillScreen):
     def action_back(self) -> None:
         """Esc: back to the sale."""
         self.app.pop_screen()
+
+
+def return_summary(result: ReturnView) -> str:
+    """What a return applied online did, in the cashier's words; earned points already spent
+    (the server could not take them back) are said with the amount to keep from the refund."""
+    text = _("Points taken back: {taken}. Points given back: {given}.").format(
+        taken=points(result.taken_back), given=points(result.given_back)
+    )
+    if result.shortfall:
+        text += " " + _(
+            "{points} points earned on this check were already spent: deduct them from the"
+            " cash refund."
+        ).format(points=points(result.shortfall))
+    if result.balance_after is not None:
+        text += " " + _("New balance: {balance}.").format(balance=points(result.balance_after))
+    return text

@@ -8,6 +8,7 @@ conflicts, one sentence each; F7 lets a manager mark the one under the cursor se
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -53,6 +54,17 @@ def describe_conflict(conflict: Conflict) -> str:
             return _(
                 "Offline spend above the real balance: {local} requested, {server} applied."
             ).format(local=local, server=server)
+        shortfall = conflict.detail.get("shortfall", "?")
+        if conflict.detail.get("conflict") == "confirm_spend_shortfall":
+            return _(
+                "A late confirmation: {held} points were held, {taken} could still be taken,"
+                " {missing} were missing."
+            ).format(held=_sum(server, shortfall), taken=server, missing=shortfall)
+        if conflict.detail.get("conflict") == "return_shortfall":
+            return _(
+                "A return could not take back {points} points already spent; the refund"
+                " should have been that much less."
+            ).format(points=shortfall)
         return _(
             "The server reported a conflict ({what}): {local} requested, {server} applied."
         ).format(what=conflict.detail.get("conflict", "?"), local=local, server=server)
@@ -71,6 +83,14 @@ def describe_conflict(conflict: Conflict) -> str:
     return _("{kind}: the till {local}, the server {server}.").format(
         kind=conflict.kind, local=local, server=server
     )
+
+
+def _sum(first: str, second: str) -> str:
+    """Two amounts of points as text, added; '?' when either is not a number."""
+    try:
+        return str(Decimal(first) + Decimal(second))
+    except ArithmeticError:
+        return "?"
 
 
 def age(delta: timedelta) -> str:
