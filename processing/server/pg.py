@@ -217,7 +217,8 @@ def _first_line(exc: BaseException) -> str:
     return text[0].rstrip(".") if text else type(exc).__name__
 
 
-def _configure(conn: psycopg.Connection[Any]) -> None:
+def configure(conn: psycopg.Connection[Any]) -> None:
+    """Set up a new connection: whole NUMERICs load as int, every statement has a timeout."""
     conn.adapters.register_loader("numeric", _IntegralNumeric)
     conn.execute(f"SET statement_timeout = {STATEMENT_TIMEOUT_MS}")
 
@@ -241,7 +242,7 @@ class PgStorage:
             min_size=1,
             max_size=pool_size,
             kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_S},
-            configure=_configure,
+            configure=configure,
             open=False,
             name="till-processing",
         )
