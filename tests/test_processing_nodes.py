@@ -18,7 +18,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -30,7 +30,7 @@ import pytest
 from processing import wire
 from processing.client import ClientSettings, ProcessingClient
 from processing.errors import ProcessingError, Rejected
-from processing.server import auth, ledger, seed
+from processing.server import auth, ledger, members, seed, snapshots
 from processing.server.pg import PgStorage
 from processing.server.testing_pg import Cluster
 
@@ -262,5 +262,49 @@ def test_node_killed_mid_batch_loses_nothing_and_doubles_nothing(dsn: str, tmp_p
     try:
         with storage.read() as db:
             assert ledger.audit(db) == []
+    finally:
+        storage.close()
+
+
+def _waiting_on_a_lock(dsn: str) -> bool:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND wait_event_type = 'Lock'"
+        ).fetchone()
+    return row is not None and int(row[0]) > 0
+
+
+def _delta(storage: PgStorage, after: int) -> tuple[list[str], int]:
+    with storage.read() as db:
+        got = snapshots.members_delta(db, after, 100, int(time.time()), "S1")
+    return [m.id for m in got.items], int(got.cursor)
+
+
+def test_member_delta_cursor_follows_commit_order_across_nodes(dsn: str) -> None:
+    """A change that took its seq later cannot become visible before one that took it
+    earlier and has not committed yet: a delta reader never moves its cursor past a change it
+    has not seen."""
+    _seed(dsn, 1)
+    storage = PgStorage(dsn, pool_size=4)
+    try:
+        _, cursor = _delta(storage, 0)
+        with ExitStack() as first:
+            db = first.enter_context(storage.write())
+            members.touch(db, "100001")  # seq N taken, not committed
+            second = threading.Thread(
+                target=storage.transact, args=(lambda db: members.touch(db, "100003"),)
+            )
+            second.start()
+            deadline = time.monotonic() + 30
+            while not _waiting_on_a_lock(dsn):
+                assert time.monotonic() < deadline, "the second change never waited"
+            # Meanwhile a reader sees neither change and keeps its cursor.
+            assert _delta(storage, cursor) == ([], cursor)
+            assert second.is_alive()
+        second.join(timeout=30)
+        seen, after = _delta(storage, cursor)
+        assert seen == ["100001", "100003"]  # both, in the order their seqs were taken
+        assert _delta(storage, after) == ([], after)
     finally:
         storage.close()
