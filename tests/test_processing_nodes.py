@@ -308,3 +308,25 @@ def test_member_delta_cursor_follows_commit_order_across_nodes(dsn: str) -> None
         assert _delta(storage, after) == ([], after)
     finally:
         storage.close()
+
+
+def test_a_key_revoked_through_one_node_is_refused_by_the_other_within_the_cache_time(
+    dsn: str, tmp_path: Path
+) -> None:
+    (key,) = _seed(dsn, 1)
+    with node(dsn, tmp_path, "a") as (_, url_a), node(dsn, tmp_path, "b") as (_, url_b):
+        auth_header = {"Authorization": f"Bearer {key}"}
+        for url in (url_a, url_b):  # both nodes have the key cached as valid
+            assert httpx.get(f"{url}/v1/program", headers=auth_header).status_code == 200
+        # The till is added again (a new key) through the database both nodes share.
+        storage = PgStorage(dsn, pool_size=1)
+        try:
+            with storage.write() as db:
+                auth.add_till(db, "S1", "T0", int(time.time()))
+        finally:
+            storage.close()
+        deadline = time.monotonic() + 4 * auth._CACHE_SECONDS
+        for url in (url_a, url_b):
+            while httpx.get(f"{url}/v1/program", headers=auth_header).status_code != 401:
+                assert time.monotonic() < deadline, f"{url} still accepts the revoked key"
+                time.sleep(0.2)
