@@ -9,11 +9,15 @@ but the database itself:
   spending one balance, two nodes storing one idempotency key) are not both committed:
   PostgreSQL aborts one with a serialisation failure, and it is run again from the start
   (:data:`RETRIES` times, after a short random pause), seeing what the other committed. No
-  lock is global, but two things are shared by most writes and make them conflict (and run
-  again) when they overlap: the member-change counter row (below) and the open holds the
-  hold's expiry sweep reads. That, not CPU, bounds the write rate today (see the
-  ``server_throughput_pg`` benchmark). The write function must therefore be safe to run again, which every domain write is
-  (it reads the database, changes it, and keeps no state outside it).
+  lock is global, but two things are shared by most writes, so overlapping writes of different
+  nodes conflict on them and one runs again: the member-change counter row (below) and the
+  open holds the hold's expiry sweep reads. The write function must therefore be safe to run
+  again, which every domain write is (it reads the database, changes it, and keeps no state
+  outside it).
+- Throughput: a process runs its database steps one at a time on its event loop, and a sale
+  is about fifty statements, each a round trip to PostgreSQL; a process's rate is bounded by
+  those round trips, and more processes (``serve --workers``, more nodes) add rate (the
+  ``server_throughput_pg`` and ``scale_out`` benchmarks).
 - Idempotency keys: the key's lookup and its stored answer are in the handler's own
   serialisable transaction, so of two nodes applying one key at once exactly one commits; the
   other is retried and replays the stored answer (a unique violation on the key's row is
@@ -56,8 +60,13 @@ from processing.server.storage import StorageError
 
 T = TypeVar("T")
 
-RETRIES = 8
-"""Times a write aborted by a serialisation failure is run again before it fails."""
+RETRIES = 40
+"""Times a write aborted by a serialisation failure is run again before it fails. Many:
+PostgreSQL's conflict detection is conservative (index pages, not rows), so under load two
+nodes' writes to different members can abort each other a few times running; a till would
+only resend the request, under the same key."""
+BACKOFF_MAX = 0.02
+"""The longest pause (seconds) before a retry: random, doubling from 1 ms up to this."""
 STATEMENT_TIMEOUT_MS = 10_000
 """No statement runs longer (a stuck lock or a runaway query fails the request instead)."""
 POOL_SIZE = 10
@@ -318,7 +327,7 @@ class PgStorage:
                     raise
                 # Back off a random few milliseconds, more each time: the two sides of a
                 # conflict do not meet again at once.
-                time.sleep(random.uniform(0, 0.002 * (2**attempt)))
+                time.sleep(random.uniform(0, min(BACKOFF_MAX, 0.001 * 2**attempt)))
         raise AssertionError("unreachable")
 
     def submit(self, fn: Callable[[PgDatabase], T]) -> Future[T]:
