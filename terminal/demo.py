@@ -208,6 +208,16 @@ def introduction(
     note = (
         "\n  Ignored (the demo sets these itself): " + ", ".join(ignored) + "\n" if ignored else ""
     )
+    bridge = settings.bridge
+    register = (
+        f"""
+  The cash register's bridge listens on http://{bridge.host}:{bridge.port} (BRIDGE.md); play a
+  register from another terminal:
+    uv run till bridge simulate --generate 30 --identify +79161234567 --spend max --refund 3:1
+"""
+        if bridge.enabled
+        else ""
+    )
     return f"""till demo — server {env.url} (data in {env.directory})
 {note}
   Log in as cashier {DEMO_CASHIER[0]}, PIN {DEMO_CASHIER[1]}. Manager PIN: {DEMO_MANAGER_PIN}.
@@ -226,7 +236,7 @@ def introduction(
 
   Receipts: {settings.printer.path} (also shown in the receipt pane, F10).
   Quit: F12 (admin), manager PIN, then F10 there.
-"""
+{register}"""
 
 
 def make_directory(explicit: Path | None) -> tuple[Path, Callable[[], None]]:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from processing.client import ClientSettings, ProcessingClient
+from processing.server.ops import audit
 from processing.server.testing import ManualClock, RunningServer, running_server
 from processing.server.testing_pg import Cluster
 
@@ -60,6 +61,10 @@ def server(db_target: str | Path, clock: ManualClock) -> Iterator[RunningServer]
     # shared CI disk only makes them slower.
     with running_server(db_target, clock=clock, synchronous="NORMAL") as live:
         yield live
+        # Whatever a test did through the server, the books must still balance.
+        with live.ctx.storage.read() as db:
+            breaks = audit.run(db).breaks
+        assert breaks == [], "\n".join(breaks)
 
 
 @pytest.fixture

@@ -39,7 +39,7 @@ def server_process(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], st
     process = subprocess.Popen(
         [
             *(sys.executable, "-m", "processing.server", "serve", "--db", str(db_path)),
-            *("--host", "127.0.0.1", "--port", "0", "--port-file", str(port_file)),
+            *("--host", "127.0.0.1", "--port", "0", "--port-file", str(port_file), "--demo"),
         ],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,

@@ -79,6 +79,7 @@ def test_demo_with_the_bridge_on_serves_a_simulated_register(tmp_path: Path) -> 
     try:
         tmux("resize-window", "-t", SESSION, "-x", "140", "-y", "40")
         wait_for(lambda: "Press Enter to open the till" in screen(), 60, "the demo intro")
+        assert f"bridge listens on http://127.0.0.1:{port}" in screen(), screen()
         keys("Enter")
         wait_for(lambda: "till · store-1" in screen(), 30, "the login screen")
         time.sleep(0.5)  # the login form takes keys once it is focused

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.widgets import Input
 
 from processing.server.testing import ManualClock
 from terminal.launch import build_till_app
@@ -33,6 +34,14 @@ def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     time.tzset()
 
 
+async def steady_cursor(pilot: Any) -> None:
+    """A blinking cursor is drawn or not at the moment of capture (half the runs differed by
+    that one cell); a steady cursor is what the snapshots hold."""
+    for field in pilot.app.screen.query(Input):
+        field.cursor_blink = False
+    await pilot.pause()
+
+
 def snapshot_app(tmp_path: Path, srv: Any, language: str, cashier: str | None) -> Any:
     settings = till_settings(
         tmp_path, srv.url, srv.api_key, till={"language": language, "receipt_language": language}
@@ -50,6 +59,7 @@ def test_login_screen(
 
         async def ready(pilot: Any) -> None:
             await settle(pilot)
+            await steady_cursor(pilot)
 
         assert snap_compare(app, terminal_size=size, run_before=ready)
 
@@ -69,5 +79,6 @@ def test_sale_screen_with_member_and_preview(
             for key in ("1", "2", "0", "0", "enter", "f2"):
                 await pilot.press(key)
                 await settle(pilot)
+            await steady_cursor(pilot)
 
         assert snap_compare(app, terminal_size=size, run_before=identified_with_amount)

@@ -7,6 +7,10 @@ earlier keys.
 The query that authenticates a till also reads its store's timezone (:mod:`zones`), so every
 request knows the calendar its rules follow at no extra query; a changed timezone, like a
 revoked key, is seen within the key cache's few seconds.
+
+A revoked key is refused at once, by every server process on the database: every revocation
+bumps the ``till_keys`` counter (:func:`keys_changed`), and a process whose cache was filled
+under another value of it drops the cache before it answers from it.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from datetime import UTC, tzinfo
 
 from processing.server import zones
 from processing.server.engine import Database
+from processing.server.storage import next_seq
 
 KEY_PREFIX = "till_"
 _CACHE_SECONDS = 5.0
@@ -49,10 +54,12 @@ def add_till(
     if timezone is not None:
         zones.set_store_timezone(db, store_id, timezone)
     key = KEY_PREFIX + secrets.token_urlsafe(32)
-    db.execute(
+    revoked = db.execute(
         "UPDATE tills SET revoked_at = ? WHERE store_id = ? AND till_id = ? AND revoked_at IS NULL",
         [now, store_id, till_id],
-    )
+    ).rowcount
+    if revoked:
+        keys_changed(db)
     db.execute(
         "INSERT INTO tills (store_id, till_id, key_hash, created_at) VALUES (?, ?, ?, ?)",
         [store_id, till_id, hash_key(key), now],
@@ -60,14 +67,28 @@ def add_till(
     return key
 
 
+KEYS_COUNTER = "till_keys"
+"""The counter every revocation raises (read by every process's key cache)."""
+
+_EPOCH = f"SELECT value FROM counters WHERE name = '{KEYS_COUNTER}'"
+
+
+def keys_changed(db: Database) -> None:
+    """Tell every server process's key cache that keys were revoked (call in the revoking
+    write transaction)."""
+    next_seq(db, KEYS_COUNTER)
+
+
 class KeyChecker:
-    """Resolves bearer keys to tills, caching answers for a few seconds (revocation lag <= 5 s).
+    """Resolves bearer keys to tills, caching answers for a few seconds (a revocation is seen
+    at once: :func:`keys_changed`).
 
     ``default_zone``: the timezone of a till whose store has none."""
 
     def __init__(self, default_zone: tzinfo = UTC) -> None:
         self.default_zone = default_zone
         self._cache: dict[str, tuple[float, TillIdentity | None]] = {}
+        self._epoch = 0
         self._lock = threading.Lock()
 
     def identify(self, db: Database, api_key: str) -> TillIdentity | None:
@@ -76,7 +97,13 @@ class KeyChecker:
             return None
         digest = hash_key(api_key)
         now = time.monotonic()
+        # One indexed read per request: a revocation anywhere empties this cache at once.
+        row = db.execute(_EPOCH).fetchone()
+        epoch = 0 if row is None else int(row[0])
         with self._lock:
+            if epoch != self._epoch:
+                self._cache.clear()
+                self._epoch = epoch
             cached = self._cache.get(digest)
         if cached is not None and now - cached[0] < _CACHE_SECONDS:
             return cached[1]

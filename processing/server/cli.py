@@ -293,3 +293,14 @@ def member_qr(db_path: str, phone: str, region: str) -> None:
 def main() -> None:
     """Entry point of ``python -m processing.server``."""
     processing(prog_name="python -m processing.server")
+
+
+def _mount_operator_commands() -> None:
+    # The operator's side (program files, imports, books, jobs) lives in processing.server.ops.
+    from processing.server.ops.cli import COMMANDS
+
+    for command in COMMANDS:
+        processing.add_command(command)
+
+
+_mount_operator_commands()

@@ -46,7 +46,7 @@ class ServerContext:
     keys: KeyChecker = field(default_factory=KeyChecker)
     timezone: tzinfo = UTC
     """The timezone of a store without one in the ``stores`` table."""
-    _program: tuple[int, Program] | None = None
+    _programs: dict[int, Program] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -57,27 +57,57 @@ class ServerContext:
         return int(self.clock().timestamp())
 
     def program(self, db: Database) -> Program:
-        """The current program (highest version). Raises NoProgram when none is stored."""
-        row = db.execute("SELECT MAX(version) FROM programs").fetchone()
-        if row is None or row[0] is None:
-            raise NoProgram("No loyalty program is configured; run `till processing seed`.")
-        version = int(row[0])
-        cached = self._program
-        if cached is not None and cached[0] == version:
-            return cached[1]
+        """The program in force now on the calendar of stores without their own timezone.
+        Raises NoProgram when none is stored."""
+        return self.program_at(db, self.now(), self.timezone)
+
+    def program_at(self, db: Database, at: int, zone: tzinfo) -> Program:
+        """The program version in force at ``at`` (Unix seconds) on the local day of ``zone``
+        (the store's calendar): see :func:`version_in_force`. Raises NoProgram."""
+        day = datetime.fromtimestamp(at, zone).date().isoformat()
+        version = version_in_force(db, day)
+        return self.program_version(db, version)
+
+    def program_version(self, db: Database, version: int) -> Program:
+        """Stored version ``version``, parsed once per process."""
+        cached = self._programs.get(version)
+        if cached is not None:
+            return cached
         body = db.execute("SELECT body FROM programs WHERE version = ?", [version]).fetchone()[0]
         program = Program.from_dict(json.loads(body))
         with self._lock:
-            self._program = (version, program)
+            self._programs[version] = program
         return program
 
     def qr_private_key(self, db: Database) -> str | None:
         return get_setting(db, QR_PRIVATE_KEY_SETTING)
 
 
-def store_program(db: Database, program: Program, now: int) -> None:
-    """Save ``program`` as a new version (its ``version`` must be above the stored ones)."""
+def store_program(
+    db: Database, program: Program, now: int, effective_from: str | None = None
+) -> None:
+    """Save ``program`` as a new version (its ``version`` must be above the stored ones), in
+    force from the local date ``effective_from`` (ISO; None: from the start)."""
     db.execute(
-        "INSERT INTO programs (version, body, created_at) VALUES (?, ?, ?)",
-        [program.version, json.dumps(program.to_dict()), now],
+        "INSERT INTO programs (version, body, created_at, effective_from) VALUES (?, ?, ?, ?)",
+        [program.version, json.dumps(program.to_dict()), now, effective_from],
     )
+
+
+def version_in_force(db: Database, day: str) -> int:
+    """The program version in force on local date ``day`` (ISO): of the versions in force by
+    then, the one with the latest ``effective_from``, the newest of those on a tie (a version
+    loaded later for the same day replaces the earlier). Before every version's date: the
+    earliest one. Raises NoProgram when none is stored."""
+    row = db.execute(
+        "SELECT version FROM programs WHERE effective_from IS NULL OR effective_from <= ?"
+        " ORDER BY COALESCE(effective_from, '') DESC, version DESC LIMIT 1",
+        [day],
+    ).fetchone()
+    if row is None:
+        row = db.execute(
+            "SELECT version FROM programs ORDER BY effective_from, version LIMIT 1"
+        ).fetchone()
+    if row is None:
+        raise NoProgram("No loyalty program is configured; run `till processing seed`.")
+    return int(row[0])

@@ -117,7 +117,7 @@ def prepare_hold(
     read snapshot; None when it cannot be prepared
     (unknown member, refused lines, another program version …: :func:`hold` works it out)."""
     inputs = _inputs(db, request.member_id, now, request.check_id)
-    if inputs is None or inputs[7] != program.version:
+    if inputs is None:  # ``program`` is read from this snapshot; a later load: _still_valid
         return None
     member = members.MemberRow(
         str(inputs[0]),

@@ -171,6 +171,7 @@ def _consume(
     now: int,
     check_id: str | None,
     order: list[LotRow],
+    note: str = "",
 ) -> int:
     """Take up to ``points`` from the positive lots in ``order``; returns what is left to take."""
     left = points
@@ -181,7 +182,7 @@ def _consume(
             continue
         take = min(lot.remaining, left)
         db.execute("UPDATE lots SET remaining = remaining - ? WHERE id = ?", [take, lot.id])
-        _movement(db, member_id, kind, -take, now, lot_id=lot.id, check_id=check_id)
+        _movement(db, member_id, kind, -take, now, lot_id=lot.id, check_id=check_id, note=note)
         left -= take
     return left
 
@@ -201,6 +202,18 @@ def spend(db: Database, member_id: str, points: int, now: int, check_id: str | N
     if active < points:
         raise LedgerShortfall(points, max(active, 0))
     _consume(db, member_id, points, "spend", now, check_id, order)
+
+
+def debit(db: Database, member_id: str, points: int, now: int, note: str) -> None:
+    """An operator's debit (``adjust`` movements noted ``note``) of ``points`` from the active
+    lots, first expiring first. Raises LedgerShortfall (nothing written) beyond them."""
+    if points <= 0:
+        return
+    order = _active_fifo(db, member_id, now)
+    active = sum(lot.remaining for lot in order)
+    if active < points:
+        raise LedgerShortfall(points, max(active, 0))
+    _consume(db, member_id, points, "adjust", now, None, order, note)
 
 
 def take_back(db: Database, member_id: str, points: int, now: int, check_id: str) -> int:

@@ -15,7 +15,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-HEAD = "0007"
+HEAD = "0008"
 """The newest revision in migrations/versions (a test checks the two agree)."""
 
 SCRIPTS = Path(__file__).with_name("migrations")
@@ -57,11 +57,9 @@ def check_known(current: str | None, where: str) -> None:
         )
 
 
-def upgrade(
-    url: str, connect_args: dict[str, Any] | None = None, *, stamp: str | None = None
-) -> None:
+def upgrade(url: str, *, stamp: str | None = None, to: str = "head") -> None:
     """Run Alembic on ``url`` (a SQLAlchemy URL): stamp ``stamp`` first when given (a
-    database made before Alembic), then upgrade to head."""
+    database made before Alembic), then upgrade to ``to`` (the newest unless told)."""
     from alembic import command
     from sqlalchemy import create_engine
     from sqlalchemy.pool import NullPool
@@ -72,7 +70,7 @@ def upgrade(
             config = _config(connection)
             if stamp is not None:
                 command.stamp(config, stamp)
-            command.upgrade(config, "head")
+            command.upgrade(config, to)
     finally:
         engine.dispose()
 

@@ -14,6 +14,7 @@ from processing import wire
 from processing.errors import ErrorCode
 from processing.server import holds, idempotency, limits, pricing, replay, returns
 from processing.server.auth import TillIdentity
+from processing.server.context import ServerContext
 from processing.server.engine import Database
 from processing.server.handling import (
     JSON,
@@ -39,8 +40,9 @@ CheckId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9
 async def calculate(body: wire.CheckRequest, ctx: Ctx, caller: Till) -> Response:
     """The authoritative calculation of a check; changes nothing."""
     with ctx.storage.read() as db:
-        program = ctx.program(db)
-        calc = holds.calculate(db, program, body, ctx.now(), caller.zone)
+        now = ctx.now()
+        program = ctx.program_at(db, now, caller.zone)
+        calc = holds.calculate(db, program, body, now, caller.zone)
     return json_response(pricing.to_wire(body.check_id, calc))
 
 
@@ -68,12 +70,16 @@ async def hold(
         # The calculation is done here, on a read snapshot, before the write lock; inside the
         # write only what it read is checked again (and it is redone if that changed).
         with ctx.storage.read() as db:
-            prepared = holds.prepare_hold(db, ctx.program(db), body, now, caller.zone)
+            program = ctx.program_at(db, now, caller.zone)
+            prepared = holds.prepare_hold(db, program, body, now, caller.zone)
 
     def handle(db: Database, now: int) -> wire.Hold:
         if body.check_id != check_id:
             raise ApiError(ErrorCode.INVALID_REQUEST, "The check id in the path and body differ.")
-        return holds.hold(db, lambda: ctx.program(db), body, now, caller, ctx.hold_ttl, prepared)
+        return holds.hold(
+            db, lambda: ctx.program_at(db, now, caller.zone), body, now, caller, ctx.hold_ttl,
+            prepared,
+        )  # fmt: skip
 
     # A refused hold reserved nothing: the till may send the corrected hold (a fresh
     # calculation, the right SMS code) under the same key.
@@ -103,7 +109,17 @@ async def confirm(
         key,
         None,
         lambda db, now: holds.confirm(
-            db, lambda: ctx.program(db), check_id, now, calc, caller=caller
+            db,
+            # the version the check was held with (its lot's activation and expiry)
+            lambda: (
+                ctx.program_version(db, calc.program_version)
+                if calc is not None
+                else ctx.program_at(db, now, caller.zone)
+            ),
+            check_id,
+            now,
+            calc,
+            caller=caller,
         ),
     )
 
@@ -129,11 +145,22 @@ async def replay_offline(
         caller,
         key,
         body,
-        lambda db, now: replay.replay_offline(db, ctx.program(db), body, now, caller),
+        lambda db, now: replay.replay_offline(
+            db, _program_made(ctx, db, body, now, caller), body, now, caller
+        ),
     )
 
 
 _ITEM_ROUTE = "/v1/checks/offline"
+
+
+def _program_made(
+    ctx: ServerContext, db: Database, check: wire.OfflineCheck, now: int, caller: TillIdentity
+) -> Program:
+    """The program version in force when and where an offline check was made: its day in the
+    calendar of the caller's store (a check made Monday earns by Monday's rules, whenever it
+    arrives; a ``made_at`` ahead of the server's clock counts as now, as the replay does)."""
+    return ctx.program_at(db, min(int(check.made_at.timestamp()), now), caller.zone)
 
 
 @router.post("/checks/offline/batch", response_model=wire.ReplayBatchResult, tags=["offline"])
@@ -152,9 +179,11 @@ async def replay_batch(
 
     def apply(items: list[wire.ReplayItem]) -> Callable[[Database], list[str]]:
         def run(db: Database) -> list[str]:
-            program = ctx.program(db)
             now = ctx.now()
-            return [_replay_item(db, program, item, now, caller) for item in items]
+            return [
+                _replay_item(db, _program_made(ctx, db, item.check, now, caller), item, now, caller)
+                for item in items
+            ]
 
         return run
 
@@ -208,7 +237,9 @@ async def return_check(
         caller,
         key,
         body,
-        lambda db, now: returns.return_check(db, ctx.program(db), body, now, caller.store_id),
+        lambda db, now: returns.return_check(
+            db, ctx.program_at(db, now, caller.zone), body, now, caller.store_id
+        ),
         # The check may still be on its way (another till's queue): refused now, not for ever.
         not_yet=frozenset({ErrorCode.UNKNOWN_CHECK}),
     )

@@ -7,8 +7,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from loyalty.claims import claim_code
+from loyalty.program import Program
 from processing import wire
 from processing.server import claims
+from processing.server.engine import Database
 from processing.server.handling import Ctx, IdempotencyKey, Till, idempotent_write
 from processing.server.routes_checks import ERRORS
 
@@ -34,7 +36,14 @@ async def create_claim(
         key,
         body,
         lambda db, now: claims.create(
-            db, ctx.program(db), body, now, caller.store_id, caller.till_id, caller.zone
+            db,
+            # the version in force on the sale's day at the store (made_at ahead counts as now)
+            ctx.program_at(db, min(int(body.made_at.timestamp()), now), caller.zone),
+            body,
+            now,
+            caller.store_id,
+            caller.till_id,
+            caller.zone,
         ),
     )
 
@@ -45,11 +54,20 @@ async def redeem_claim(
 ) -> Response:
     """Credit the claim's check to the member, as a check made offline at the claim's time
     (once: the same member again is told ``already_collected``, another member is refused)."""
+
+    def program_sold(db: Database, now: int) -> Program:
+        # The version in force on the sale's day at the store that sold it (the claim earns
+        # as an offline check made then); today's for a code no claim has (refused anyway).
+        row = claims.by_code(db, body.code)
+        if row is None:
+            return ctx.program_at(db, now, caller.zone)
+        return ctx.program_at(db, row.made_at, row.zone())
+
     return await idempotent_write(
         ctx,
         request,
         caller,
         key,
         body,
-        lambda db, now: claims.redeem(db, ctx.program(db), body, now, caller.zone),
+        lambda db, now: claims.redeem(db, program_sold(db, now), body, now, caller.zone),
     )

@@ -68,7 +68,7 @@ async def health(ctx: Ctx) -> Response:
 async def identify(body: wire.IdentifyRequest, ctx: Ctx, caller: Till) -> Response:
     """Find a member by phone, QR token or card; balance, tier, offers and coupons."""
     with ctx.storage.read() as db:
-        program = ctx.program(db)
+        program = ctx.program_at(db, ctx.now(), caller.zone)
         member, how = members.find(db, body, program, ctx.clock())
         result = members.identify_result(
             db,
@@ -161,7 +161,7 @@ async def confirm_registration(
         return members.identify_result(
             db,
             member,
-            ctx.program(db),
+            ctx.program_at(db, now, caller.zone),
             now,
             identified_by="phone",
             entry="typed",
@@ -200,10 +200,11 @@ async def spend_code(
 
 
 @router.get("/program", response_model=wire.ProgramSnapshot, tags=["snapshots"])
-async def program(ctx: Ctx, _till: Till) -> Response:
-    """The current program snapshot, versioned, with the QR public key."""
+async def program(ctx: Ctx, caller: Till) -> Response:
+    """The program snapshot in force today at the caller's store, versioned, with the QR
+    public key."""
     with ctx.storage.read() as db:
-        current = ctx.program(db)
+        current = ctx.program_at(db, ctx.now(), caller.zone)
     return json_response(
         wire.ProgramSnapshot(
             version=current.version,

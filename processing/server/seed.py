@@ -22,6 +22,7 @@ from loyalty.qrtoken import generate_keypair, public_key_of
 from processing.server import ledger, members, zones
 from processing.server.context import QR_PRIVATE_KEY_SETTING, store_program
 from processing.server.engine import Database
+from processing.server.ops.program_file import example_program
 from processing.server.seed_data import CATALOG, NAMED
 from processing.server.storage import get_setting, next_seq, set_setting
 
@@ -44,7 +45,8 @@ def seed_program(db: Database, now: int, *, demo: bool) -> None:
     if get_setting(db, QR_PRIVATE_KEY_SETTING) is not None:
         return
     private = DEMO_QR_PRIVATE_KEY if demo else generate_keypair()[0]
-    ensure_program(db, demo_program(), private, now)
+    # The demo runs the commented example program file (program.toml beside config.toml).
+    ensure_program(db, (example_program() if demo else None) or demo_program(), private, now)
 
 
 def ean13(prefix: str, number: int) -> str:

@@ -1,0 +1,149 @@
+"""Reading an operator's CSV export (1C, a spreadsheet): its columns mapped to our fields by
+header names, its rows numbered as the file's lines, its money read exactly.
+
+1C and spreadsheets write ``;`` or ``,`` or tabs, a BOM, and decimal commas (``1 234,50``):
+the delimiter is found from the header line, the BOM dropped, and amounts read as Decimals
+(never floats). Raises :class:`CsvError` (one sentence) for a file that cannot be read at all;
+a bad row is the caller's to reject by its line number.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+
+class CsvError(Exception):
+    """The file cannot be read as the CSV the command needs."""
+
+
+class RowError(Exception):
+    """One value of a row is wrong: ``field`` and a sentence without the value (values may be
+    phone numbers, which never reach logs)."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A row left out: its line in the file and what is wrong (no values)."""
+
+    line: int
+    problem: str
+
+
+@dataclass(frozen=True)
+class Row:
+    """One data row: the file's line number and our fields' values (absent or blank: "")."""
+
+    line: int
+    values: Mapping[str, str]
+
+    def get(self, field: str) -> str:
+        return self.values.get(field, "").strip()
+
+
+def column_map(fields: Sequence[str], given: Sequence[str]) -> dict[str, str]:
+    """Our field → the file's header, from ``FIELD=HEADER`` pairs (others: the field's name).
+    Raises CsvError for a pair that is not ``FIELD=HEADER`` or names an unknown field."""
+    mapping = {f: f for f in fields}
+    for pair in given:
+        field, sep, header = pair.partition("=")
+        field, header = field.strip(), header.strip()
+        if not sep or not header:
+            raise CsvError(f"--column {pair!r} is not FIELD=HEADER.")
+        if field not in mapping:
+            raise CsvError(f"--column {pair!r}: {field!r} is not one of {', '.join(fields)}.")
+        mapping[field] = header
+    return mapping
+
+
+def read_rows(
+    path: Path, mapping: Mapping[str, str], required: Sequence[str], encoding: str
+) -> list[Row]:
+    """Every data row of ``path`` with ``mapping``'s fields (our field → header). Raises
+    CsvError when the file cannot be read or a required column is missing."""
+    try:
+        text = path.read_text(encoding=encoding)
+    except (OSError, UnicodeDecodeError, LookupError) as exc:
+        raise CsvError(f"Cannot read {path}: {exc}") from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    lines = text.splitlines(keepends=True)
+    if not lines:
+        raise CsvError(f"{path} is empty; it needs a header line.")
+    header_line = lines[0]
+    delimiter = max(";,\t", key=header_line.count)
+    reader = csv.reader(lines, delimiter=delimiter)
+    try:
+        header = [h.strip() for h in next(reader)]
+    except csv.Error as exc:
+        raise CsvError(f"{path}: line 1: {exc}") from None
+    index: dict[str, int] = {}
+    for field, name in mapping.items():
+        if name in header:
+            index[field] = header.index(name)
+    missing = [mapping[f] for f in required if f not in index]
+    if missing:
+        raise CsvError(
+            f"{path} has no column {', '.join(repr(m) for m in missing)}"
+            f" (its header: {', '.join(header)}); name it with --column FIELD=HEADER."
+        )
+    return list(_rows(reader, index, path))
+
+
+def _rows(reader: Iterator[list[str]], index: Mapping[str, int], path: Path) -> Iterator[Row]:
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise CsvError(f"{path}: line {reader.line_num}: {exc}") from None  # type: ignore[attr-defined]
+        if not any(c.strip() for c in cells):
+            continue  # a blank line
+        values = {f: cells[i] if i < len(cells) else "" for f, i in index.items()}
+        yield Row(reader.line_num, values)  # type: ignore[attr-defined]
+
+
+_SPACES = re.compile(r"[\s\u00a0\u202f']")
+
+
+def amount(text: str, field: str) -> Decimal:
+    """A non-negative amount with at most two decimals (``1 234,50`` or ``1234.50``)."""
+    cleaned = _SPACES.sub("", text).replace(",", ".")
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        raise RowError(field, "is not a number") from None
+    if not value.is_finite() or value < 0:
+        raise RowError(field, "must be zero or more")
+    if value != value.quantize(Decimal("0.01")):
+        raise RowError(field, "has more than two decimals")
+    return value
+
+
+def minor(value: Decimal) -> int:
+    """Hundredths of ``value`` (exact: :func:`amount` allows two decimals)."""
+    return int(value * 100)
+
+
+def day(text: str, field: str) -> date:
+    """A date written 2027-01-31, 31.01.2027 or 31/01/2027 (sliced, not strptime: a large
+    file has one per row)."""
+    try:
+        if len(text) == 10 and text[4] == "-" and text[7] == "-":
+            return date(int(text[:4]), int(text[5:7]), int(text[8:]))
+        if len(text) == 10 and text[2] == text[5] and text[2] in "./":
+            return date(int(text[6:]), int(text[3:5]), int(text[:2]))
+    except ValueError:
+        pass
+    raise RowError(field, "is not a date like 2027-01-31 or 31.01.2027")
