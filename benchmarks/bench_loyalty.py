@@ -13,8 +13,8 @@ from loyalty.check import Line, MemberState, MemberView
 from loyalty.program import Program, Promotion, PromotionKind, demo_program
 
 REPEAT = 2000
-P99_BUDGET_MS = 4.5
-P50_BUDGET_MS = 2.0
+P99_BUDGET_MS = 3.0
+P50_BUDGET_MS = 1.2
 
 
 def _program() -> Program:
@@ -79,13 +79,14 @@ def calc_check_30_lines() -> Result:
     core away from it does not count, cache and frequency effects do), over 2 000 runs; wall
     p50/p99 are reported beside it. No floor: nothing simpler does the same work (the old floor,
     30 Decimal multiply-adds, was 1/100 of the value, so a 300x target let a 2x regression
-    through). Target: an absolute budget, median CPU <= 2.0 ms and p99 CPU <= 4.5 ms.
-    Measured on this 2-core box: median 1.15-1.21 ms with two or three other builds beside it,
-    1.4-1.75 ms at load average 6 (CPU time excludes being preempted, not a neighbour evicting
-    the caches); p99 1.3-3.5 ms (the cyclic collector's pauses land in the tail). A path twice
-    as slow has a median of at least 2.3 ms and misses the median budget; the p99 budget
-    catches a tail that grows without the median. The issue's later goal for this path is
-    0.3 ms.
+    through). Target: an absolute budget, median CPU <= 1.2 ms and p99 CPU <= 3.0 ms.
+    Measured on this 2-core box at load average 5: median 0.67-0.77 ms, p99 1.4 ms (before the
+    record and fingerprint were written out field by field: median 1.15-1.42 ms, p99 3.1 ms;
+    CPU time excludes being preempted, not a neighbour evicting the caches; the cyclic
+    collector's pauses land in the tail). A path twice as slow has a median of at least 1.3 ms
+    and misses the median budget; the p99 budget catches a tail that grows without the median.
+    The issue's goal for this path, 0.3 ms, is not reached: what is left is the core's Decimal
+    arithmetic, the wire model and its JSON.
     """
     from processing.server import pricing
     from processing.server.handling import json_response

@@ -16,7 +16,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from loyalty.codec import DictReader, decimal_text
+from loyalty.codec import DictReader
 from loyalty.errors import CheckError
 from loyalty.money import Precision, Rounding
 from loyalty.program import PromotionKind
@@ -118,8 +118,7 @@ class Calculation:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready data; :meth:`from_dict` gives back an equal Calculation."""
-        data: dict[str, Any] = _plain(self)
-        return data
+        return _plain(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Calculation:
@@ -131,30 +130,117 @@ class Calculation:
 
         Decimals enter in canonical form, so ``Decimal("2")`` and ``Decimal("2.000")`` agree.
         """
-        data = _plain(self, canonical=True)
-        for key in ("computed_at", "notes", "customer_message", "rejected_coupons"):
-            del data[key]
-        for line in data["lines"]:
-            del line["name"], line["excluded_reason"]
-        data["promotions"] = [p["promo_id"] for p in data["promotions"]]
-        canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+        canonical = json.dumps(
+            _canonical(self), sort_keys=True, separators=(",", ":"), ensure_ascii=True
+        )
         return hashlib.sha256(canonical.encode("ascii")).hexdigest()
 
 
-def _plain(value: Any, canonical: bool = False) -> Any:
-    if isinstance(value, Decimal):
-        return decimal_text(value.normalize() if canonical else value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, Rounding | Precision | PromotionKind):
-        return value.value
-    if isinstance(value, tuple | list):
-        return [_plain(v, canonical) for v in value]
-    if hasattr(value, "__dataclass_fields__"):
-        return {
-            name: _plain(getattr(value, name), canonical) for name in value.__dataclass_fields__
-        }
-    return value
+# Written out field by field rather than walked by reflection, each Decimal formatted in
+# place: this runs twice for every calculation the server answers (its record and its
+# fingerprint), and a generic walk over the dataclass fields cost most of a 30-line preview.
+# The fields are listed in declaration order, so the stored JSON is byte for byte what the
+# generic walk produced; tests/test_loyalty_check.py checks every field is here and pins a
+# fingerprint.
+def _plain(calc: Calculation) -> dict[str, Any]:
+    return {
+        "program_version": calc.program_version,
+        "currency": calc.currency,
+        "member_id": calc.member_id,
+        "computed_at": calc.computed_at.isoformat(),
+        "lines": [
+            {
+                "index": ln.index,
+                "sku": ln.sku,
+                "name": ln.name,
+                "category": ln.category,
+                "quantity": format(ln.quantity, "f"),
+                "unit_price": format(ln.unit_price, "f"),
+                "discount": format(ln.discount, "f"),
+                "discounted": ln.discounted,
+                "amount": format(ln.amount, "f"),
+                "spend_cap": format(ln.spend_cap, "f"),
+                "spend": format(ln.spend, "f"),
+                "earn_base": format(ln.earn_base, "f"),
+                "rate_percent": format(ln.rate_percent, "f"),
+                "earn": format(ln.earn, "f"),
+                "excluded_reason": ln.excluded_reason,
+                "promo_ids": list(ln.promo_ids),
+            }
+            for ln in calc.lines
+        ],
+        "requested_spend": format(calc.requested_spend, "f"),
+        "available_points": format(calc.available_points, "f"),
+        "total_amount": format(calc.total_amount, "f"),
+        "earn_total": format(calc.earn_total, "f"),
+        "spend_applied": format(calc.spend_applied, "f"),
+        "spendable_max": format(calc.spendable_max, "f"),
+        "pay_in_money": format(calc.pay_in_money, "f"),
+        "tier": calc.tier,
+        "rate_percent": format(calc.rate_percent, "f"),
+        "birthday": calc.birthday,
+        "rounding": calc.rounding.value,
+        "precision": calc.precision.value,
+        "code_required": calc.code_required,
+        "promotions": [
+            {
+                "promo_id": p.promo_id,
+                "name": p.name,
+                "kind": p.kind.value,
+                "reason": p.reason,
+                "lines": list(p.lines),
+                "points": format(p.points, "f"),
+            }
+            for p in calc.promotions
+        ],
+        "coupons": list(calc.coupons),
+        "rejected_coupons": [{"code": c.code, "reason": c.reason} for c in calc.rejected_coupons],
+        "notes": list(calc.notes),
+        "customer_message": calc.customer_message,
+    }
+
+
+def _canonical(calc: Calculation) -> dict[str, Any]:
+    """What the fingerprint hashes: the numbers, what they depend on, Decimals normalised."""
+    return {
+        "program_version": calc.program_version,
+        "currency": calc.currency,
+        "member_id": calc.member_id,
+        "lines": [
+            {
+                "index": ln.index,
+                "sku": ln.sku,
+                "category": ln.category,
+                "quantity": format(ln.quantity.normalize(), "f"),
+                "unit_price": format(ln.unit_price.normalize(), "f"),
+                "discount": format(ln.discount.normalize(), "f"),
+                "discounted": ln.discounted,
+                "amount": format(ln.amount.normalize(), "f"),
+                "spend_cap": format(ln.spend_cap.normalize(), "f"),
+                "spend": format(ln.spend.normalize(), "f"),
+                "earn_base": format(ln.earn_base.normalize(), "f"),
+                "rate_percent": format(ln.rate_percent.normalize(), "f"),
+                "earn": format(ln.earn.normalize(), "f"),
+                "promo_ids": list(ln.promo_ids),
+            }
+            for ln in calc.lines
+        ],
+        "requested_spend": format(calc.requested_spend.normalize(), "f"),
+        "available_points": format(calc.available_points.normalize(), "f"),
+        "total_amount": format(calc.total_amount.normalize(), "f"),
+        "earn_total": format(calc.earn_total.normalize(), "f"),
+        "spend_applied": format(calc.spend_applied.normalize(), "f"),
+        "spendable_max": format(calc.spendable_max.normalize(), "f"),
+        "pay_in_money": format(calc.pay_in_money.normalize(), "f"),
+        "tier": calc.tier,
+        "rate_percent": format(calc.rate_percent.normalize(), "f"),
+        "birthday": calc.birthday,
+        "rounding": calc.rounding.value,
+        "precision": calc.precision.value,
+        "code_required": calc.code_required,
+        "promotions": [p.promo_id for p in calc.promotions],
+        "coupons": list(calc.coupons),
+    }
 
 
 def _line(r: DictReader) -> LineResult:

@@ -179,6 +179,12 @@ class Outbox:
             raise NotFound("outbox record", record_id)
         return _record(row)
 
+    def is_unsent(self, record_id: str) -> bool:
+        """True while the record is queued (pending or being sent); False once acknowledged,
+        dead, or when there is no such record."""
+        row = self._row("id = ? AND state IN ('pending', 'sending')", [record_id])
+        return row is not None
+
     def next_batch(self, limit: int) -> list[OutboxRecord]:
         """The oldest ``limit`` unsent records (pending, or sending when a drain died), in order."""
         rows = self._db.query(

@@ -10,6 +10,14 @@ from offline_cache.errors import NotFound, ShiftCloseRefused
 from offline_cache.txn import write_transaction
 
 
+def current_shift(db: Database) -> str | None:
+    """The id of the newest shift still open, or None."""
+    row = db.execute(
+        "SELECT id FROM shifts WHERE closed_at IS NULL ORDER BY opened_at DESC LIMIT 1"
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
 def open_shift(db: Database, shift_id: str, cashier: str, clock: Clock = utc_now) -> None:
     """Open a shift (audited). Opening an already open shift does nothing."""
     with write_transaction(db):

@@ -21,7 +21,11 @@ QUANTITY_PATTERN = r"^\d{1,6}(\.\d{1,3})?$"
 
 
 def _parser(pattern: re.Pattern[str], what: str) -> Any:
+    match = pattern.fullmatch
+
     def parse(value: object) -> Decimal:
+        if type(value) is str and match(value.strip()):  # every valid request's amounts
+            return Decimal(value.strip())
         # bool is an int subclass; a JSON true must not become 1 point.
         if isinstance(value, (bool, float)):
             raise ValueError(f'{what} must be a decimal string such as "12.50", not a number')

@@ -20,7 +20,7 @@ from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from processing.errors import ProcessingError
 from terminal import i18n
@@ -28,11 +28,18 @@ from terminal.cashiers import Cashiers, cashiers_path
 from terminal.config import Settings
 from terminal.errors import TillError
 from terminal.i18n import _
-from terminal.messages import ConnectionChanged, ServicesReady, StatusRefreshed
+from terminal.messages import (
+    ConnectionChanged,
+    ServicesReady,
+    SettingsApplied,
+    StatusRefreshed,
+)
 from terminal.printing import PrinterChanged
 from terminal.scanner_glue import ScannerChanged
 from terminal.sentences import sentence
 from terminal.textual_workarounds import FOCUS_KEYS
+from terminal.widgets.message_bar import MessageBar
+from terminal.widgets.status_line import StatusLine
 
 if TYPE_CHECKING:
     from terminal.services import TillServices
@@ -120,7 +127,7 @@ class TillAppBase(App[None], inherit_bindings=False):
         try:
             services = self._services_factory()
             if self.options.start_cashier is not None:
-                services.start_shift(self.options.start_cashier)
+                services.office.start_shift(self.options.start_cashier)
             self._watch_connection(services)
             self._services = services
         finally:
@@ -134,13 +141,18 @@ class TillAppBase(App[None], inherit_bindings=False):
 
         services.connection.subscribe(changed)
 
+    def on_settings_applied(self, message: SettingsApplied) -> None:
+        """New services are in place: the status line reads them now."""
+        self.refresh_status()
+
     def on_connection_changed(self, message: ConnectionChanged) -> None:
         """The server went away or came back: the status line says so now, not on a timer."""
         self.refresh_status()
 
     @property
     def services(self) -> TillServices:
-        """The integration facade; workers wait (bounded) while it is still being built."""
+        """The till's services (:mod:`terminal.services`); workers wait (bounded) while they are
+        still being built."""
         if self._services is None:
             on_ui_thread = threading.current_thread() is threading.main_thread()
             if (
@@ -154,7 +166,7 @@ class TillAppBase(App[None], inherit_bindings=False):
     @property
     def cashier(self) -> str | None:
         """The logged-in cashier, if any."""
-        return self._services.cashier if self._services is not None else None
+        return self._services.session.cashier if self._services is not None else None
 
     def action_nothing(self) -> None:
         """Cashiers cannot quit with ctrl+c."""
@@ -167,8 +179,6 @@ class TillAppBase(App[None], inherit_bindings=False):
 
     def say(self, sentence: str, *, error: bool = False) -> None:
         """Show one sentence on the active screen's message line (a toast where there is none)."""
-        from terminal.widgets.message_bar import MessageBar
-
         screen = self.active_screen()
         if screen is None:
             return  # shutting down: there is nobody left to tell
@@ -195,7 +205,11 @@ class TillAppBase(App[None], inherit_bindings=False):
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="status")
     def _read_status(self) -> None:
-        self.post_message(StatusRefreshed(self.services.sync_view(), self.services.printer_state()))
+        status = StatusRefreshed(
+            self.services.office.sync_view(), self.services.office.printer_state()
+        )
+        if not get_current_worker().is_cancelled:  # a newer read replaced this one
+            self.post_message(status)
 
     def refresh_caches(self) -> None:
         """Refresh the offline caches (program, members, catalog) in a worker."""
@@ -204,7 +218,7 @@ class TillAppBase(App[None], inherit_bindings=False):
     @work(thread=True, exit_on_error=False, exclusive=True, group="caches")
     def _refresh_caches(self) -> None:
         try:
-            self.services.refresh_caches()
+            self.services.office.refresh_caches()
         except ProcessingError as error:
             # Offline at start-up is normal: the caches stay as they were, the sale goes on.
             log.info("cache refresh skipped: %s", error)
@@ -220,8 +234,6 @@ class TillAppBase(App[None], inherit_bindings=False):
             self.say(message.sentence, error=True)
 
     def on_status_refreshed(self, message: StatusRefreshed) -> None:
-        from terminal.widgets.status_line import StatusLine
-
         self.last_status = message
         screen = self.active_screen()
         if screen is None:
@@ -285,12 +297,14 @@ class TillAppBase(App[None], inherit_bindings=False):
         self, old: TillServices | None, new: TillServices, old_stops: list[Callable[[], None]]
     ) -> None:
         if old is not None:
-            new.cashier, new.shift_id = old.cashier, old.shift_id
+            # The cashier and the open shift go on; the connection is the new client's.
+            new.session.cashier, new.session.shift_id = old.session.cashier, old.session.shift_id
         self._watch_connection(new)
         self._services = new
         self.scanner_state = "none" if self.settings.scanner.kind == "none" else "ok"
         _run_all(old_stops)
-        self.call_from_thread(self.refresh_status)
+        # Posted, not called: this runs in the admin's save worker, off the UI thread.
+        self.post_message(SettingsApplied())
 
     def on_unmount(self) -> None:
         options = self.options

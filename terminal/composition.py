@@ -12,8 +12,19 @@ from pathlib import Path
 from offline_cache.db import open_database
 from processing.client import ClientSettings, ProcessingClient
 from terminal.config import Settings
-from terminal.service_base import Clock, utc_now
-from terminal.services import TillServices
+from terminal.connection import Connection
+from terminal.services import (
+    ClaimService,
+    MemberService,
+    OfficeService,
+    ReceiptPrinter,
+    SaleService,
+    Session,
+    SyncLink,
+    TillServices,
+    TillStore,
+)
+from terminal.services.context import Clock, utc_now
 
 PROBE_INTERVAL_S = 5.0
 """While the server is considered offline, how often one health call checks it is back."""
@@ -36,13 +47,33 @@ def client_for(settings: Settings) -> ProcessingClient:
 
 
 def build_services(settings: Settings, *, clock: Clock = utc_now) -> TillServices:
-    """The services facade over a real client and the till database from ``[offline] db_path``.
+    """The till's services over a real client and the till database from ``[offline] db_path``.
 
+    Each service gets the parts it needs and nothing else: one session (cashier, shift,
+    connection state), one store, one printer queue, one sync link, shared by all of them.
     Raises the offline cache's ``CorruptDatabase``/``NewerSchema`` when the database cannot be
     used (the CLI turns those into one line).
     """
     db = open_database(Path(settings.offline.db_path), integrity_check=False)
-    return TillServices(settings, client_for(settings), db, clock=clock)
+    client = client_for(settings)
+    session = Session(Connection(client))
+    store = TillStore(db, clock)
+    printer = ReceiptPrinter(settings, store, clock)
+    sync = SyncLink()
+    claims = ClaimService(settings, client, store, session, printer, clock=clock)
+    return TillServices(
+        settings=settings,
+        client=client,
+        clock=clock,
+        session=session,
+        store=store,
+        printer=printer,
+        sync=sync,
+        sales=SaleService(settings, client, store, session, printer, claims, clock=clock),
+        claims=claims,
+        members=MemberService(settings, client, store, session, sync, clock=clock),
+        office=OfficeService(settings, client, store, session, printer, sync, clock=clock),
+    )
 
 
 def start_sync(services: TillServices) -> Callable[[], None]:
@@ -52,8 +83,8 @@ def start_sync(services: TillServices) -> Callable[[], None]:
 
     engine = SyncEngine(services.settings.offline.db_path, ProcessingTransport(services.client))
     worker = SyncWorker(engine, idle_seconds=SYNC_IDLE_S)
-    services.sync_engine = engine
-    services.kick_sync = worker.kick
+    services.sync.engine = engine
+    services.sync.kick = worker.kick
     worker.start()
     services.client.start_probing(interval=PROBE_INTERVAL_S)
 

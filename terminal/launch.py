@@ -20,8 +20,8 @@ from terminal.config import Settings
 
 if TYPE_CHECKING:
     from terminal.app import TillApp
-    from terminal.service_base import Clock
     from terminal.services import TillServices
+    from terminal.services.context import Clock
 
 
 FIRST_FRAME_PROBE = "TILL_FIRST_FRAME_PROBE"

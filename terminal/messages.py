@@ -39,7 +39,7 @@ class StatusRefreshed(Message):
 
 
 class ServicesReady(Message):
-    """The services facade is built; the app starts its timers (and the test-only sale)."""
+    """The services are built; the app starts its timers (and the test-only sale)."""
 
 
 class BridgeCartChanged(Message):
@@ -79,3 +79,7 @@ class PendingFound(Message):
         super().__init__()
         self.pending = pending
         """The registration waiting for the customer's SMS code."""
+
+
+class SettingsApplied(Message):
+    """Saved settings are applied: the services were built again (the status line re-reads)."""

@@ -29,7 +29,7 @@ from offline_cache.errors import (
     OfflineRefused,
     ProgramNotCached,
 )
-from offline_cache.members import CachedMember
+from offline_cache.members import CachedMember, MemberCache
 from offline_cache.offline import (
     OfflineMember,
     OfflinePolicy,
@@ -186,8 +186,6 @@ class MemberCacheLookup:
     """The cached row of one member (None when it is not cached)."""
 
     def __init__(self, db: Database, member_id: str) -> None:
-        from offline_cache.members import MemberCache
-
         self.member = MemberCache(db).by_id(member_id)
 
 

@@ -18,6 +18,7 @@ from offline_cache.clock import utc_now
 from offline_cache.db import open_database
 from offline_cache.errors import CacheError
 from offline_cache.link import ProcessingTransport
+from offline_cache.outbox import Outbox
 from offline_cache.status import SyncStatus, sync_status
 from offline_cache.sync import SyncEngine
 from processing.client import ClientSettings, ProcessingClient
@@ -78,9 +79,7 @@ def sync(config_path: Path | None) -> None:
             report = SyncEngine(db_path, ProcessingTransport(client)).drain(wait_busy=30.0)
         db = open_database(db_path)
         status = sync_status(db, utc_now())
-        dead = db.execute(
-            "SELECT id, dead_reason FROM outbox WHERE state = 'dead' ORDER BY seq LIMIT 20"
-        ).fetchall()
+        dead = [(record.id, record.dead_reason) for record in Outbox(db).dead()[:20]]
         db.close()
     except (CacheError, ProcessingError) as error:
         click.echo(f"till sync: {sentence(error)}", err=True)

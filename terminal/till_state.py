@@ -1,21 +1,24 @@
-"""Small reads and writes the status line, the shift and the history need (till database only).
+"""What the status line, the shift, the history and returns show of the till database.
 
-Kept apart from :mod:`terminal.services` so that module stays about the sale itself.
+The store (:mod:`offline_cache`) reads; this module only turns its records into the screens'
+views, so :mod:`terminal.services` stays about the services themselves.
 """
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlite_utils import Database
 
+from offline_cache import history
 from offline_cache.checks import ids_by_number
-from offline_cache.clock import from_text
+from offline_cache.clock import utc_now
+from offline_cache.errors import NotFound
 from offline_cache.outbox import Outbox
 from offline_cache.print_jobs import PrintJobs
+from offline_cache.status import sync_status
 from processing import wire
 from terminal.errors import TillError
 from terminal.i18n import _
@@ -26,15 +29,14 @@ def sync_view(db: Database, online: bool) -> SyncView:
     """Queue depth, dead records and open conflicts."""
     outbox = Outbox(db)
     dead = tuple(f"{r.id[:8]} {r.kind}: {r.dead_reason or ''}" for r in outbox.dead())
-    conflicts = db.execute("SELECT count(*) FROM conflicts WHERE resolved_at IS NULL").fetchone()
-    last_error = db.execute("SELECT value FROM sync_state WHERE key = 'last_error'").fetchone()
+    status = sync_status(db, utc_now())
     return SyncView(
         online=online,
-        unsent=outbox.unsent_count(),
+        unsent=status.unsent,
         dead=dead,
-        conflicts=int(conflicts[0]),
+        conflicts=status.open_conflicts,
         oldest_unsent_at=outbox.oldest_unsent_at(),
-        last_error=None if last_error is None else last_error[0],
+        last_error=status.last_error,
     )
 
 
@@ -43,32 +45,23 @@ def printer_pending(db: Database) -> int:
     return PrintJobs(db).pending_count()
 
 
-_CHECK_COLUMNS = (
-    "id, created_at, member_id, total, earned, spent, offline, cashier,"
-    " json_extract(payload, '$.phone_masked'), payload"
-)
-
-
-def _check_row(r: tuple[Any, ...]) -> CheckRow:
+def _check_row(stored: history.StoredCheck) -> CheckRow:
     return CheckRow(
-        check_id=r[0],
-        created_at=from_text(r[1]),
-        member_id=r[2],
-        total=Decimal(r[3]),
-        earned=Decimal(r[4]),
-        spent=Decimal(r[5]),
-        offline=bool(r[6]),
-        cashier=r[7],
-        customer=(r[8] or "***") if r[2] else "",
+        check_id=stored.check_id,
+        created_at=stored.created_at,
+        member_id=stored.member_id,
+        total=stored.total,
+        earned=stored.earned,
+        spent=stored.spent,
+        offline=stored.offline,
+        cashier=stored.cashier,
+        customer=(stored.phone_masked or "***") if stored.member_id else "",
     )
 
 
 def recent_checks(db: Database, limit: int = 30) -> list[CheckRow]:
     """The newest checks this till committed, newest first."""
-    rows = db.execute(
-        f"SELECT {_CHECK_COLUMNS} FROM checks ORDER BY created_at DESC LIMIT ?", [limit]
-    ).fetchall()
-    return [_check_row(r) for r in rows]
+    return [_check_row(stored) for stored in history.recent_checks(db, limit)]
 
 
 def check_details(db: Database, check_id: str) -> tuple[CheckRow, dict[str, Any]] | None:
@@ -83,10 +76,10 @@ def check_details(db: Database, check_id: str) -> tuple[CheckRow, dict[str, Any]
         raise TillError(
             _("Several checks start with this number; type more characters of the check id.")
         )
-    if not found:
+    stored = history.check_by_id(db, found[0]) if found else None
+    if stored is None:
         return None
-    row = db.execute(f"SELECT {_CHECK_COLUMNS} FROM checks WHERE id = ?", [found[0]]).fetchone()
-    return _check_row(row), json.loads(row[9])
+    return _check_row(stored), stored.details
 
 
 def claim_of(db: Database, check_id: str, details: dict[str, Any]) -> ClaimView | None:
@@ -98,11 +91,14 @@ def claim_of(db: Database, check_id: str, details: dict[str, Any]) -> ClaimView 
     stored = details.get("claim")
     if not isinstance(stored, dict):
         return None
-    record = db.execute("SELECT state, response FROM outbox WHERE id = ?", [check_id]).fetchone()
-    if record is not None and record[0] == "dead":
+    try:
+        record = Outbox(db).get(check_id)
+    except NotFound:
+        record = None
+    if record is not None and record.state == "dead":
         return None
-    if record is not None and record[0] == "acknowledged" and record[1]:
-        answer = wire.Claim.model_validate_json(record[1])
+    if record is not None and record.state == "acknowledged" and record.response:
+        answer = wire.Claim.model_validate(record.response)
         return ClaimView(answer.code, answer.earn_at_least, answer.expires_at, provisional=False)
     least = stored.get("earn_at_least")
     return ClaimView(
@@ -115,34 +111,17 @@ def claim_of(db: Database, check_id: str, details: dict[str, Any]) -> ClaimView 
 
 def shift_report(db: Database, shift_id: str) -> ShiftReport:
     """Totals of one shift: checks, earned, spent, reversed, offline pending, overrides."""
-    shift = db.execute(
-        "SELECT id, cashier, opened_at FROM shifts WHERE id = ?", [shift_id]
-    ).fetchone()
-    rows = db.execute(
-        "SELECT total, earned, spent, member_id FROM checks WHERE shift_id = ?", [shift_id]
-    ).fetchall()
-    reversed_rows = db.execute(
-        "SELECT detail FROM audit_log WHERE action = 'return_applied' AND at >= ?", [shift[2]]
-    ).fetchall()
-    reversed_points = sum(
-        (Decimal(json.loads(r[0]).get("taken_back", "0")) for r in reversed_rows), Decimal(0)
-    )
-    overrides = db.execute(
-        "SELECT count(*) FROM audit_log WHERE override_by IS NOT NULL AND at >= ?", [shift[2]]
-    ).fetchone()
-    pending = db.execute(
-        "SELECT count(*) FROM outbox WHERE offline = 1 AND state IN ('pending', 'sending')"
-    ).fetchone()
+    totals = history.shift_totals(db, shift_id)
     return ShiftReport(
-        shift_id=shift[0],
-        cashier=shift[1],
-        opened_at=from_text(shift[2]),
-        checks=len(rows),
-        claims=sum(1 for r in rows if r[3] is None),
-        total=sum((Decimal(r[0]) for r in rows), Decimal(0)),
-        earned=sum((Decimal(r[1]) for r in rows), Decimal(0)),
-        spent=sum((Decimal(r[2]) for r in rows), Decimal(0)),
-        reversed=reversed_points,
-        offline_pending=int(pending[0]),
-        overrides=int(overrides[0]),
+        shift_id=totals.shift_id,
+        cashier=totals.cashier,
+        opened_at=totals.opened_at,
+        checks=totals.checks,
+        claims=totals.claims,
+        total=totals.total,
+        earned=totals.earned,
+        spent=totals.spent,
+        reversed=totals.taken_back,
+        offline_pending=totals.offline_pending,
+        overrides=totals.overrides,
     )

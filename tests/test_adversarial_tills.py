@@ -934,8 +934,6 @@ class AdversarialTills(RuleBasedStateMachine):
             )
 
 
-pytest_plugins = ["tests.conftest_processing"]
-
 SETTINGS = settings(
     max_examples=20,
     stateful_step_count=25,

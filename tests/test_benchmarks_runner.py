@@ -26,6 +26,7 @@ def test_every_issue_benchmark_is_registered() -> None:
         "receipt_render",
         "tui_cold_start",
         "scan_to_panel",
+        "members_import_200k",
     } <= names
 
 

@@ -6,8 +6,6 @@ unpluggable cable.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -15,85 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
-from offline_cache.link import ProcessingTransport
-from offline_cache.sync import SyncEngine
-from processing.client import ClientSettings, ProcessingClient
-from processing.server.testing import RunningServer
-from terminal.bridge.runner import RunningBridge, start_bridge
+from terminal.bridge.runner import start_bridge
 from terminal.bridge.simulator import Refused, Register, cart_line, generated_lines
-from terminal.composition import build_services
-from terminal.services import TillServices
-from tests.test_ui_support import ANNA, Cable, server, till_db, till_settings
-
-
-@dataclass
-class Till:
-    services: TillServices
-    bridge: RunningBridge
-    cable: Cable
-    server: RunningServer
-
-    def register(self, register_id: str = "POS-1", key: str | None = None) -> Register:
-        return Register(self.bridge.url, register_id, key)
-
-    def available(self) -> Decimal:
-        """Anna's spendable balance as the server's ledger has it now."""
-        with ProcessingClient(
-            self.server.url, self.server.api_key, ClientSettings(attempts=1)
-        ) as client:
-            return client.identify(ANNA, region="RU").balance.available
-
-    def server_checks(self, check_id: str) -> list[tuple[str, int, int]]:
-        with self.server.ctx.storage.read() as db:
-            rows = db.execute(
-                "SELECT status, earn, spend FROM checks WHERE id = ?", [check_id]
-            ).fetchall()
-        return [(str(r[0]), int(r[1]), int(r[2])) for r in rows]
-
-    def server_returns(self, check_id: str) -> list[tuple[int, int]]:
-        with self.server.ctx.storage.read() as db:
-            rows = db.execute(
-                "SELECT taken_back, given_back FROM returns WHERE check_id = ?", [check_id]
-            ).fetchall()
-        return [(int(r[0]), int(r[1])) for r in rows]
-
-    def check_id(self, receipt_id: str) -> str:
-        """The till's check id of a register receipt (as its audit line records it)."""
-        with till_db(self.services.settings) as db:
-            row = db.execute(
-                "SELECT record_id FROM audit_log WHERE action = 'bridge_finished'"
-                " AND json_extract(detail, '$.receipt_id') = ? ORDER BY seq DESC",
-                [receipt_id],
-            ).fetchone()
-        assert row is not None, f"no finished receipt {receipt_id}"
-        return str(row[0])
-
-    def drain(self) -> Any:
-        engine = SyncEngine(
-            self.services.settings.offline.db_path, ProcessingTransport(self.services.client)
-        )
-        return engine.drain()
-
-
-@contextmanager
-def running_till(tmp_path: Path, **bridge: Any) -> Iterator[Till]:
-    with server(tmp_path) as srv:
-        cable = Cable(srv.url)
-        settings = till_settings(
-            tmp_path, cable.url, srv.api_key, bridge={"enabled": True, "port": 0, **bridge}
-        )
-        services = build_services(settings)
-        try:
-            services.start_shift("1")
-            services.refresh_caches()
-            running = start_bridge(services)
-            try:
-                yield Till(services, running, cable, srv)
-            finally:
-                running.stop()
-        finally:
-            services.close()
-            cable.close()
+from tests.support.bridge import Till, running_till
+from tests.support.ui import ANNA, till_db
 
 
 @pytest.fixture
@@ -357,17 +280,9 @@ def test_a_receipt_without_a_customer_gets_a_claim_code_to_print(till: Till) -> 
 
 
 def test_with_claims_off_a_receipt_without_a_customer_finishes_bare(tmp_path: Path) -> None:
-    with running_till(tmp_path) as till:
-        till.services.settings = till_settings(
-            tmp_path,
-            till.cable.url,
-            till.server.api_key,
-            till={"claims": False},
-            bridge={"enabled": True, "port": 0},
-        )
-        with till.register() as pos:
-            pos.put_cart("R-11", AWKWARD[:1])
-            done = pos.finish("R-11", "FN-11")["finish"]
+    with running_till(tmp_path, till={"claims": False}) as till, till.register() as pos:
+        pos.put_cart("R-11", AWKWARD[:1])
+        done = pos.finish("R-11", "FN-11")["finish"]
     assert done["claim_code"] is None and done["bonus_lines"] == []
 
 

@@ -17,7 +17,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.test_bridge import running_till
+from tests.support.bridge import running_till
 
 EXAMPLES_PER_OPERATION = 15
 CHECKS = [

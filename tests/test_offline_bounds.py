@@ -30,7 +30,7 @@ from offline_cache.offline import (
 from offline_cache.outbox import OutboxRecord
 from offline_cache.sync import Delivery, Difference, SyncEngine
 from terminal.composition import build_services
-from tests.test_ui_support import ANNA, server, till_settings
+from tests.support.ui import ANNA, server, till_settings
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 POLICY = OfflinePolicy(
@@ -181,14 +181,14 @@ def test_an_online_sale_updates_the_member_cache(tmp_path: Path) -> None:
     with server(tmp_path) as srv:
         services = build_services(till_settings(tmp_path, srv.url, srv.api_key))
         try:
-            services.start_shift("1")
-            services.refresh_caches()
-            member = services.identify(ANNA, scanned=False)
+            services.office.start_shift("1")
+            services.office.refresh_caches()
+            member = services.sales.identify(ANNA, scanned=False)
             line = SaleLine(QUICK_AMOUNT, Decimal("500.00"), Decimal(1), Decimal("500.00"))
             draft = SaleDraft(str(uuid.uuid4()), member, (line,), spend=Decimal(100))
-            result = services.commit_sale(draft, services.preview(draft))
+            result = services.sales.commit_sale(draft, services.sales.preview(draft))
             assert result.spent == Decimal(100) and result.confirmed
-            with services.database() as db:
+            with services.store.database() as db:
                 cached = MemberCache(db).by_id(member.member_id)
             assert cached is not None
             # If the server drops now, the cache must not offer the spent points again.

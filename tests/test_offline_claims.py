@@ -24,7 +24,7 @@ from processing.server.testing import RunningServer
 from terminal.composition import build_services
 from terminal.services import TillServices
 from terminal.views import QUICK_AMOUNT, SaleDraft, SaleLine
-from tests.test_ui_support import Cable, server, till_db, till_settings
+from tests.support.ui import Cable, server, till_db, till_settings
 
 MADE_AT = (datetime.now(UTC) - timedelta(hours=1)).replace(microsecond=0)
 """The till's clock: an hour ago, so the server (which never dates a check ahead) keeps it."""
@@ -43,8 +43,8 @@ def till(tmp_path: Path, srv: RunningServer) -> Iterator[tuple[TillServices, Cab
     settings = till_settings(tmp_path, cable.url, srv.api_key)
     services = build_services(settings, clock=lambda: MADE_AT)
     try:
-        services.start_shift("1")
-        services.refresh_caches()
+        services.office.start_shift("1")
+        services.office.refresh_caches()
         yield services, cable
     finally:
         services.close()
@@ -65,7 +65,7 @@ def test_offline_claim_is_queued_then_delivered_exactly_once(tmp_path: Path) -> 
     with server(tmp_path) as srv, till(tmp_path, srv) as (services, cable):
         cable.unplug()
         sale = draft("1200")
-        result = services.commit_sale(sale, None)
+        result = services.sales.commit_sale(sale, None)
         claim = result.claim
         assert claim is not None and claim.code == claim_code(sale.check_id)
         # The same figure the server will answer, from the cached program (base tier, 3 %).
@@ -103,7 +103,7 @@ def test_offline_claim_is_queued_then_delivered_exactly_once(tmp_path: Path) -> 
         assert engine(services).drain().acknowledged == 0
 
         # The reprint now prints the server's figure, no longer provisional.
-        reprint = services.reprint(sale.check_id)
+        reprint = services.office.reprint(sale.check_id)
         assert "At least (provisional)" not in reprint and "At least" in reprint
 
 
@@ -111,11 +111,11 @@ def test_a_return_waits_behind_its_queued_claim(tmp_path: Path) -> None:
     with server(tmp_path) as srv, till(tmp_path, srv) as (services, cable):
         cable.unplug()
         sale = draft("600", "400")
-        services.commit_sale(sale, None)
+        services.sales.commit_sale(sale, None)
         # Even with the server back, the return must not overtake the claim it returns against.
         cable.plug()
-        services.online = True
-        returned = services.return_lines(sale.check_id, {1: Decimal(1)})
+        assert services.client.probe() and services.session.online
+        returned = services.members.return_lines(sale.check_id, {1: Decimal(1)})
         assert returned.queued
         report = engine(services).drain()
         assert report.ok and report.acknowledged == 2
@@ -155,7 +155,7 @@ def test_a_refused_claim_is_kept_dead_with_its_reason(tmp_path: Path) -> None:
                 ),
             )
         good = draft("300")
-        services.commit_sale(good, None)
+        services.sales.commit_sale(good, None)
         cable.plug()
         report = engine(services).drain()
         assert report.acknowledged == 1 and [r for r, _ in report.dead] == [bad_id]

@@ -31,9 +31,9 @@ from offline_cache.outbox import Outbox
 from offline_cache.snapshots import ProgramCache
 from terminal.composition import build_services
 from terminal.config import Settings
+from terminal.errors import TillError
 from terminal.i18n import local
 from terminal.offline_rules import core_line, offline_preview
-from terminal.service_base import TillError
 from terminal.views import MemberView, Preview, SaleDraft, SaleLine
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -154,7 +154,7 @@ def test_a_commit_refuses_a_spend_the_program_does_not_allow(tmp_path: Path) -> 
     _cache(path, demo_program()).close()
     services = build_services(_settings(path), clock=lambda: NOW)
     try:
-        services.start_shift("1")
+        services.office.start_shift("1")
         draft = _draft(_line("200.00"), spend="200")
         forged = Preview(
             draft.check_id,
@@ -168,10 +168,10 @@ def test_a_commit_refuses_a_spend_the_program_does_not_allow(tmp_path: Path) -> 
             online=False,
         )
         with pytest.raises(TillError):
-            services.commit_sale(draft, forged)
-        with services.database() as db:
+            services.sales.commit_sale(draft, forged)
+        with services.store.database() as db:
             assert db.execute("SELECT count(*) FROM outbox").fetchone()[0] == 0
-        result = services.commit_sale(draft, services.preview(draft))
+        result = services.sales.commit_sale(draft, services.sales.preview(draft))
         assert result.spent == Decimal(60) and result.offline
     finally:
         services.close()
@@ -238,15 +238,15 @@ def test_a_spend_the_program_would_ask_a_code_for_needs_the_manager_offline(
     _cache(path, strict).close()
     services = build_services(_settings(path), clock=lambda: NOW)
     try:
-        services.start_shift("1")
+        services.office.start_shift("1")
         draft = _draft(_line("1000.00"), spend="100")
-        preview = services.preview(draft)
+        preview = services.sales.preview(draft)
         assert preview.spend == Decimal(100)
         with pytest.raises(ManagerPinRequired):
-            services.commit_sale(draft, preview)
+            services.sales.commit_sale(draft, preview)
         approved = replace(draft, override_by="manager-7")
-        assert services.commit_sale(approved, preview).spent == Decimal(100)
-        with services.database() as db:
+        assert services.sales.commit_sale(approved, preview).spent == Decimal(100)
+        with services.store.database() as db:
             payload = Outbox(db).get(draft.check_id).payload
         # The server sees who approved it: without that, it holds the spend as a conflict.
         assert payload["manager_override"]["cashier_id"] == "manager-7"

@@ -24,8 +24,6 @@ from processing import wire
 from processing.client import ProcessingClient
 from processing.server.testing import ManualClock, RunningServer
 
-pytest_plugins = ["tests.conftest_processing"]
-
 ANNA = "100001"
 
 

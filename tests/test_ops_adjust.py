@@ -10,8 +10,6 @@ from processing.server import ledger
 from processing.server.cli import processing
 from processing.server.testing import ManualClock, RunningServer
 
-pytest_plugins = ["tests.conftest_processing"]
-
 ANNA, ANNA_PHONE = "100001", "+79161234567"  # 1500 active points
 
 

@@ -15,8 +15,6 @@ from processing.server import ledger
 from processing.server.cli import processing
 from processing.server.testing import ManualClock, RunningServer, running_server
 
-pytest_plugins = ["tests.conftest_processing"]
-
 ANNA, IVAN = "100001", "100002"
 MILK = "4600070000014"
 

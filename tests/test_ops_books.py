@@ -15,8 +15,6 @@ from processing.client import ProcessingClient
 from processing.server.cli import processing
 from processing.server.testing import ManualClock, RunningServer
 
-pytest_plugins = ["tests.conftest_processing"]
-
 ANNA = "100001"  # 1500 active points, home store S1
 
 

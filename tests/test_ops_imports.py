@@ -16,8 +16,6 @@ from processing.server import ledger
 from processing.server.cli import processing
 from processing.server.testing import ManualClock, RunningServer
 
-pytest_plugins = ["tests.conftest_processing"]
-
 EXAMPLE = Path(__file__).resolve().parents[1] / "program.toml"
 
 MEMBERS_1C = (

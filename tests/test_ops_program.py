@@ -18,8 +18,6 @@ from processing.server.cli import processing
 from processing.server.ops import program_file
 from processing.server.testing import RunningServer
 
-pytest_plugins = ["tests.conftest_processing"]
-
 EXAMPLE = Path(__file__).resolve().parents[1] / "program.toml"
 DMITRY = "100007"  # no points, no lifetime spend, no birthday: the base rate
 

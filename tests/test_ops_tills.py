@@ -14,8 +14,6 @@ from processing.server.cli import processing
 from processing.server.storage import Storage
 from processing.server.testing import RunningServer, server_process
 
-pytest_plugins = ["tests.conftest_processing"]
-
 
 def run(*args: str) -> Result:
     return CliRunner().invoke(processing, list(args))

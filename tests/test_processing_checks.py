@@ -15,8 +15,6 @@ from processing.errors import Rejected
 from processing.server import ledger
 from processing.server.testing import ManualClock, RunningServer
 
-pytest_plugins = ["tests.conftest_processing"]
-
 ANNA = "100001"  # 1500 active points, base tier 3 %
 IVAN = "100002"  # 2500 active points, silver 5 %
 TARAS = "100009"  # 400 active points
@@ -258,4 +256,48 @@ def test_hold_prepared_before_the_lock_is_redone_if_the_balance_changed(
     with pytest.raises(ApiError) as blocked, ctx.storage.write() as db:
         holds.hold(db, program, hold, now, caller, 600, ready)
     assert blocked.value.code == "member_blocked"
+    assert audit(server) == []
+
+
+def _count_core_calculations(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    from processing.server import pricing
+
+    ran: list[str] = []
+    real = pricing.run
+
+    def counted(*args: object, **kwargs: object) -> object:
+        ran.append("run")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pricing, "run", counted)
+    return ran
+
+
+def test_a_hold_takes_the_calculation_its_fingerprint_proves(
+    client: ProcessingClient, server: RunningServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ran = _count_core_calculations(monkeypatch)
+    req = check(ANNA, spend="100")
+    calc = client.calculate(req)
+    held = client.hold(hold_request(req, calc.fingerprint), idempotency_key="once-1")
+    assert ran == ["run"]  # calculated once for the whole sale
+    assert held.calculation.fingerprint == calc.fingerprint
+    assert held.calculation.model_dump(exclude={"detail"}) == calc.model_dump(exclude={"detail"})
+    assert held.points_held == Decimal("100.00")
+    client.confirm(req.check_id, idempotency_key="once-2")
+    assert audit(server) == []
+
+
+def test_a_hold_calculates_again_when_the_balance_moved_since_the_preview(
+    client: ProcessingClient, server: RunningServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ran = _count_core_calculations(monkeypatch)
+    req = check(TARAS, spend="400", amount="2000.00")
+    calc = client.calculate(req)
+    other = check(TARAS, spend="100", amount="2000.00")  # another till spends meanwhile
+    client.hold(hold_request(other, client.calculate(other).fingerprint), idempotency_key="o-1")
+    with pytest.raises(Rejected) as caught:
+        client.hold(hold_request(req, calc.fingerprint), idempotency_key="moved-1")
+    assert caught.value.code == "insufficient_points"
+    assert len(ran) == 3  # two previews and the moved hold; the other's hold reused its own
     assert audit(server) == []

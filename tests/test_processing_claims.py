@@ -18,8 +18,6 @@ from processing.server import ledger
 from processing.server.claims import CLAIM_DAYS
 from processing.server.testing import ManualClock, RunningServer
 
-pytest_plugins = ["tests.conftest_processing"]
-
 IVAN, IVAN_PHONE = "100002", "+79161234568"  # silver: 5 %
 MARIA = "100003"  # gold: 7 %
 SERGEI = "100005"  # blocked

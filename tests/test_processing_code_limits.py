@@ -19,8 +19,6 @@ from processing.server.codes import (
 )
 from processing.server.testing import ManualClock, RunningServer
 
-pytest_plugins = ["tests.conftest_processing"]
-
 PHONE = "+79165550101"
 
 

@@ -14,8 +14,6 @@ from processing.client import ProcessingClient
 from processing.server.context import store_program
 from processing.server.testing import RunningServer
 
-pytest_plugins = ["tests.conftest_processing"]
-
 BONUS = Decimal("100")
 
 

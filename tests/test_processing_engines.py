@@ -22,8 +22,6 @@ from processing.server.storage import Storage, StorageError
 from processing.server.testing import RunningServer
 from processing.server.testing_pg import Cluster
 
-pytest_plugins = ["tests.conftest_processing"]
-
 LEGACY = [
     "m001_initial",
     "m002_hot_indexes",
@@ -33,6 +31,8 @@ LEGACY = [
     "m006_idempotency_retention",
     "m007_member_scope",
     "m008_operator",
+    "m009_operator_keys",
+    "m010_segment_offers",
 ]
 
 

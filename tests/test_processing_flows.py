@@ -14,8 +14,6 @@ from processing.server import ledger
 from processing.server.codes import MAX_ATTEMPTS, RESEND_SECONDS
 from processing.server.testing import ManualClock, RunningServer
 
-pytest_plugins = ["tests.conftest_processing"]
-
 NEW_PHONE = "+79165550101"
 
 

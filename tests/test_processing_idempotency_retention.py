@@ -7,8 +7,6 @@ from processing.client import ProcessingClient
 from processing.server import idempotency
 from processing.server.testing import ManualClock, RunningServer
 
-pytest_plugins = ["tests.conftest_processing"]
-
 OLD = 10
 
 

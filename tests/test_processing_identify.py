@@ -15,8 +15,6 @@ from processing.errors import Rejected, Unauthorized
 from processing.server.members import card_number
 from processing.server.testing import ManualClock, RunningServer
 
-pytest_plugins = ["tests.conftest_processing"]
-
 ANNA = "+79161234567"
 
 

@@ -20,8 +20,6 @@ from processing.client import ProcessingClient
 from processing.server import limits
 from processing.server.testing import RunningServer
 
-pytest_plugins = ["tests.conftest_processing"]
-
 
 def _raw(server: RunningServer, request: bytes, *, timeout: float = 10) -> bytes:
     """Send ``request`` bytes as they are; everything the server answers until it closes."""

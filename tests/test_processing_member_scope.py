@@ -13,8 +13,6 @@ from processing.client import ClientSettings, ProcessingClient
 from processing.server import snapshots
 from processing.server.testing import ManualClock, RunningServer, running_server
 
-pytest_plugins = ["tests.conftest_processing"]
-
 
 def _all(client: ProcessingClient, limit: int = 1000) -> tuple[set[str], int]:
     """Every member the delta gives from the start, and how many calls it took."""

@@ -34,8 +34,6 @@ from processing.server import auth, ledger, members, seed, snapshots
 from processing.server.pg import PgStorage
 from processing.server.testing_pg import Cluster
 
-pytest_plugins = ["tests.conftest_processing"]
-
 ROOT = Path(__file__).resolve().parent.parent
 MILK = "4600070000014"
 SETTINGS = ClientSettings(attempts=1, read_timeout=20.0)

@@ -10,8 +10,6 @@ from decimal import Decimal
 from processing import wire
 from processing.client import ProcessingClient
 
-pytest_plugins = ["tests.conftest_processing"]
-
 ANNA = "100001"
 
 

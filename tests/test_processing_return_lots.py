@@ -12,8 +12,6 @@ from processing.client import ProcessingClient
 from processing.server import ledger
 from processing.server.testing import RunningServer
 
-pytest_plugins = ["tests.conftest_processing"]
-
 ANNA = "+79161234567"  # 1200 points expiring in 265 days, 300 expiring in 20 days
 
 

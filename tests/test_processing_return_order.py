@@ -16,8 +16,6 @@ from processing.client import ProcessingClient
 from processing.errors import ErrorCode, Rejected
 from processing.server.testing import ManualClock
 
-pytest_plugins = ["tests.conftest_processing"]
-
 IVAN = "100001"
 
 

@@ -15,9 +15,7 @@ from processing.amounts import from_minor
 from processing.client import ProcessingClient
 from processing.server import ledger
 from processing.server.testing import ManualClock, RunningServer
-from tests.test_processing_settlement import TARAS, _hold, _request
-
-pytest_plugins = ["tests.conftest_processing"]
+from tests.support.holds import TARAS, check_request, hold_check
 
 DAY = 86400
 
@@ -28,8 +26,8 @@ def clock() -> ManualClock:
 
 
 def _sale(client: ProcessingClient, member: str, spend: str, amount: str) -> wire.CheckResult:
-    req = _request(member, spend, amount)
-    _hold(client, req)
+    req = check_request(member, spend, amount)
+    hold_check(client, req)
     return client.confirm(req.check_id, idempotency_key=f"c-{req.check_id}")
 
 

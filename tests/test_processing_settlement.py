@@ -5,7 +5,6 @@ be retried with the corrected body."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -16,45 +15,16 @@ from processing.client import ProcessingClient
 from processing.errors import Rejected
 from processing.server import ledger
 from processing.server.testing import ManualClock, RunningServer
-
-pytest_plugins = ["tests.conftest_processing"]
+from tests.support.holds import TARAS, check_request, hold_check, milk_line
 
 ANNA, ANNA_PHONE = "100001", "+79161234567"  # 1500 active points, base tier 3 %
 IVAN, IVAN_PHONE = "100002", "+79161234568"  # 2500 active points
-TARAS = "100009"  # 400 active points
 DAY = 86400
 
 
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock(datetime(2026, 6, 15, 10, 0, tzinfo=UTC))  # no promotion runs
-
-
-def _line(amount: str = "1000.00") -> wire.Line:
-    return wire.Line(
-        name="Молоко",
-        category="dairy",
-        price=Decimal(amount),
-        quantity=Decimal("1"),
-        amount=Decimal(amount),
-    )
-
-
-def _request(member: str, spend: str, amount: str = "1000.00") -> wire.CheckRequest:
-    return wire.CheckRequest(
-        check_id=str(uuid.uuid4()),
-        member_id=member,
-        lines=[_line(amount)],
-        requested_spend=Decimal(spend),
-    )
-
-
-def _hold(client: ProcessingClient, req: wire.CheckRequest, key: str = "") -> wire.Hold:
-    calc = client.calculate(req)
-    return client.hold(
-        wire.HoldRequest(**req.model_dump(), fingerprint=calc.fingerprint),
-        idempotency_key=key or f"h-{req.check_id}",
-    )
 
 
 def _available(server: RunningServer, member: str) -> int:
@@ -89,8 +59,8 @@ def _conflicts(server: RunningServer, check_id: str) -> list[str]:
 def test_a_confirm_after_the_hold_expired_settles_the_sale(
     client: ProcessingClient, server: RunningServer, clock: ManualClock
 ) -> None:
-    req = _request(ANNA, "200")
-    _hold(client, req)
+    req = check_request(ANNA, "200")
+    hold_check(client, req)
     clock.advance(server.ctx.hold_ttl + 60)
     result = client.confirm(req.check_id, idempotency_key="late")
     assert (result.status, result.spent, result.conflict) == (
@@ -109,12 +79,12 @@ def test_a_confirm_after_the_hold_expired_settles_the_sale(
 def test_a_late_confirm_whose_points_went_meanwhile_records_the_shortfall(
     client: ProcessingClient, server: RunningServer, clock: ManualClock
 ) -> None:
-    req = _request(TARAS, "300")
-    _hold(client, req)
+    req = check_request(TARAS, "300")
+    hold_check(client, req)
     clock.advance(server.ctx.hold_ttl + 60)
     # The hold released itself; another sale spent 300 of Taras's 400 points.
-    other = _request(TARAS, "300")
-    _hold(client, other)
+    other = check_request(TARAS, "300")
+    hold_check(client, other)
     client.confirm(other.check_id, idempotency_key="other")
     result = client.confirm(req.check_id, idempotency_key="late")
     assert (result.status, result.spent, result.shortfall) == (
@@ -132,14 +102,14 @@ def test_a_confirm_after_a_return_took_held_points_settles_with_a_shortfall(
     client: ProcessingClient, server: RunningServer, clock: ManualClock
 ) -> None:
     # Taras earns 30 on a first sale; two weeks later they are active (430 in all).
-    first = _request(TARAS, "0")
-    _hold(client, first)
+    first = check_request(TARAS, "0")
+    hold_check(client, first)
     client.confirm(first.check_id, idempotency_key="first")
     clock.advance(15 * DAY)
     assert _available(server, TARAS) == 430_00
     # A hold reserves all 430; then the first sale is returned and its 30 points go back.
-    second = _request(TARAS, "430", amount="2000.00")
-    assert _hold(client, second).points_held == Decimal("430.00")
+    second = check_request(TARAS, "430", amount="2000.00")
+    assert hold_check(client, second).points_held == Decimal("430.00")
     client.return_check(
         wire.ReturnRequest(
             return_id="ret-first",
@@ -160,8 +130,8 @@ def test_a_confirm_after_a_return_took_held_points_settles_with_a_shortfall(
 def test_a_lost_hold_answer_then_an_offline_commit_settles_the_check_once(
     client: ProcessingClient, server: RunningServer, clock: ManualClock
 ) -> None:
-    req = _request(ANNA, "200")
-    _hold(client, req)  # applied, but the till never heard the answer
+    req = check_request(ANNA, "200")
+    hold_check(client, req)  # applied, but the till never heard the answer
     offline = wire.OfflineCheck(
         check_id=req.check_id,
         member_id=ANNA,
@@ -186,9 +156,9 @@ def test_a_lost_hold_answer_then_an_offline_commit_settles_the_check_once(
 def test_an_offline_commit_after_the_hold_expired_or_was_cancelled_settles(
     client: ProcessingClient, server: RunningServer, clock: ManualClock
 ) -> None:
-    expired, cancelled = _request(ANNA, "100"), _request(ANNA, "100")
-    _hold(client, expired)
-    _hold(client, cancelled)
+    expired, cancelled = check_request(ANNA, "100"), check_request(ANNA, "100")
+    hold_check(client, expired)
+    hold_check(client, cancelled)
     client.cancel(cancelled.check_id, idempotency_key="void")
     clock.advance(server.ctx.hold_ttl + 60)
     for req in (expired, cancelled):
@@ -210,8 +180,8 @@ def test_an_offline_commit_after_the_hold_expired_or_was_cancelled_settles(
 def test_an_offline_commit_of_a_held_check_for_another_member_is_refused(
     client: ProcessingClient, clock: ManualClock
 ) -> None:
-    req = _request(ANNA, "100")
-    _hold(client, req)
+    req = check_request(ANNA, "100")
+    hold_check(client, req)
     with pytest.raises(Rejected) as caught:
         client.replay_offline(
             wire.OfflineCheck(
@@ -228,9 +198,9 @@ def test_an_offline_commit_of_a_held_check_for_another_member_is_refused(
 def test_a_stale_hold_can_be_retried_with_the_corrected_body_under_the_same_key(
     client: ProcessingClient, server: RunningServer
 ) -> None:
-    req = _request(ANNA, "100")
+    req = check_request(ANNA, "100")
     calc = client.calculate(req)
-    changed = req.model_copy(update={"lines": [_line("900.00")]})
+    changed = req.model_copy(update={"lines": [milk_line("900.00")]})
     with pytest.raises(Rejected) as caught:
         client.hold(
             wire.HoldRequest(**changed.model_dump(), fingerprint=calc.fingerprint),
@@ -261,9 +231,9 @@ def test_a_stale_hold_can_be_retried_with_the_corrected_body_under_the_same_key(
 
 
 def test_a_stale_hold_can_be_retried_under_a_fresh_key(client: ProcessingClient) -> None:
-    req = _request(ANNA, "100")
+    req = check_request(ANNA, "100")
     calc = client.calculate(req)
-    changed = req.model_copy(update={"lines": [_line("900.00")]})
+    changed = req.model_copy(update={"lines": [milk_line("900.00")]})
     with pytest.raises(Rejected) as caught:
         client.hold(
             wire.HoldRequest(**changed.model_dump(), fingerprint=calc.fingerprint),
@@ -280,7 +250,7 @@ def test_a_stale_hold_can_be_retried_under_a_fresh_key(client: ProcessingClient)
 def test_a_hold_refused_for_a_wrong_code_can_be_retried_with_the_right_one(
     client: ProcessingClient, server: RunningServer, same_key: bool
 ) -> None:
-    req = _request(IVAN, "600", amount="3000.00")
+    req = check_request(IVAN, "600", amount="3000.00")
     calc = client.calculate(req)
     assert calc.code_required
     sent = client.request_spend_code(IVAN, Decimal("600"))
@@ -304,8 +274,8 @@ def test_a_hold_refused_for_a_wrong_code_can_be_retried_with_the_right_one(
 def test_a_lost_hold_answer_then_a_new_hold_replaces_it_and_settles_once(
     client: ProcessingClient, server: RunningServer
 ) -> None:
-    req = _request(TARAS, "250")
-    _hold(client, req)  # applied, but the till never heard the answer
+    req = check_request(TARAS, "250")
+    hold_check(client, req)  # applied, but the till never heard the answer
     # The server is back; the cashier recalculates: the same check id, a new body and key.
     again = req.model_copy(update={"requested_spend": Decimal("300")})
     calc = client.calculate(again)
@@ -329,10 +299,10 @@ def test_a_lost_hold_answer_then_a_new_hold_replaces_it_and_settles_once(
 def test_a_new_hold_after_the_lost_one_expired_is_held_afresh(
     client: ProcessingClient, server: RunningServer, clock: ManualClock
 ) -> None:
-    req = _request(ANNA, "200")
-    _hold(client, req)
+    req = check_request(ANNA, "200")
+    hold_check(client, req)
     clock.advance(server.ctx.hold_ttl + 60)
-    _hold(client, req.model_copy(update={"requested_spend": Decimal("100")}), "h2")
+    hold_check(client, req.model_copy(update={"requested_spend": Decimal("100")}), "h2")
     result = client.confirm(req.check_id, idempotency_key="confirm")
     assert (result.status, result.spent) == ("confirmed", Decimal("100.00"))
     assert _available(server, ANNA) == 1400_00
@@ -342,23 +312,23 @@ def test_a_new_hold_after_the_lost_one_expired_is_held_afresh(
 def test_a_new_hold_of_a_held_check_is_refused_to_others_and_after_settling(
     client: ProcessingClient, server: RunningServer
 ) -> None:
-    req = _request(ANNA, "200")
-    _hold(client, req)
+    req = check_request(ANNA, "200")
+    hold_check(client, req)
     # Another member under the same check id: the id is taken.
     with pytest.raises(Rejected) as caught:
-        _hold(client, req.model_copy(update={"member_id": IVAN}), "h-ivan")
+        hold_check(client, req.model_copy(update={"member_id": IVAN}), "h-ivan")
     assert caught.value.code == "check_exists"
     # Another till of the store, or another store: the hold is not theirs to replace.
     for store, till in (("S1", "T2"), ("S9", "T1")):
         with ProcessingClient(server.url, server.add_till(store, till)) as other:
             with pytest.raises(Rejected) as foreign:
-                _hold(other, req)
+                hold_check(other, req)
             assert (foreign.value.code, foreign.value.status) == ("unknown_check", 404)
     assert _available(server, ANNA) == 1300_00  # the first hold stands, untouched
     client.confirm(req.check_id, idempotency_key="confirm")
     # Applied: a new hold cannot reopen it.
     with pytest.raises(Rejected) as settled:
-        _hold(client, req.model_copy(update={"requested_spend": Decimal("100")}), "h2")
+        hold_check(client, req.model_copy(update={"requested_spend": Decimal("100")}), "h2")
     assert settled.value.code == "check_exists"
     assert _available(server, ANNA) == 1300_00
     _settled_once(server, req.check_id)

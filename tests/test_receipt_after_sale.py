@@ -18,15 +18,15 @@ from processing.server.testing import RunningServer
 from terminal.composition import build_services
 from terminal.services import TillServices
 from terminal.views import QUICK_AMOUNT, MemberView, SaleDraft, SaleLine, SaleResult
-from tests.test_ui_support import ANNA, Cable, server, till_settings
+from tests.support.ui import ANNA, Cable, server, till_settings
 
 
 @contextmanager
 def till(tmp_path: Path, url: str, srv: RunningServer) -> Iterator[TillServices]:
     services = build_services(till_settings(tmp_path, url, srv.api_key))
     try:
-        services.start_shift("1")
-        services.refresh_caches()
+        services.office.start_shift("1")
+        services.office.refresh_caches()
         yield services
     finally:
         services.close()
@@ -35,11 +35,11 @@ def till(tmp_path: Path, url: str, srv: RunningServer) -> Iterator[TillServices]
 def sell(services: TillServices, member: MemberView, spend: str) -> SaleResult:
     line = SaleLine(QUICK_AMOUNT, Decimal("1000.00"), Decimal(1), Decimal("1000.00"))
     draft = SaleDraft(str(uuid.uuid4()), member, (line,), spend=Decimal(spend))
-    return services.commit_sale(draft, services.preview(draft))
+    return services.sales.commit_sale(draft, services.sales.preview(draft))
 
 
 def printed(services: TillServices, result: SaleResult) -> list[str]:
-    with services.database() as db:
+    with services.store.database() as db:
         row = db.execute("SELECT receipt FROM print_jobs WHERE id = ?", [result.print_job_id])
         data = bytes(row.fetchone()[0])
     return decode_escpos(data, "default").text.splitlines()
@@ -51,19 +51,19 @@ def line_with(lines: list[str], word: str) -> str | None:
 
 def test_spending_the_soonest_expiring_points_leaves_them_off_the_receipt(tmp_path: Path) -> None:
     with server(tmp_path) as srv, till(tmp_path, srv.url, srv) as services:
-        anna = services.identify(ANNA, scanned=False)
+        anna = services.sales.identify(ANNA, scanned=False)
         assert anna.expiring_total == Decimal(300)
         first = printed(services, sell(services, anna, "100"))
         expiring = line_with(first, "Expiring")
         assert expiring is not None and expiring.split()[-2] == "200", first
-        again = services.identify(ANNA, scanned=False)
+        again = services.sales.identify(ANNA, scanned=False)
         second = printed(services, sell(services, again, "200"))
         assert line_with(second, "Expiring") is None, second
 
 
 def test_frozen_and_balance_lines_count_this_sale(tmp_path: Path) -> None:
     with server(tmp_path) as srv, till(tmp_path, srv.url, srv) as services:
-        anna = services.identify(ANNA, scanned=False)
+        anna = services.sales.identify(ANNA, scanned=False)
         result = sell(services, anna, "300")
         lines = printed(services, result)
         assert line_with(lines, "Expiring") is None, lines
@@ -81,7 +81,7 @@ def test_an_offline_sale_after_an_online_identify_prints_the_state_after_it(
         cable = Cable(srv.url)
         try:
             with till(tmp_path, cable.url, srv) as services:
-                anna = services.identify(ANNA, scanned=False)
+                anna = services.sales.identify(ANNA, scanned=False)
                 cable.unplug()
                 # Offline spending is off by default: the sale spends nothing.
                 lines = printed(services, sell(services, anna, "0"))
@@ -93,7 +93,7 @@ def test_an_offline_sale_after_an_online_identify_prints_the_state_after_it(
 
 def frozen_earn(services: TillServices, result: SaleResult) -> bool:
     """Whether the server froze this check's earn (its confirmation says until when)."""
-    with services.database() as db:
+    with services.store.database() as db:
         row = db.execute("SELECT response FROM outbox WHERE id = ?", [result.check_id])
         response = row.fetchone()[0]
     return '"frozen_until":null' not in response.replace(" ", "")

@@ -24,7 +24,7 @@ from terminal.i18n import LANGUAGES
 from terminal.pins import hash_pin
 from terminal.printing import PRINT_FAILED
 from terminal.screens.admin import AdminScreen
-from tests.test_ui_support import app_for, drive, message, press, till_settings
+from tests.support.ui import app_for, drive, message, press, till_settings
 
 PIN = "4321"
 CATALOGS = Path(i18n.LOCALE_DIR)

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from terminal.service_base import TillError
+from terminal.errors import TillError
 from terminal.views import QUICK_AMOUNT, SaleDraft, SaleLine
-from tests.test_till_hold_retry import till
-from tests.test_ui_support import ANNA, server
+from tests.support.services import till
+from tests.support.ui import ANNA, server
 
 FIRST = "abcd1234-0000-4000-8000-000000000001"
 SECOND = "abcd1234-0000-4000-8000-000000000002"
@@ -20,22 +20,22 @@ SECOND = "abcd1234-0000-4000-8000-000000000002"
 
 def test_a_shared_prefix_asks_for_more_characters(tmp_path: Path) -> None:
     with server(tmp_path) as srv, till(tmp_path, srv) as services:
-        member = services.identify(ANNA, scanned=False)
+        member = services.sales.identify(ANNA, scanned=False)
         for check_id, amount in ((FIRST, "100.00"), (SECOND, "250.00")):
             line = SaleLine(QUICK_AMOUNT, Decimal(amount), Decimal(1), Decimal(amount))
             draft = SaleDraft(check_id, member, (line,))
-            services.commit_sale(draft, services.preview(draft))
+            services.sales.commit_sale(draft, services.sales.preview(draft))
         for number in ("abcd1234", "ABCD1234-0000"):
             with pytest.raises(TillError) as caught:
-                services.find_check(number)
+                services.members.find_check(number)
             assert "more characters" in str(caught.value)
             with pytest.raises(TillError):
-                services.reprint(number)
+                services.office.reprint(number)
         # Enough characters, or the whole id, name one check.
-        row, _lines = services.find_check("abcd1234-0000-4000-8000-000000000002")
+        row, _lines = services.members.find_check("abcd1234-0000-4000-8000-000000000002")
         assert (row.check_id, row.total) == (SECOND, Decimal("250.00"))
-        row, _lines = services.find_check(FIRST.upper())
+        row, _lines = services.members.find_check(FIRST.upper())
         assert row.check_id == FIRST
         with pytest.raises(TillError) as unknown:
-            services.find_check("ffff0000")
+            services.members.find_check("ffff0000")
         assert str(unknown.value) == "No such check on this till."

@@ -8,9 +8,6 @@ key (a network retry the server answers from its store).
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
@@ -19,42 +16,25 @@ import pytest
 
 from processing import wire
 from processing.server import ledger
-from processing.server.testing import RunningServer
 from terminal.composition import build_services
-from terminal.service_base import TillError
-from terminal.services import TillServices, hold_key
-from terminal.views import QUICK_AMOUNT, SaleDraft, SaleLine
+from terminal.errors import TillError
+from terminal.services import hold_key
 from tests.faultproxy import Fault, FaultProxy
-from tests.test_ui_support import ANNA, server, till_settings
-
-
-@contextmanager
-def till(tmp_path: Path, srv: RunningServer) -> Iterator[TillServices]:
-    services = build_services(till_settings(tmp_path, srv.url, srv.api_key))
-    try:
-        services.start_shift("1")
-        yield services
-    finally:
-        services.close()
-
-
-def sale(services: TillServices, amount: str, spend: str) -> SaleDraft:
-    member = services.identify(ANNA, scanned=False)
-    line = SaleLine(QUICK_AMOUNT, Decimal(amount), Decimal(1), Decimal(amount))
-    return SaleDraft(str(uuid.uuid4()), member, (line,), spend=Decimal(spend))
+from tests.support.services import sale, till
+from tests.support.ui import ANNA, server, till_settings
 
 
 def test_a_stale_hold_is_retried_with_the_corrected_body(tmp_path: Path) -> None:
     with server(tmp_path) as srv, till(tmp_path, srv) as services:
         draft = sale(services, "300.00", "50")
-        stale = services.preview(draft)
+        stale = services.sales.preview(draft)
         # Meanwhile the member spends elsewhere: the till's calculation is now stale.
         other = sale(services, "300.00", "20")
-        services.commit_sale(other, services.preview(other))
+        services.sales.commit_sale(other, services.sales.preview(other))
         with pytest.raises(TillError):
-            services.commit_sale(draft, stale)
+            services.sales.commit_sale(draft, stale)
         # The cashier recalculates and commits the same check: no void, no re-entry.
-        result = services.commit_sale(draft, services.preview(draft))
+        result = services.sales.commit_sale(draft, services.sales.preview(draft))
         assert result.confirmed and result.spent == Decimal(50)
         with srv.ctx.storage.read() as db:
             row = db.execute("SELECT status FROM checks WHERE id = ?", [draft.check_id]).fetchone()
@@ -78,16 +58,16 @@ def test_the_same_hold_body_keeps_its_key_and_another_body_does_not() -> None:
 def test_a_wrong_code_then_the_right_one_confirms_the_same_check(tmp_path: Path) -> None:
     with server(tmp_path) as srv, till(tmp_path, srv) as services:
         draft = sale(services, "2000.00", "600")
-        preview = services.preview(draft)
+        preview = services.sales.preview(draft)
         assert preview.code_required
-        code_id = services.request_spend_code(draft)
+        code_id = services.sales.request_spend_code(draft)
         right = srv.latest_code(ANNA)
         wrong = "0" * len(right) if right != "0" * len(right) else "1" * len(right)
         typo = replace(draft, spend_code_id=code_id, spend_code=wrong)
         with pytest.raises(TillError):
-            services.commit_sale(typo, services.preview(typo))
+            services.sales.commit_sale(typo, services.sales.preview(typo))
         fixed = replace(draft, spend_code_id=code_id, spend_code=right)
-        result = services.commit_sale(fixed, services.preview(fixed))
+        result = services.sales.commit_sale(fixed, services.sales.preview(fixed))
         assert result.confirmed and result.spent == Decimal(600)
 
 
@@ -100,19 +80,19 @@ def test_a_lost_hold_answer_then_a_recalculated_sale_is_applied_once(tmp_path: P
     ):
         services = build_services(till_settings(tmp_path, proxy.url, srv.api_key))
         try:
-            services.start_shift("1")
+            services.office.start_shift("1")
             draft = sale(services, "1000.00", "200")
-            preview = services.preview(draft)
+            preview = services.sales.preview(draft)
             proxy.set_fault(Fault.ERROR_500_AFTER_FORWARD)
             with pytest.raises(TillError):
-                services.commit_sale(draft, preview)
+                services.sales.commit_sale(draft, preview)
             assert proxy.count(Fault.ERROR_500_AFTER_FORWARD) >= 1
             proxy.heal()
-            again = services.preview(draft)
+            again = services.sales.preview(draft)
             assert again.online
-            result = services.commit_sale(draft, again)
+            result = services.sales.commit_sale(draft, again)
             assert result.confirmed and result.spent == Decimal(200)
-            with services.database() as till_db:
+            with services.store.database() as till_db:
                 kept = till_db.execute(
                     "SELECT count(*) FROM checks WHERE id = ?", [draft.check_id]
                 ).fetchone()[0]

@@ -26,9 +26,7 @@ from processing.client import ProcessingClient
 from processing.server import ledger
 from processing.server.testing import ManualClock, RunningServer
 from terminal.screens.sync import describe_conflict
-from tests.test_processing_settlement import TARAS, _hold, _request
-
-pytest_plugins = ["tests.conftest_processing"]
+from tests.support.holds import TARAS, check_request, hold_check
 
 DAY = 86400
 
@@ -41,8 +39,8 @@ def clock() -> ManualClock:
 def test_a_late_confirmation_settled_short_is_said_with_its_shortfall(
     tmp_path: Path, client: ProcessingClient, server: RunningServer, clock: ManualClock
 ) -> None:
-    req = _request(TARAS, "300", "1000.00")  # Taras: 400 points
-    hold = _hold(client, req)
+    req = check_request(TARAS, "300", "1000.00")  # Taras: 400 points
+    hold = hold_check(client, req)
     db = open_database(tmp_path / "till.sqlite3")
     commit_check(  # committed and printed; the confirmation waits for the network
         db,
@@ -57,8 +55,8 @@ def test_a_late_confirmation_settled_short_is_said_with_its_shortfall(
         ),
     )
     clock.advance(server.ctx.hold_ttl + 60)
-    other = _request(TARAS, "300", "1000.00")  # meanwhile, another till spends 300
-    _hold(client, other)
+    other = check_request(TARAS, "300", "1000.00")  # meanwhile, another till spends 300
+    hold_check(client, other)
     client.confirm(other.check_id, idempotency_key="other")
     SyncEngine(tmp_path / "till.sqlite3", ProcessingTransport(client)).drain()
     [conflict] = [c for c in open_conflicts(db) if c.record_id == req.check_id]
@@ -73,14 +71,14 @@ def test_a_late_confirmation_settled_short_is_said_with_its_shortfall(
 def test_a_queued_return_that_could_not_take_back_spent_points_is_said(
     tmp_path: Path, client: ProcessingClient, server: RunningServer, clock: ManualClock
 ) -> None:
-    sale = _request(TARAS, "0", "1000.00")
-    _hold(client, sale)
+    sale = check_request(TARAS, "0", "1000.00")
+    hold_check(client, sale)
     earned = client.confirm(sale.check_id, idempotency_key="earn")
     clock.advance(60 * DAY)  # the earn is active
     with server.ctx.storage.read() as db:
         everything = from_minor(ledger.available(db, TARAS, server.ctx.now()))
-    spend = _request(TARAS, format(everything, "f"), "5000.00")
-    _hold(client, spend)
+    spend = check_request(TARAS, format(everything, "f"), "5000.00")
+    hold_check(client, spend)
     client.confirm(spend.check_id, idempotency_key="spend-all")
     db = open_database(tmp_path / "till.sqlite3")
     return_id = str(uuid.uuid4())

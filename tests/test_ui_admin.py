@@ -18,7 +18,7 @@ from terminal.screens.admin import AdminScreen
 from terminal.screens.login import LoginScreen
 from terminal.screens.prompt import Prompt
 from terminal.screens.sale import SaleScreen
-from tests.test_ui_support import server, settle
+from tests.support.ui import server, settle
 
 PIN = "4321"
 
@@ -122,7 +122,7 @@ def test_cashier_cannot_quit_or_open_the_palette(tmp_path: Path) -> None:
                 assert isinstance(app.screen, SaleScreen), app.screen
                 await press(pilot, "ctrl+q", "ctrl+p")
                 assert app.is_running and isinstance(app.screen, SaleScreen)
-                assert app.services.cashier == "7"
+                assert app.services.session.cashier == "7"
 
         asyncio.run(scenario())
 
@@ -162,14 +162,17 @@ def test_saved_printer_settings_apply_without_a_restart(tmp_path: Path) -> None:
             async with app.run_test(size=(100, 30)) as pilot:
                 await settle(pilot)
                 before = app.services
-                shift = before.shift_id
+                shift = before.session.shift_id
                 admin = await open_admin(pilot)
                 admin.query_one("#printer_kind", Select).value = "file"
                 admin.query_one("#printer_path", Input).value = str(paper)
                 await press(pilot, "f2")
                 seen["message"] = str(admin.query_one("#message").render())
                 seen["same"] = app.services is before
-                seen["carried"] = (app.services.cashier, app.services.shift_id) == ("1", shift)
+                seen["carried"] = (app.services.session.cashier, app.services.session.shift_id) == (
+                    "1",
+                    shift,
+                )
                 await press(pilot, "escape")
                 sale = app.screen
                 assert isinstance(sale, SaleScreen), sale
@@ -217,7 +220,7 @@ def test_settings_that_cannot_apply_leave_the_till_as_it_was(tmp_path: Path) -> 
                 seen["message"] = str(admin.query_one("#message").render())
                 seen["replaced"] = app.services is not before
                 seen["cap"] = app.settings.offline.per_check_cap
-                seen["cashier"] = app.services.cashier
+                seen["cashier"] = app.services.session.cashier
 
         asyncio.run(scenario())
         assert seen["message"] == (

@@ -14,7 +14,7 @@ from terminal.bridge.simulator import Register, cart_line
 from terminal.messages import ScanReceived
 from terminal.screens.sale import SaleScreen
 from terminal.widgets.check_panel import CheckPanel
-from tests.test_ui_support import ANNA, app_for, server, settle, till_settings
+from tests.support.ui import ANNA, app_for, server, settle, till_settings
 
 LINES = [
     cart_line(1, "Milk", "89.90", "2"),

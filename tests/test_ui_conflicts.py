@@ -1,7 +1,7 @@
 """The sync screen lists the open conflicts; a manager marks one seen with F7 (audited).
 
 Real server on loopback, real till database; the network is a relay the test unplugs
-(:class:`~tests.test_ui_support.Cable`). The conflict is a real one: the till spends points
+(:class:`~tests.support.ui.Cable`). The conflict is a real one: the till spends points
 offline that another till spent on the server meanwhile.
 """
 
@@ -22,17 +22,15 @@ from terminal.app import TillApp
 from terminal.pins import hash_pin
 from terminal.screens.manager import ManagerPin
 from terminal.screens.sync import SyncScreen
-from tests.test_ui_support import (
+from tests.support.ui import (
     ANNA,
-    Cable,
     app_for,
+    behind_cable,
     drive,
     message,
     press,
     sell,
-    server,
     till_db,
-    till_settings,
 )
 
 
@@ -67,15 +65,9 @@ def spend_everything_elsewhere(srv: RunningServer) -> None:
 def test_an_offline_spend_above_the_real_balance_is_listed_and_marked_seen(
     tmp_path: Path,
 ) -> None:
-    with server(tmp_path) as srv:
-        cable = Cable(srv.url)
-        settings = till_settings(
-            tmp_path,
-            cable.url,
-            srv.api_key,
-            offline={"spend_enabled": True},
-            security={"admin_pin_hash": hash_pin("7777")},
-        )
+    with behind_cable(
+        tmp_path, offline={"spend_enabled": True}, security={"admin_pin_hash": hash_pin("7777")}
+    ) as (srv, cable, settings):
         app = app_for(settings)
         out: dict[str, Any] = {}
 

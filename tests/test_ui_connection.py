@@ -24,7 +24,14 @@ from terminal.app import TillApp
 from terminal.composition import build_services
 from terminal.messages import ScanReceived
 from terminal.widgets.status_line import StatusLine
-from tests.test_ui_support import ANNA, Cable, app_for, drive, server, settle, till_settings
+from tests.support.ui import (
+    ANNA,
+    app_for,
+    behind_cable,
+    drive,
+    settle,
+    till_settings,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -73,17 +80,17 @@ def test_a_hung_server_costs_one_wait_then_the_cache_answers_until_the_probe(
         back = threading.Event()
         services.connection.subscribe(lambda online: online and back.set())
         try:
-            services.refresh_caches()  # Anna in the member cache
-            assert services.identify(ANNA, scanned=True).online
+            services.office.refresh_caches()  # Anna in the member cache
+            assert services.sales.identify(ANNA, scanned=True).online
             assert len(identifies) == 1
 
             os.kill(process.pid, signal.SIGSTOP)
-            first = services.identify(ANNA, scanned=True)  # the one wait: the budget runs out
+            first = services.sales.identify(ANNA, scanned=True)  # the one wait: the budget runs out
             assert not first.online and first.member_id
             assert not services.connection.online
             assert len(identifies) == 2
             for _ in range(4):
-                member = services.identify(ANNA, scanned=True)
+                member = services.sales.identify(ANNA, scanned=True)
                 assert not member.online and member.member_id == first.member_id
             # The four scans after the first went straight to the cache: no network attempt.
             assert len(identifies) == 2
@@ -92,7 +99,7 @@ def test_a_hung_server_costs_one_wait_then_the_cache_answers_until_the_probe(
             services.client.start_probing(interval=0.1)
             assert back.wait(30), "the prober did not find the server again"
             assert services.connection.online
-            assert services.identify(ANNA, scanned=True).online
+            assert services.sales.identify(ANNA, scanned=True).online
             assert len(identifies) == 3
         finally:
             os.kill(process.pid, signal.SIGCONT)
@@ -106,9 +113,7 @@ def _status(app: TillApp) -> str:
 def test_the_status_line_says_online_once_the_server_is_back_without_a_scan(
     tmp_path: Path,
 ) -> None:
-    with server(tmp_path) as srv:
-        cable = Cable(srv.url)
-        settings = till_settings(tmp_path, cable.url, srv.api_key)
+    with behind_cable(tmp_path) as (_srv, cable, settings):
         app = app_for(settings)
         seen: dict[str, Any] = {}
 

@@ -14,39 +14,18 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from tests.support.tmux import Tmux
 
 ROOT = Path(__file__).resolve().parent.parent
 SESSION = f"till-smoke-{os.getpid()}"
 
 
-def tmux(*args: str) -> str:
-    result = subprocess.run(
-        ["tmux", *args], capture_output=True, text=True, timeout=10, check=False
-    )
-    return result.stdout
-
-
-def screen() -> str:
-    return tmux("capture-pane", "-t", SESSION, "-p")
-
-
-def wait_for(what: Callable[[], bool], timeout: float, describe: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if what():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {describe}; screen:\n{screen()}")
-
-
-def keys(*sequence: str) -> None:
-    for key in sequence:
-        tmux("send-keys", "-t", SESSION, key)
-        time.sleep(0.15)
+TMUX = Tmux(SESSION)
+tmux, screen, wait_for, keys = TMUX.run, TMUX.screen, TMUX.wait_for, TMUX.keys
 
 
 @pytest.mark.timeout(120)
@@ -85,7 +64,8 @@ def test_demo_sale_with_a_pty_scan_prints_a_receipt(tmp_path: Path) -> None:
         keys("F12")
         wait_for(lambda: "Manager PIN" in screen(), 15, "the manager PIN prompt")
         keys("9999", "Enter")
-        wait_for(lambda: "Quit till" in screen(), 15, "the admin screen")
+        # The form shows once the PIN is checked (F10 before that is not the admin's yet).
+        wait_for(lambda: "API key (unchanged if empty)" in screen(), 15, "the admin screen")
         keys("F10")
         wait_for(lambda: "DEMO-EXIT=0" in screen(), 30, "the demo to stop")
         server_port = int((demo_dir / "server.port").read_text())

@@ -10,10 +10,11 @@ from textual import events
 from textual.widgets import Input
 
 from terminal.app import TillApp
+from terminal.config import Settings
 from terminal.messages import ScanReceived
 from terminal.screens.login import LoginScreen
 from terminal.screens.sale import SaleScreen
-from tests.test_ui_support import ANNA, app_for, drive, message, server, settle, till_settings
+from tests.support.ui import ANNA, app_for, drive, message, server, settle, till_settings
 
 
 def test_an_amount_typed_faster_than_the_wedge_gap_is_taken_as_the_amount(
@@ -42,21 +43,19 @@ def test_an_amount_typed_faster_than_the_wedge_gap_is_taken_as_the_amount(
         assert out["lines"] == [Decimal("1234.50")], out["message"]
 
 
-def test_tab_in_a_fast_burst_moves_from_the_cashier_to_the_pin(tmp_path: Path) -> None:
-    with server(tmp_path) as srv:
-        settings = till_settings(tmp_path, srv.url, srv.api_key)
-        app = app_for(settings, cashier=None)
-        out: dict[str, Any] = {}
+def test_tab_in_a_fast_burst_moves_from_the_cashier_to_the_pin(settings: Settings) -> None:
+    app = app_for(settings, cashier=None)
+    out: dict[str, Any] = {}
 
-        async def scenario(app: TillApp, pilot: Any) -> None:
-            assert isinstance(app.screen, LoginScreen)
-            # As a terminal delivers keys typed quickly: all queued before any is handled
-            # (Pilot's press() would wait for each key to be handled first).
-            for key, character in [("7", "7"), ("tab", "\t"), *[(d, d) for d in "1234"]]:
-                app.post_message(events.Key(key, character))
-            await settle(pilot)
-            out["cashier"] = app.screen.query_one("#cashier", Input).value
-            out["pin"] = app.screen.query_one("#pin", Input).value
+    async def scenario(app: TillApp, pilot: Any) -> None:
+        assert isinstance(app.screen, LoginScreen)
+        # As a terminal delivers keys typed quickly: all queued before any is handled
+        # (Pilot's press() would wait for each key to be handled first).
+        for key, character in [("7", "7"), ("tab", "\t"), *[(d, d) for d in "1234"]]:
+            app.post_message(events.Key(key, character))
+        await settle(pilot)
+        out["cashier"] = app.screen.query_one("#cashier", Input).value
+        out["pin"] = app.screen.query_one("#pin", Input).value
 
-        drive(app, scenario)
-        assert out == {"cashier": "7", "pin": "1234"}
+    drive(app, scenario)
+    assert out == {"cashier": "7", "pin": "1234"}

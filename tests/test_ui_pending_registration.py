@@ -1,7 +1,7 @@
 """A registration queued offline is confirmed with the customer's code once the server is back.
 
 Real server on loopback, real till database; the network is a relay the test unplugs
-(:class:`~tests.test_ui_support.Cable`). Every test asserts the server's members and the till's
+(:class:`~tests.support.ui.Cable`). Every test asserts the server's members and the till's
 audit, not only the screen.
 """
 
@@ -15,9 +15,10 @@ from terminal.app import TillApp
 from terminal.screens.registration import PendingCodePrompt, RegistrationScreen
 from terminal.screens.sale import SaleScreen
 from terminal.screens.sync import SyncScreen
-from tests.test_ui_support import (
+from tests.support.ui import (
     Cable,
     app_for,
+    behind_cable,
     drive,
     message,
     press,
@@ -63,9 +64,7 @@ def confirmed_audit(settings: Any) -> list[Any]:
 
 
 def test_queued_registration_is_confirmed_from_the_sync_screen(tmp_path: Path) -> None:
-    with server(tmp_path) as srv:
-        cable = Cable(srv.url)
-        settings = till_settings(tmp_path, cable.url, srv.api_key)
+    with behind_cable(tmp_path) as (srv, cable, settings):
         app = app_for(settings)
         out: dict[str, Any] = {}
 
@@ -82,7 +81,7 @@ def test_queued_registration_is_confirmed_from_the_sync_screen(tmp_path: Path) -
             sale = app.screen
             assert isinstance(sale, SaleScreen), type(sale)
             out["member"] = sale.member
-            out["pending"] = app.services.pending_registrations()
+            out["pending"] = app.services.members.pending_registrations()
 
         try:
             drive(app, scenario)
@@ -100,9 +99,7 @@ def test_queued_registration_is_confirmed_from_the_sync_screen(tmp_path: Path) -
 
 
 def test_a_wrong_code_is_said_and_the_registration_stays_pending(tmp_path: Path) -> None:
-    with server(tmp_path) as srv:
-        cable = Cable(srv.url)
-        settings = till_settings(tmp_path, cable.url, srv.api_key)
+    with behind_cable(tmp_path) as (srv, cable, settings):
         app = app_for(settings)
         out: dict[str, Any] = {}
 
@@ -129,9 +126,7 @@ def test_a_wrong_code_is_said_and_the_registration_stays_pending(tmp_path: Path)
 
 
 def test_the_phone_typed_at_the_sale_offers_the_code_prompt(tmp_path: Path) -> None:
-    with server(tmp_path) as srv:
-        cable = Cable(srv.url)
-        settings = till_settings(tmp_path, cable.url, srv.api_key)
+    with behind_cable(tmp_path) as (srv, cable, settings):
         app = app_for(settings)
         out: dict[str, Any] = {}
 

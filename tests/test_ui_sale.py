@@ -12,11 +12,19 @@ from pathlib import Path
 from typing import Any
 
 from drivers.escpos_decode import decode_escpos
-from processing.server.testing import RunningServer
 from terminal.messages import ScanReceived
 from terminal.screens.sale import SaleScreen
 from terminal.views import SaleResult
-from tests.test_ui_support import ANNA, app_for, server, settle, till_db, till_settings
+from tests.support.ui import (
+    ANNA,
+    app_for,
+    server,
+    server_check,
+    settle,
+    till_db,
+    till_settings,
+    wait_printed,
+)
 
 DIGITS = set("0123456789")
 
@@ -34,28 +42,6 @@ class KeyCounter:
                 self.other_keys += 1
             await self.pilot.press(key)
             await settle(self.pilot)
-
-
-async def wait_printed(pilot: Any, path: Path) -> bytes:
-    """Until the print worker has written the receipt file (bounded)."""
-    for _ in range(100):
-        if path.exists() and path.stat().st_size > 0:
-            return path.read_bytes()
-        await pilot.pause(0.05)
-    raise AssertionError("the receipt was never printed")
-
-
-def server_check(srv: RunningServer, check_id: str) -> tuple[str, int, int]:
-    """The server's status of the check and its earn/spend movements (hundredths)."""
-    with srv.ctx.storage.read() as db:
-        status = db.execute("SELECT status FROM checks WHERE id = ?", [check_id]).fetchone()
-        moves = db.execute(
-            "SELECT kind, sum(points) FROM movements WHERE check_id = ? GROUP BY kind", [check_id]
-        ).fetchall()
-    by_kind = {kind: int(total) for kind, total in moves}
-    earned = sum(v for k, v in by_kind.items() if "earn" in k)
-    spent = -sum(v for k, v in by_kind.items() if "spend" in k)
-    return status[0], earned, spent
 
 
 def run_sale(tmp_path: Path, keys: tuple[str, ...]) -> tuple[SaleResult, int, bytes, Any, Any]:

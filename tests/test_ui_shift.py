@@ -11,9 +11,9 @@ from terminal.screens.login import LoginScreen
 from terminal.screens.manager import ManagerPin
 from terminal.screens.registration import RegistrationScreen
 from terminal.screens.shift import ShiftScreen
-from tests.test_ui_support import (
-    Cable,
+from tests.support.ui import (
     app_for,
+    behind_cable,
     drive,
     message,
     press,
@@ -25,11 +25,11 @@ from tests.test_ui_support import (
 
 
 def test_closing_with_unsent_items_needs_the_manager(tmp_path: Path) -> None:
-    with server(tmp_path) as srv:
-        cable = Cable(srv.url)
-        settings = till_settings(
-            tmp_path, cable.url, srv.api_key, security={"admin_pin_hash": hash_pin("5555")}
-        )
+    with behind_cable(tmp_path, security={"admin_pin_hash": hash_pin("5555")}) as (
+        _srv,
+        cable,
+        settings,
+    ):
         app = app_for(settings)
         out: dict[str, Any] = {}
 
@@ -56,9 +56,7 @@ def test_closing_with_unsent_items_needs_the_manager(tmp_path: Path) -> None:
 
 
 def test_registration_offline_is_queued(tmp_path: Path) -> None:
-    with server(tmp_path) as srv:
-        cable = Cable(srv.url)
-        settings = till_settings(tmp_path, cable.url, srv.api_key)
+    with behind_cable(tmp_path) as (_srv, cable, settings):
         app = app_for(settings)
         out: dict[str, Any] = {}
 

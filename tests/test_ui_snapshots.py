@@ -18,7 +18,7 @@ from textual.widgets import Input
 from processing.server.testing import ManualClock
 from terminal.launch import build_till_app
 from terminal.messages import ScanReceived
-from tests.test_ui_support import ANNA, fixed_clock, server, settle, till_settings
+from tests.support.ui import ANNA, fixed_clock, server, settle, till_settings
 
 SIZES = [(80, 24), (120, 40)]
 LANGUAGES = ["ru", "en"]

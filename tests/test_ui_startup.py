@@ -8,7 +8,7 @@ from pathlib import Path
 from terminal.config import Settings
 from terminal.launch import build_till_app
 from terminal.screens.login import LoginScreen
-from tests.test_ui_support import settle
+from tests.support.ui import settle
 
 
 def settings_for(tmp_path: Path, theme: str) -> Settings:

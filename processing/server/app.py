@@ -26,6 +26,8 @@ from processing.server.context import NoProgram, ServerContext
 from processing.server.fastpath import FastRoutes
 from processing.server.handling import JSON, error_response, no_program_response
 from processing.server.limits import BodyLimit
+from processing.server.ops import api as operator_api
+from processing.server.ops.operators import OperatorKeys
 from processing.server.problems import ApiError
 
 log = logging.getLogger("processing.server")
@@ -33,6 +35,7 @@ log = logging.getLogger("processing.server")
 _UNAUTHORIZED = json.dumps(
     {"code": "unauthorized", "message": "Unauthorized.", "details": {}}
 ).encode()
+_OPERATOR_PATHS = f"{wire.API_PREFIX}{operator_api.PREFIX}/"
 _OPEN_PATHS = frozenset({f"{wire.API_PREFIX}/health", "/openapi.json", "/docs", "/ping"})
 
 
@@ -43,6 +46,7 @@ class TillAuth:
         self.app = app
         self.ctx = ctx
         self.fast = FastRoutes(app, ctx)  # the sale's hot routes; the rest goes on to ``app``
+        self.operators = OperatorKeys()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in _OPEN_PATHS:
@@ -55,23 +59,38 @@ class TillAuth:
                 if text[:7].lower() == "bearer ":
                     key = text[7:].strip()
                 break
+        if scope["path"].startswith(_OPERATOR_PATHS):
+            # The operator API takes only operator keys (a till's is refused here, and an
+            # operator's key is refused on every till route below).
+            operator = self.operators.identify(self.ctx.storage.db(), key) if key else None
+            if operator is None:
+                await _refuse(send)
+                return
+            scope.setdefault("state", {})["operator"] = operator
+            await self.app(scope, receive, send)
+            return
         identity = self.ctx.keys.identify(self.ctx.storage.db(), key) if key else None
         if identity is None:
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 401,
-                    "headers": [
-                        (b"content-type", JSON.encode()),
-                        (b"www-authenticate", b"Bearer"),
-                        (b"content-length", str(len(_UNAUTHORIZED)).encode()),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": _UNAUTHORIZED})
+            await _refuse(send)
             return
         scope.setdefault("state", {})["till"] = identity
         await self.fast(scope, receive, send, identity)
+
+
+async def _refuse(send: Send) -> None:
+    """The bare 401 of a missing, unknown or revoked key."""
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 401,
+            "headers": [
+                (b"content-type", JSON.encode()),
+                (b"www-authenticate", b"Bearer"),
+                (b"content-length", str(len(_UNAUTHORIZED)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": _UNAUTHORIZED})
 
 
 def _validation_details(exc: RequestValidationError) -> dict[str, Any]:
@@ -101,6 +120,7 @@ def create_app(ctx: ServerContext) -> FastAPI:
     app.include_router(routes_members.router, prefix=wire.API_PREFIX)
     app.include_router(routes_checks.router, prefix=wire.API_PREFIX)
     app.include_router(routes_claims.router, prefix=wire.API_PREFIX)
+    app.include_router(operator_api.router, prefix=wire.API_PREFIX)
 
     @app.get("/ping", include_in_schema=False)
     async def ping() -> Response:

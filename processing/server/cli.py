@@ -86,6 +86,14 @@ def processing() -> None:
     help="send SMS codes as POST URL {phone, text} (JSON) to your SMS provider's adapter",
 )
 @click.option(
+    "--sms-provider",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="FILE",
+    help="send SMS codes straight to an HTTP SMS provider as this TOML file says (URL, method,"
+    " auth, body template, timeouts, retries: see processing/server/sms_provider.py)",
+)
+@click.option(
     "--demo",
     is_flag=True,
     help="a demo server: SMS codes go to the development sink (kept in the database, shown by"
@@ -111,6 +119,7 @@ def serve(
     workers: int,
     timezone: str,
     sms_webhook: str | None,
+    sms_provider: Path | None,
     demo: bool,
     ssl_certfile: Path | None,
     ssl_keyfile: Path | None,
@@ -124,7 +133,7 @@ def serve(
     from processing.server.storage import get_setting
 
     zone = _zone(timezone)
-    sms = _sms_spec(sms_webhook, demo)
+    sms = _sms_spec(sms_webhook, demo, sms_provider)
     if (ssl_certfile is None) != (ssl_keyfile is None):
         raise click.ClickException("Give both --ssl-certfile and --ssl-keyfile, or neither.")
     tls = None if ssl_certfile is None or ssl_keyfile is None else Tls(ssl_certfile, ssl_keyfile)
@@ -150,18 +159,26 @@ def serve(
         raise click.ClickException(f"Cannot listen on {host}:{port}: {exc.strerror}") from None
 
 
-def _sms_spec(webhook: str | None, demo: bool) -> str:
-    """Where ``serve`` sends SMS codes (see processing.server.sms.gateway_for)."""
-    from processing.server.sms import DEMO_SPEC
+def _sms_spec(webhook: str | None, demo: bool, provider: Path | None = None) -> str:
+    """Where ``serve`` sends SMS codes (see processing.server.sms.gateway_for); a provider file
+    is checked here, so a bad one stops ``serve`` with its one sentence."""
+    from processing.server.sms import DEMO_SPEC, PROVIDER_SPEC
+    from processing.server.sms_provider import ProviderError, load
 
-    if webhook is not None and demo:
-        raise click.ClickException("Give --sms-webhook or --demo, not both.")
+    if (webhook is not None) + demo + (provider is not None) > 1:
+        raise click.ClickException("Give one of --sms-webhook, --sms-provider or --demo.")
     if demo:
         return DEMO_SPEC
+    if provider is not None:
+        try:
+            load(provider)
+        except ProviderError as exc:
+            raise click.ClickException(f"--sms-provider {provider}: {exc}") from None
+        return PROVIDER_SPEC + str(provider.resolve())
     if webhook is None:
         raise click.ClickException(
-            "No SMS gateway: give --sms-webhook URL; the development sink (codes kept in the"
-            " database) is for demos only (--demo)."
+            "No SMS gateway: give --sms-webhook URL or --sms-provider FILE; the development sink"
+            " (codes kept in the database) is for demos only (--demo)."
         )
     if not webhook.startswith(("http://", "https://")):
         raise click.ClickException(f"--sms-webhook: {webhook!r} is not an http(s) URL.")

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, tzinfo
 from loyalty.program import Program
 from processing.server.auth import KeyChecker
 from processing.server.engine import Database, StorageEngine
+from processing.server.previews import Previews
 from processing.server.sms import DevSmsSink, SmsGateway
 from processing.server.storage import get_setting
 
@@ -46,6 +47,8 @@ class ServerContext:
     keys: KeyChecker = field(default_factory=KeyChecker)
     timezone: tzinfo = UTC
     """The timezone of a store without one in the ``stores`` table."""
+    previews: Previews = field(default_factory=Previews)
+    """The calculations answered lately, for the holds that follow them."""
     _programs: dict[int, Program] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 

@@ -15,19 +15,22 @@ code errors, check_already_closed, check_exists.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, tzinfo
+from decimal import Decimal
 
 from loyalty.check import Calculation
 from loyalty.program import Program
 from processing import wire
 from processing.amounts import from_minor, to_minor
 from processing.errors import ErrorCode
-from processing.server import checks, codes, ledger, members, pricing, replay
+from processing.server import checks, codes, ledger, members, pricing, replay, zones
 from processing.server.auth import TillIdentity
 from processing.server.engine import Database, skip_locked
+from processing.server.previews import Preview, Previews
 from processing.server.problems import ApiError
 from processing.server.storage import next_seq
 
@@ -110,12 +113,31 @@ class PreparedHold:
     calc_json: str
 
 
-def prepare_hold(
-    db: Database, program: Program, request: wire.HoldRequest, now: int, zone: tzinfo = UTC
-) -> PreparedHold | None:
-    """The hold's calculation at ``now`` on ``zone``'s calendar (the caller's store) from a
-    read snapshot; None when it cannot be prepared
-    (unknown member, refused lines, another program version …: :func:`hold` works it out)."""
+@dataclass(frozen=True, slots=True)
+class _Worked:
+    """A check's calculation from a read snapshot, with what it read."""
+
+    inputs: HoldInputs
+    categories: dict[str, str]
+    member: members.MemberRow
+    calc: Calculation
+    fresh: wire.Calculation
+
+
+def _work_out(
+    db: Database,
+    program: Program,
+    request: wire.CheckRequest,
+    now: int,
+    zone: tzinfo,
+    previews: Previews | None,
+    fingerprint: str | None,
+) -> _Worked | None:
+    """``request``'s calculation at ``now`` on ``zone``'s calendar from a read snapshot, or
+    None when it cannot be worked out here (unknown or blocked member, refused lines, another
+    program version …: the caller's slow path says why). With ``fingerprint`` (a hold's), the
+    calculation this process answered with it is reused when it read the very same inputs
+    (:mod:`processing.server.previews`)."""
     inputs = _inputs(db, request.member_id, now, request.check_id)
     if inputs is None:  # ``program`` is read from this snapshot; a later load: _still_valid
         return None
@@ -130,17 +152,82 @@ def prepare_hold(
     )
     if member.state == "blocked":
         return None
+    categories = pricing.catalog_categories(db, request.lines)
+    coupons = pricing.usable_coupons(db, member.id, request.coupons, now, zone)
+    moment = zones.local_time(now, zone)
+    if previews is not None and fingerprint is not None:
+        seen = previews.get(request.check_id, fingerprint)
+        if (
+            seen is not None
+            and seen.calc.program_version == program.version
+            and seen.same(request, inputs, categories, coupons, moment.date(), zone)
+        ):
+            # The same function of the same inputs: only the moment is this request's.
+            calc = dataclasses.replace(seen.calc, computed_at=moment)
+            detail = {**seen.answer.detail, "computed_at": moment.isoformat()}
+            fresh = seen.answer.model_copy(update={"detail": detail})
+            return _Worked(inputs, categories, member, calc, fresh)
     available = int(str(inputs[8])) - int(str(inputs[9]))
     offers = tuple(str(inputs[10]).split("\x1f")) if inputs[10] else ()
-    categories = pricing.catalog_categories(db, request.lines)
     try:
         lines = pricing.core_lines(db, request.lines, categories)
         view = pricing.view_of(member, available, offers)
-        coupons = pricing.usable_coupons(db, member.id, request.coupons, now, zone)
         calc = pricing.run(program, lines, view, request.requested_spend, coupons, now, zone)
     except ApiError:
         return None
     fresh = pricing.to_wire(request.check_id, calc)
+    if previews is not None:
+        previews.add(
+            Preview(
+                request.check_id,
+                request.member_id,
+                list(request.lines),
+                request.requested_spend,
+                tuple(request.coupons),
+                inputs,
+                categories,
+                coupons,
+                moment.date(),
+                zone,
+                calc,
+                fresh,
+            )
+        )
+    return _Worked(inputs, categories, member, calc, fresh)
+
+
+def preview(
+    db: Database,
+    program: Program,
+    request: wire.CheckRequest,
+    now: int,
+    zone: tzinfo = UTC,
+    previews: Previews | None = None,
+) -> wire.Calculation:
+    """The calculate route's answer (no writes); kept in ``previews`` for the hold that
+    follows. Raises as :func:`calculate`."""
+    worked = _work_out(db, program, request, now, zone, previews, None)
+    if worked is not None:
+        return worked.fresh
+    return pricing.to_wire(request.check_id, calculate(db, program, request, now, zone))
+
+
+def prepare_hold(
+    db: Database,
+    program: Program,
+    request: wire.HoldRequest,
+    now: int,
+    zone: tzinfo = UTC,
+    previews: Previews | None = None,
+) -> PreparedHold | None:
+    """The hold's calculation at ``now`` on ``zone``'s calendar (the caller's store) from a
+    read snapshot — the one ``previews`` kept for its fingerprint when it read the same
+    inputs; None when it cannot be prepared
+    (unknown member, refused lines, another program version …: :func:`hold` works it out)."""
+    worked = _work_out(db, program, request, now, zone, previews, request.fingerprint)
+    if worked is None:
+        return None
+    member, calc, fresh = worked.member, worked.calc, worked.fresh
     refusal = None
     try:
         _decide(request, member, calc, fresh)
@@ -149,14 +236,14 @@ def prepare_hold(
     return PreparedHold(
         now,
         zone,
-        inputs,
-        categories,
+        worked.inputs,
+        worked.categories,
         member,
         calc,
         fresh,
         refusal,
         _lines_json(request.lines),
-        json.dumps(calc.to_dict()),
+        json.dumps(fresh.detail),  # the core's record, already made for the answer
     )
 
 
@@ -245,7 +332,7 @@ def hold(
         calc = pricing.run(program, lines, view, request.requested_spend, coupons, now, caller.zone)
         fresh = pricing.to_wire(request.check_id, calc)
         _decide(request, member, calc, fresh)
-        lines_json, calc_json = _lines_json(request.lines), json.dumps(calc.to_dict())
+        lines_json, calc_json = _lines_json(request.lines), json.dumps(fresh.detail)
     spend = to_minor(calc.spend_applied)
     if calc.code_required and spend > 0:
         if request.spend_code_id is None or request.spend_code is None:
@@ -313,10 +400,34 @@ def _replace_unsettled(
     db.execute("DELETE FROM checks WHERE id = ?", [request.check_id])
 
 
-def stored_calculation(db: Database, check_id: str) -> Calculation | None:
-    """The calculation a check was held with (never changes once written), or None."""
-    row = db.execute("SELECT calculation FROM checks WHERE id = ?", [check_id]).fetchone()
-    return None if row is None else Calculation.from_dict(json.loads(row[0]))
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """What a confirm takes from the calculation a check was held with."""
+
+    pay_in_money: int
+    """Hundredths of money paid in money (raises the member's lifetime spend)."""
+    coupons: tuple[str, ...]
+    """Coupons the calculation used (marked used by this check)."""
+    fingerprint: str
+    """The held calculation's fingerprint (a new hold of the check replaces it)."""
+    program_version: int
+    """The program version the check was held with."""
+
+
+def stored_settlement(db: Database, check_id: str) -> Settlement | None:
+    """The settlement of the calculation a check was held with (written once, with the hold),
+    or None: the fields read out of the stored record, not the whole record parsed."""
+    row = db.execute(
+        "SELECT json_extract(calculation, '$.pay_in_money'),"
+        " json_extract(calculation, '$.coupons'), fingerprint, program_version"
+        " FROM checks WHERE id = ?",
+        [check_id],
+    ).fetchone()
+    if row is None or None in tuple(row):  # not a held check (an offline one has no hold)
+        return None
+    return Settlement(
+        to_minor(Decimal(str(row[0]))), tuple(json.loads(row[1])), str(row[2]), int(row[3])
+    )
 
 
 def _fingerprint(db: Database, check_id: str) -> str:
@@ -328,7 +439,7 @@ def confirm(
     program: Program | Callable[[], Program],
     check_id: str,
     now: int,
-    calc: Calculation | None = None,
+    settlement: Settlement | None = None,
     *,
     caller: TillIdentity,
 ) -> wire.CheckResult:
@@ -342,7 +453,7 @@ def confirm(
     settled by its offline replay) answers its stored result; a cancelled one
     ``check_already_closed``.
 
-    ``calc``: the check's stored calculation when already read (before the write lock; read
+    ``settlement``: :func:`stored_settlement` when already read (before the write lock; read
     again if a new hold replaced it meanwhile); ``program`` may be a callable, called only
     when needed; the answer's dates follow the caller's store's calendar."""
     found = checks.load(db, check_id)
@@ -369,17 +480,17 @@ def confirm(
     ledger.spend(db, member_id, taken, now, check_id)
     shortfall = spend - taken
     frozen_until = checks.earn_lot(db, program, member_id, earn, now, check_id)
-    if calc is not None and calc.fingerprint() != _fingerprint(db, check_id):
-        calc = None  # read before a new hold of this check replaced it: read it again
-    if calc is None:
-        calc = stored_calculation(db, check_id)
-        assert calc is not None  # the check exists (loaded above)
+    if settlement is not None and settlement.fingerprint != _fingerprint(db, check_id):
+        settlement = None  # read before a new hold of this check replaced it: read it again
+    if settlement is None:
+        settlement = stored_settlement(db, check_id)
+        assert settlement is not None  # the check exists (loaded above)
     # Lifetime spend and the member-cache mark in one statement (members.touch's effect).
     db.execute(
         "UPDATE members SET lifetime_spend = lifetime_spend + ?, seq = ? WHERE id = ?",
-        [to_minor(calc.pay_in_money), next_seq(db, "members"), member_id],
+        [settlement.pay_in_money, next_seq(db, "members"), member_id],
     )
-    for code in calc.coupons:
+    for code in settlement.coupons:
         db.execute(
             "UPDATE coupons SET used_check_id = ? WHERE code = ? AND used_check_id IS NULL",
             [check_id, code],

@@ -37,6 +37,9 @@ from processing.errors import ErrorCode
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
 """A request body's limit: a batch of 100 offline checks of ~250 lines each fits."""
+MAX_IMPORT_BYTES = 64 * 1024 * 1024
+"""The body limit of the operator API's members import (``/v1/operator/members/import``)."""
+IMPORT_PATH = f"{wire.API_PREFIX}/operator/members/import"
 MAX_HEADER_BYTES = 16 * 1024
 """The request line and headers together (a till sends well under 1 KiB)."""
 REQUEST_READ_TIMEOUT = 60.0
@@ -88,7 +91,8 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = MAX_BODY_BYTES
+        # The operator's members import carries a whole file (200 000 members: about 15 MB).
+        limit = MAX_IMPORT_BYTES if scope["path"] == IMPORT_PATH else MAX_BODY_BYTES
         declared: bytes | None = None
         chunked = False
         for name, value in scope["headers"]:

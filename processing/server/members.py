@@ -93,10 +93,11 @@ def find(
     """The member the identifier names and how (``phone``, ``qr`` or ``card``)."""
     kind = request.kind
     value = request.value.strip()
+    e164: str | None = None
     if kind == "auto":
         found = classify(value, request.region, CARD_PREFIX)
         if found.kind is IdKind.PHONE:
-            kind, value = "phone", found.value
+            kind, value, e164 = "phone", found.value, found.value  # normalised already
         elif found.kind is IdKind.MEMBER_QR:
             kind = "qr"
         elif found.kind is IdKind.CARD:
@@ -106,7 +107,7 @@ def find(
             raise ApiError(ErrorCode.INVALID_REQUEST, reason, {"kind": str(found.kind)})
     member: MemberRow | None
     if kind == "phone":
-        member = by_phone(db, normalize(value, request.region))
+        member = by_phone(db, e164 if e164 is not None else normalize(value, request.region))
     elif kind == "qr":
         try:
             claims = verify_token(
@@ -205,7 +206,8 @@ def offers_and_coupons(
         )
         for r in db.execute(
             "SELECT id, title, description, valid_to, auto_apply FROM offers"
-            " WHERE member_id = ? AND (valid_to IS NULL OR valid_to >= ?) ORDER BY id",
+            " WHERE member_id = ?1 AND (valid_to IS NULL OR valid_to >= ?2)"
+            " AND (valid_from IS NULL OR valid_from <= ?2) ORDER BY id",
             [member_id, iso],
         ).fetchall()
     ]

@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from loyalty.program import Program
 from processing import wire
 from processing.errors import ErrorCode
-from processing.server import holds, idempotency, limits, pricing, replay, returns
+from processing.server import holds, idempotency, limits, replay, returns
 from processing.server.auth import TillIdentity
 from processing.server.context import ServerContext
 from processing.server.engine import Database
@@ -42,8 +42,8 @@ async def calculate(body: wire.CheckRequest, ctx: Ctx, caller: Till) -> Response
     with ctx.storage.read() as db:
         now = ctx.now()
         program = ctx.program_at(db, now, caller.zone)
-        calc = holds.calculate(db, program, body, now, caller.zone)
-    return json_response(pricing.to_wire(body.check_id, calc))
+        answer = holds.preview(db, program, body, now, caller.zone, ctx.previews)
+    return json_response(answer)
 
 
 def hold_request(check_id: str, body: wire.HoldBody) -> wire.HoldRequest:
@@ -71,7 +71,7 @@ async def hold(
         # write only what it read is checked again (and it is redone if that changed).
         with ctx.storage.read() as db:
             program = ctx.program_at(db, now, caller.zone)
-            prepared = holds.prepare_hold(db, program, body, now, caller.zone)
+            prepared = holds.prepare_hold(db, program, body, now, caller.zone, ctx.previews)
 
     def handle(db: Database, now: int) -> wire.Hold:
         if body.check_id != check_id:
@@ -101,7 +101,7 @@ async def confirm(
 ) -> Response:
     """Apply the held check's earn and spend."""
     with ctx.storage.read() as db:
-        calc = holds.stored_calculation(db, check_id)  # checked again in the write
+        settlement = holds.stored_settlement(db, check_id)  # checked again in the write
     return await idempotent_write(
         ctx,
         request,
@@ -112,13 +112,13 @@ async def confirm(
             db,
             # the version the check was held with (its lot's activation and expiry)
             lambda: (
-                ctx.program_version(db, calc.program_version)
-                if calc is not None
+                ctx.program_version(db, settlement.program_version)
+                if settlement is not None
                 else ctx.program_at(db, now, caller.zone)
             ),
             check_id,
             now,
-            calc,
+            settlement,
             caller=caller,
         ),
     )

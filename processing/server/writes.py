@@ -20,7 +20,7 @@ import os
 import queue
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -190,14 +190,27 @@ class GroupCommit:
         try:
             outcomes = apply(group)
         except BaseException as exc:
-            if len(group) > 1:
-                # The transaction itself failed (e.g. a write left it unusable, or COMMIT did):
-                # nothing of the group is stored and nobody has been answered; isolate the
-                # culprit by running each write alone.
-                for job in group:
-                    self._run_group([job], apply)
-                return
-            outcomes = [(group[0], False, exc)]
+            self._failed(group, exc, apply)
+            return
+        self._answer(outcomes)
+
+    def _failed(
+        self,
+        group: list[_Job],
+        exc: BaseException,
+        apply: Callable[[list[_Job]], list[tuple[_Job, bool, Any]]],
+    ) -> None:
+        if len(group) > 1:
+            # The transaction itself failed (e.g. a write left it unusable, or COMMIT did):
+            # nothing of the group is stored and nobody has been answered; isolate the
+            # culprit by running each write alone.
+            for job in group:
+                self._run_group([job], apply)
+            return
+        group[0].future.set_exception(exc)
+
+    @staticmethod
+    def _answer(outcomes: list[tuple[_Job, bool, Any]]) -> None:
         for job, ok, value in outcomes:
             if ok:
                 job.future.set_result(value)
@@ -209,9 +222,12 @@ class GroupCommit:
             return self._transact(self._thread_db(), group)
 
     @staticmethod
-    def _transact(db: Database, group: list[_Job]) -> list[tuple[_Job, bool, Any]]:
+    def _transact(
+        db: Database, group: list[_Job], *, commit: bool = True
+    ) -> list[tuple[_Job, bool, Any]]:
         """One BEGIN IMMEDIATE … COMMIT around ``group``, a SAVEPOINT per job (call with the
-        write locks held)."""
+        write locks held). ``commit`` False: the transaction is left open for the caller to
+        commit (or roll back)."""
         outcomes: list[tuple[_Job, bool, Any]] = []
         conn = db.conn
         conn.execute("BEGIN IMMEDIATE")
@@ -236,7 +252,8 @@ class GroupCommit:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
-        conn.execute("COMMIT")
+        if commit:
+            conn.execute("COMMIT")
         return outcomes
 
     async def run(self, fn: Callable[[Database], T]) -> T:
@@ -248,8 +265,8 @@ class GroupCommit:
         whole request step at a time (up to the 5 ms switch interval). Measured under
         server_throughput: groups held the cross-process lock for 20-30 ms of which a few
         were SQLite's. Run here, the transaction never waits for the GIL; only waiting for
-        the lock held by another process is done off the loop (a thread blocked in flock).
-        A COMMIT is a fraction of a millisecond (WAL, one fsync per group).
+        the lock held by another process is done off the loop (a thread blocked in flock),
+        and so is the group's COMMIT, which waits for the fsync (:meth:`_run_inline`).
         """
         job: _Job = _Job(fn)
         self._pending.append(job)
@@ -280,7 +297,7 @@ class GroupCommit:
                     continue
                 misses = 0
                 try:
-                    self._run_group(self._take(), self._transact_inline)
+                    await self._run_inline(self._take(), loop)
                 finally:
                     self._lock.release()
         finally:
@@ -295,6 +312,47 @@ class GroupCommit:
         """Block until this process could take the write lock (then leave it free)."""
         self._lock.acquire()
         self._lock.release()
+
+    async def _run_inline(self, group: list[_Job], loop: asyncio.AbstractEventLoop) -> None:
+        """Apply ``group`` on this thread, then COMMIT on the locker thread: the statements
+        are quick and need the GIL, the COMMIT waits for the fsync and does not, so the loop
+        serves meanwhile (the writes queued in that time make the next group). Call with the
+        write lock held; it is held until the COMMIT has returned, and only then is anyone
+        answered."""
+        db = self._inline_db()
+        try:
+            outcomes = self._transact(db, group, commit=False)
+        except BaseException as exc:  # rolled back already
+            self._failed(group, exc, self._transact_inline)
+            return
+        done = self._locker.submit(db.conn.execute, "COMMIT")
+        try:
+            await asyncio.wrap_future(done, loop=loop)
+        except asyncio.CancelledError:
+            # Shutting down: the COMMIT still ends before the lock is let go.
+            wait([done])
+            self._settle(db, group, outcomes, done)
+            raise
+        except Exception:
+            pass  # settled below
+        self._settle(db, group, outcomes, done)
+
+    def _settle(
+        self,
+        db: Database,
+        group: list[_Job],
+        outcomes: list[tuple[_Job, bool, Any]],
+        done: Future[Any],
+    ) -> None:
+        """Answer the group once its COMMIT ended; a COMMIT that failed stored nothing: the
+        group is rolled back and each write is run alone (COMMIT on the loop: rare)."""
+        error = done.exception()
+        if error is not None:
+            if db.conn.in_transaction:
+                db.conn.execute("ROLLBACK")
+            self._failed(group, error, self._transact_inline)
+            return
+        self._answer(outcomes)
 
     def _transact_inline(self, group: list[_Job]) -> list[tuple[_Job, bool, Any]]:
         return self._transact(self._inline_db(), group)

@@ -30,7 +30,7 @@ def sale_result(
         spent=result.spent,
         balance_after=result.balance_after,
         offline=result.offline,
-        cashier=services.cashier,
+        cashier=services.session.cashier,
         issued_at=services.clock(),
     )
     till = settings.till

@@ -181,7 +181,7 @@ class RegisterBridge:
                     _("This receipt is already finished; refund it instead."),
                 )
             if receipt.draft is not None:
-                self.services.void(receipt.draft)
+                self.services.sales.void(receipt.draft)
             receipt.status = "cancelled"
             self._changed(receipt)
             return check_state(receipt)
@@ -213,7 +213,9 @@ class RegisterBridge:
                 quantities[index] = quantities.get(index, ZERO) + line.quantity
             return_id = str(uuid.uuid5(NAMESPACE, f"refund:{self._till()}:{refund_id}"))
             try:
-                result = self.services.return_lines(check_id, quantities, return_id=return_id)
+                result = self.services.members.return_lines(
+                    check_id, quantities, return_id=return_id
+                )
             except TillError as error:
                 raise Refusal(409, "refund_refused", str(error)) from error
             receipt = Receipt(refund_id, register, return_id, status="refunded")
@@ -281,13 +283,13 @@ class RegisterBridge:
 
     def _identify(self, receipt: Receipt, identifier: models.Identifier) -> None:
         try:
-            member = self.services.identify(identifier.value, scanned=identifier.scanned)
+            member = self.services.sales.identify(identifier.value, scanned=identifier.scanned)
         except TillError as error:
             receipt.messages.append(str(error))
             return
         receipt.member = member
         receipt.identified_by = identifier.value
-        self.services.note_identified(member)
+        self.services.sales.note_identified(member)
 
     def _calculate(self, receipt: Receipt) -> None:
         """Preview the cart as the sale screen does, then bound the spend the register wants
@@ -299,7 +301,7 @@ class RegisterBridge:
         if receipt.member is None:
             return
         try:
-            base = self.services.preview(draft)
+            base = self.services.sales.preview(draft)
             bound = base.max_spend  # the lines carry the register's flags (sale_line)
             wish = receipt.wish
             target = bound if wish == "max" else min(wish or ZERO, bound)
@@ -310,14 +312,14 @@ class RegisterBridge:
             preview = base
             if target > 0:
                 draft = replace(draft, spend=target)
-                preview = self.services.preview(draft)
+                preview = self.services.sales.preview(draft)
                 if preview.code_required:
                     # A register cannot ask for the customer's SMS code: spend the most that
                     # needs none (the program's threshold), and say why.
                     receipt.messages.append(_("This spend needs the code from the customer's SMS."))
                     below = min(target, self._code_threshold())
                     draft = replace(draft, spend=below)
-                    preview = self.services.preview(draft) if below > 0 else base
+                    preview = self.services.sales.preview(draft) if below > 0 else base
                     if preview.code_required:
                         draft, preview = replace(draft, spend=ZERO), base
         except TillError as error:
@@ -330,13 +332,15 @@ class RegisterBridge:
         draft, preview = receipt.draft, receipt.preview
         try:
             try:
-                result = self.services.commit_sale(draft, preview, print_receipt=request.print)
+                result = self.services.sales.commit_sale(
+                    draft, preview, print_receipt=request.print
+                )
             except TillError:
                 if self.services.connection.online or not preview.online:
                     raise
                 # The server was lost before the hold, as on the sale screen: calculate again,
                 # offline this time, and commit if the register's discounts still stand.
-                offline = self.services.preview(draft)
+                offline = self.services.sales.preview(draft)
                 if offline.spend != preview.spend:
                     self._calculate(receipt)
                     raise Refusal(
@@ -348,7 +352,9 @@ class RegisterBridge:
                         ),
                     ) from None
                 receipt.preview = preview = offline
-                result = self.services.commit_sale(draft, preview, print_receipt=request.print)
+                result = self.services.sales.commit_sale(
+                    draft, preview, print_receipt=request.print
+                )
         except TillError as error:
             raise Refusal(409, "finish_refused", str(error)) from error
         except CacheError as error:
@@ -370,7 +376,7 @@ class RegisterBridge:
         the register prints the code (and its QR) for the customer to collect them later."""
 
         try:
-            result = self.services.commit_sale(draft, None, print_receipt=request.print)
+            result = self.services.sales.commit_sale(draft, None, print_receipt=request.print)
         except TillError as error:
             raise Refusal(409, "finish_refused", str(error)) from error
         if request.print and result.print_job_id is not None:
@@ -381,14 +387,10 @@ class RegisterBridge:
 
     def _code_threshold(self) -> Decimal:
         """The most points a check may take without an SMS code (cached program; 0 unknown)."""
-        from loyalty.program import Program
-        from offline_cache.snapshots import ProgramCache
-
-        with self.services.database() as db:
-            cached = ProgramCache(db).load()
-        if cached is None:
+        program = self.services.store.cached_program()
+        if program is None:
             return ZERO
-        threshold = Program.from_dict(cached.program).spend.code_threshold
+        threshold = program.spend.code_threshold
         return threshold if threshold is not None else ZERO
 
     def _receipt(self, receipt_id: str) -> Receipt:
@@ -424,7 +426,7 @@ class RegisterBridge:
         for receipt in self._receipts.values():
             if receipt.status == "open" and receipt.register_id == register:
                 if receipt.draft is not None:
-                    self.services.void(receipt.draft)
+                    self.services.sales.void(receipt.draft)
                 receipt.status = "cancelled"
                 self._changed(receipt)
         while len(self._receipts) > CALLS_KEPT:
@@ -434,12 +436,12 @@ class RegisterBridge:
         """Line numbers of a check this process no longer remembers (the till restarted): as
         the finish's audit line recorded them, else 1..N in the order the till stored them."""
         try:
-            _row, lines = self.services.find_check(check_id)
+            _row, lines = self.services.members.find_check(check_id)
         except TillError as error:
             raise Refusal(
                 404, "unknown_receipt", _("The original receipt was not finished on this till.")
             ) from error
-        with self.services.database() as db:
+        with self.services.store.database() as db:
             entries = AuditLog(db, self.services.clock).for_record(check_id)
         for entry in reversed(entries):
             numbers = entry.detail.get("lines") if entry.action == "bridge_finished" else None
@@ -455,17 +457,16 @@ class RegisterBridge:
         return str(uuid.uuid5(NAMESPACE, f"check:{self._till()}:{receipt_id}"))
 
     def _note(self, receipt: Receipt, action: str, **detail: object) -> None:
-        with self.services.database() as db:
-            AuditLog(db, self.services.clock).append(
-                action,
-                cashier=self.services.cashier,
-                online=self.services.connection.online,
-                source="bridge",
-                record_id=receipt.check_id,
-                detail={
-                    "receipt_id": receipt.receipt_id,
-                    "register": receipt.register_id,
-                    **({"register_cashier": receipt.cart.cashier} if receipt.cart else {}),
-                    **detail,
-                },
-            )
+        self.services.store.audit(
+            action,
+            cashier=self.services.session.cashier,
+            online=self.services.session.online,
+            source="bridge",
+            record_id=receipt.check_id,
+            detail={
+                "receipt_id": receipt.receipt_id,
+                "register": receipt.register_id,
+                **({"register_cashier": receipt.cart.cashier} if receipt.cart else {}),
+                **detail,
+            },
+        )

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from textual import getters
+from textual.message import Message
 from textual.screen import ModalScreen, Screen
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from terminal.app_base import TillAppBase
 from terminal.textual_workarounds import translate_bindings
@@ -22,6 +23,13 @@ class _TillParts:
         if event.state is WorkerState.ERROR and event.worker.error is not None:
             self.till.report_failure(event.worker.error)
             self.worker_failed(event.worker.group)
+
+    def post_fresh(self, message: Message) -> None:
+        """From a thread worker: post ``message`` unless the worker was cancelled meanwhile
+        (an exclusive worker replaced by a newer one, or the screen closed), so an answer
+        nobody waits for any more never reaches the screen."""
+        if not get_current_worker().is_cancelled:
+            self.post_message(message)  # type: ignore[attr-defined]
 
     def worker_failed(self, group: str) -> None:
         """Hook: undo a busy state after a failure in ``group`` (the sentence is shown already)."""

@@ -20,6 +20,8 @@ from terminal.bridge.views import BridgedCart
 from terminal.i18n import _
 from terminal.screens.base import TillScreen
 from terminal.views import MemberView, Preview, SaleDraft, SaleResult
+from terminal.widgets.check_panel import CheckPanel
+from terminal.widgets.customer_panel import CustomerPanel
 
 
 class BridgedCheck(TillScreen):
@@ -45,9 +47,6 @@ class BridgedCheck(TillScreen):
 
     def show_bridged(self, cart: BridgedCart) -> None:
         """The register's receipt changed: show it, or clear it once finished or cancelled."""
-        from terminal.widgets.check_panel import CheckPanel
-        from terminal.widgets.customer_panel import CustomerPanel
-
         panel = self.query_one(CheckPanel)
         if cart.status != "open":
             if self.bridged is not None and self.bridged.receipt_id == cart.receipt_id:
@@ -86,8 +85,6 @@ class BridgedCheck(TillScreen):
 
     def bridged_identified(self, member: MemberView) -> None:
         """The cashier identified the customer while the register's receipt is on screen."""
-        from terminal.widgets.customer_panel import CustomerPanel
-
         assert self.bridged is not None
         self.member = member
         self.query_one(CustomerPanel).show(member)
@@ -108,7 +105,7 @@ class BridgedCheck(TillScreen):
 
     @work(thread=True, exit_on_error=False, group="void")
     def _bridge_void_typed(self, draft: SaleDraft) -> None:
-        self.till.services.void(draft)
+        self.till.services.sales.void(draft)
 
     @work(thread=True, exit_on_error=False, group="bridge")
     def _bridge_identified(self, cart: BridgedCart, member: MemberView) -> None:

@@ -79,7 +79,7 @@ class HistoryScreen(TillScreen):
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="history")
     def _load(self) -> None:
-        self.post_message(self.Loaded(self.till.services.history()))
+        self.post_fresh(self.Loaded(self.till.services.office.history()))
 
     def on_history_screen_loaded(self, message: Loaded) -> None:
         self.rows = message.rows
@@ -115,7 +115,7 @@ class HistoryScreen(TillScreen):
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="reprint")
     def _reprint(self, check_id: str) -> None:
-        self.post_message(self.Reprinted(self.till.services.reprint(check_id)))
+        self.post_message(self.Reprinted(self.till.services.office.reprint(check_id)))
 
     def on_history_screen_reprinted(self, message: Reprinted) -> None:
         self.query_one(ReceiptPane).show(message.text)

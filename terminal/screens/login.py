@@ -68,7 +68,7 @@ class LoginScreen(TillScreen):
     def _check(self, cashier: str, pin: str) -> None:
         if not self.till.cashiers.verify(cashier, pin):
             raise TillError(_("Wrong cashier or PIN."))
-        self.till.services.start_shift(cashier)
+        self.till.services.office.start_shift(cashier)
         self.post_message(self.LoggedIn(cashier))
 
     def worker_failed(self, group: str) -> None:

@@ -13,6 +13,7 @@ from textual.worker import Worker, WorkerState
 
 from terminal.i18n import N_
 from terminal.screens.base import TillModal
+from terminal.sentences import sentence
 
 
 class Prompt(TillModal):
@@ -50,7 +51,5 @@ class Prompt(TillModal):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A failed check (a wrong PIN) is said inside the dialog, which stays open."""
         if event.state is WorkerState.ERROR and event.worker.error is not None:
-            from terminal.sentences import sentence
-
             self.query_one("#prompt-error", Static).update(Text(sentence(event.worker.error)))
             self.query_one(Input).value = ""

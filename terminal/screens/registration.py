@@ -19,13 +19,12 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Checkbox, Footer, Input, Static
-from textual.worker import Worker, WorkerState
 
 from terminal.errors import TillError
 from terminal.i18n import N_, _
-from terminal.member_services import CodeStep, Registration
 from terminal.screens.base import TillScreen
 from terminal.screens.prompt import Prompt
+from terminal.services.members import CodeStep, Registration
 from terminal.views import MemberView
 
 if TYPE_CHECKING:
@@ -68,9 +67,24 @@ class PendingCodePrompt(Prompt):
     def on_mount(self) -> None:
         self._ready()
 
+    class Ready(Message):
+        """The pending registration, with a fresh code when the last one had expired."""
+
+        def __init__(self, pending: PendingRegistration) -> None:
+            super().__init__()
+            self.pending = pending
+
+    class Confirmed(Message):
+        """The customer's code was right: the member, identified."""
+
+        def __init__(self, member: MemberView) -> None:
+            super().__init__()
+            self.member = member
+
     @work(thread=True, exit_on_error=False, exclusive=True, group="pending-ready")
-    def _ready(self) -> PendingRegistration:
-        return self.till.services.ready_pending(self.pending.record_id)
+    def _ready(self) -> None:
+        ready = self.till.services.members.ready_pending(self.pending.record_id)
+        self.post_fresh(self.Ready(ready))
 
     def dismiss_with(self, answer: str | None) -> None:
         """Enter: check the code on the server (the dialog stays open until it is right)."""
@@ -80,22 +94,21 @@ class PendingCodePrompt(Prompt):
         self._confirm(answer)
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="pending-confirm")
-    def _confirm(self, code: str) -> MemberView:
-        return self.till.services.confirm_pending(self.pending.record_id, code)
+    def _confirm(self, code: str) -> None:
+        member = self.till.services.members.confirm_pending(self.pending.record_id, code)
+        self.post_message(self.Confirmed(member))
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """Success closes with the member (or refreshes the code); failures are said here."""
-        if event.state is WorkerState.SUCCESS:
-            result = event.worker.result
-            if isinstance(result, MemberView):
-                self.dismiss(result)
-            elif result is not None and result.code_id != self.pending.code_id:
-                self.pending = result
-                self.query_one("#prompt-error", Static).update(
-                    Text(_("The code had expired; a new code was sent."))
-                )
-            return
-        super().on_worker_state_changed(event)
+    def on_pending_code_prompt_ready(self, message: Ready) -> None:
+        """A new code went out: say so in the dialog."""
+        if message.pending.code_id != self.pending.code_id:
+            self.pending = message.pending
+            self.query_one("#prompt-error", Static).update(
+                Text(_("The code had expired; a new code was sent."))
+            )
+
+    def on_pending_code_prompt_confirmed(self, message: Confirmed) -> None:
+        """Success closes the dialog with the member."""
+        self.dismiss(message.member)
 
 
 def offer_pending_code(screen: TillScreen, pending: PendingRegistration) -> None:
@@ -172,7 +185,7 @@ class RegistrationScreen(TillScreen):
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="register")
     def _find_pending(self, phone: str) -> None:
-        pending = self.till.services.pending_for_phone(phone)
+        pending = self.till.services.members.pending_for_phone(phone)
         if pending is not None:
             self.post_message(PendingFound(pending))
 
@@ -200,7 +213,7 @@ class RegistrationScreen(TillScreen):
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="register")
     def _start(self, form: Registration) -> None:
-        self.post_message(self.CodeStarted(self.till.services.register_start(form)))
+        self.post_message(self.CodeStarted(self.till.services.members.register_start(form)))
 
     def on_registration_screen_code_started(self, message: CodeStarted) -> None:
         step = message.step
@@ -223,7 +236,9 @@ class RegistrationScreen(TillScreen):
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="register")
     def _confirm(self, code_id: str, code: str) -> None:
-        self.post_message(self.Registered(self.till.services.register_confirm(code_id, code)))
+        self.post_message(
+            self.Registered(self.till.services.members.register_confirm(code_id, code))
+        )
 
     def on_registration_screen_registered(self, message: Registered) -> None:
         self.app.post_message(CustomerChosen(message.member))

@@ -85,8 +85,8 @@ class ReturnsScreen(TillScreen):
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="returns")
     def _find(self, number: str) -> None:
-        row, lines = self.till.services.find_check(number)
-        self.post_message(self.Found(row, lines))
+        row, lines = self.till.services.members.find_check(number)
+        self.post_fresh(self.Found(row, lines))
 
     def on_returns_screen_found(self, message: Found) -> None:
         self.check, self.lines, self.quantities = message.row, message.lines, {}
@@ -153,7 +153,9 @@ class ReturnsScreen(TillScreen):
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="returns")
     def _return(self, check_id: str, quantities: dict[int, Decimal]) -> None:
-        self.post_message(self.Returned(self.till.services.return_lines(check_id, quantities)))
+        self.post_message(
+            self.Returned(self.till.services.members.return_lines(check_id, quantities))
+        )
 
     def on_returns_screen_returned(self, message: Returned) -> None:
         result = message.result

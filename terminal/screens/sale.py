@@ -23,6 +23,7 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Footer
 
+from offline_cache.errors import ManagerPinRequired
 from terminal.errors import TillError
 from terminal.i18n import N_, _, parse_amount, points
 from terminal.messages import PendingFound
@@ -204,11 +205,11 @@ class SaleScreen(BridgedCheck):
         found = classify(text, self.till.settings.till.region)
         services = self.till.services
         if found.kind is IdKind.PRODUCT_BARCODE:
-            self.post_message(self.LineFound(services.product_line(found.value)))
+            self.post_message(self.LineFound(services.office.product_line(found.value)))
         elif found.kind is IdKind.COUPON:
             self.post_message(self.CouponEntered(found.value))
         elif found.kind is IdKind.CLAIM:
-            redeemed = services.redeem_claim(found.value, member, scanned=scanned)
+            redeemed = services.claims.redeem_claim(found.value, member, scanned=scanned)
             self.post_message(self.ClaimCollected(redeemed))
         elif found.kind is IdKind.UNKNOWN and (amount := parse_amount(text)) is not None:
             # A quick typist's amount arrives as fast as a wedge burst; it is no code of any
@@ -216,16 +217,18 @@ class SaleScreen(BridgedCheck):
             self.post_message(self.LineFound(SaleLine(QUICK_AMOUNT, amount, Decimal(1), amount)))
         else:
             try:
-                member = services.identify(text, scanned=scanned)
+                member = services.sales.identify(text, scanned=scanned)
             except TillError:
                 # Not a member yet: maybe registered offline and waiting for the SMS code.
-                pending = services.pending_for_phone(text) if found.kind is IdKind.PHONE else None
+                pending = (
+                    services.members.pending_for_phone(text) if found.kind is IdKind.PHONE else None
+                )
                 if pending is None:
                     raise
                 self.post_message(PendingFound(pending))
                 return
-            self.post_message(self.Identified(member))
-            services.note_identified(member)  # after the panel is told, to keep it fast
+            self.post_fresh(self.Identified(member))
+            services.sales.note_identified(member)  # after the panel is told, to keep it fast
 
     def on_sale_screen_identified(self, message: Identified) -> None:
         self.show_customer(message.member)
@@ -312,7 +315,7 @@ class SaleScreen(BridgedCheck):
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="preview")
     def _preview(self, draft: SaleDraft) -> None:
-        self.post_message(self.Previewed(self.till.services.preview(draft), draft))
+        self.post_fresh(self.Previewed(self.till.services.sales.preview(draft), draft))
 
     def on_sale_screen_previewed(self, message: Previewed) -> None:
         if message.draft != self.draft:
@@ -413,7 +416,7 @@ class SaleScreen(BridgedCheck):
 
     @work(thread=True, exit_on_error=False, group="commit")
     def _send_code(self, draft: SaleDraft) -> None:
-        self.post_message(self.CodeSent(self.till.services.request_spend_code(draft)))
+        self.post_message(self.CodeSent(self.till.services.sales.request_spend_code(draft)))
 
     def on_sale_screen_code_sent(self, message: CodeSent) -> None:
         self.busy = False
@@ -429,18 +432,16 @@ class SaleScreen(BridgedCheck):
 
     @work(thread=True, exit_on_error=False, group="commit")
     def _commit(self, draft: SaleDraft, preview: Preview | None) -> None:
-        from offline_cache.errors import ManagerPinRequired
-
         services = self.till.services
         try:
-            result = services.commit_sale(draft, preview)
+            result = services.sales.commit_sale(draft, preview)
         except ManagerPinRequired:
             self.post_message(self.ManagerNeeded())
             return
         after = None
         if draft.member is not None:
             paid = preview.to_pay if preview is not None else draft.total
-            after = services.member_after_sale(draft.member, paid, result.balance_after)
+            after = services.members.member_after_sale(draft.member, paid, result.balance_after)
         self.post_message(self.Committed(result, after))
 
     def on_sale_screen_manager_needed(self, message: ManagerNeeded) -> None:
@@ -468,7 +469,7 @@ class SaleScreen(BridgedCheck):
         self.query_one(ReceiptPane).show(message.result.receipt_text)
         self.say(result_sentence(message.result))
         self.till.print_receipts()
-        self.till.services.kick_sync()
+        self.till.services.sync.kick()
 
     def worker_failed(self, group: str) -> None:
         """After a failed commit or code request the cashier may press Enter again."""
@@ -497,7 +498,7 @@ class SaleScreen(BridgedCheck):
 
     @work(thread=True, exit_on_error=False, group="void")
     def _void(self, draft: SaleDraft) -> None:
-        self.till.services.void(draft)
+        self.till.services.sales.void(draft)
 
     def _reset(self, *, keep_member: bool = False) -> None:
         self.draft = None

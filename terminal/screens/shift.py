@@ -79,7 +79,7 @@ class ShiftScreen(TillScreen):
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="shift")
     def _load(self) -> None:
-        self.post_message(self.Loaded(self.till.services.shift_report()))
+        self.post_fresh(self.Loaded(self.till.services.office.shift_report()))
 
     def on_shift_screen_loaded(self, message: Loaded) -> None:
         self.report = message.report
@@ -94,7 +94,7 @@ class ShiftScreen(TillScreen):
 
     @work(thread=True, exit_on_error=False, group="shift-print")
     def _print(self, text: str) -> None:
-        self.till.services.print_text(text, "shift_report")
+        self.till.services.office.print_text(text, "shift_report")
         self.post_message(self.Queued())
 
     def on_shift_screen_queued(self, message: Queued) -> None:
@@ -107,10 +107,10 @@ class ShiftScreen(TillScreen):
     @work(thread=True, exit_on_error=False, exclusive=True, group="shift-close")
     def _close(self, manager: str | None) -> None:
         services = self.till.services
-        if manager is None and services.sync_view().unsent:
+        if manager is None and services.office.sync_view().unsent:
             self.post_message(self.UnsentItems())
             return
-        services.close_shift(manager)
+        services.office.close_shift(manager)
         self.post_message(self.Closed())
 
     def on_shift_screen_unsent_items(self, message: UnsentItems) -> None:
@@ -126,7 +126,7 @@ class ShiftScreen(TillScreen):
     def on_shift_screen_closed(self, message: Closed) -> None:
         from terminal.screens.login import LoginScreen
 
-        self.till.services.cashier = None
+        self.till.services.session.cashier = None
         self.app.pop_screen()
         self.app.switch_screen(LoginScreen())
 

@@ -157,29 +157,31 @@ class SyncScreen(TillScreen):
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="sync")
     def _read(self) -> None:
-        self._loaded(self.till.services.sync_view())
+        self._loaded(self.till.services.office.sync_view())
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="sync")
     def _send(self) -> None:
-        self._loaded(self.till.services.sync_now())
+        self._loaded(self.till.services.office.sync_now())
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="sync")
     def _requeue(self) -> None:
         services = self.till.services
-        services.requeue_dead()
-        self._loaded(services.sync_view())
+        services.office.requeue_dead()
+        self._loaded(services.office.sync_view())
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="sync")
     def _resolve(self, conflict_id: int, manager: str) -> None:
         services = self.till.services
-        services.resolve_conflict(conflict_id, manager)
-        self._loaded(services.sync_view())
+        services.office.resolve_conflict(conflict_id, manager)
+        self._loaded(services.office.sync_view())
 
     def _loaded(self, view: SyncView) -> None:
         """From a worker: post the queue with the registrations and conflicts beside it."""
         services = self.till.services
-        self.post_message(
-            self.Loaded(view, services.pending_registrations(), services.open_conflicts())
+        self.post_fresh(
+            self.Loaded(
+                view, services.members.pending_registrations(), services.office.open_conflicts()
+            )
         )
 
     def on_sync_screen_loaded(self, message: Loaded) -> None:

@@ -3,7 +3,10 @@ one sentence a committed sale leaves under the panels."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rich.text import Text
+from textual.reactive import reactive
 from textual.widget import Widget
 
 from loyalty.claims import format_claim
@@ -11,21 +14,46 @@ from terminal.i18n import _, money, points
 from terminal.views import Preview, SaleDraft, SaleResult
 
 
+@dataclass(frozen=True)
+class CheckState:
+    """What the check panel shows: the sale screen's draft, preview and result."""
+
+    draft: SaleDraft | None = None
+    preview: Preview | None = None
+    result: SaleResult | None = None
+    failed: bool = False
+    """The calculation was refused."""
+
+
 class CheckPanel(Widget):
-    """Renders the draft, its preview and, after confirmation, the result (sized by CSS)."""
+    """Renders the draft, its preview and, after confirmation, the result (sized by CSS).
+
+    ``state`` and ``claims`` are reactive: setting either repaints the panel (no layout pass),
+    and setting an equal value repaints nothing.
+    """
+
+    state: reactive[CheckState] = reactive(CheckState, layout=False)
+    claims: reactive[bool] = reactive(True, layout=False)
+    """A check without a customer may be confirmed (under a claim code)."""
 
     def __init__(self, currency: str, *, claims: bool = True) -> None:
         super().__init__(id="check")
         self.currency = currency
         """ISO currency of the checks."""
-        self.claims = claims
-        """A check without a customer may be confirmed (under a claim code)."""
+        self.set_reactive(CheckPanel.claims, claims)
         self._title = _("Check")
         self.border_title = self._title
-        self._text = Text()
 
     def render(self) -> Text:
-        return self._text
+        state = self.state
+        return render_check(
+            self.currency,
+            state.draft,
+            state.preview,
+            state.result,
+            failed=state.failed,
+            claims=self.claims,
+        )
 
     def show(
         self,
@@ -35,14 +63,11 @@ class CheckPanel(Widget):
         *,
         failed: bool = False,
     ) -> None:
-        """Re-render from the sale screen's state (``failed``: the calculation was refused)."""
+        """Show the sale screen's state (``failed``: the calculation was refused)."""
         if (title := _("Check")) != self._title:  # the language changed
             self._title = title
             self.border_title = title
-        self._text = render_check(
-            self.currency, draft, preview, result, failed=failed, claims=self.claims
-        )
-        self.refresh()
+        self.state = CheckState(draft, preview, result, failed)
 
 
 def render_check(

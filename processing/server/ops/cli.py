@@ -13,6 +13,8 @@ import psycopg
 from processing.server.ops.cli_books import audit, conflicts, report
 from processing.server.ops.cli_jobs import jobs
 from processing.server.ops.cli_members import catalog, members
+from processing.server.ops.cli_offers import offers
+from processing.server.ops.cli_operators import operators
 from processing.server.ops.cli_program import program
 from processing.server.ops.cli_tills import stores, tills
 
@@ -39,6 +41,19 @@ def _guarded(command: click.Command) -> click.Command:
 
 
 COMMANDS: tuple[click.Command, ...] = tuple(
-    _guarded(c) for c in (program, members, catalog, stores, tills, audit, report, conflicts, jobs)
+    _guarded(c)
+    for c in (
+        program,
+        members,
+        catalog,
+        offers,
+        stores,
+        tills,
+        operators,
+        audit,
+        report,
+        conflicts,
+        jobs,
+    )
 )
 """The commands ``till processing`` adds, in the order of its help."""

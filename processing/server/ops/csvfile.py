@@ -75,6 +75,14 @@ def read_rows(
         text = path.read_text(encoding=encoding)
     except (OSError, UnicodeDecodeError, LookupError) as exc:
         raise CsvError(f"Cannot read {path}: {exc}") from None
+    return rows_of_text(text, mapping, required, str(path))
+
+
+def rows_of_text(
+    text: str, mapping: Mapping[str, str], required: Sequence[str], path: str
+) -> list[Row]:
+    """:func:`read_rows` of a text already read (``path``: its name in messages), as the
+    operator API receives a file in a request body."""
     if text.startswith("\ufeff"):
         text = text[1:]
     lines = text.splitlines(keepends=True)
@@ -100,7 +108,7 @@ def read_rows(
     return list(_rows(reader, index, path))
 
 
-def _rows(reader: Iterator[list[str]], index: Mapping[str, int], path: Path) -> Iterator[Row]:
+def _rows(reader: Iterator[list[str]], index: Mapping[str, int], path: str) -> Iterator[Row]:
     while True:
         try:
             cells = next(reader)

@@ -1,6 +1,6 @@
 """Members at the till: registration (online with an SMS code, queued when offline) and returns.
 
-A mixin of :class:`terminal.services.TillServices`; every method blocks and runs in a worker.
+One service of :class:`terminal.services.TillServices`; every method blocks and runs in a worker.
 Returns and offline registrations go through the outbox first, like every commit.
 """
 
@@ -12,18 +12,23 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from loyalty.errors import InvalidPhone
+from loyalty.phones import mask_phone, normalize_phone
 from offline_cache import registrations
 from offline_cache.checks import queue_record
 from offline_cache.errors import NotFound
 from offline_cache.outbox import KIND_REGISTRATION, KIND_RETURN, Outbox
 from offline_cache.registrations import PendingRegistration
 from processing import wire
+from processing.client import ProcessingClient
 from processing.errors import ErrorCode, Offline, ProcessingError, Rejected, ServerError
 from terminal import member_progress, till_state
+from terminal.config import Settings
 from terminal.i18n import N_, _
 from terminal.sentences import rejected_sentence
-from terminal.service_base import ServiceBase, TillError
+from terminal.services.context import Clock, Session, SyncLink, TillError, TillStore
 from terminal.views import CheckRow, MemberView, ReturnView, SaleLine
+from terminal.wire_views import draft_from_details, member_view
 
 
 @dataclass(frozen=True)
@@ -49,8 +54,25 @@ class CodeStep:
     """Set when the phone's registration was queued offline and delivered since: its code."""
 
 
-class MemberServices(ServiceBase):
+class MemberService:
     """Register members and return checks."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        client: ProcessingClient,
+        store: TillStore,
+        session: Session,
+        sync: SyncLink,
+        *,
+        clock: Clock,
+    ) -> None:
+        self.settings = settings
+        self.client = client
+        self.store = store
+        self.session = session
+        self.sync = sync
+        self.clock = clock
 
     # ------------------------------------------------------------------ panel figures
 
@@ -58,7 +80,7 @@ class MemberServices(ServiceBase):
         self, member: MemberView, paid: Decimal, balance_after: Decimal
     ) -> MemberView:
         """The panel's member once a sale is done: balance, tier and progress after it."""
-        return member_progress.after_sale(member, self.cached_program(), paid, balance_after)
+        return member_progress.after_sale(member, self.store.cached_program(), paid, balance_after)
 
     # ------------------------------------------------------------------ registration
 
@@ -101,29 +123,25 @@ class MemberServices(ServiceBase):
         return CodeStep(sent.code_id, sent.phone_masked, sent.existing_member, queued=False)
 
     def _queue_registration(self, request: wire.RegisterRequest) -> CodeStep:
-        from loyalty.phones import mask_phone, normalize_phone
-
         record_id = str(uuid.uuid4())
         masked = mask_phone(normalize_phone(request.phone, request.region))
-        with self.database() as db:
+        with self.store.database() as db:
             queue_record(
                 db,
                 record_id,
                 KIND_REGISTRATION,
                 request.model_dump(mode="json"),
                 action="registration_queued",
-                cashier=self.cashier,
+                cashier=self.session.cashier,
                 online=False,
                 detail={"phone": masked},
                 clock=self.clock,
             )
-        self.kick_sync()
+        self.sync.kick()
         return CodeStep(None, masked, existing_member=False, queued=True)
 
     def register_confirm(self, code_id: str, code: str) -> MemberView:
         """Check the customer's code; returns the new (or found) member, identified."""
-        from terminal.wire_views import member_view
-
         try:
             result = self.client.confirm_registration(
                 code_id, code, idempotency_key=str(uuid.uuid4())
@@ -131,26 +149,29 @@ class MemberServices(ServiceBase):
         except Rejected as error:
             raise TillError(rejected_sentence(error)) from error
         view = member_view(result)
-        self._audit("registered", record_id=view.member_id, online=True, source="typed")
+        self.store.audit(
+            "registered",
+            cashier=self.session.cashier,
+            record_id=view.member_id,
+            online=True,
+            source="typed",
+        )
         return view
 
     # ------------------------------------------------------------------ queued offline
 
     def pending_registrations(self) -> list[PendingRegistration]:
         """Offline registrations delivered since, waiting for the customer's code."""
-        with self.database() as db:
+        with self.store.database() as db:
             return registrations.pending_registrations(db)
 
     def pending_for_phone(self, text: str) -> PendingRegistration | None:
         """The pending registration of the phone ``text``, or None (also for a non-phone)."""
-        from loyalty.errors import InvalidPhone
-        from loyalty.phones import normalize_phone
-
         try:
             phone = normalize_phone(text, self.settings.till.region)
         except InvalidPhone:
             return None
-        with self.database() as db:
+        with self.store.database() as db:
             found = registrations.pending_registrations(db, phone)
         return found[0] if found else None
 
@@ -163,7 +184,7 @@ class MemberServices(ServiceBase):
 
     def resend_pending(self, record_id: str) -> PendingRegistration:
         """Ask the server for a new code for a pending registration (same queued form)."""
-        with self.database() as db:
+        with self.store.database() as db:
             payload = registrations.registration_payload(db, record_id)
         form = wire.RegisterRequest.model_validate(payload)
         try:
@@ -180,13 +201,13 @@ class MemberServices(ServiceBase):
             raise TillError(_pending_sentence(error)) from error
         except ProcessingError as error:
             raise TillError(_(_OFFLINE_CONFIRM)) from error
-        with self.database() as db:
+        with self.store.database() as db:
             registrations.note_code_resent(
                 db,
                 record_id,
                 sent.code_id,
                 sent.expires_at,
-                cashier=self.cashier,
+                cashier=self.session.cashier,
                 clock=self.clock,
             )
         return self._pending(record_id)
@@ -197,8 +218,6 @@ class MemberServices(ServiceBase):
         A wrong code keeps the registration pending; an expired or unknown code gets a new
         one sent (the sentence says so).
         """
-        from terminal.wire_views import member_view
-
         pending = self._pending(record_id)
         # The same code typed again after a lost answer replays the server's first answer.
         key = hashlib.sha256(f"{record_id}:{pending.code_id}:{code}".encode()).hexdigest()
@@ -216,15 +235,15 @@ class MemberServices(ServiceBase):
         except ProcessingError as error:
             raise TillError(_(_OFFLINE_CONFIRM)) from error
         view = member_view(result)
-        with self.database() as db:
+        with self.store.database() as db:
             registrations.mark_confirmed(
-                db, record_id, view.member_id, cashier=self.cashier, clock=self.clock
+                db, record_id, view.member_id, cashier=self.session.cashier, clock=self.clock
             )
         return view
 
     def _pending(self, record_id: str) -> PendingRegistration:
         try:
-            with self.database() as db:
+            with self.store.database() as db:
                 return registrations.pending_registration(db, record_id)
         except NotFound as error:
             raise TillError(_("This registration is no longer waiting for a code.")) from error
@@ -233,9 +252,7 @@ class MemberServices(ServiceBase):
 
     def find_check(self, number: str) -> tuple[CheckRow, tuple[SaleLine, ...]]:
         """A check of this till by its printed number (first 8 characters) or full id."""
-        from terminal.wire_views import draft_from_details
-
-        with self.database() as db:
+        with self.store.database() as db:
             found = till_state.check_details(db, number.strip())
         if found is None:
             raise TillError(_("No such check on this till."))
@@ -255,41 +272,39 @@ class MemberServices(ServiceBase):
             raise TillError(_("Choose at least one line to return."))
         return_id = return_id or str(uuid.uuid4())
         request = wire.ReturnRequest(return_id=return_id, check_id=check_id, lines=lines)
-        with self.database() as db:
+        with self.store.database() as db:
             queue_record(
                 db,
                 return_id,
                 KIND_RETURN,
                 request.model_dump(mode="json"),
                 action="return",
-                cashier=self.cashier,
-                online=self.connection.online,
+                cashier=self.session.cashier,
+                online=self.session.online,
                 detail={"check_id": check_id},
                 clock=self.clock,
             )
             # The check itself is still queued (sold offline, or a claim not sent yet): sent
             # now, the return would reach the server before its check and be refused.
-            check_queued = db.execute(
-                "SELECT 1 FROM outbox WHERE id = ? AND state IN ('pending', 'sending')",
-                [check_id],
-            ).fetchone()
+            check_queued = Outbox(db, self.clock).is_unsent(check_id)
         if check_queued:
-            self.kick_sync()
+            self.sync.kick()
             return ReturnView(return_id, check_id, Decimal(0), Decimal(0), None, queued=True)
         try:
             result = self.client.return_check(request, idempotency_key=return_id)
         except Rejected as error:
-            with self.database() as db:
+            with self.store.database() as db:
                 Outbox(db, self.clock).mark_dead(return_id, f"{error.code}: {error.message}")
             raise TillError(rejected_sentence(error)) from error
         except ProcessingError:
-            self.kick_sync()
+            self.sync.kick()
             return ReturnView(return_id, check_id, Decimal(0), Decimal(0), None, queued=True)
-        with self.database() as db:
+        with self.store.database() as db:
             Outbox(db, self.clock).mark_acknowledged(return_id, result.model_dump(mode="json"))
         no_member = not result.member_id  # a check without a customer, not collected yet
-        self._audit(
+        self.store.audit(
             "return_applied",
+            cashier=self.session.cashier,
             record_id=check_id,
             online=True,
             detail={

@@ -1,4 +1,4 @@
-"""Shared set-up for the UI tests (no tests here): a real server on loopback, a real till database.
+"""Shared set-up for the UI tests: a real server on loopback, a real till database.
 
 Nothing is faked except hardware: the printer is a file printer profile rendered to bytes into
 the till's print-job table, and scans are posted as the scanner thread would post them.
@@ -201,3 +201,39 @@ class Cable:
         self.unplug()
         self._listener.close()
         self._thread.join(timeout=2)
+
+
+async def wait_printed(pilot: Any, path: Path) -> bytes:
+    """Until the print worker has written the receipt file (bounded)."""
+    for _ in range(100):
+        if path.exists() and path.stat().st_size > 0:
+            return path.read_bytes()
+        await pilot.pause(0.05)
+    raise AssertionError("the receipt was never printed")
+
+
+def server_check(srv: RunningServer, check_id: str) -> tuple[str, int, int]:
+    """The server's status of the check and its earn/spend movements (hundredths)."""
+    with srv.ctx.storage.read() as db:
+        status = db.execute("SELECT status FROM checks WHERE id = ?", [check_id]).fetchone()
+        moves = db.execute(
+            "SELECT kind, sum(points) FROM movements WHERE check_id = ? GROUP BY kind", [check_id]
+        ).fetchall()
+    by_kind = {kind: int(total) for kind, total in moves}
+    earned = sum(v for k, v in by_kind.items() if "earn" in k)
+    spent = -sum(v for k, v in by_kind.items() if "spend" in k)
+    return status[0], earned, spent
+
+
+@contextmanager
+def behind_cable(
+    tmp_path: Path, **overrides: Any
+) -> Iterator[tuple[RunningServer, Cable, Settings]]:
+    """The seeded server, a cable to it the test can unplug, and a till's settings through it
+    (``overrides`` as for :func:`till_settings`); the cable is closed afterwards."""
+    with server(tmp_path) as srv:
+        cable = Cable(srv.url)
+        try:
+            yield srv, cable, till_settings(tmp_path, cable.url, srv.api_key, **overrides)
+        finally:
+            cable.close()

@@ -1,15 +1,15 @@
-"""The integration facade the screens call: identify, preview, commit, void, print.
+"""Where a sale is committed: identify, preview, commit, void (the sale screen and the bridge).
 
 Every method blocks (network, disk) and is called from a worker thread, never from the UI
 thread. Failures a cashier can act on raise :class:`TillError` with one translated sentence;
 the app's single worker-error handler shows it. The composition root
-(:mod:`terminal.composition`) builds this from :class:`~terminal.config.Settings`.
+(:mod:`terminal.composition`) builds this service with the session, store, client and printer.
 
-A sale commits as: hold on the server → check + ``hold_confirm`` outbox record written durably →
-receipt print job → confirm → outbox record acknowledged. A sale without a customer commits as a
-claim (:mod:`terminal.claim_services`). If the server is lost after the hold,
-the confirmation stays in the outbox and the sync engine sends it; nothing is lost or doubled
-(the server deduplicates by the check's UUID).
+A sale commits (:meth:`SaleService.commit_sale`) as: hold on the server → check +
+``hold_confirm`` outbox record written durably → receipt print job → confirm → outbox record
+acknowledged. A sale without a customer commits as a claim (:mod:`terminal.services.claims`).
+If the server is lost after the hold, the confirmation stays in the outbox and the sync engine
+sends it; nothing is lost or doubled (the server deduplicates by the check's UUID).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import replace
 from datetime import datetime
@@ -32,18 +33,18 @@ from offline_cache.members import MemberCache
 from offline_cache.offline import authorize_offline_spend
 from offline_cache.outbox import KIND_HOLD_CANCEL, Outbox
 from processing import wire
+from processing.client import ProcessingClient
 from processing.errors import Offline, ProcessingError, Rejected, ServerError
 from terminal import member_progress, offline_rules, receipts
-from terminal.claim_services import ClaimServices
+from terminal.config import Settings
 from terminal.i18n import _
-from terminal.member_services import MemberServices
-from terminal.office_services import OfficeServices
 from terminal.sentences import rejected_sentence, sentence
-from terminal.service_base import Clock, TillError
+from terminal.services.claims import ClaimService
+from terminal.services.context import Clock, ReceiptPrinter, Session, TillError, TillStore
 from terminal.views import MemberView, Preview, PreviewLine, SaleDraft, SaleResult
 from terminal.wire_views import check_request, draft_details, member_view, wire_line
 
-__all__ = ["Clock", "TillError", "TillServices", "hold_key"]
+__all__ = ["SaleService", "hold_key"]
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +61,33 @@ def hold_key(request: wire.HoldRequest) -> str:
     return f"{request.check_id}-hold-{hashlib.sha256(body).hexdigest()[:32]}"
 
 
-class SaleServices(ClaimServices):
+class SaleService:
     """Identify, preview, commit and void a sale (without a customer: a claim)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        client: ProcessingClient,
+        store: TillStore,
+        session: Session,
+        printer: ReceiptPrinter,
+        claims: ClaimService,
+        *,
+        clock: Clock,
+    ) -> None:
+        self.settings = settings
+        self.client = client
+        self.store = store
+        self.session = session
+        self.printer = printer
+        self.claims = claims
+        self.clock = clock
+        # Identify waits at most the offline budget; the call goes on in this pool's thread.
+        self._budget_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="identify")
+
+    def close(self) -> None:
+        """Stop waiting for identify calls still running (bounded; on app exit)."""
+        self._budget_pool.shutdown(wait=False, cancel_futures=True)
 
     # ------------------------------------------------------------------ identify
 
@@ -76,7 +102,7 @@ class SaleServices(ClaimServices):
         if found.kind not in kinds:
             raise TillError(_("This is not a phone number, member QR or loyalty card."))
         entry: wire.EntryMode = "scanned" if scanned else "typed"
-        if not self.connection.online:
+        if not self.session.online:
             # A dead server costs the cashier one wait, not one per scan: the background
             # prober (and any other answer) brings the till back online.
             return self._identify_cached(text, entry)
@@ -104,18 +130,22 @@ class SaleServices(ClaimServices):
             return self._identify_cached(text, entry)
         rate = None
         if result.member.birthday_window:
-            program = self.cached_program()
+            program = self.store.cached_program()
             rate = member_progress.birthday_rate(program, result.member.tier.rate_percent)
         return member_view(result, rate)
 
     def note_identified(self, member: MemberView) -> None:
         """Audit an identification (called after the panel has been told, to keep it fast)."""
-        self._audit(
-            "identify", record_id=member.member_id, source=member.entry, online=member.online
+        self.store.audit(
+            "identify",
+            cashier=self.session.cashier,
+            record_id=member.member_id,
+            source=member.entry,
+            online=member.online,
         )
 
     def _identify_cached(self, text: str, entry: str) -> MemberView:
-        with self.database() as db:
+        with self.store.database() as db:
             try:
                 view = offline_rules.identify_cached(
                     db, text, self.settings.till.region, self.clock(), entry
@@ -157,9 +187,9 @@ class SaleServices(ClaimServices):
                         for line in sorted(calc.lines, key=lambda line: line.index)
                     ),
                 )
-        with self.database() as db:
+        with self.store.database() as db:
             return offline_rules.offline_preview(
-                db, self.settings, draft, self.clock(), self.shift_id
+                db, self.settings, draft, self.clock(), self.session.shift_id
             )
 
     def request_spend_code(self, draft: SaleDraft) -> str:
@@ -181,11 +211,11 @@ class SaleServices(ClaimServices):
         """Commit the check the cashier confirmed; returns what was earned, spent and printed.
 
         A check without a customer (and no ``preview``) becomes a claim: see
-        :meth:`~terminal.claim_services.ClaimServices.commit_claim`. ``print_receipt`` False
+        :meth:`~terminal.services.claims.ClaimService.commit_claim`. ``print_receipt`` False
         (the cash register's bridge prints the bonus lines itself): no print job is queued.
         """
         if draft.member is None:
-            return self.commit_claim(draft, print_receipt=print_receipt)
+            return self.claims.commit_claim(draft, print_receipt=print_receipt)
         if preview is None:
             raise TillError(_("Enter the amount first."))
         if not preview.online:
@@ -210,12 +240,12 @@ class SaleServices(ClaimServices):
             spent=calc.spend,
             offline=False,
             payload={"check_id": draft.check_id, "hold_id": hold.hold_id},
-            shift_id=self.shift_id,
-            cashier=self.cashier,
+            shift_id=self.session.shift_id,
+            cashier=self.session.cashier,
             details=draft_details(draft),
         )
         try:
-            with self.database() as db:
+            with self.store.database() as db:
                 commit_check(db, record, source=draft.member.entry, clock=self.clock)
         except BaseException:
             # Nothing was committed here, so the server must not keep the points reserved.
@@ -255,7 +285,7 @@ class SaleServices(ClaimServices):
         The server's figure (confirmed) replaces the cached one; the till's own estimate (the
         confirmation still queued) only ever lowers it.
         """
-        with self.database() as db:
+        with self.store.database() as db:
             cache = MemberCache(db)
             if confirmed:
                 cache.take_server_balance(member_id, balance)
@@ -270,7 +300,7 @@ class SaleServices(ClaimServices):
             # The confirmation is in the outbox; the sync engine delivers it.
             log.warning("confirm of %s queued: %s", check_id, error)
             return None
-        with self.database() as db:
+        with self.store.database() as db:
             Outbox(db, self.clock).mark_acknowledged(check_id, result.model_dump(mode="json"))
         return result
 
@@ -278,13 +308,13 @@ class SaleServices(ClaimServices):
         self, draft: SaleDraft, preview: Preview, *, print_receipt: bool = True
     ) -> SaleResult:
         assert draft.member is not None
-        with self.database() as db:
+        with self.store.database() as db:
             # The till's monotonic time: a clock moved back cannot reopen a used day.
             now = offline.advance_clock(db, self.clock())
             # Decided again under the same lock as the commit, so two sales cannot both use the
             # last of a bound, and a preview the program does not allow is never committed.
             decision = offline_rules.offline_decision(
-                db, self.settings, replace(draft, spend=preview.spend), now, self.shift_id
+                db, self.settings, replace(draft, spend=preview.spend), now, self.session.shift_id
             )
             self._authorize(db, draft, preview.spend, now)
             if decision.spend != preview.spend:
@@ -324,8 +354,8 @@ class SaleServices(ClaimServices):
                 offline=True,
                 provisional=True,
                 payload=check.model_dump(mode="json"),
-                shift_id=self.shift_id,
-                cashier=self.cashier,
+                shift_id=self.session.shift_id,
+                cashier=self.session.cashier,
                 details=draft_details(draft),
             )
             commit_check(
@@ -362,7 +392,7 @@ class SaleServices(ClaimServices):
                 offline_rules.policy(self.settings),
                 now,
                 manager=draft.override_by,
-                shift_id=self.shift_id,
+                shift_id=self.session.shift_id,
             )
         except ManagerPinRequired:
             raise
@@ -376,32 +406,33 @@ class SaleServices(ClaimServices):
         local commit fails, so a void never leaves points reserved (and never queues a cancel
         that the server would refuse as an unknown check).
         """
-        self._audit(
+        self.store.audit(
             "check_voided",
+            cashier=self.session.cashier,
             record_id=draft.check_id,
-            online=self.connection.online,
+            online=self.session.online,
             detail={"lines": len(draft.lines), "total": str(draft.total)},
         )
 
     def _release_hold(self, check_id: str) -> None:
         """Cancel a hold whose check could not be committed locally (queued when offline)."""
         key = str(uuid.uuid5(uuid.NAMESPACE_URL, f"cancel:{check_id}"))
-        with self.database() as db:
+        with self.store.database() as db:
             queue_record(
                 db,
                 key,
                 KIND_HOLD_CANCEL,
                 {"check_id": check_id},
                 action="hold_released",
-                cashier=self.cashier,
-                online=self.connection.online,
+                cashier=self.session.cashier,
+                online=self.session.online,
                 clock=self.clock,
             )
         try:
             result = self.client.cancel(check_id, idempotency_key=key)
         except ProcessingError:
             return  # queued; the sync engine cancels it
-        with self.database() as db:
+        with self.store.database() as db:
             Outbox(db, self.clock).mark_acknowledged(key, result.model_dump(mode="json"))
 
     # ------------------------------------------------------------------ printing
@@ -425,13 +456,9 @@ class SaleServices(ClaimServices):
             balance_after=after,
             offline=offline,
             frozen_until=frozen_until,
-            cashier=self.cashier,
+            cashier=self.session.cashier,
             issued_at=self.clock(),
         )
         if not queue:
-            return receipts.receipt_text(self.settings, receipt), None
-        return self._queue_print(receipt, draft.check_id, "sale")
-
-
-class TillServices(SaleServices, MemberServices, OfficeServices):
-    """Everything the screens do, over the processing client and the till database."""
+            return self.printer.text(receipt), None
+        return self.printer.queue(receipt, draft.check_id, "sale")

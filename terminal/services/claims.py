@@ -1,6 +1,6 @@
 """Claim codes at the till: a check made without a customer, and collecting its points later.
 
-A mixin of :class:`terminal.services.TillServices`; every method blocks and runs in a worker.
+One service of :class:`terminal.services.TillServices`; every method blocks and runs in a worker.
 
 A check confirmed with nobody identified (``[till] claims``) is committed like every other:
 the check row and a ``claim`` outbox record (``wire.ClaimRequest``, its code derived from the
@@ -27,11 +27,13 @@ from offline_cache.link import is_final_refusal
 from offline_cache.members import MemberCache
 from offline_cache.outbox import KIND_CLAIM, Outbox
 from processing import wire
+from processing.client import ProcessingClient
 from processing.errors import ErrorCode, Offline, ProcessingError, Rejected, ServerError
 from terminal import offline_rules, receipts
+from terminal.config import Settings
 from terminal.i18n import N_, _
 from terminal.sentences import rejected_sentence
-from terminal.service_base import ServiceBase, TillError
+from terminal.services.context import Clock, ReceiptPrinter, Session, TillError, TillStore
 from terminal.views import ClaimView, MemberView, RedeemedClaim, SaleDraft, SaleResult
 from terminal.wire_views import draft_details, wire_line
 
@@ -47,8 +49,25 @@ def masked_code(code: str) -> str:
     return "…" + code[-4:]
 
 
-class ClaimServices(ServiceBase):
+class ClaimService:
     """Commit a check without a customer under a claim code; collect a claim for a member."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        client: ProcessingClient,
+        store: TillStore,
+        session: Session,
+        printer: ReceiptPrinter,
+        *,
+        clock: Clock,
+    ) -> None:
+        self.settings = settings
+        self.client = client
+        self.store = store
+        self.session = session
+        self.printer = printer
+        self.clock = clock
 
     # ------------------------------------------------------------------ a check without a customer
 
@@ -62,7 +81,7 @@ class ClaimServices(ServiceBase):
             raise TillError(_("Identify the customer first."))
         request = self._claim_request(draft)
         made_at, code = request.made_at, request.code
-        with self.database() as db:
+        with self.store.database() as db:
             estimate = offline_rules.claim_estimate(db, draft, made_at)
         local = ClaimView(
             code, estimate, made_at + timedelta(days=CLAIM_VALID_DAYS), provisional=True
@@ -82,12 +101,12 @@ class ClaimServices(ServiceBase):
             spent=Decimal(0),
             offline=False,
             payload=request.model_dump(mode="json"),
-            shift_id=self.shift_id,
-            cashier=self.cashier,
+            shift_id=self.session.shift_id,
+            cashier=self.session.cashier,
             details=details,
             claim=True,
         )
-        with self.database() as db:
+        with self.store.database() as db:
             commit_check(db, record, clock=self.clock)
         claim = self._send_claim(request, local)
         receipt = receipts.sale_receipt(
@@ -97,14 +116,14 @@ class ClaimServices(ServiceBase):
             spent=Decimal(0),
             balance_after=None,
             offline=False,
-            cashier=self.cashier,
+            cashier=self.session.cashier,
             issued_at=made_at,
             claim=receipts.claim_block(claim) if claim is not None else None,
         )
         if print_receipt:
-            text, job = self._queue_print(receipt, draft.check_id, "sale")
+            text, job = self.printer.queue(receipt, draft.check_id, "sale")
         else:
-            text, job = receipts.receipt_text(self.settings, receipt), None
+            text, job = self.printer.text(receipt), None
         return SaleResult(
             check_id=draft.check_id,
             earned=Decimal(0),
@@ -120,7 +139,7 @@ class ClaimServices(ServiceBase):
 
     def _claim_request(self, draft: SaleDraft) -> wire.ClaimRequest:
         """The claim of ``draft``: the one already committed when this is a retry."""
-        with self.database() as db:
+        with self.store.database() as db:
             try:
                 stored = Outbox(db, self.clock).get(draft.check_id)
             except NotFound:
@@ -144,7 +163,7 @@ class ClaimServices(ServiceBase):
                 log.warning("claim %s queued: %s", check_id[:8], error.code)
                 return local
             # Kept, with the reason, for the admin's sync screen; the receipt goes without it.
-            with self.database() as db:
+            with self.store.database() as db:
                 Outbox(db, self.clock).mark_dead(
                     check_id,
                     f"{error.code}: {error.message}",
@@ -156,7 +175,7 @@ class ClaimServices(ServiceBase):
             # Queued: the sync engine sends it with the same key.
             log.info("claim %s queued: %s", check_id[:8], error)
             return local
-        with self.database() as db:
+        with self.store.database() as db:
             Outbox(db, self.clock).mark_acknowledged(check_id, answer.model_dump(mode="json"))
         return ClaimView(answer.code, answer.earn_at_least, answer.expires_at, provisional=False)
 
@@ -174,11 +193,12 @@ class ClaimServices(ServiceBase):
         detail: dict[str, object] = {"code": masked_code(code), "member_id": member.member_id}
 
         def refused(reason: str) -> None:
-            self._audit(
+            self.store.audit(
                 "claim_refused",
+                cashier=self.session.cashier,
                 record_id=member.member_id,
                 source=source,
-                online=self.connection.online,
+                online=self.session.online,
                 detail={**detail, "reason": reason},
             )
 
@@ -196,7 +216,7 @@ class ClaimServices(ServiceBase):
                 )
             ) from error
         check = answer.check
-        with self.database() as db:
+        with self.store.database() as db:
             MemberCache(db).take_server_balance(check.member_id, check.balance_after)
         if answer.already_collected:
             # This member collected it before (here or at another till): nothing was credited
@@ -204,8 +224,9 @@ class ClaimServices(ServiceBase):
             refused("already_collected")
             after = replace(member, available=check.balance_after)
             return RedeemedClaim(check.check_id, Decimal(0), after, already_collected=True)
-        self._audit(
+        self.store.audit(
             "claim_redeemed",
+            cashier=self.session.cashier,
             record_id=check.check_id,
             source=source,
             online=True,

@@ -1,8 +1,14 @@
-"""Fixtures for the processing tests: the real server on loopback (port 0) and a client.
+"""Fixtures every test module may take, instead of building them by hand.
 
-Load with ``pytest_plugins = ["tests.conftest_processing"]`` in a test module. Every test
-using ``server`` runs twice: on an SQLite file and on PostgreSQL (a cluster the session
-starts from the Debian package, a fresh database per test copied from a migrated template).
+Processing tests: ``clock`` (a manual server clock), ``server`` (the reference server on
+loopback, port 0, on that clock) and ``client`` (a processing client to it). Every test using
+``server`` runs twice: on an SQLite file and on PostgreSQL (``postgres``: a cluster the
+session starts from the Debian package; a fresh database per test copied from a migrated
+template).
+UI tests: ``demo_server`` (the reference server, seeded with the demo program and members, on
+the real clock), ``settings`` (a test till's settings against it) and ``app`` (the app exactly
+as ``till run`` builds it, logged in as cashier 1). Helpers that are not fixtures live in
+``tests/support/``.
 """
 
 from __future__ import annotations
@@ -16,6 +22,10 @@ from processing.client import ClientSettings, ProcessingClient
 from processing.server.ops import audit
 from processing.server.testing import ManualClock, RunningServer, running_server
 from processing.server.testing_pg import Cluster
+from terminal.app import TillApp
+from terminal.config import Settings
+from tests.support.ui import app_for, till_settings
+from tests.support.ui import server as seeded_server
 
 ENGINES = ("sqlite", "postgresql")
 
@@ -71,3 +81,19 @@ def server(db_target: str | Path, clock: ManualClock) -> Iterator[RunningServer]
 def client(server: RunningServer) -> Iterator[ProcessingClient]:
     with ProcessingClient(server.url, server.api_key, ClientSettings(attempts=1)) as c:
         yield c
+
+
+@pytest.fixture
+def demo_server(tmp_path: Path) -> Iterator[RunningServer]:
+    with seeded_server(tmp_path) as live:
+        yield live
+
+
+@pytest.fixture
+def settings(tmp_path: Path, demo_server: RunningServer) -> Settings:
+    return till_settings(tmp_path, demo_server.url, demo_server.api_key)
+
+
+@pytest.fixture
+def app(settings: Settings) -> TillApp:
+    return app_for(settings)

@@ -1,6 +1,6 @@
 """The back office of the till: shift, status, history and reprint, sync, caches, printer.
 
-A mixin of :class:`terminal.services.TillServices`; every method blocks and runs in a worker.
+One service of :class:`terminal.services.TillServices`; every method blocks and runs in a worker.
 """
 
 from __future__ import annotations
@@ -8,18 +8,18 @@ from __future__ import annotations
 import logging
 import uuid
 from decimal import Decimal
-from typing import Any
 
 from offline_cache import conflicts, shifts
 from offline_cache.db import open_database
 from offline_cache.errors import ShiftCloseRefused, SyncBusy
 from offline_cache.outbox import Outbox
-from offline_cache.print_jobs import PrintJobs
 from offline_cache.snapshots import CatalogCache
 from processing.breaker import BreakerState
+from processing.client import ProcessingClient
 from terminal import receipts, till_state
+from terminal.config import Settings
 from terminal.i18n import _
-from terminal.service_base import ServiceBase, TillError
+from terminal.services.context import Clock, ReceiptPrinter, Session, SyncLink, TillError, TillStore
 from terminal.views import CheckRow, SaleLine, ShiftReport, SyncView
 from terminal.wire_views import draft_from_details
 
@@ -29,42 +29,62 @@ SEND_NOW_WAIT_SECONDS = 30.0
 """How long "send now" waits for a drain already running (the background loop, ``till sync``)."""
 
 
-class OfficeServices(ServiceBase):
+class OfficeService:
     """Shift, status, history, reprint, sync and cache refresh."""
 
-    sync_engine: Any = None
-    """The offline cache's SyncEngine (set by the composition root; None in a bare facade)."""
+    def __init__(
+        self,
+        settings: Settings,
+        client: ProcessingClient,
+        store: TillStore,
+        session: Session,
+        printer: ReceiptPrinter,
+        sync: SyncLink,
+        *,
+        clock: Clock,
+    ) -> None:
+        self.settings = settings
+        self.client = client
+        self.store = store
+        self.session = session
+        self.printer = printer
+        self.sync = sync
+        self.clock = clock
 
     # ------------------------------------------------------------------ shift
 
     def start_shift(self, cashier: str) -> None:
         """Attribute what follows to ``cashier`` and open a shift if none is open."""
-        self.cashier = cashier
-        with self.database() as db:
-            row = db.execute(
-                "SELECT id FROM shifts WHERE closed_at IS NULL ORDER BY opened_at DESC LIMIT 1"
-            ).fetchone()
-            self.shift_id = str(row[0]) if row else str(uuid.uuid4())
-            if row is None:
-                shifts.open_shift(db, self.shift_id, cashier, self.clock)
-        self._audit("login", record_id=self.shift_id, online=self.connection.online)
+        self.session.cashier = cashier
+        with self.store.database() as db:
+            shift_id = shifts.current_shift(db)
+            if shift_id is None:
+                shift_id = str(uuid.uuid4())
+                shifts.open_shift(db, shift_id, cashier, self.clock)
+            self.session.shift_id = shift_id
+        self.store.audit(
+            "login",
+            cashier=self.session.cashier,
+            record_id=self.session.shift_id,
+            online=self.session.online,
+        )
 
     def shift_report(self) -> ShiftReport:
         """Totals of the open shift."""
-        assert self.shift_id is not None
-        with self.database() as db:
-            return till_state.shift_report(db, self.shift_id)
+        assert self.session.shift_id is not None
+        with self.store.database() as db:
+            return till_state.shift_report(db, self.session.shift_id)
 
     def close_shift(self, manager: str | None = None) -> None:
         """Close the shift; refused while items are unsent unless a manager overrides."""
-        assert self.shift_id is not None and self.cashier is not None
-        with self.database() as db:
+        assert self.session.shift_id is not None and self.session.cashier is not None
+        with self.store.database() as db:
             try:
                 shifts.close_shift(
                     db,
-                    self.shift_id,
-                    self.cashier,
-                    online=self.connection.online,
+                    self.session.shift_id,
+                    self.session.cashier,
+                    online=self.session.online,
                     manager=manager,
                     clock=self.clock,
                 )
@@ -74,7 +94,7 @@ class OfficeServices(ServiceBase):
                         count=error.pending
                     )
                 ) from error
-        self.shift_id = None
+        self.session.shift_id = None
 
     def print_text(self, text: str, kind: str) -> int | None:
         """Queue plain text (the shift report) for the printer.
@@ -103,21 +123,20 @@ class OfficeServices(ServiceBase):
             p.codepage,
             qr="off",
         ).data
-        with self.database() as db:
-            return PrintJobs(db, self.clock).enqueue(data, None, kind)
+        return self.printer.queue_bytes(data, kind)
 
     # ------------------------------------------------------------------ status
 
     def sync_view(self) -> SyncView:
         """Queue depth and connection state for the status line and the sync screen."""
-        with self.database() as db:
-            return till_state.sync_view(db, self.connection.online)
+        with self.store.database() as db:
+            return till_state.sync_view(db, self.session.online)
 
     def printer_state(self) -> str:
         """One word for the status line: none, ok, or how many receipts wait."""
         if self.settings.printer.kind == "none":
             return _("none")
-        with self.database() as db:
+        with self.store.database() as db:
             waiting = till_state.printer_pending(db)
         return _("ok") if waiting == 0 else _("{count} waiting").format(count=waiting)
 
@@ -125,7 +144,7 @@ class OfficeServices(ServiceBase):
 
     def product_line(self, barcode: str) -> SaleLine:
         """The check line of a scanned product, from the cached catalog."""
-        with self.database() as db:
+        with self.store.database() as db:
             item = CatalogCache(db).by_barcode(barcode)
         if item is None:
             raise TillError(_("This product is not in the catalog; type its price instead."))
@@ -142,12 +161,12 @@ class OfficeServices(ServiceBase):
 
     def history(self, limit: int = 30) -> list[CheckRow]:
         """Recent checks of this till, newest first."""
-        with self.database() as db:
+        with self.store.database() as db:
             return till_state.recent_checks(db, limit)
 
     def reprint(self, check_id: str) -> str:
         """Queue a reprint of a committed check (marked as a copy); returns its text."""
-        with self.database() as db:
+        with self.store.database() as db:
             found = till_state.check_details(db, check_id)
             if found is None:
                 raise TillError(_("No such check on this till."))
@@ -166,22 +185,27 @@ class OfficeServices(ServiceBase):
             kind="reprint",
             claim=receipts.claim_block(claim) if claim is not None else None,
         )
-        text, _job = self._queue_print(receipt, row.check_id, "reprint")
-        self._audit("reprint", record_id=row.check_id, online=self.connection.online)
+        text, _job = self.printer.queue(receipt, row.check_id, "reprint")
+        self.store.audit(
+            "reprint",
+            cashier=self.session.cashier,
+            record_id=row.check_id,
+            online=self.session.online,
+        )
         return text
 
     # ------------------------------------------------------------------ sync and caches
 
     def sync_now(self) -> SyncView:
         """Drain the outbox now (the sync screen's retry); returns the new state."""
-        if self.sync_engine is None:
+        if self.sync.engine is None:
             raise TillError(_("Sync is not running on this till."))
-        if not self.connection.online or self.client.breaker.state is not BreakerState.CLOSED:
+        if not self.session.online or self.client.breaker.state is not BreakerState.CLOSED:
             # Asked to send now: check the server at once rather than wait out the breaker.
             self.client.probe()
         try:
             # The background loop may be draining right now: wait for it rather than fail.
-            report = self.sync_engine.drain(wait_busy=SEND_NOW_WAIT_SECONDS)
+            report = self.sync.engine.drain(wait_busy=SEND_NOW_WAIT_SECONDS)
         except SyncBusy as error:
             raise TillError(_("Another sync is still running; try again in a moment.")) from error
         if report.error:
@@ -190,28 +214,28 @@ class OfficeServices(ServiceBase):
 
     def requeue_dead(self) -> int:
         """Give every dead record another chance (after the admin fixed the cause)."""
-        with self.database() as db:
+        with self.store.database() as db:
             outbox = Outbox(db, self.clock)
             dead = outbox.dead()
             for record in dead:
                 outbox.requeue_dead(record.id)
-        self.kick_sync()
+        self.sync.kick()
         return len(dead)
 
     def open_conflicts(self) -> list[conflicts.Conflict]:
         """Conflicts for the admin not yet marked seen, newest first."""
-        with self.database() as db:
+        with self.store.database() as db:
             return conflicts.open_conflicts(db)
 
     def resolve_conflict(self, conflict_id: int, manager: str) -> None:
         """A manager marked a conflict seen (audited as ``conflict_resolved``)."""
-        with self.database() as db:
+        with self.store.database() as db:
             conflicts.resolve_conflict(
                 db,
                 conflict_id,
-                cashier=self.cashier,
+                cashier=self.session.cashier,
                 override_by=manager,
-                online=self.connection.online,
+                online=self.session.online,
                 clock=self.clock,
             )
 
