@@ -20,6 +20,7 @@ from __future__ import annotations
 import random
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -96,6 +97,24 @@ class DrainReport:
 
 
 @dataclass(frozen=True)
+class SendOutcome:
+    """Where one record stands after :meth:`SyncEngine.send_one`."""
+
+    state: str
+    """``acknowledged``, ``dead`` (refused for good) or ``pending`` (the background sync
+    sends it again)."""
+    response: dict[str, Any] | None = None
+    """The server's stored answer: its result when acknowledged, the refusal (``code``,
+    ``message``, ``details``) when dead."""
+    error: str | None = None
+    """Why it is still pending, when it is."""
+
+
+Borrow = Callable[[], AbstractContextManager[Database]]
+"""Lends the caller's database for a block (the till's one connection, under its lock)."""
+
+
+@dataclass(frozen=True)
 class Backoff:
     """Exponential backoff with full jitter: a delay in ``[d/2, d]``, ``d = base·2^n ≤ cap``."""
 
@@ -148,6 +167,52 @@ class SyncEngine:
                 return self._drain(db, max_batches, respect_backoff)
             finally:
                 db.close()
+
+    def send_one(self, record_id: str, database: Borrow | None = None) -> SendOutcome:
+        """Deliver one committed record now: the till's only way to send a write at once.
+
+        Sale confirmations, cancellations, claims, returns and registrations all come here
+        right after they were committed to the outbox, and are classified as the drain does:
+        acknowledged (the server's figures win, differences become conflicts), dead-lettered
+        with a ``refused`` conflict when refused for good, or left pending on a transient
+        failure (``hold_expired`` of a confirmation included) for the background sync.
+
+        ``database`` lends the caller's connection (taken only to read the record and to store
+        the answer, never across the network call); without it the engine opens its own. No
+        drain lock is taken: a drain sending the same record at the same time uses the same
+        Idempotency-Key, and whichever answer is stored second is ignored.
+        """
+        borrow = database or self._own_database
+        with borrow() as db:
+            outbox = Outbox(db, self._clock)
+            record = outbox.get(record_id)
+            if record.state not in ("pending", "sending"):
+                return _outcome(record)
+            outbox.mark_sending([record_id])
+        failure: TransientFailure | None = None
+        deliveries: list[Delivery] = []
+        reason: str | None = None
+        try:
+            deliveries = [d for d in self.transport.deliver([record]) if d.record_id == record_id]
+        except TransientFailure as error:
+            failure = error
+        with borrow() as db:
+            outbox = Outbox(db, self._clock)
+            if deliveries:
+                self._store(db, outbox, deliveries[0], DrainReport())
+            else:
+                reason = str(failure) if failure is not None else "no answer"
+                # Due at once: the background sync's own backoff paces the retries.
+                outbox.mark_retry([record_id], reason, self._clock())
+            return _outcome(outbox.get(record_id), reason)
+
+    @contextmanager
+    def _own_database(self) -> Iterator[Database]:
+        db = open_database(self.db_path)
+        try:
+            yield db
+        finally:
+            db.close()
 
     def next_attempt_in(self) -> float:
         """Seconds until the background loop should try again (0 when due or idle)."""
@@ -220,6 +285,9 @@ class SyncEngine:
         """Record one answer, its differences and the server's figures in one transaction."""
         now = self._clock()
         with write_transaction(db):
+            if not outbox.is_unsent(delivery.record_id):
+                # Answered already (a send-now and a drain crossed): stored once, not twice.
+                return
             if delivery.acknowledged:
                 outbox.mark_acknowledged(delivery.record_id, delivery.response)
                 report.acknowledged += 1
@@ -260,6 +328,11 @@ class SyncEngine:
             outbox.mark_retry(record_ids, str(failure), now + timedelta(seconds=delay))
             state.set("failures", str(failures), now)
             state.set("last_error", str(failure), now)
+
+
+def _outcome(record: OutboxRecord, error: str | None = None) -> SendOutcome:
+    state = record.state if record.state in ("acknowledged", "dead") else "pending"
+    return SendOutcome(state, record.response, error if state == "pending" else None)
 
 
 def _text(value: Decimal | None) -> str | None:

@@ -89,11 +89,6 @@ DEFERRED_IMPORTS: dict[str, tuple[tuple[str, ...], str]] = {
         ("terminal.bridge.app", "terminal.bridge.register", "uvicorn"),
         "uvicorn and the bridge's HTTP app load only when [bridge] is enabled",
     ),
-    "terminal.composition": (
-        ("offline_cache.link", "offline_cache.sync"),
-        "the sync engine loads only where a sync is started (not for bare builds in tests"
-        " or the bridge simulator)",
-    ),
     "terminal.demo": (
         ("processing.client", "processing.errors"),
         "the client loads only to describe the demo members once the demo server runs",

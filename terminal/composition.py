@@ -10,6 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from offline_cache.db import open_database
+from offline_cache.link import ProcessingTransport
+from offline_cache.sync import SyncEngine, SyncWorker
 from processing.client import ClientSettings, ProcessingClient
 from terminal.config import Settings
 from terminal.connection import Connection
@@ -59,8 +61,10 @@ def build_services(settings: Settings, *, clock: Clock = utc_now) -> TillService
     session = Session(Connection(client))
     store = TillStore(db, clock)
     printer = ReceiptPrinter(settings, store, clock)
-    sync = SyncLink()
-    claims = ClaimService(settings, client, store, session, printer, clock=clock)
+    # The one "deliver now" path: every service sends its committed records through the
+    # engine (the same classification as the background drain), on the store's connection.
+    sync = SyncLink(SyncEngine(settings.offline.db_path, ProcessingTransport(client)), store)
+    claims = ClaimService(settings, client, store, session, printer, sync, clock=clock)
     return TillServices(
         settings=settings,
         client=client,
@@ -69,7 +73,7 @@ def build_services(settings: Settings, *, clock: Clock = utc_now) -> TillService
         store=store,
         printer=printer,
         sync=sync,
-        sales=SaleService(settings, client, store, session, printer, claims, clock=clock),
+        sales=SaleService(settings, client, store, session, printer, claims, sync, clock=clock),
         claims=claims,
         members=MemberService(settings, client, store, session, sync, clock=clock),
         office=OfficeService(settings, client, store, session, printer, sync, clock=clock),
@@ -78,17 +82,15 @@ def build_services(settings: Settings, *, clock: Clock = utc_now) -> TillService
 
 def start_sync(services: TillServices) -> Callable[[], None]:
     """Start the background outbox drain on the services' client; returns its stop function."""
-    from offline_cache.link import ProcessingTransport
-    from offline_cache.sync import SyncEngine, SyncWorker
-
-    engine = SyncEngine(services.settings.offline.db_path, ProcessingTransport(services.client))
-    worker = SyncWorker(engine, idle_seconds=SYNC_IDLE_S)
-    services.sync.engine = engine
+    worker = SyncWorker(services.sync.engine, idle_seconds=SYNC_IDLE_S)
     services.sync.kick = worker.kick
+    services.sync.running = True
     worker.start()
     services.client.start_probing(interval=PROBE_INTERVAL_S)
 
     def stop() -> None:
+        services.sync.running = False
+        services.sync.kick = lambda: None
         worker.stop()
         services.client.stop_probing()
 

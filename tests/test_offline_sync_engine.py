@@ -7,12 +7,14 @@ exactly; the same engine runs against the real server on loopback in the reliabi
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from sqlite_utils import Database
 
 from offline_cache.checks import CheckRecord, commit_check
 from offline_cache.db import open_database
@@ -123,10 +125,9 @@ def test_transient_failure_keeps_order_and_backs_off(tmp_path: Path) -> None:
     assert sync_status(db, NOW).last_error is None
 
 
-def test_only_one_drain_at_a_time(tmp_path: Path) -> None:
-    path = tmp_path / "t.db"
-    _fill(path, 1)
-    entered, release = threading.Event(), threading.Event()
+def another_drain(path: Path, release: threading.Event) -> threading.Thread:
+    """A thread holding the drain lock of ``path`` until ``release`` is set (started, locked)."""
+    entered = threading.Event()
 
     def hold() -> None:
         with DrainLock(path):
@@ -136,6 +137,14 @@ def test_only_one_drain_at_a_time(tmp_path: Path) -> None:
     thread = threading.Thread(target=hold)
     thread.start()
     assert entered.wait(10)
+    return thread
+
+
+def test_only_one_drain_at_a_time(tmp_path: Path) -> None:
+    path = tmp_path / "t.db"
+    _fill(path, 1)
+    release = threading.Event()
+    thread = another_drain(path, release)
     with pytest.raises(SyncBusy):
         SyncEngine(path, Scripted()).drain()
     release.set()
@@ -146,16 +155,8 @@ def test_only_one_drain_at_a_time(tmp_path: Path) -> None:
 def test_a_drain_asked_to_wait_runs_once_the_other_drain_ends(tmp_path: Path) -> None:
     path = tmp_path / "t.db"
     _fill(path, 3)
-    entered, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with DrainLock(path):
-            entered.set()
-            release.wait(10)
-
-    thread = threading.Thread(target=hold)
-    thread.start()
-    assert entered.wait(10)
+    release = threading.Event()
+    thread = another_drain(path, release)
     with pytest.raises(SyncBusy):  # a short wait still gives up while the other one runs
         SyncEngine(path, Scripted()).drain(wait_busy=0.2)
     threading.Timer(0.3, release.set).start()
@@ -187,3 +188,57 @@ def test_shift_close_refused_while_unsent_unless_a_manager_overrides(tmp_path: P
     SyncEngine(path, Scripted()).drain()
     assert close_shift(db, "s2", "anna", online=True) == 0
     assert Outbox(db).unsent_count() == 0
+
+
+@contextmanager
+def lent(path: Path) -> Iterator[Callable[[], AbstractContextManager[Database]]]:
+    """A connection lent to the engine block by block, as the till's store lends its own."""
+    db = open_database(path)
+
+    @contextmanager
+    def borrow() -> Iterator[Database]:
+        yield db
+
+    try:
+        yield borrow
+    finally:
+        db.close()
+
+
+def test_send_one_classifies_as_the_drain_does_on_a_lent_connection(tmp_path: Path) -> None:
+    path = tmp_path / "t.db"
+    _fill(path, 3, earn="3.00")
+    transport = Scripted()
+    transport.refuse = {"c0001"}
+    # Opening a connection of its own would fail: the engine must use the lent one.
+    engine = SyncEngine(tmp_path / "missing" / "t.db", transport, clock=lambda: NOW)
+    with lent(path) as borrow:
+        sent = engine.send_one("c0000", borrow)
+        refused = engine.send_one("c0001", borrow)
+        transport.fail_after = len(transport.sent)
+        waiting = engine.send_one("c0002", borrow)
+        with borrow() as db:
+            outbox = Outbox(db)
+            states = [outbox.get(f"c{n:04d}").state for n in range(3)]
+            conflicts = db.execute("SELECT record_id, kind FROM conflicts").fetchall()
+    assert (sent.state, sent.response) == ("acknowledged", {"ok": True})
+    assert refused.state == "dead" and refused.error is None
+    assert waiting.state == "pending" and waiting.error is not None
+    assert states == ["acknowledged", "dead", "pending"]
+    assert conflicts == [("c0000", "earn")]
+
+
+def test_a_record_answered_already_is_not_sent_or_stored_again(tmp_path: Path) -> None:
+    path = tmp_path / "t.db"
+    _fill(path, 1, earn="3.00")
+    transport = Scripted()
+    engine = SyncEngine(path, transport, clock=lambda: NOW)
+    assert engine.drain().acknowledged == 1
+    # The background drain won the race: send-now finds the stored answer.
+    outcome = engine.send_one("c0000")
+    assert outcome.state == "acknowledged" and transport.sent == ["c0000"]
+    db = open_database(path)
+    try:
+        assert db.execute("SELECT count(*) FROM conflicts").fetchone()[0] == 1
+    finally:
+        db.close()

@@ -8,13 +8,12 @@ from typing import Any
 from terminal.app import TillApp
 from terminal.i18n import points
 from terminal.messages import ScanReceived
-from terminal.screens.sale import SaleScreen
 from terminal.widgets.customer_panel import CustomerPanel
 from tests.support.ui import (
-    ANNA,
     drive,
     message,
     press,
+    scan_anna,
     settle,
 )
 
@@ -30,10 +29,7 @@ def test_the_panel_shows_the_tier_progress_after_the_sale(app: TillApp) -> None:
     out: dict[str, Any] = {}
 
     async def scenario(app: TillApp, pilot: Any) -> None:
-        screen = app.screen
-        assert isinstance(screen, SaleScreen)
-        app.post_message(ScanReceived(ANNA, "serial"))
-        await settle(pilot)
+        screen = await scan_anna(app, pilot)
         out["before"] = _panel(app)
         await press(pilot, *"1000", "enter", "enter")
         assert screen.result is not None, message(app)

@@ -27,6 +27,7 @@ from tests.support.ui import (
     drive,
     message,
     press,
+    scan_anna,
     sell,
     server,
     server_check,
@@ -126,10 +127,7 @@ def test_partial_return_takes_back_points_per_line(
     out: dict[str, Any] = {}
 
     async def scenario(app: TillApp, pilot: Any) -> None:
-        screen = app.screen
-        assert isinstance(screen, SaleScreen)
-        app.post_message(ScanReceived(ANNA, "serial"))
-        await settle(pilot)
+        screen = await scan_anna(app, pilot)
         await press(pilot, *"600", "enter", *"400", "enter", "enter")
         assert screen.result is not None, message(app)
         check_id = screen.result.check_id
@@ -219,10 +217,7 @@ def test_typed_coupon_is_applied_to_the_check(demo_server: RunningServer, app: T
     out: dict[str, Any] = {}
 
     async def scenario(app: TillApp, pilot: Any) -> None:
-        screen = app.screen
-        assert isinstance(screen, SaleScreen)
-        app.post_message(ScanReceived(ANNA, "serial"))
-        await settle(pilot)
+        screen = await scan_anna(app, pilot)
         await press(pilot, *"welcome10", "enter", *"800", "enter")
         assert screen.draft is not None and screen.draft.coupons == ("WELCOME10",)
         await press(pilot, "enter")

@@ -11,10 +11,8 @@ from textual.widgets import Input
 
 from terminal.app import TillApp
 from terminal.config import Settings
-from terminal.messages import ScanReceived
 from terminal.screens.login import LoginScreen
-from terminal.screens.sale import SaleScreen
-from tests.support.ui import ANNA, app_for, drive, message, server, settle, till_settings
+from tests.support.ui import app_for, drive, message, scan_anna, server, settle, till_settings
 
 
 def test_an_amount_typed_faster_than_the_wedge_gap_is_taken_as_the_amount(
@@ -29,10 +27,7 @@ def test_an_amount_typed_faster_than_the_wedge_gap_is_taken_as_the_amount(
         out: dict[str, Any] = {}
 
         async def scenario(app: TillApp, pilot: Any) -> None:
-            screen = app.screen
-            assert isinstance(screen, SaleScreen)
-            app.post_message(ScanReceived(ANNA, "serial"))
-            await settle(pilot)
+            screen = await scan_anna(app, pilot)
             # One press() call: the keys arrive closer together than the wedge gap.
             await pilot.press(*"1234.50", "enter")
             await settle(pilot)

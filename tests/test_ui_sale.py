@@ -12,12 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from drivers.escpos_decode import decode_escpos
-from terminal.messages import ScanReceived
-from terminal.screens.sale import SaleScreen
 from terminal.views import SaleResult
 from tests.support.ui import (
-    ANNA,
     app_for,
+    scan_anna,
     server,
     server_check,
     settle,
@@ -54,10 +52,7 @@ def run_sale(tmp_path: Path, keys: tuple[str, ...]) -> tuple[SaleResult, int, by
         async def scenario() -> None:
             async with app.run_test(size=(120, 40)) as pilot:
                 await settle(pilot)
-                screen = app.screen
-                assert isinstance(screen, SaleScreen)
-                app.post_message(ScanReceived(ANNA, "serial"))
-                await settle(pilot)
+                screen = await scan_anna(app, pilot)
                 assert screen.member is not None and screen.member.entry == "scanned"
                 counter = KeyCounter(pilot)
                 await counter.press(*keys)

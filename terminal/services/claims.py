@@ -23,17 +23,17 @@ from decimal import Decimal
 from loyalty.claims import claim_code
 from offline_cache.checks import CheckRecord, commit_check
 from offline_cache.errors import NotFound
-from offline_cache.link import is_final_refusal
 from offline_cache.members import MemberCache
 from offline_cache.outbox import KIND_CLAIM, Outbox
 from processing import wire
 from processing.client import ProcessingClient
-from processing.errors import ErrorCode, Offline, ProcessingError, Rejected, ServerError
+from processing.errors import ErrorCode, Offline, Rejected, ServerError
 from terminal import offline_rules, receipts
 from terminal.config import Settings
+from terminal.errors import TillError
 from terminal.i18n import N_, _
 from terminal.sentences import rejected_sentence
-from terminal.services.context import Clock, ReceiptPrinter, Session, TillError, TillStore
+from terminal.services.context import Clock, ReceiptPrinter, Session, SyncLink, TillStore
 from terminal.views import ClaimView, MemberView, RedeemedClaim, SaleDraft, SaleResult
 from terminal.wire_views import draft_details, wire_line
 
@@ -59,6 +59,7 @@ class ClaimService:
         store: TillStore,
         session: Session,
         printer: ReceiptPrinter,
+        sync: SyncLink,
         *,
         clock: Clock,
     ) -> None:
@@ -67,6 +68,7 @@ class ClaimService:
         self.store = store
         self.session = session
         self.printer = printer
+        self.sync = sync
         self.clock = clock
 
     # ------------------------------------------------------------------ a check without a customer
@@ -154,29 +156,21 @@ class ClaimService:
         )
 
     def _send_claim(self, request: wire.ClaimRequest, local: ClaimView) -> ClaimView | None:
-        """The server's claim; ``local`` while it is queued; None when the server refused it."""
+        """The server's claim; ``local`` while it is queued; None when the server refused it.
+
+        Sent by the sync engine's "deliver now" path: a claim refused for good is
+        dead-lettered with a ``refused`` conflict, so the admin sees a receipt printed
+        without its code; the receipt goes without it.
+        """
         check_id = request.check_id
-        try:
-            answer = self.client.create_claim(request, idempotency_key=check_id)
-        except Rejected as error:
-            if not is_final_refusal(error):
-                log.warning("claim %s queued: %s", check_id[:8], error.code)
-                return local
-            # Kept, with the reason, for the admin's sync screen; the receipt goes without it.
-            with self.store.database() as db:
-                Outbox(db, self.clock).mark_dead(
-                    check_id,
-                    f"{error.code}: {error.message}",
-                    {"code": error.code, "message": error.message, "details": error.details},
-                )
-            log.warning("claim %s refused: %s", check_id[:8], error.code)
+        outcome = self.sync.deliver_now(check_id)
+        if outcome.state == "dead":
+            log.warning("claim %s refused", check_id[:8])
             return None
-        except ProcessingError as error:
-            # Queued: the sync engine sends it with the same key.
-            log.info("claim %s queued: %s", check_id[:8], error)
+        if outcome.state != "acknowledged" or outcome.response is None:
+            log.info("claim %s queued: %s", check_id[:8], outcome.error)
             return local
-        with self.store.database() as db:
-            Outbox(db, self.clock).mark_acknowledged(check_id, answer.model_dump(mode="json"))
+        answer = wire.Claim.model_validate(outcome.response)
         return ClaimView(answer.code, answer.earn_at_least, answer.expires_at, provisional=False)
 
     # ------------------------------------------------------------------ collecting a claim

@@ -22,6 +22,7 @@ from loyalty.receipt import Receipt
 from offline_cache.audit import AuditLog
 from offline_cache.print_jobs import PrintJobs
 from offline_cache.snapshots import ProgramCache
+from offline_cache.sync import SendOutcome, SyncEngine
 from terminal import receipts
 from terminal.config import Settings
 from terminal.connection import Connection
@@ -153,13 +154,27 @@ class ReceiptPrinter:
 
 @dataclass
 class SyncLink:
-    """The background sync, as the services see it: wake it, or drain now.
+    """The sync engine, as the services see it: deliver one record now, wake it, or drain now.
 
-    Empty until the composition root starts the sync (:func:`terminal.composition.start_sync`);
-    a till built without it (a test, ``till bridge simulate``) never wakes anything.
+    :meth:`deliver_now` is the one way a service sends a write it has just committed to the
+    outbox (a sale's confirmation, a cancelled hold, a claim, a return): the services never
+    call the client's delivery methods themselves. The background loop runs only once the
+    composition root starts it (:func:`terminal.composition.start_sync`); a till built
+    without it (a test, ``till bridge simulate``) delivers at once but never wakes anything.
     """
 
-    engine: Any = None
-    """The offline cache's SyncEngine, or None when no sync runs."""
+    engine: SyncEngine
+    """The offline cache's engine over the services' client."""
+    store: TillStore
+    """The till database the records are committed to (its one connection is lent)."""
     kick: Callable[[], None] = field(default=lambda: None)
     """Wake the background sync."""
+    running: bool = False
+    """True once the background loop runs (the sync screen's "send now" needs it)."""
+
+    def deliver_now(self, record_id: str) -> SendOutcome:
+        """Send the committed record ``record_id`` now; a pending one wakes the background."""
+        outcome = self.engine.send_one(record_id, self.store.database)
+        if outcome.state == "pending":
+            self.kick()
+        return outcome

@@ -1,7 +1,9 @@
-"""Members at the till: registration (online with an SMS code, queued when offline) and returns.
+"""Members at the till: registration (an SMS code, or queued when offline) and returns.
 
 One service of :class:`terminal.services.TillServices`; every method blocks and runs in a worker.
-Returns and offline registrations go through the outbox first, like every commit.
+Returns and registrations go through the outbox first, like every commit, and are sent by the
+sync engine's one deliver-now path (:meth:`terminal.services.context.SyncLink.deliver_now`):
+delivered at once when the server answers, left queued for the background sync when not.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from loyalty.errors import InvalidPhone
 from loyalty.phones import mask_phone, normalize_phone
@@ -21,11 +24,11 @@ from offline_cache.outbox import KIND_REGISTRATION, KIND_RETURN, Outbox
 from offline_cache.registrations import PendingRegistration
 from processing import wire
 from processing.client import ProcessingClient
-from processing.errors import ErrorCode, Offline, ProcessingError, Rejected, ServerError
+from processing.errors import ErrorCode, ProcessingError, Rejected
 from terminal import member_progress, till_state
 from terminal.config import Settings
 from terminal.i18n import N_, _
-from terminal.sentences import rejected_sentence
+from terminal.sentences import rejected_sentence, sentence
 from terminal.services.context import Clock, Session, SyncLink, TillError, TillStore
 from terminal.views import CheckRow, MemberView, ReturnView, SaleLine
 from terminal.wire_views import draft_from_details, member_view
@@ -85,7 +88,9 @@ class MemberService:
     # ------------------------------------------------------------------ registration
 
     def register_start(self, form: Registration) -> CodeStep:
-        """Send the SMS code; offline, queue the registration for the sync instead."""
+        """Commit the registration and send it (the server texts a code); offline it stays
+        queued for the sync. A refused registration is dead-lettered and told in one sentence.
+        """
         pending = self.pending_for_phone(form.phone)
         if pending is not None:
             # Queued offline and delivered since: the customer confirms that registration.
@@ -107,24 +112,12 @@ class MemberService:
             email=form.email or None,
         )
         try:
-            sent = self.client.register(
-                form.phone,
-                consent=True,
-                name=request.name,
-                birthday=request.birthday,
-                email=request.email,
-                region=request.region,
-                idempotency_key=str(uuid.uuid4()),
-            )
-        except Rejected as error:
-            raise TillError(rejected_sentence(error)) from error
-        except (Offline, ServerError):
-            return self._queue_registration(request)
-        return CodeStep(sent.code_id, sent.phone_masked, sent.existing_member, queued=False)
-
-    def _queue_registration(self, request: wire.RegisterRequest) -> CodeStep:
+            masked = mask_phone(normalize_phone(request.phone, request.region))
+        except InvalidPhone as error:
+            raise TillError(sentence(error)) from error
+        # Committed first, like every write, then sent by the sync engine's deliver-now path:
+        # offline it simply stays queued, and the same record is delivered later.
         record_id = str(uuid.uuid4())
-        masked = mask_phone(normalize_phone(request.phone, request.region))
         with self.store.database() as db:
             queue_record(
                 db,
@@ -133,12 +126,17 @@ class MemberService:
                 request.model_dump(mode="json"),
                 action="registration_queued",
                 cashier=self.session.cashier,
-                online=False,
+                online=self.session.online,
                 detail={"phone": masked},
                 clock=self.clock,
             )
-        self.sync.kick()
-        return CodeStep(None, masked, existing_member=False, queued=True)
+        outcome = self.sync.deliver_now(record_id)
+        if outcome.state == "dead":
+            raise TillError(rejected_sentence(_refusal(outcome.response)))
+        if outcome.state != "acknowledged" or outcome.response is None:
+            return CodeStep(None, masked, existing_member=False, queued=True)
+        sent = wire.CodeSent.model_validate(outcome.response)
+        return CodeStep(sent.code_id, sent.phone_masked, sent.existing_member, queued=False)
 
     def register_confirm(self, code_id: str, code: str) -> MemberView:
         """Check the customer's code; returns the new (or found) member, identified."""
@@ -149,6 +147,17 @@ class MemberService:
         except Rejected as error:
             raise TillError(rejected_sentence(error)) from error
         view = member_view(result)
+        with self.store.database() as db:
+            # The registration record this code was sent for is done: no longer pending.
+            for pending in registrations.pending_registrations(db):
+                if pending.code_id == code_id:
+                    registrations.mark_confirmed(
+                        db,
+                        pending.record_id,
+                        view.member_id,
+                        cashier=self.session.cashier,
+                        clock=self.clock,
+                    )
         self.store.audit(
             "registered",
             cashier=self.session.cashier,
@@ -290,17 +299,14 @@ class MemberService:
         if check_queued:
             self.sync.kick()
             return ReturnView(return_id, check_id, Decimal(0), Decimal(0), None, queued=True)
-        try:
-            result = self.client.return_check(request, idempotency_key=return_id)
-        except Rejected as error:
-            with self.store.database() as db:
-                Outbox(db, self.clock).mark_dead(return_id, f"{error.code}: {error.message}")
-            raise TillError(rejected_sentence(error)) from error
-        except ProcessingError:
-            self.sync.kick()
+        outcome = self.sync.deliver_now(return_id)
+        if outcome.state == "dead":
+            # Dead-lettered with a ``refused`` conflict: the register refunded the money, so
+            # the admin sees the points that were not taken back, not only the cashier.
+            raise TillError(rejected_sentence(_refusal(outcome.response)))
+        if outcome.state != "acknowledged" or outcome.response is None:
             return ReturnView(return_id, check_id, Decimal(0), Decimal(0), None, queued=True)
-        with self.store.database() as db:
-            Outbox(db, self.clock).mark_acknowledged(return_id, result.model_dump(mode="json"))
+        result = wire.ReturnResult.model_validate(outcome.response)
         no_member = not result.member_id  # a check without a customer, not collected yet
         self.store.audit(
             "return_applied",
@@ -324,6 +330,14 @@ class MemberService:
             no_member=no_member,
             shortfall=result.shortfall,
         )
+
+
+def _refusal(response: dict[str, Any] | None) -> Rejected:
+    """The server's refusal again, from the answer the sync engine stored with the record."""
+    body = response or {}
+    return Rejected(
+        str(body.get("code", "rejected")), str(body.get("message", "")), body.get("details")
+    )
 
 
 _OFFLINE_CONFIRM = N_("The server is not reachable; confirm the code once it is back.")

@@ -198,7 +198,7 @@ class OfficeService:
 
     def sync_now(self) -> SyncView:
         """Drain the outbox now (the sync screen's retry); returns the new state."""
-        if self.sync.engine is None:
+        if not self.sync.running:
             raise TillError(_("Sync is not running on this till."))
         if not self.session.online or self.client.breaker.state is not BreakerState.CLOSED:
             # Asked to send now: check the server at once rather than wait out the breaker.

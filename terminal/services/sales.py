@@ -31,16 +31,17 @@ from offline_cache.checks import CheckRecord, commit_check, queue_record
 from offline_cache.errors import CacheError, ManagerPinRequired, OfflineRefused
 from offline_cache.members import MemberCache
 from offline_cache.offline import authorize_offline_spend
-from offline_cache.outbox import KIND_HOLD_CANCEL, Outbox
+from offline_cache.outbox import KIND_HOLD_CANCEL
 from processing import wire
 from processing.client import ProcessingClient
-from processing.errors import Offline, ProcessingError, Rejected, ServerError
+from processing.errors import Offline, Rejected, ServerError
 from terminal import member_progress, offline_rules, receipts
 from terminal.config import Settings
+from terminal.errors import TillError
 from terminal.i18n import _
 from terminal.sentences import rejected_sentence, sentence
 from terminal.services.claims import ClaimService
-from terminal.services.context import Clock, ReceiptPrinter, Session, TillError, TillStore
+from terminal.services.context import Clock, ReceiptPrinter, Session, SyncLink, TillStore
 from terminal.views import MemberView, Preview, PreviewLine, SaleDraft, SaleResult
 from terminal.wire_views import check_request, draft_details, member_view, wire_line
 
@@ -72,6 +73,7 @@ class SaleService:
         session: Session,
         printer: ReceiptPrinter,
         claims: ClaimService,
+        sync: SyncLink,
         *,
         clock: Clock,
     ) -> None:
@@ -81,6 +83,7 @@ class SaleService:
         self.session = session
         self.printer = printer
         self.claims = claims
+        self.sync = sync
         self.clock = clock
         # Identify waits at most the offline budget; the call goes on in this pool's thread.
         self._budget_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="identify")
@@ -293,16 +296,17 @@ class SaleService:
                 cache.lower_available(member_id, balance)
 
     def _confirm(self, check_id: str) -> wire.CheckResult | None:
-        """The server's confirmation, or None when it is left to the sync (in the outbox)."""
-        try:
-            result = self.client.confirm(check_id, idempotency_key=check_id)
-        except ProcessingError as error:
-            # The confirmation is in the outbox; the sync engine delivers it.
-            log.warning("confirm of %s queued: %s", check_id, error)
+        """The server's confirmation, or None when it is left to the sync (in the outbox).
+
+        Sent by the sync engine's one "deliver now" path: a lost server or a late
+        ``hold_expired`` leaves it pending for the background sync; a refusal for good
+        dead-letters it (with a conflict for the admin) and the receipt keeps the hold's figures.
+        """
+        outcome = self.sync.deliver_now(check_id)
+        if outcome.state != "acknowledged" or outcome.response is None:
+            log.warning("confirm of %s left to the sync: %s", check_id[:8], outcome.state)
             return None
-        with self.store.database() as db:
-            Outbox(db, self.clock).mark_acknowledged(check_id, result.model_dump(mode="json"))
-        return result
+        return wire.CheckResult.model_validate(outcome.response)
 
     def _commit_offline(
         self, draft: SaleDraft, preview: Preview, *, print_receipt: bool = True
@@ -428,12 +432,7 @@ class SaleService:
                 online=self.session.online,
                 clock=self.clock,
             )
-        try:
-            result = self.client.cancel(check_id, idempotency_key=key)
-        except ProcessingError:
-            return  # queued; the sync engine cancels it
-        with self.store.database() as db:
-            Outbox(db, self.clock).mark_acknowledged(key, result.model_dump(mode="json"))
+        self.sync.deliver_now(key)  # left pending, the background sync cancels it
 
     # ------------------------------------------------------------------ printing
 

@@ -108,12 +108,18 @@ async def press(pilot: Any, *keys: str) -> None:
         await settle(pilot)
 
 
-async def sell(app: TillApp, pilot: Any, amount: str, *extra: str) -> SaleScreen:
-    """Scan Anna, type ``amount``, Enter, press ``extra`` keys; returns the sale screen."""
+async def scan_anna(app: TillApp, pilot: Any) -> SaleScreen:
+    """Scan Anna's phone on the sale screen (as the serial scanner would); returns the screen."""
     screen = app.screen
     assert isinstance(screen, SaleScreen)
     app.post_message(ScanReceived(ANNA, "serial"))
     await settle(pilot)
+    return screen
+
+
+async def sell(app: TillApp, pilot: Any, amount: str, *extra: str) -> SaleScreen:
+    """Scan Anna, type ``amount``, Enter, press ``extra`` keys; returns the sale screen."""
+    screen = await scan_anna(app, pilot)
     await press(pilot, *amount, "enter", *extra)
     return screen
 
