@@ -52,6 +52,7 @@ import uvloop
 from benchmarks.bench_processing import _seeded
 from benchmarks.result import Result, median, percentile, scratch
 from processing.server import auth, ledger, seed
+from processing.server.engine import open_storage
 from processing.server.storage import Storage
 from processing.server.testing import server_process
 
@@ -389,9 +390,10 @@ def _self_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _ledger(db_path: Path, done: list[tuple[str, int, int]]) -> dict[str, object]:
-    """Whether the ledger balances and holds exactly what the tills were told."""
-    storage = Storage(db_path)
+def _ledger(db_path: Path | str, done: list[tuple[str, int, int]]) -> dict[str, object]:
+    """Whether the ledger balances and holds exactly what the tills were told (``db_path``:
+    an SQLite file or a PostgreSQL DSN)."""
+    storage = open_storage(db_path)
     with storage.read() as db:
         unbalanced = ledger.audit(db)
         ids = [check_id for check_id, _, _ in done]

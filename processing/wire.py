@@ -515,6 +515,10 @@ class Health(Answer):
     version: str
     program_version: int | None = None
     time: datetime
+    database: Literal["ok"] = "ok"
+    """The database answered (a database that does not is a 503, not this answer)."""
+    engine: str | None = None
+    """"sqlite" or "postgresql"."""
 
 
 ReplayBatchRequest.model_rebuild()

@@ -23,10 +23,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 from pydantic import BaseModel
 
 from loyalty.program import Program
 from processing import wire
+from processing.server.engine import Database, is_postgres
+from processing.server.pg import PgDatabase, configure
 
 CENT = Decimal("0.01")
 
@@ -161,7 +164,7 @@ class CheckRow:
 class LedgerView:
     """One consistent read-only snapshot of the server database (amounts in hundredths)."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Database) -> None:
         self._db = conn
 
     def _all(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
@@ -276,8 +279,18 @@ class LedgerView:
 
 
 @contextmanager
-def read_ledger(db_path: Path) -> Iterator[LedgerView]:
-    """The server database at ``db_path``, read-only, as one snapshot (a read transaction)."""
+def read_ledger(db_path: Path | str) -> Iterator[LedgerView]:
+    """The server database at ``db_path`` (a file, or a PostgreSQL DSN), read-only, as one
+    snapshot (a read transaction)."""
+    if is_postgres(db_path):
+        with psycopg.connect(str(db_path), autocommit=True) as pg:
+            configure(pg)
+            pg.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            try:
+                yield LedgerView(PgDatabase(pg))
+            finally:
+                pg.execute("ROLLBACK")
+        return
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=10.0)
     try:
         conn.isolation_level = None

@@ -1,7 +1,10 @@
 """Fixtures every test module may take, instead of building them by hand.
 
 Processing tests: ``clock`` (a manual server clock), ``server`` (the reference server on
-loopback, port 0, on that clock) and ``client`` (a processing client to it).
+loopback, port 0, on that clock) and ``client`` (a processing client to it). Every test using
+``server`` runs twice: on an SQLite file and on PostgreSQL (``postgres``: a cluster the
+session starts from the Debian package; a fresh database per test copied from a migrated
+template).
 UI tests: ``demo_server`` (the reference server, seeded with the demo program and members, on
 the real clock), ``settings`` (a test till's settings against it) and ``app`` (the app exactly
 as ``till run`` builds it, logged in as cashier 1). Helpers that are not fixtures live in
@@ -18,10 +21,43 @@ import pytest
 from processing.client import ClientSettings, ProcessingClient
 from processing.server.ops import audit
 from processing.server.testing import ManualClock, RunningServer, running_server
+from processing.server.testing_pg import Cluster
 from terminal.app import TillApp
 from terminal.config import Settings
 from tests.support.ui import app_for, till_settings
 from tests.support.ui import server as seeded_server
+
+ENGINES = ("sqlite", "postgresql")
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[tuple[Cluster, str]]:
+    """The session's PostgreSQL cluster and the name of its migrated template database."""
+    from processing.server.pg import PgStorage
+
+    cluster = Cluster()
+    cluster.start()
+    try:
+        template = cluster.create()
+        PgStorage(template, pool_size=1).close()  # migrated once; every test gets a copy
+        cluster.drop_connections(template)
+        yield cluster, template.rsplit("/", 1)[1]
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(params=ENGINES)
+def db_target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str | Path]:
+    """Where the server keeps its data: an SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield tmp_path / "processing.db"
+        return
+    cluster, template = request.getfixturevalue("postgres")
+    dsn = cluster.create(template)
+    try:
+        yield dsn
+    finally:
+        cluster.drop(dsn)
 
 
 @pytest.fixture
@@ -30,10 +66,10 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def server(tmp_path: Path, clock: ManualClock) -> Iterator[RunningServer]:
+def server(db_target: str | Path, clock: ManualClock) -> Iterator[RunningServer]:
     # synchronous=NORMAL: the tests do not simulate power loss, and fsync per commit on a
     # shared CI disk only makes them slower.
-    with running_server(tmp_path / "processing.db", clock=clock, synchronous="NORMAL") as live:
+    with running_server(db_target, clock=clock, synchronous="NORMAL") as live:
         yield live
         # Whatever a test did through the server, the books must still balance.
         with live.ctx.storage.read() as db:

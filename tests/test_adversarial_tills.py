@@ -35,7 +35,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -126,9 +128,10 @@ class Live:
 
     server: RunningServer
     clock: ManualClock
-    db_path: Path
-    template: Path
-    """A copy of the database as seeded, with both stores' tills."""
+    db_path: Path | str
+    template: Path | None
+    """A copy of the database as seeded, with both stores' tills (PostgreSQL: the schema
+    ``seeded`` of the same database)."""
     keys: dict[str, str]
     """Till key by store."""
 
@@ -136,7 +139,50 @@ class Live:
         """Put the seeded database back (SQLite's backup, while no request is in flight) and
         the clock back to :data:`START`: every example starts from the same state."""
         self.clock.now = START
-        _copy_database(self.template, self.db_path)
+        if self.template is None:
+            _restore_postgres(str(self.db_path))
+        else:
+            _copy_database(self.template, self.db_path)
+
+
+def _tables(conn: psycopg.Connection[Any]) -> list[str]:
+    rows = conn.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+        " AND table_name <> 'alembic_version' ORDER BY table_name"
+    ).fetchall()
+    return [str(r[0]) for r in rows]
+
+
+def _snapshot_postgres(dsn: str) -> None:
+    """Copy every table into the schema ``seeded`` (the state every example starts from)."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA seeded")
+        for table in _tables(conn):
+            conn.execute(f"CREATE TABLE seeded.{table} AS SELECT * FROM public.{table}")
+
+
+def _restore_postgres(dsn: str) -> None:
+    """Put the seeded state back, identity counters included, in one transaction."""
+    with psycopg.connect(dsn) as conn:
+        tables = _tables(conn)
+        conn.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY")
+        # Rows that reference others go in after them (members before lots, checks, …).
+        conn.execute("SET session_replication_role = replica")
+        identity = {
+            str(r[0])
+            for r in conn.execute(
+                "SELECT table_name FROM information_schema.columns WHERE table_schema = 'public'"
+                " AND column_name = 'id' AND is_identity = 'YES'"
+            )
+        }
+        for table in tables:
+            conn.execute(f"INSERT INTO public.{table} SELECT * FROM seeded.{table}")
+            if table in identity:
+                conn.execute(
+                    f"SELECT setval(pg_get_serial_sequence('public.{table}', 'id'),"
+                    f" COALESCE((SELECT MAX(id) FROM public.{table}), 0) + 1, false)"
+                )
+        conn.execute("SET session_replication_role = DEFAULT")
 
 
 def _copy_database(source: Path, target: Path) -> None:
@@ -903,16 +949,30 @@ SETTINGS = settings(
 )
 
 
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def live(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Live]:
+    """The server on an SQLite file, then on PostgreSQL: the same machine runs on both."""
     folder = tmp_path_factory.mktemp("adversary")
     clock = ManualClock(START)
-    db_path = folder / "processing.db"
-    with running_server(db_path, clock=clock, synchronous="NORMAL") as server:
-        keys = {"S1": server.api_key, "S2": server.add_till("S2", "T1", timezone="Asia/Almaty")}
-        template = folder / "seeded.db"
-        _copy_database(db_path, template)
-        yield Live(server, clock, db_path, template, keys)
+    if request.param == "sqlite":
+        db_path = folder / "processing.db"
+        with running_server(db_path, clock=clock, synchronous="NORMAL") as server:
+            keys = {"S1": server.api_key, "S2": server.add_till("S2", "T1", timezone="Asia/Almaty")}
+            template = folder / "seeded.db"
+            _copy_database(db_path, template)
+            yield Live(server, clock, db_path, template, keys)
+        return
+    cluster, seeded = request.getfixturevalue("postgres")
+    dsn = cluster.create(seeded)
+    try:
+        with running_server(dsn, clock=clock) as server:
+            keys = {"S1": server.api_key, "S2": server.add_till("S2", "T1", timezone="Asia/Almaty")}
+            _snapshot_postgres(dsn)
+            yield Live(server, clock, dsn, None, keys)
+    finally:
+        cluster.drop(dsn)
 
 
 def test_adversarial_tills(live: Live) -> None:

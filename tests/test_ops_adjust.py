@@ -3,8 +3,6 @@ ledger and the operator log, seen by the tills at once, never more than the bala
 
 from __future__ import annotations
 
-import sqlite3
-
 from click.testing import CliRunner, Result
 
 from processing.client import ProcessingClient
@@ -16,7 +14,7 @@ ANNA, ANNA_PHONE = "100001", "+79161234567"  # 1500 active points
 
 
 def run(server: RunningServer, *args: str) -> Result:
-    return CliRunner().invoke(processing, [*args, "--db", str(server.ctx.storage.path)])
+    return CliRunner().invoke(processing, [*args, "--db", server.ctx.storage.location])
 
 
 def test_goodwill_correction_and_write_off_are_in_the_ledger_with_who_and_why(
@@ -51,7 +49,7 @@ def test_goodwill_correction_and_write_off_are_in_the_ledger_with_who_and_why(
     fraction = run(server, "members", "adjust", ANNA, "--points", "1.5", "--kind", "goodwill",
                    "--reason", "x")  # fmt: skip
     assert fraction.output == "Error: The program counts points as whole points.\n"
-    with sqlite3.connect(server.ctx.storage.path) as conn:
+    with server.ctx.storage.read() as conn:
         notes = conn.execute(
             "SELECT points, note FROM movements WHERE member_id = ? AND kind = 'adjust'"
             " ORDER BY id",
@@ -84,7 +82,7 @@ def test_a_blocked_member_is_refused_at_the_till_with_the_reason_kept(
     assert again.output == "Error: The member is already blocked.\n"
     earn_only = run(server, "members", "state", ANNA, "earn_only", "--reason", "under review")
     assert earn_only.exit_code == 0
-    with sqlite3.connect(server.ctx.storage.path) as conn:
+    with server.ctx.storage.read() as conn:
         reason = conn.execute("SELECT state_reason FROM members WHERE id = ?", [ANNA]).fetchone()
     assert reason == ("under review",)
     unknown = run(server, "members", "state", "+79990000000", "blocked", "--reason", "x")

@@ -4,7 +4,6 @@ operator's name kept with every change."""
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import httpx
@@ -19,7 +18,7 @@ OP = "/v1/operator"
 
 def _operator_key(server: RunningServer, name: str = "olga") -> str:
     result = CliRunner().invoke(
-        processing, ["operators", "add", name, "--db", str(server.ctx.storage.path)]
+        processing, ["operators", "add", name, "--db", server.ctx.storage.location]
     )
     assert result.exit_code == 0, result.output
     key = result.output.strip()
@@ -33,7 +32,7 @@ def _client(server: RunningServer, key: str) -> httpx.Client:
 
 def test_operator_and_till_keys_are_not_interchangeable(server: RunningServer) -> None:
     key = _operator_key(server)
-    with sqlite3.connect(server.ctx.storage.path) as conn:
+    with server.ctx.storage.read() as conn:
         stored = conn.execute("SELECT name, key_hash FROM operators").fetchall()
     assert stored[0][0] == "olga" and key not in stored[0][1]  # kept only as a hash
     with _client(server, server.api_key) as till:
@@ -49,7 +48,7 @@ def test_operator_and_till_keys_are_not_interchangeable(server: RunningServer) -
     with _client(server, key) as op:
         assert op.get(f"{OP}/audit").status_code == 401
     revoked = CliRunner().invoke(
-        processing, ["operators", "revoke", "olga", "--db", str(server.ctx.storage.path)]
+        processing, ["operators", "revoke", "olga", "--db", server.ctx.storage.location]
     )
     assert revoked.exit_code == 0, revoked.output
     with _client(server, newer) as op:
@@ -132,7 +131,7 @@ def test_members_import_export_adjust_and_state(server: RunningServer) -> None:
         assert unknown.status_code == 422
         assert unknown.json()["message"] == "No member has this id, card number or phone."
         assert op.get(f"{OP}/audit").json()["sound"] is True
-    with sqlite3.connect(server.ctx.storage.path) as conn:
+    with server.ctx.storage.read() as conn:
         log = conn.execute("SELECT operator, action FROM operator_log ORDER BY id").fetchall()
     assert log == [("olga", "members_import"), ("olga", "adjust_write_off"), ("olga", "state")]
 

@@ -82,7 +82,7 @@ def test_the_ledger_is_sound_after_a_realistic_day(
     server: RunningServer, client: ProcessingClient, clock: ManualClock
 ) -> None:
     _realistic_day(server, client, clock)
-    result = audit(server.ctx.storage.path)
+    result = audit(server.ctx.storage.location)
     assert result.exit_code == 0, result.output
     assert result.output.startswith("The ledger is sound: ")
     assert " 0 checks" not in result.output

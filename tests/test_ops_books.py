@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import sqlite3
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -20,7 +19,7 @@ ANNA = "100001"  # 1500 active points, home store S1
 
 
 def run(server: RunningServer, *args: str) -> Result:
-    return CliRunner().invoke(processing, [*args, "--db", str(server.ctx.storage.path)])
+    return CliRunner().invoke(processing, [*args, "--db", server.ctx.storage.location])
 
 
 def _rows(text: str) -> list[dict[str, str]]:
@@ -60,7 +59,7 @@ def test_liability_grows_by_the_earn_and_movements_list_the_day(
     assert Decimal(after["TOTAL"]["amount"]) == sum(
         Decimal(r["amount"]) for store, r in after.items() if store != "TOTAL"
     )
-    with sqlite3.connect(server.ctx.storage.path) as conn:
+    with server.ctx.storage.read() as conn:
         outstanding = conn.execute(
             "SELECT SUM(remaining) FROM lots WHERE expires_at IS NULL OR expires_at > ?",
             [int(datetime.fromisoformat(today).replace(tzinfo=UTC).timestamp()) + 86400],
@@ -100,7 +99,7 @@ def test_a_conflict_is_resolved_once_with_who_and_why(
     again = run(server, "conflicts", "resolve", "1", "--reason", "x")
     assert again.exit_code == 1
     assert again.output == "Error: Conflict 1 was resolved by olga already.\n"
-    with sqlite3.connect(server.ctx.storage.path) as conn:
+    with server.ctx.storage.read() as conn:
         debit = conn.execute(
             "SELECT SUM(points), MAX(note) FROM movements WHERE kind = 'adjust'"
             " AND member_id = ? AND note LIKE 'conflict 1%'",

@@ -120,7 +120,7 @@ def test_a_missing_column_is_one_line_naming_the_flag(tmp_path: Path) -> None:
 def test_an_imported_member_is_identified_and_earns_by_the_loaded_rules(
     server: RunningServer, client: ProcessingClient, clock: ManualClock, tmp_path: Path
 ) -> None:
-    db = server.ctx.storage.path
+    db = server.ctx.storage.location
     source = tmp_path / "clients.csv"
     source.write_text(
         "phone,name,cards,balance,lifetime_spend\n8 912 555 77 77,Новый,2800000000024,250,16000\n",

@@ -4,7 +4,6 @@ and a personal promotion earns for its holders only; ending it stops both."""
 
 from __future__ import annotations
 
-import sqlite3
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -35,7 +34,7 @@ personal = true
 
 def run(server: RunningServer, *args: str) -> Result:
     return CliRunner().invoke(
-        processing, [*args, "--db", str(server.ctx.storage.path)], catch_exceptions=False
+        processing, [*args, "--db", server.ctx.storage.location], catch_exceptions=False
     )
 
 
@@ -98,13 +97,13 @@ def test_a_personal_promotion_reaches_every_member_of_a_phone_list(
     assert _earn(client, ANNA) == Decimal("30")
     unknown = run(server, "offers", "end", "vip-x3", "--reason", "budget")
     assert unknown.output == "Error: There is no offer vip-x3.\n"
-    with sqlite3.connect(server.ctx.storage.path) as conn:
+    with server.ctx.storage.read() as conn:
         log = conn.execute("SELECT operator, action, subject FROM operator_log").fetchall()
     assert log == [("olga", "offer_add", "vip-x3"), ("olga", "offer_end", "vip-x3")]
 
 
 def _holders(server: RunningServer, offer_id: str) -> list[str]:
-    with sqlite3.connect(server.ctx.storage.path) as conn:
+    with server.ctx.storage.read() as conn:
         rows = conn.execute(
             "SELECT member_id FROM offers WHERE id = ? ORDER BY member_id", [offer_id]
         ).fetchall()
@@ -132,7 +131,7 @@ def test_segments_by_tier_birthday_and_lapsed_buyers(
                    "--reason", "birthdays")  # fmt: skip
     assert birthday.exit_code == 0, birthday.output
     assert "100006" in _holders(server, "bday")
-    with sqlite3.connect(server.ctx.storage.path) as conn:
+    with server.ctx.storage.read() as conn:
         days = {
             str(r[0])[5:]
             for r in conn.execute(

@@ -136,7 +136,7 @@ def test_an_offline_check_earns_by_the_rules_of_the_day_it_was_made(
         ),
         encoding="utf-8",
     )
-    loaded = run("program", "load", str(richer), "--db", str(server.ctx.storage.path))
+    loaded = run("program", "load", str(richer), "--db", server.ctx.storage.location)
     assert loaded.exit_code == 0, loaded.output
     now = server.ctx.clock()
     made_monday = _offline("made-monday", now - timedelta(days=2))
@@ -173,6 +173,6 @@ def test_a_claim_from_monday_redeemed_after_the_change_earns_by_mondays_rules(
         ),
         encoding="utf-8",
     )
-    assert run("program", "load", str(richer), "--db", str(server.ctx.storage.path)).exit_code == 0
+    assert run("program", "load", str(richer), "--db", server.ctx.storage.location).exit_code == 0
     redeemed = client.redeem_claim(claim.code, DMITRY, idempotency_key="redeem")
     assert redeemed.check.earned == Decimal("30")  # Monday's 3 %, not today's 10 %

@@ -3,7 +3,6 @@ process on the database (no cache lag), a rotated key replaces the old one."""
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from pathlib import Path
 
@@ -25,7 +24,7 @@ def _status(url: str, key: str) -> int:
 
 
 def test_a_revoked_key_is_refused_on_the_next_request(server: RunningServer) -> None:
-    db = str(server.ctx.storage.path)
+    db = server.ctx.storage.location
     key = server.add_till("S2", "T9", "Asia/Almaty")
     assert _status(server.url, key) == 200  # now in the server's key cache
     listed = run("tills", "list", "--db", db)
@@ -51,7 +50,7 @@ def test_a_revoked_key_is_refused_on_the_next_request(server: RunningServer) -> 
     assert again.output == "Error: Till T9 of store S2 has no key to revoke.\n"
     unknown = run("tills", "rotate-key", "--store", "S2", "--till", "T0", "--db", db)
     assert unknown.output.startswith("Error: There is no till T0 in store S2;")
-    with sqlite3.connect(db) as conn:
+    with server.ctx.storage.read() as conn:
         log = conn.execute("SELECT operator, action, subject, reason FROM operator_log").fetchall()
     assert log == [("olga", "till_revoke", "S2/T9", "stolen")]
 

@@ -4,7 +4,6 @@ code with a use limit), enforced at confirm, cancelled, and given back by a full
 
 from __future__ import annotations
 
-import sqlite3
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -118,7 +117,7 @@ def test_a_coupon_is_used_once_offline(client: ProcessingClient, server: Running
 
 def _run(server: RunningServer, *args: str) -> Result:
     return CliRunner().invoke(
-        processing, [*args, "--db", str(server.ctx.storage.path)], catch_exceptions=False
+        processing, [*args, "--db", server.ctx.storage.location], catch_exceptions=False
     )
 
 
@@ -133,7 +132,7 @@ def _issue(server: RunningServer, *args: str) -> Result:
 
 def _codes(server: RunningServer) -> dict[str, str]:
     """Member id → the code issued to them (the seed's own coupons left out)."""
-    with sqlite3.connect(server.ctx.storage.path) as db:
+    with server.ctx.storage.read() as db:
         rows = db.execute(
             "SELECT member_id, code FROM coupons WHERE unlocks IS NOT NULL"
         ).fetchall()
@@ -193,7 +192,7 @@ def test_two_holds_with_one_coupon_give_the_promotion_to_the_first_confirm_only(
     one, two = _held(client, "100001", [code]), _held(client, "100001", [code])
     assert _confirm(client, one).earned - plain == BONUS
     late = _confirm(client, two)  # its receipt is printed: it settles, as held
-    with sqlite3.connect(server.ctx.storage.path) as db:
+    with server.ctx.storage.read() as db:
         used = db.execute("SELECT used_check_id FROM coupons WHERE code = ?", [code]).fetchall()
         conflicts = db.execute(
             "SELECT kind, details FROM conflicts WHERE check_id = ?", [two.check_id]
@@ -301,7 +300,7 @@ def test_the_operator_api_issues_lists_and_cancels_coupons(server: RunningServer
         assert gone.json() == {"code": "PAIR26", "cancelled": 2}
         missing = op.post("/v1/operator/coupons/NOPE1/cancel", json={"reason": "x"})
         assert missing.status_code == 404
-    with sqlite3.connect(server.ctx.storage.path) as db:
+    with server.ctx.storage.read() as db:
         log = db.execute(
             "SELECT operator, action FROM operator_log WHERE action LIKE 'coupon_%' ORDER BY id"
         ).fetchall()

@@ -22,9 +22,8 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
 
-from sqlite_utils import Database
-
 from processing.server import zones
+from processing.server.engine import Database
 from processing.server.storage import next_seq
 
 KEY_PREFIX = "till_"

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, tzinfo
 
-from sqlite_utils import Database
-
 from loyalty.program import Program
 from processing import wire
 from processing.amounts import from_minor
 from processing.errors import ErrorCode
 from processing.server import ledger, zones
+from processing.server.engine import Database
 from processing.server.problems import ApiError
 
 DAY = 86400

@@ -36,8 +36,6 @@ from datetime import UTC, tzinfo
 from decimal import Decimal
 from typing import Literal
 
-from sqlite_utils import Database
-
 from loyalty.calculation import Calculation
 from loyalty.check import format_points
 from loyalty.claims import claim_code
@@ -49,6 +47,7 @@ from processing import wire
 from processing.amounts import from_minor, to_minor
 from processing.errors import ErrorCode
 from processing.server import checks, ledger, members, pricing, replay, zones
+from processing.server.engine import Database
 from processing.server.problems import ApiError
 
 CLAIM_DAYS = 30

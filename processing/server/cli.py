@@ -12,21 +12,26 @@ from pathlib import Path
 
 import click
 
-from processing.server.storage import Storage, StorageError
+from processing.server.engine import StorageEngine, is_postgres
+from processing.server.storage import StorageError
 
 DB_OPTION = click.option(
     "--db",
     "db_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=Path("processing.db"),
+    default="processing.db",
     show_default=True,
-    help="the server's SQLite database",
+    help="the server's database: an SQLite file, or postgresql://user@host:port/dbname (a"
+    " password is best kept out of the command line: PGPASSWORD or ~/.pgpass)",
 )
 
 
-def _open(db_path: Path) -> Storage:
+def _open(db_path: str) -> StorageEngine:
+    """The database ``--db`` names, migrated; one line and a non-zero exit when it cannot be
+    opened."""
+    from processing.server.engine import open_storage
+
     try:
-        return Storage(db_path)
+        return open_storage(db_path if is_postgres(db_path) else Path(db_path))
     except StorageError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -107,7 +112,7 @@ def processing() -> None:
     help="the certificate's private key (PEM)",
 )
 def serve(
-    db_path: Path,
+    db_path: str,
     host: str,
     port: int,
     port_file: Path | None,
@@ -138,13 +143,13 @@ def serve(
         if db.execute("SELECT COUNT(*) FROM programs").fetchone()[0] == 0:
             storage.close()
             raise click.ClickException(
-                f"{db_path} has no loyalty program; run `till processing seed` first."
+                f"{storage.target} has no loyalty program; run `till processing seed` first."
             )
         published = get_setting(db, QR_PRIVATE_KEY_SETTING) == DEMO_QR_PRIVATE_KEY
     if published and sms != DEMO_SPEC:
         storage.close()
         raise click.ClickException(
-            f"{db_path} signs QR codes with the published demo QR key; seed a fresh database"
+            f"{storage.target} signs QR codes with the published demo QR key; seed a fresh database"
             " without --demo for a real program (or serve this one with --demo)."
         )
     ctx = ServerContext(storage=storage, timezone=zone, sms=gateway_for(sms))
@@ -184,7 +189,7 @@ def _sms_spec(webhook: str | None, demo: bool, provider: Path | None = None) -> 
 @DB_OPTION
 @click.option("--demo", is_flag=True, help="demo program, catalog and named members")
 @click.option("--members", default=0, show_default=True, type=click.IntRange(0, 5_000_000))
-def seed(db_path: Path, demo: bool, members: int) -> None:
+def seed(db_path: str, demo: bool, members: int) -> None:
     """Create the program (and with --demo, a catalog and demo members; the demo store gets
     this machine's timezone unless it has one or the machine's is UTC)."""
     from processing.server import seed as seeding
@@ -218,7 +223,7 @@ def seed(db_path: Path, demo: bool, members: int) -> None:
     " 'local': this machine's, when it names one; without it the store keeps its own, or the"
     " server's default (serve --timezone)",
 )
-def add_till(db_path: Path, store_id: str, till_id: str, timezone: str | None) -> None:
+def add_till(db_path: str, store_id: str, till_id: str, timezone: str | None) -> None:
     """Register a till and print its new API key (shown only once)."""
     from processing.server.auth import add_till as add
     from processing.server.zones import machine_timezone
@@ -236,8 +241,20 @@ def add_till(db_path: Path, store_id: str, till_id: str, timezone: str | None) -
 
 @processing.command()
 @DB_OPTION
+def migrate(db_path: str) -> None:
+    """Bring the database's schema to this version's (every command does so when it opens
+    one; this one does only that) and print its revision."""
+    from processing.server.migrate import HEAD
+
+    storage = _open(db_path)
+    storage.close()
+    click.echo(f"{storage.target}: schema revision {HEAD}")
+
+
+@processing.command()
+@DB_OPTION
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 1000))
-def codes(db_path: Path, limit: int) -> None:
+def codes(db_path: str, limit: int) -> None:
     """Show the latest SMS codes of the development sink."""
     from processing.server.codes import latest_codes
 
@@ -256,7 +273,7 @@ def codes(db_path: Path, limit: int) -> None:
 @DB_OPTION
 @click.argument("phone")
 @click.option("--region", default="RU", show_default=True)
-def member_qr(db_path: Path, phone: str, region: str) -> None:
+def member_qr(db_path: str, phone: str, region: str) -> None:
     """Print a fresh QR token for the member with PHONE and draw it in the terminal."""
     import qrcode
 

@@ -27,9 +27,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlite_utils import Database
-
 from processing.errors import ErrorCode
+from processing.server.engine import Database
 from processing.server.problems import ApiError
 from processing.server.sms import SmsGateway
 

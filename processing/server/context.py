@@ -13,13 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 
-from sqlite_utils import Database
-
 from loyalty.program import Program
 from processing.server.auth import KeyChecker
+from processing.server.engine import Database, StorageEngine
 from processing.server.previews import Previews
 from processing.server.sms import DevSmsSink, SmsGateway
-from processing.server.storage import Storage, get_setting
+from processing.server.storage import get_setting
 
 Clock = Callable[[], datetime]
 
@@ -41,7 +40,7 @@ class NoProgram(Exception):
 class ServerContext:
     """Shared state of one server process (thread-safe)."""
 
-    storage: Storage
+    storage: StorageEngine
     clock: Clock = system_clock
     sms: SmsGateway = field(default_factory=DevSmsSink)
     hold_ttl: int = HOLD_TTL_SECONDS

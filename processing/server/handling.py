@@ -22,13 +22,13 @@ from fastapi import Depends, Header, Request
 from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
-from sqlite_utils import Database
 
 from processing import wire
 from processing.errors import ErrorCode
 from processing.server import idempotency
 from processing.server.auth import TillIdentity
 from processing.server.context import NoProgram, ServerContext
+from processing.server.engine import Database
 from processing.server.problems import ApiError
 
 JSON = "application/json"

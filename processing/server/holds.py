@@ -22,8 +22,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, tzinfo
 from decimal import Decimal
 
-from sqlite_utils import Database
-
 from loyalty.check import Calculation
 from loyalty.program import Program
 from processing import wire
@@ -31,6 +29,7 @@ from processing.amounts import from_minor, to_minor
 from processing.errors import ErrorCode
 from processing.server import checks, codes, ledger, members, pricing, replay, zones
 from processing.server.auth import TillIdentity
+from processing.server.engine import Database, skip_locked
 from processing.server.previews import Preview, Previews
 from processing.server.problems import ApiError
 from processing.server.storage import next_seq
@@ -42,9 +41,12 @@ COUPON_USED = "coupon_already_used"
 
 
 def sweep_expired_holds(db: Database, now: int) -> int:
-    """Mark holds past their expiry as expired and record their release; returns how many."""
+    """Mark holds past their expiry as expired and record their release; returns how many.
+    On PostgreSQL a hold another node's transaction is sweeping right now is skipped (it
+    releases it), rather than both sweeping it and one being rolled back."""
     rows = db.execute(
-        "SELECT id, member_id, spend FROM checks WHERE status = 'held' AND hold_expires_at <= ?",
+        "SELECT id, member_id, spend FROM checks WHERE status = 'held' AND hold_expires_at <= ?"
+        + skip_locked(db),
         [now],
     ).fetchall()
     for check_id, member_id, spend in rows:

@@ -17,9 +17,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from sqlite_utils import Database
-
 from processing.errors import ErrorCode
+from processing.server.engine import Database
 from processing.server.problems import ApiError
 
 RETENTION_SECONDS = 30 * 86400
@@ -80,7 +79,7 @@ def store(
         [till, key, route, digest, answer.status, answer.body, now],
     )
     db.execute(
-        "DELETE FROM idempotency WHERE rowid IN (SELECT rowid FROM idempotency"
+        "DELETE FROM idempotency WHERE (till, key) IN (SELECT till, key FROM idempotency"
         " WHERE created_at < ? ORDER BY created_at LIMIT ?)",
         [now - RETENTION_SECONDS, PRUNE_PER_WRITE],
     )

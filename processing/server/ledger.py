@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlite_utils import Database
+from processing.server.engine import Database
 
 LOT_KINDS = ("earn", "spend", "expire", "reverse", "adjust")
 
@@ -153,12 +153,12 @@ def add_lot(
     note: str = "",
 ) -> int:
     """Credit ``points`` (> 0, or < 0 for a debt) as a new lot with a movement; the lot id."""
-    cursor = db.execute(
+    row = db.execute(
         "INSERT INTO lots (member_id, amount, remaining, active_from, expires_at, check_id,"
-        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
         [member_id, points, points, active_from, expires_at, check_id, now],
-    )
-    lot_id = int(cursor.lastrowid or 0)
+    ).fetchone()
+    lot_id = int(row[0])
     _movement(db, member_id, kind, points, now, lot_id=lot_id, check_id=check_id, note=note)
     return lot_id
 
@@ -248,7 +248,8 @@ def restore_spent(db: Database, member_id: str, points: int, now: int, check_id:
         "SELECT lot_id, SUM(-points), MAX(CASE WHEN kind = 'spend' THEN id END) AS spent_at"
         " FROM movements WHERE member_id = ? AND check_id = ? AND lot_id IS NOT NULL"
         " AND ((kind = 'spend' AND points < 0) OR (kind = 'reverse' AND note = ?))"
-        " GROUP BY lot_id HAVING spent_at IS NOT NULL ORDER BY spent_at DESC",
+        " GROUP BY lot_id HAVING MAX(CASE WHEN kind = 'spend' THEN id END) IS NOT NULL"
+        " ORDER BY spent_at DESC",
         [member_id, check_id, RESTORED_NOTE],
     ).fetchall()
     left = points

@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
 
-from sqlite_utils import Database
-
 from loyalty.errors import InvalidPhone, TokenError
 from loyalty.gs1 import ean_check_digit
 from loyalty.identifiers import IdKind, classify
@@ -23,6 +21,7 @@ from processing import wire
 from processing.amounts import from_minor
 from processing.errors import ErrorCode
 from processing.server import ledger, zones
+from processing.server.engine import Database
 from processing.server.problems import ApiError
 from processing.server.storage import next_seq
 

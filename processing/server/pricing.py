@@ -16,8 +16,6 @@ from collections.abc import Sequence
 from datetime import tzinfo
 from decimal import Decimal
 
-from sqlite_utils import Database
-
 from loyalty.check import Calculation, Line, calculate
 from loyalty.errors import LoyaltyError
 from loyalty.member import MemberState, MemberView
@@ -28,6 +26,7 @@ from processing import wire
 from processing.amounts import from_minor
 from processing.errors import ErrorCode
 from processing.server import ledger, zones
+from processing.server.engine import Database
 from processing.server.members import MemberRow
 from processing.server.problems import ApiError
 
@@ -109,10 +108,9 @@ def view_of(member: MemberRow, available: int, offer_ids: tuple[str, ...]) -> Me
 
 
 # A coupon row still open: not used, not cancelled, and a shared code (``use_limit``) not
-# used up by its other holders. (``+``: the row is found by its code or member, never by
-# scanning every unused coupon through the ``used_check_id`` index.)
+# used up by its other holders.
 _UNUSED = (
-    "+c.used_check_id IS NULL AND c.cancelled_at IS NULL AND (c.use_limit IS NULL OR"
+    "c.used_check_id IS NULL AND c.cancelled_at IS NULL AND (c.use_limit IS NULL OR"
     " (SELECT COUNT(*) FROM coupons u WHERE u.code = c.code AND u.used_check_id IS NOT NULL)"
     " < c.use_limit)"
 )

@@ -20,8 +20,6 @@ from dataclasses import dataclass, replace
 from datetime import tzinfo
 from decimal import Decimal
 
-from sqlite_utils import Database
-
 from loyalty.check import Calculation, Line
 from loyalty.member import MemberView
 from loyalty.money import quantize_down
@@ -32,6 +30,7 @@ from processing.amounts import from_minor, to_minor
 from processing.errors import ErrorCode
 from processing.server import checks, ledger, members, pricing
 from processing.server.auth import TillIdentity
+from processing.server.engine import Database
 from processing.server.members import MemberRow
 from processing.server.problems import ApiError
 

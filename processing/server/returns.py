@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from sqlite_utils import Database
-
 from loyalty.check import Calculation
 from loyalty.errors import ReturnError
 from loyalty.program import Program
@@ -22,6 +20,7 @@ from processing import wire
 from processing.amounts import from_minor, to_minor
 from processing.errors import ErrorCode
 from processing.server import checks, claims, ledger, members, pricing, replay
+from processing.server.engine import Database
 from processing.server.problems import ApiError
 
 _NOT_HERE = "No completed check of this store has this id."

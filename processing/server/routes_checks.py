@@ -8,7 +8,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
-from sqlite_utils import Database
 
 from loyalty.program import Program
 from processing import wire
@@ -16,6 +15,7 @@ from processing.errors import ErrorCode
 from processing.server import holds, idempotency, limits, replay, returns
 from processing.server.auth import TillIdentity
 from processing.server.context import ServerContext
+from processing.server.engine import Database
 from processing.server.handling import (
     JSON,
     Ctx,

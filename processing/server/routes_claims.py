@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlite_utils import Database
 
 from loyalty.claims import claim_code
 from loyalty.program import Program
 from processing import wire
 from processing.server import claims
+from processing.server.engine import Database
 from processing.server.handling import Ctx, IdempotencyKey, Till, idempotent_write
 from processing.server.routes_checks import ERRORS
 

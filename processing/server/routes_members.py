@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from sqlite_utils import Database
 
 from loyalty.phones import mask_phone
 from processing import wire
 from processing.amounts import to_minor
 from processing.errors import ErrorCode
 from processing.server import codes, members, snapshots
+from processing.server.engine import Database
 from processing.server.handling import (
+    JSON,
     Ctx,
     IdempotencyKey,
     Till,
@@ -40,12 +43,24 @@ def _at(seconds: int) -> datetime:
 
 @public.get("/health", response_model=wire.Health, tags=["service"])
 async def health(ctx: Ctx) -> Response:
-    """Liveness and the current program version; needs no key."""
+    """Liveness, the database's state and the current program version; needs no key. A
+    database that cannot be read (or has a schema this server does not know) is a 503 with
+    one sentence, so a load balancer takes this node out of rotation."""
+    state = await asyncio.get_running_loop().run_in_executor(None, ctx.storage.health)
+    if state != "ok":
+        body = {"code": str(ErrorCode.INTERNAL), "message": state, "details": {}}
+        return Response(json.dumps(body), status_code=503, media_type=JSON)
     with ctx.storage.read() as db:
         row = db.execute("SELECT MAX(version) FROM programs").fetchone()
     version = None if row[0] is None else int(row[0])
     return json_response(
-        wire.Health(status="ok", version="1", program_version=version, time=ctx.clock())
+        wire.Health(
+            status="ok",
+            version="1",
+            program_version=version,
+            time=ctx.clock(),
+            engine=ctx.storage.engine,
+        )
     )
 
 

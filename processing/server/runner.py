@@ -4,7 +4,9 @@ port is known (and can be written to a port file for a parent process).
 ``workers`` > 1 runs that many server processes on one port (SO_REUSEPORT: the kernel spreads
 new connections over them), each with its own connections and committer thread on the same
 database file. That is safe because nothing a request relies on lives only in one process:
-writes are serialised across processes by BEGIN IMMEDIATE (see :mod:`storage`), idempotency
+writes are serialised across processes by BEGIN IMMEDIATE on SQLite (see :mod:`storage`), or
+by serialisable transactions on PostgreSQL (:mod:`pg`, where the processes may as well run on
+several machines behind a load balancer), idempotency
 records are looked up inside that write transaction, the program cache is checked against
 the stored version on every request, and a revoked key is refused by every process within
 the key cache's few seconds.
@@ -27,9 +29,9 @@ import uvicorn
 from processing.server import limits, zones
 from processing.server.app import create_app
 from processing.server.context import ServerContext
+from processing.server.engine import open_storage
 from processing.server.limits import BoundedHttpTools
 from processing.server.sms import gateway_for
-from processing.server.storage import Storage
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,7 @@ def _worker(
     """One more server process on ``host:port`` (runs in a spawned child of :func:`serve`)."""
     parent = os.getppid()
     ctx = ServerContext(
-        storage=Storage(db_path, synchronous=synchronous),
+        storage=open_storage(db_path, synchronous=synchronous),
         timezone=zones.load(timezone),
         sms=gateway_for(sms),
     )
@@ -158,7 +160,7 @@ def serve(
         child = spawn.Process(
             target=_worker,
             args=(
-                str(ctx.storage.path),
+                ctx.storage.location,
                 ctx.storage.synchronous,
                 zones.name_of(ctx.timezone),
                 host,

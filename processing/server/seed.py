@@ -16,13 +16,12 @@ import random
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
-from sqlite_utils import Database
-
 from loyalty.gs1 import ean_check_digit
 from loyalty.program import DEMO_QR_PRIVATE_KEY, Program, demo_program
 from loyalty.qrtoken import generate_keypair, public_key_of
 from processing.server import ledger, members, zones
 from processing.server.context import QR_PRIVATE_KEY_SETTING, store_program
+from processing.server.engine import Database
 from processing.server.ops.program_file import example_program
 from processing.server.seed_data import CATALOG, NAMED
 from processing.server.storage import get_setting, next_seq, set_setting

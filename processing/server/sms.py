@@ -23,9 +23,9 @@ from typing import Protocol
 
 import httpx
 import stamina
-from sqlite_utils import Database
 
 from loyalty.phones import mask_phone
+from processing.server.engine import Database
 from processing.server.sms_provider import HttpProvider, verdict
 from processing.server.sms_provider import load as load_provider
 

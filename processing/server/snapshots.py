@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlite_utils import Database
-
 from loyalty.phones import mask_phone
 from processing import wire
 from processing.amounts import from_minor
+from processing.server.engine import Database
 
 SCAN_PER_CALL = 1000
 """Members (by change sequence) one delta call looks at, at most, whatever few of them are in

@@ -22,9 +22,9 @@ from pathlib import Path
 from processing.server import auth, seed, zones
 from processing.server.codes import latest_codes
 from processing.server.context import Clock, ServerContext, system_clock
+from processing.server.engine import open_storage
 from processing.server.runner import bind, make_server
 from processing.server.sms import DevSmsSink, SmsGateway
-from processing.server.storage import Storage
 
 
 class ManualClock:
@@ -82,7 +82,7 @@ def running_server(
     Raises RuntimeError when the server does not start within ``startup_timeout`` seconds.
     """
     zone = zones.load(timezone)
-    storage = Storage(db_path, synchronous=synchronous)
+    storage = open_storage(db_path, synchronous=synchronous)
     ctx = ServerContext(
         storage=storage,
         clock=clock,
@@ -127,16 +127,20 @@ def server_process(
     timezone: str = zones.DEFAULT_NAME,
     extra_args: Sequence[str] = (),
     scheme: str = "http",
+    port_file: Path | None = None,
 ) -> Iterator[str]:
     """``python -m processing.server serve --demo`` on a free loopback port, in its own
     process (``workers`` > 1: with that many server processes; ``timezone``: ``serve
-    --timezone``; ``extra_args``: more options, such as the TLS ones, with ``scheme`` "https").
+    --timezone``; ``extra_args``: more options, such as the TLS ones, with ``scheme`` "https";
+    ``port_file``: where it announces its port, next to ``db_path`` unless told — give one for
+    a PostgreSQL DSN, and a different one for each of several nodes on one database).
 
     The database must already be seeded (``seed_demo``: hence ``--demo``). Yields the base URL;
     terminates the process (by its own pid) on exit. Raises RuntimeError when it does not
     announce its port in time.
     """
-    port_file = Path(f"{db_path}.port")
+    if port_file is None:
+        port_file = Path(f"{db_path}.port")  # a PostgreSQL DSN needs ``port_file`` given
     port_file.unlink(missing_ok=True)
     process = subprocess.Popen(
         [

@@ -14,14 +14,13 @@ import json
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlite_utils import Database
-
 from loyalty.errors import InvalidPhone
 from loyalty.phones import normalize_phone
 from loyalty.program import Program
 from processing.amounts import from_minor
 from processing.server import ledger, members
 from processing.server.checks import DAY
+from processing.server.engine import Database
 
 KINDS = ("goodwill", "correction", "write_off")
 STATES = ("active", "earn_only", "blocked")

@@ -20,7 +20,6 @@ from fastapi import Path as PathParam
 from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
-from sqlite_utils import Database
 
 from loyalty.phones import SUPPORTED_REGIONS
 from loyalty.program import Program
@@ -28,6 +27,7 @@ from processing import wire
 from processing.amounts import from_minor
 from processing.errors import ErrorCode
 from processing.server.context import NoProgram, ServerContext, version_in_force
+from processing.server.engine import Database
 from processing.server.handling import Ctx
 from processing.server.ops import (
     adjust,

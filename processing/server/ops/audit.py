@@ -16,10 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlite_utils import Database
-
 from processing.amounts import from_minor
 from processing.server import ledger
+from processing.server.engine import Database
 
 APPLIED = ("confirmed", "applied_offline", "claimed")
 

@@ -12,8 +12,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from sqlite_utils import Database
-
+from processing.server.engine import Database
 from processing.server.ops.csvfile import Rejected, Row, RowError, amount, minor
 from processing.server.storage import next_seq
 

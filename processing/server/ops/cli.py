@@ -8,6 +8,7 @@ import sqlite3
 from typing import Any
 
 import click
+import psycopg
 
 from processing.server.ops.cli_books import audit, conflicts, report
 from processing.server.ops.cli_coupons import coupons
@@ -32,8 +33,9 @@ def _guarded(command: click.Command) -> click.Command:
         def guarded(*args: Any, **kwargs: Any) -> Any:
             try:
                 return callback(*args, **kwargs)
-            except sqlite3.Error as exc:
-                raise click.ClickException(f"The database refused: {exc}.") from None
+            except (sqlite3.Error, psycopg.Error) as exc:
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise click.ClickException(f"The database refused: {first}.") from None
 
         command.callback = guarded
     return command

@@ -25,7 +25,7 @@ from processing.server.ops.common import (
 
 @click.command()
 @DB_OPTION
-def audit(db_path: Path) -> None:
+def audit(db_path: str) -> None:
     """Check the ledger's invariants; print every break, exit 1 when there is one."""
     from processing.server.ops import audit as books
 
@@ -84,7 +84,7 @@ def report() -> None:
 )
 @OUT_OPTION
 @DB_OPTION
-def liability(at_day: str | None, out: Path | None, db_path: Path) -> None:
+def liability(at_day: str | None, out: Path | None, db_path: str) -> None:
     """Points outstanding per store (issuing store; imported points: the home store), active
     and frozen, and their value in the program's currency."""
     from processing.server.context import NoProgram, version_in_force
@@ -111,9 +111,7 @@ def liability(at_day: str | None, out: Path | None, db_path: Path) -> None:
 @click.option("--with-holds", is_flag=True, help="also the reservations (hold, release)")
 @OUT_OPTION
 @DB_OPTION
-def movements(
-    from_day: str, to_day: str, with_holds: bool, out: Path | None, db_path: Path
-) -> None:
+def movements(from_day: str, to_day: str, with_holds: bool, out: Path | None, db_path: str) -> None:
     """Every points movement of the days FROM to TO: earn, spend, expire, reverse, adjust."""
     from processing.server.ops import reports
 
@@ -140,7 +138,7 @@ def conflicts() -> None:
 @conflicts.command("list")
 @click.option("--all", "include_resolved", is_flag=True, help="resolved ones too")
 @DB_OPTION
-def list_conflicts(include_resolved: bool, db_path: Path) -> None:
+def list_conflicts(include_resolved: bool, db_path: str) -> None:
     """Open conflicts (with --all, resolved ones too), oldest first."""
     from processing.server.ops import conflicts as ops
 
@@ -172,9 +170,7 @@ def list_conflicts(include_resolved: bool, db_path: Path) -> None:
 @REASON_OPTION
 @OPERATOR_OPTION
 @DB_OPTION
-def resolve(
-    conflict_id: int, debit: bool, reason: str, operator: str | None, db_path: Path
-) -> None:
+def resolve(conflict_id: int, debit: bool, reason: str, operator: str | None, db_path: str) -> None:
     """Resolve a conflict, recording who and why."""
     from processing.server.ops import conflicts as ops
 

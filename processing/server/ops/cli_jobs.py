@@ -47,7 +47,7 @@ def run_jobs(
     sms_webhook: str | None,
     sms_provider: Path | None,
     demo: bool,
-    db_path: Path,
+    db_path: str,
 ) -> None:
     """Burn expired lots into the ledger, release holds past their expiry, send expiry
     notices."""

@@ -10,10 +10,10 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import click
-from sqlite_utils import Database
 
 from loyalty.program import Program
 from processing.amounts import from_minor
+from processing.server.engine import Database
 from processing.server.ops import csvfile
 from processing.server.ops.common import (
     DB_OPTION,
@@ -115,7 +115,7 @@ def import_members(
     expires_on: str | None,
     home_store: str | None,
     operator: str | None,
-    db_path: Path,
+    db_path: str,
 ) -> None:
     """Add the members of a CSV (phone, name, birthday, email, cards, balance, lifetime_spend,
     state); phones already known are left as they are, so a second run changes nothing.
@@ -180,7 +180,7 @@ def _expiry(db: Database, expires_on: str | None, at: int) -> int | None:
     help="the CSV file to write (default: standard output)",
 )
 @DB_OPTION
-def export_members(out: Path | None, db_path: Path) -> None:
+def export_members(out: Path | None, db_path: str) -> None:
     """Write every member as CSV (the columns import reads, plus id and frozen)."""
     from processing.server.ops.members_export import export
 
@@ -213,7 +213,7 @@ def catalog() -> None:
 @OPERATOR_OPTION
 @DB_OPTION
 def import_catalog(
-    file: Path, columns: tuple[str, ...], encoding: str, operator: str | None, db_path: Path
+    file: Path, columns: tuple[str, ...], encoding: str, operator: str | None, db_path: str
 ) -> None:
     """Add or update products from a CSV (sku, barcodes, name, category, price); tills get the
     changes with their next catalog delta. A second run changes nothing."""
@@ -276,7 +276,7 @@ def adjust(
     reason: str,
     operator: str | None,
     region: str,
-    db_path: Path,
+    db_path: str,
 ) -> None:
     """Credit or debit a member's points by hand (MEMBER: id, card or phone), recorded in the
     ledger and the operator log with the reason and the operator's name."""
@@ -315,7 +315,7 @@ def adjust(
 @click.option("--region", default="RU", show_default=True, help="for a MEMBER given by phone")
 @DB_OPTION
 def state(
-    member: str, state: str, reason: str, operator: str | None, region: str, db_path: Path
+    member: str, state: str, reason: str, operator: str | None, region: str, db_path: str
 ) -> None:
     """Set a member's state (active, earn_only: may earn but not spend, blocked) with the
     reason; the tills get it with their next member-cache delta."""

@@ -59,7 +59,7 @@ def check(file: Path) -> None:
     " default: today",
 )
 @DB_OPTION
-def load(file: Path, from_day: str | None, db_path: Path) -> None:
+def load(file: Path, from_day: str | None, db_path: str) -> None:
     """Install a program file as a new version, in force from a local date of the stores."""
     text = _read(file)
     storage = open_storage(db_path, must_exist=False)
@@ -90,7 +90,7 @@ def _header(version: programs.Version) -> str:
 @program.command()
 @click.option("--version", "number", type=int, default=None, help="default: the newest")
 @DB_OPTION
-def show(number: int | None, db_path: Path) -> None:
+def show(number: int | None, db_path: str) -> None:
     """Print a version as a program file that loads back unchanged."""
     storage = open_storage(db_path)
     try:
@@ -103,7 +103,7 @@ def show(number: int | None, db_path: Path) -> None:
     click.echo(program_file.dump(version.program, _header(version)), nl=False)
 
 
-def _side(text: str, db_path: Path) -> Program:
+def _side(text: str, db_path: str) -> Program:
     """A version number from the database, or a program file."""
     if text.isdigit():
         storage = open_storage(db_path)
@@ -126,7 +126,7 @@ def _side(text: str, db_path: Path) -> Program:
 @click.argument("a")
 @click.argument("b")
 @DB_OPTION
-def diff(a: str, b: str, db_path: Path) -> None:
+def diff(a: str, b: str, db_path: str) -> None:
     """What changes from A to B (each a version number or a program file)."""
     lines = program_file.diff(_side(a, db_path), _side(b, db_path))
     if not lines:

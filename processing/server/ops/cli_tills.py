@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import click
 
@@ -31,7 +30,7 @@ def stores() -> None:
 
 @stores.command("list")
 @DB_OPTION
-def list_stores(db_path: Path) -> None:
+def list_stores(db_path: str) -> None:
     """Each store: timezone, tills with a key, revoked keys, its last check (UTC)."""
     storage = open_storage(db_path)
     try:
@@ -56,7 +55,7 @@ def tills() -> None:
 @tills.command("list")
 @click.option("--store", "store_id", default=None, help="only this store's tills")
 @DB_OPTION
-def list_tills(store_id: str | None, db_path: Path) -> None:
+def list_tills(store_id: str | None, db_path: str) -> None:
     """Each till: its key's state, when it was issued or revoked, its last check (UTC)."""
     storage = open_storage(db_path)
     try:
@@ -79,7 +78,7 @@ def list_tills(store_id: str | None, db_path: Path) -> None:
 @click.option("--reason", required=True, help="why (kept in the operator log)")
 @OPERATOR_OPTION
 @DB_OPTION
-def revoke(store_id: str, till_id: str, reason: str, operator: str | None, db_path: Path) -> None:
+def revoke(store_id: str, till_id: str, reason: str, operator: str | None, db_path: str) -> None:
     """Revoke a till's key: every server process refuses it (401) from its next request."""
     who, why = operator_name(operator), reason_text(reason)
     storage = open_storage(db_path)
@@ -100,7 +99,7 @@ def revoke(store_id: str, till_id: str, reason: str, operator: str | None, db_pa
 @OPERATOR_OPTION
 @DB_OPTION
 def rotate_key(
-    store_id: str, till_id: str, reason: str, operator: str | None, db_path: Path
+    store_id: str, till_id: str, reason: str, operator: str | None, db_path: str
 ) -> None:
     """Give a till a new key (printed once); its old key is refused from now on."""
     who, why = operator_name(operator), reason_text(reason)

@@ -11,18 +11,17 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import click
-from sqlite_utils import Database
 
 from processing.server import zones
-from processing.server.storage import Storage, StorageError
+from processing.server.engine import Database, StorageEngine, is_postgres
+from processing.server.storage import StorageError
 
 DB_OPTION = click.option(
     "--db",
     "db_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=Path("processing.db"),
+    default="processing.db",
     show_default=True,
-    help="the server's SQLite database",
+    help="the server's database: an SQLite file, or postgresql://user@host:port/dbname",
 )
 
 OPERATOR_OPTION = click.option(
@@ -36,13 +35,19 @@ REASON_OPTION = click.option(
 )
 
 
-def open_storage(db_path: Path, *, must_exist: bool = True) -> Storage:
-    """The server database at ``db_path`` (migrated); a missing file is refused unless the
-    command creates one."""
-    if must_exist and not db_path.exists():
-        raise click.ClickException(f"{db_path} does not exist; give the server's --db.")
+def open_storage(db_path: str | Path, *, must_exist: bool = True) -> StorageEngine:
+    """The server database ``--db`` names (migrated); a missing SQLite file is refused unless
+    the command creates one."""
+    from processing.server.engine import open_storage as open_engine
+
+    if is_postgres(db_path):
+        target: str | Path = str(db_path)
+    else:
+        target = Path(db_path)
+        if must_exist and not target.exists():
+            raise click.ClickException(f"{target} does not exist; give the server's --db.")
     try:
-        return Storage(db_path)
+        return open_engine(target)
     except StorageError as exc:
         raise click.ClickException(str(exc)) from None
 

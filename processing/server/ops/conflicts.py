@@ -13,10 +13,9 @@ import json
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlite_utils import Database
-
 from processing.amounts import to_minor
 from processing.server import ledger, members
+from processing.server.engine import Database
 
 
 class ConflictError(Exception):

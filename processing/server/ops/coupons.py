@@ -17,10 +17,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import date
 
-from sqlite_utils import Database
-
 from loyalty.program import Program, Promotion
 from loyalty.rules import normalize_coupon
+from processing.server.engine import Database
 from processing.server.ops.offers import OfferError, Segment, _log, segment_members
 
 # No letters and digits a cashier confuses when typing a code off a phone (O/0, I/1, L).
@@ -153,9 +152,9 @@ def listed(db: Database, today: date | None = None) -> list[CouponRow]:
     cancelled)."""
     rows = db.execute(
         "SELECT code, MIN(title), MIN(valid_from), MAX(valid_to), COUNT(*),"
-        " COUNT(used_check_id), MAX(use_limit), MIN(cancelled_at IS NOT NULL)"
-        " FROM coupons GROUP BY code HAVING ?1 IS NULL OR ((MAX(valid_to) IS NULL"
-        " OR MAX(valid_to) >= ?1) AND MIN(cancelled_at IS NOT NULL) = 0) ORDER BY code",
+        " COUNT(used_check_id), MAX(use_limit), COUNT(*) = COUNT(cancelled_at)"
+        " FROM coupons GROUP BY code HAVING CAST(?1 AS TEXT) IS NULL OR ((MAX(valid_to) IS NULL"
+        " OR MAX(valid_to) >= ?1) AND COUNT(cancelled_at) < COUNT(*)) ORDER BY code",
         [None if today is None else today.isoformat()],
     ).fetchall()
     return [

@@ -13,12 +13,10 @@ import json
 from dataclasses import dataclass
 from datetime import UTC
 
-from sqlite_utils import Database
-
 from processing.amounts import from_minor
 from processing.server import holds, ledger, members, zones
+from processing.server.engine import Database, StorageEngine
 from processing.server.sms import SmsGateway
-from processing.server.storage import Storage
 
 DAY = 86400
 
@@ -82,7 +80,7 @@ def notify_expiring(db: Database, sms: SmsGateway, now: int, days: int) -> int:
 
 
 def run(
-    storage: Storage, now: int, sms: SmsGateway | None = None, notify_days: int = 0
+    storage: StorageEngine, now: int, sms: SmsGateway | None = None, notify_days: int = 0
 ) -> JobsResult:
     """Every job, each in its own write transaction (``notify_days`` 0: no notices)."""
     with storage.write() as db:

@@ -7,9 +7,8 @@ import csv
 from collections.abc import Iterator
 from typing import TextIO
 
-from sqlite_utils import Database
-
 from processing.amounts import from_minor
+from processing.server.engine import Database
 
 COLUMNS = (
     "id",

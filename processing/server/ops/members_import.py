@@ -15,10 +15,9 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from sqlite_utils import Database
-
 from loyalty.errors import InvalidPhone
 from loyalty.phones import normalize_phone
+from processing.server.engine import Database
 from processing.server.members import card_number
 from processing.server.ops.csvfile import Rejected, Row, RowError, amount, day, minor
 

@@ -20,11 +20,10 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlite_utils import Database
-
 from loyalty.errors import InvalidPhone
 from loyalty.phones import normalize_phone
 from loyalty.program import Program
+from processing.server.engine import Database
 
 DAY = 86400
 
@@ -246,7 +245,7 @@ def listed(db: Database, today: date | None = None) -> list[OfferRow]:
     """Every offer with its members' count, by id (``today``: only those not yet over)."""
     rows = db.execute(
         "SELECT id, MIN(title), MIN(valid_from), MAX(valid_to), MAX(auto_apply), COUNT(*)"
-        " FROM offers GROUP BY id HAVING ?1 IS NULL OR MAX(valid_to) IS NULL"
+        " FROM offers GROUP BY id HAVING CAST(?1 AS TEXT) IS NULL OR MAX(valid_to) IS NULL"
         " OR MAX(valid_to) >= ?1 ORDER BY id",
         [None if today is None else today.isoformat()],
     ).fetchall()

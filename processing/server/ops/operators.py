@@ -16,9 +16,8 @@ import threading
 import time
 from dataclasses import dataclass
 
-from sqlite_utils import Database
-
 from processing.server.auth import hash_key
+from processing.server.engine import Database
 from processing.server.storage import next_seq
 
 KEY_PREFIX = "tillop_"

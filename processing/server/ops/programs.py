@@ -13,11 +13,10 @@ import json
 from dataclasses import dataclass, replace
 from datetime import date
 
-from sqlite_utils import Database
-
 from loyalty.program import Program
 from loyalty.qrtoken import generate_keypair, public_key_of
 from processing.server.context import QR_PRIVATE_KEY_SETTING, store_program
+from processing.server.engine import Database
 from processing.server.ops.program_file import parse
 from processing.server.storage import get_setting, set_setting
 

@@ -14,10 +14,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import TextIO
 
-from sqlite_utils import Database
-
 from processing.amounts import from_minor
 from processing.server import ledger
+from processing.server.engine import Database
 
 
 def _money(minor: int) -> str:

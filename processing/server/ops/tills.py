@@ -10,9 +10,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from sqlite_utils import Database
-
 from processing.server import auth
+from processing.server.engine import Database
 
 
 class TillError(Exception):
@@ -62,7 +61,7 @@ def tills(db: Database, store_id: str | None = None) -> list[TillRow]:
         FROM tills t
         WHERE t.id = (SELECT MAX(id) FROM tills u
                       WHERE u.store_id = t.store_id AND u.till_id = t.till_id)
-          AND (?1 IS NULL OR t.store_id = ?1)
+          AND (CAST(?1 AS TEXT) IS NULL OR t.store_id = ?1)
         ORDER BY t.store_id, t.till_id""",
         [store_id],
     ).fetchall()

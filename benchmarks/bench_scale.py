@@ -1,0 +1,453 @@
+"""``server_throughput_pg`` and ``scale_out``: the server on PostgreSQL, with one and two nodes.
+
+Both start their own PostgreSQL from the Debian package (durable: fsync and synchronous
+commit on, as production runs it), seed 100 000 members, and drive the server with
+``server_throughput``'s open-loop load generator (whole sales: identify → calculate → hold →
+confirm, distinct members, 64 till connections; see :mod:`benchmarks.bench_throughput`).
+
+``server_throughput_pg``: two server processes (``serve --workers 2``) on one PostgreSQL at
+:data:`OFFERED` sales/s. Gated: no failure, ledger balanced, keeps up
+(>= 90 % of offered). Reported: p50/p99 per request, server CPU and database CPU per check.
+The floor: the same number of bare PostgreSQL transactions of the same shape (a phone lookup,
+a read transaction of three reads, a serialisable hold writing the check, counter, member and
+idempotency rows, a serialisable confirm writing check, lot, movement, counter, member and
+idempotency rows), from two connections as fast as they go, on their own tables of the same
+cluster; ``ratio`` = the server's (server + database) CPU per check over the bare shape's
+(client + database) CPU per check: what the server's own work costs on top of the database's.
+
+``scale_out``: the same sales from 8 tills in a closed loop (each sends its next sale when the
+last is answered, so the rate achieved is the capacity), with one node and with two;
+``ratio`` = two nodes' rate over one's. On this 2-core box the nodes, PostgreSQL and the load
+generator share two cores, so the ratio says how little the nodes get in each other's way, not
+how a chain's separate machines scale; the estimate (``estimate``) for 1 000 stores × 5 tills
+at a peak of 1 500 checks/s is worked out from the measured CPU per check instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import uvloop
+
+from benchmarks import bench_throughput as bt
+from benchmarks.result import Result, scratch
+from processing.server import auth, seed
+from processing.server.engine import open_storage
+from processing.server.testing import server_process
+from processing.server.testing_pg import Cluster
+
+OFFERED = 15.0
+"""Sales per second offered to two processes on PostgreSQL: what they sustain on this shared
+box today, with a margin (offered ``server_throughput``'s 60/s they completed 23/s; offered 20/s,
+18-19/s). A sale is about fifty statements, each a round trip to PostgreSQL from the process's
+event loop, where the SQLite engine's are calls into the same process; and overlapping writes
+of the two processes conflict on the member-change counter row and run again."""
+SCALE_TILLS = 8
+"""Tills of ``scale_out``, each sending its next sale as soon as the last is answered (closed
+loop: the rate achieved is the capacity, and no request waits behind hundreds)."""
+SCALE_WARMUP = 3.0
+SCALE_DURATION = 12.0
+FLOOR_SALES = 1500
+CORE_UTILISATION = 0.6
+"""The share of a core a capacity estimate plans to use (headroom for peaks and GC)."""
+PEAK = 1500.0
+"""The chain's peak (checks/s) the estimate is for: 1 000 stores × 5 tills."""
+
+
+def _plan(offered: float, warmup: float, duration: float) -> list[bt._Sale]:
+    """``bench_throughput``'s schedule at another rate and length (distinct members)."""
+    rng = random.Random(17)
+    count = int((warmup + duration) * offered)
+    members = rng.sample(range(1, bt.MEMBERS + 1), count)
+    return [
+        bt._Sale(
+            n / offered,
+            json.dumps({"kind": "auto", "value": f"+7900{m:07d}", "entry": "typed"}).encode(),
+            str(uuid.uuid4()),
+            bt._lines(rng),
+            rng.randrange(0, 60),
+            n / offered >= warmup,
+        )
+        for n, m in enumerate(members)
+    ]
+
+
+@contextmanager
+def _cluster() -> Iterator[Cluster]:
+    cluster = Cluster()
+    cluster.start(durable=True)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def _seeded(cluster: Cluster) -> tuple[str, list[str]]:
+    """A migrated, seeded database (100 000 members) and the tills' keys."""
+    dsn = cluster.create()
+    storage = open_storage(dsn)
+    now = int(time.time())
+    with storage.write() as db:
+        seed.seed_demo(db, now, generated=bt.MEMBERS)
+        keys = [auth.add_till(db, "S1", f"T{i}", now) for i in range(bt.TILLS)]
+    storage.close()
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+    return dsn, keys
+
+
+def _load(
+    cluster: Cluster, dsn: str, keys: list[str], sales: list[bt._Sale], workers: int, warmup: float
+) -> dict[str, Any]:
+    """Run ``sales`` against ``serve --workers N`` on ``dsn``; the tally and CPU seconds."""
+    with (
+        scratch() as tmp,
+        server_process(dsn, workers=workers, port_file=Path(tmp) / "port") as url,
+        asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner,
+    ):
+        pids = bt.server_processes()
+        if len(pids) != workers:
+            raise RuntimeError(f"expected {workers} server processes, found {pids}")
+        marks: dict[str, float] = {}
+
+        async def measured() -> bt._Tally:
+            started = asyncio.Event()
+
+            def began(at: float) -> None:
+                marks["start"] = at
+                started.set()
+
+            async def sample() -> None:
+                await started.wait()
+                await asyncio.sleep(marks["start"] + warmup - time.perf_counter())
+                marks["server0"] = bt.cpu_seconds(pids)
+                marks["db0"] = bt.cpu_seconds(cluster.pids())
+                marks["at"] = time.perf_counter() - marks["start"]
+
+            sampler = asyncio.create_task(sample())
+            tally = await bt._run(url, keys, sales, began)
+            await sampler
+            marks["server1"] = bt.cpu_seconds(pids)
+            marks["db1"] = bt.cpu_seconds(cluster.pids())
+            return tally
+
+        tally = runner.run(measured())
+    in_window = sum(1 for t in tally.ended if t >= marks["at"])
+    window_end = max(tally.finished_at, default=warmup)
+    return {
+        "tally": tally,
+        "achieved": len(tally.sales) / max(window_end - warmup, 1e-9),
+        "server_cpu_ms": (marks["server1"] - marks["server0"]) / max(in_window, 1) * 1000,
+        "db_cpu_ms": (marks["db1"] - marks["db0"]) / max(in_window, 1) * 1000,
+        "p99": bt._ms([t for ts in tally.by_route.values() for t in ts])["p99"],
+        "p50": bt._ms([t for ts in tally.by_route.values() for t in ts])["p50"],
+    }
+
+
+def _closed(
+    cluster: Cluster, dsn: str, keys: list[str], sales: list[bt._Sale], workers: int
+) -> dict[str, Any]:
+    """:data:`SCALE_TILLS` tills selling back to back for the warm-up and the window; the
+    rate and CPU per check over the window."""
+    with (
+        scratch() as tmp,
+        server_process(dsn, workers=workers, port_file=Path(tmp) / "port") as url,
+        asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner,
+    ):
+        pids = bt.server_processes()
+        if len(pids) != workers:
+            raise RuntimeError(f"expected {workers} server processes, found {pids}")
+        host, port = url.removeprefix("http://").rsplit(":", 1)
+        marks: dict[str, float] = {}
+
+        async def measured() -> tuple[bt._Tally, list[float]]:
+            tally = bt._Tally()
+            ended: list[float] = []
+            queue = iter(sales)
+            start = time.perf_counter()
+            stop = start + SCALE_WARMUP + SCALE_DURATION
+
+            async def till(key: str) -> None:
+                conn = bt._Conn(host, int(port), key)
+                await conn.open()
+                try:
+                    while time.perf_counter() < stop:
+                        sale = next(queue)
+                        try:
+                            await bt._sale(conn, sale, time.perf_counter(), tally)
+                        except bt._Failed as exc:
+                            tally.failures.append(str(exc))
+                        ended.append(time.perf_counter() - start)
+                finally:
+                    conn.close()
+
+            async def sample() -> None:
+                await asyncio.sleep(SCALE_WARMUP)
+                marks["server0"] = bt.cpu_seconds(pids)
+                marks["db0"] = bt.cpu_seconds(cluster.pids())
+                await asyncio.sleep(SCALE_DURATION)
+                marks["server1"] = bt.cpu_seconds(pids)
+                marks["db1"] = bt.cpu_seconds(cluster.pids())
+
+            await asyncio.gather(sample(), *(till(k) for k in keys[:SCALE_TILLS]))
+            return tally, ended
+
+        tally, ended = runner.run(measured())
+    in_window = sum(1 for t in ended if SCALE_WARMUP <= t < SCALE_WARMUP + SCALE_DURATION)
+    latencies = [t for ts in tally.by_route.values() for t in ts]
+    return {
+        "tally": tally,
+        "achieved": in_window / SCALE_DURATION,
+        "server_cpu_ms": (marks["server1"] - marks["server0"]) / max(in_window, 1) * 1000,
+        "db_cpu_ms": (marks["db1"] - marks["db0"]) / max(in_window, 1) * 1000,
+        "p99": bt._ms(latencies)["p99"],
+    }
+
+
+_FLOOR_SCHEMA = """
+CREATE TABLE f_members (id TEXT PRIMARY KEY, phone TEXT UNIQUE, state TEXT, seq BIGINT,
+    lifetime_spend BIGINT);
+CREATE TABLE f_lots (id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, member_id TEXT,
+    amount BIGINT, remaining BIGINT, active_from BIGINT, expires_at BIGINT, check_id TEXT);
+CREATE INDEX f_lots_member ON f_lots (member_id);
+CREATE TABLE f_checks (id TEXT PRIMARY KEY, member_id TEXT, status TEXT, lines TEXT,
+    calculation TEXT, total BIGINT, earn BIGINT, spend BIGINT, hold_expires_at BIGINT);
+CREATE INDEX f_checks_member ON f_checks (member_id, status);
+CREATE INDEX f_checks_expiry ON f_checks (status, hold_expires_at);
+CREATE TABLE f_movements (id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    member_id TEXT, kind TEXT, points BIGINT, lot_id BIGINT, check_id TEXT);
+CREATE TABLE f_idem (till BIGINT, key TEXT, answer TEXT, PRIMARY KEY (till, key));
+CREATE TABLE f_counters (name TEXT PRIMARY KEY, value BIGINT);
+"""
+
+
+def _floor_sale(conn: psycopg.Connection[Any], n: int, lines: str) -> None:
+    """One check's database work, bare: the four round trips of a sale."""
+    member, phone, cid, now = f"m{n}", f"+7{n:010d}", f"c{n}", int(time.time())
+    conn.execute("SELECT id, state FROM f_members WHERE phone = %s", [phone]).fetchone()
+    with conn.transaction():
+        conn.execute("SELECT * FROM f_members WHERE id = %s", [member]).fetchone()
+        conn.execute(
+            "SELECT COALESCE(SUM(remaining), 0) FROM f_lots WHERE member_id = %s", [member]
+        ).fetchone()
+        conn.execute(
+            "SELECT COALESCE(SUM(spend), 0) FROM f_checks WHERE member_id = %s AND status = 'held'",
+            [member],
+        ).fetchone()
+
+    def serialisable(fn: Callable[[], None]) -> None:
+        while True:
+            try:
+                with conn.transaction():
+                    conn.execute("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE")
+                    fn()
+                return
+            except (psycopg.errors.SerializationFailure, psycopg.errors.UniqueViolation):
+                continue
+
+    def hold() -> None:
+        conn.execute("SELECT 1 FROM f_idem WHERE till = 1 AND key = %s", [f"h{cid}"]).fetchone()
+        conn.execute(
+            "SELECT id FROM f_checks WHERE status = 'held' AND hold_expires_at <= %s"
+            " FOR UPDATE SKIP LOCKED",
+            [now],
+        ).fetchall()
+        conn.execute(
+            "INSERT INTO f_checks VALUES (%s, %s, 'held', %s, %s, 100, 5, 0, %s)",
+            [cid, member, lines, lines, now + 600],
+        )
+        conn.execute(
+            "INSERT INTO f_counters VALUES ('members', 1) ON CONFLICT (name)"
+            " DO UPDATE SET value = f_counters.value + 1 RETURNING value"
+        ).fetchone()
+        conn.execute("UPDATE f_members SET seq = seq + 1 WHERE id = %s", [member])
+        conn.execute("INSERT INTO f_idem VALUES (1, %s, %s)", [f"h{cid}", lines[:300]])
+
+    def confirm() -> None:
+        conn.execute("SELECT 1 FROM f_idem WHERE till = 1 AND key = %s", [f"c{cid}"]).fetchone()
+        conn.execute("SELECT * FROM f_checks WHERE id = %s", [cid]).fetchone()
+        conn.execute("UPDATE f_checks SET status = 'confirmed' WHERE id = %s", [cid])
+        lot = conn.execute(
+            "INSERT INTO f_lots (member_id, amount, remaining, active_from, check_id)"
+            " VALUES (%s, 5, 5, %s, %s) RETURNING id",
+            [member, now, cid],
+        ).fetchone()
+        conn.execute(
+            "INSERT INTO f_movements (member_id, kind, points, lot_id, check_id)"
+            " VALUES (%s, 'earn', 5, %s, %s)",
+            [member, lot[0] if lot else None, cid],
+        )
+        conn.execute(
+            "INSERT INTO f_counters VALUES ('members', 1) ON CONFLICT (name)"
+            " DO UPDATE SET value = f_counters.value + 1 RETURNING value"
+        ).fetchone()
+        conn.execute(
+            "UPDATE f_members SET lifetime_spend = lifetime_spend + 100, seq = seq + 1"
+            " WHERE id = %s",
+            [member],
+        )
+        conn.execute("INSERT INTO f_idem VALUES (1, %s, %s)", [f"c{cid}", lines[:300]])
+
+    serialisable(hold)
+    serialisable(confirm)
+
+
+def _floor(cluster: Cluster) -> dict[str, float]:
+    """Bare transactions of a sale's shape from two connections: checks/s and CPU per check."""
+    dsn = cluster.create()
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(_FLOOR_SCHEMA)
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO f_members VALUES (%s, %s, 'active', 0, 0)",
+                [(f"m{n}", f"+7{n:010d}") for n in range(FLOOR_SALES * 2)],
+            )
+        conn.execute("VACUUM ANALYZE")
+    lines = json.dumps([{"barcode": "4600070000014", "amount": "50.00"}] * 20)
+    before_db = bt.cpu_seconds(cluster.pids())
+    before_self = bt._self_cpu()
+    start = time.perf_counter()
+
+    def worker(offset: int) -> None:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            for n in range(offset, FLOOR_SALES * 2, 2):
+                _floor_sale(conn, n, lines)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - start
+    checks = FLOOR_SALES * 2
+    return {
+        "checks_per_s": checks / elapsed,
+        "db_cpu_ms": (bt.cpu_seconds(cluster.pids()) - before_db) / checks * 1000,
+        "client_cpu_ms": (bt._self_cpu() - before_self) / checks * 1000,
+    }
+
+
+def server_throughput_pg() -> Result:
+    """Open-loop sales against two server processes on one PostgreSQL (see the module)."""
+    sales = _plan(OFFERED, bt.WARMUP, bt.DURATION)
+    with _cluster() as cluster:
+        dsn, keys = _seeded(cluster)
+        got = _load(cluster, dsn, keys, sales, 2, bt.WARMUP)
+        tally: bt._Tally = got["tally"]
+        books = bt._ledger(dsn, tally.done)
+        floor = _floor(cluster)
+    achieved = float(got["achieved"])
+    server_total = got["server_cpu_ms"] + got["db_cpu_ms"]
+    floor_total = floor["db_cpu_ms"] + floor["client_cpu_ms"]
+    ratio = server_total / floor_total if floor_total else float("inf")
+    broken = bool(tally.failures) or not books["balanced"]
+    keeps_up = achieved >= bt.KEEP_UP * OFFERED
+    print(
+        f"     server_throughput_pg: {achieved:.0f} checks/s offered {OFFERED:.0f}, p99"
+        f" {got['p99']} ms; CPU per check: server {got['server_cpu_ms']:.2f} ms + database"
+        f" {got['db_cpu_ms']:.2f} ms, bare transactions of the same shape {floor_total:.2f} ms"
+        f" ({floor['checks_per_s']:.0f} checks/s from 2 connections): ratio {ratio:.1f}",
+        flush=True,
+    )
+    return Result(
+        "server_throughput_pg",
+        achieved,
+        "checks/s",
+        floor_total,
+        ratio,
+        f">= {bt.KEEP_UP:.0%} of {OFFERED:.0f} sales/s offered open-loop to 2 server processes"
+        " on one PostgreSQL, no failure, ledger balanced; ratio = (server + database) CPU per"
+        " check / bare same-shape transactions' CPU per check, reported",
+        keeps_up and not broken,
+        {
+            "offered_per_s": OFFERED,
+            "p50": got["p50"],
+            "p99": got["p99"],
+            "p50_p99_ms_by_route": {r: bt._ms(ts) for r, ts in tally.by_route.items()},
+            "server_cpu_ms_per_check": round(got["server_cpu_ms"], 3),
+            "db_cpu_ms_per_check": round(got["db_cpu_ms"], 3),
+            "floor": "bare PostgreSQL transactions of a sale's shape, 2 connections",
+            "floor_cpu_ms_per_check": round(floor_total, 3),
+            "floor_checks_per_s": round(floor["checks_per_s"], 1),
+            "failures": len(tally.failures),
+            "first_failure": tally.failures[0] if tally.failures else None,
+            "ledger": books,
+        },
+        bt.OFFERED * bt.KEEP_UP / achieved if achieved else float("inf"),
+        broken,
+    )
+
+
+def scale_out() -> Result:
+    """The same saturating load on one node and on two (see the module)."""
+    # More sales than 8 tills can sell in the time, each to a distinct member.
+    sales = _plan(200.0, SCALE_WARMUP, SCALE_DURATION)
+    runs: dict[int, dict[str, Any]] = {}
+    books: dict[int, dict[str, object]] = {}
+    with _cluster() as cluster:
+        for nodes in (1, 2):
+            dsn, keys = _seeded(cluster)
+            runs[nodes] = _closed(cluster, dsn, keys, sales, nodes)
+            books[nodes] = bt._ledger(dsn, runs[nodes]["tally"].done)
+            cluster.drop(dsn)
+    one, two = runs[1]["achieved"], runs[2]["achieved"]
+    ratio = two / one if one else 0.0
+    failures = [f for r in runs.values() for f in r["tally"].failures]
+    broken = bool(failures) or not all(b["balanced"] for b in books.values())
+    server_ms = runs[2]["server_cpu_ms"]
+    db_ms = runs[2]["db_cpu_ms"]
+    node_cores = PEAK * server_ms / 1000 / CORE_UTILISATION
+    db_cores = PEAK * db_ms / 1000 / CORE_UTILISATION
+    estimate = (
+        f"{PEAK:.0f} checks/s at {server_ms:.2f} ms server CPU per check is"
+        f" {PEAK * server_ms / 1000:.1f} cores of server processes: at {CORE_UTILISATION:.0%}"
+        f" use, {node_cores:.0f} cores, e.g. {max(2, -(-int(node_cores) // 8))} nodes of 8 cores"
+        f" (one serve worker per core) plus one spare; the database at {db_ms:.2f} ms CPU per"
+        f" check needs {PEAK * db_ms / 1000:.1f} cores busy, {db_cores:.0f} at"
+        f" {CORE_UTILISATION:.0%} — a {max(8, -(-int(db_cores) // 8) * 8)}-core PostgreSQL"
+        " primary with a synchronous standby, its connections behind PgBouncer (transaction"
+        " mode); measured on this shared 2-core box, so a sizing to verify with a load test"
+    )
+    print(f"     scale_out: 1 node {one:.0f} checks/s, 2 nodes {two:.0f}: {ratio:.2f}×", flush=True)
+    print(f"     scale_out estimate: {estimate}", flush=True)
+    return Result(
+        "scale_out",
+        ratio,
+        "× (2 nodes / 1 node)",
+        one,
+        ratio,
+        f"{SCALE_TILLS} tills selling back to back against 1 and 2 server processes on one"
+        " PostgreSQL; no failure, ledgers balanced; the ratio is reported (2 cores shared by"
+        " nodes, database and load generator)",
+        not broken,
+        {
+            "one_node_checks_per_s": round(one, 1),
+            "two_nodes_checks_per_s": round(two, 1),
+            "p99_one_node_ms": runs[1]["p99"],
+            "p99_two_nodes_ms": runs[2]["p99"],
+            "server_cpu_ms_per_check": round(server_ms, 3),
+            "db_cpu_ms_per_check": round(db_ms, 3),
+            "estimate_1000_stores_5_tills_1500_per_s": estimate,
+            "failures": len(failures),
+            "first_failure": failures[0] if failures else None,
+            "ledgers": books,
+        },
+        None,
+        broken,
+    )
+
+
+BENCHMARKS: dict[str, Callable[[], Result]] = {
+    "server_throughput_pg": server_throughput_pg,
+    "scale_out": scale_out,
+}

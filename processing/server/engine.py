@@ -1,0 +1,125 @@
+"""The storage seam: what the domain code sees of a database, and how one is opened.
+
+The domain (members, ledger, holds, checks, …) receives a :class:`Database`: ``execute(sql,
+params)`` returning a cursor (``fetchone``, ``fetchall``, iteration, ``rowcount``), and
+``conn.execute``/``conn.executemany`` for savepoints and bulk inserts — exactly the part of
+sqlite-utils' ``Database`` it has always used. SQL is written once, with ``?`` placeholders,
+in the dialect both engines accept.
+
+Two engines implement :class:`StorageEngine`:
+
+- :class:`processing.server.storage.Storage` — one SQLite file (the default, the demo's): WAL,
+  a cross-process write lock and group commit (:mod:`processing.server.writes`).
+- :class:`processing.server.pg.PgStorage` — PostgreSQL (``postgresql://…``): a connection
+  pool, every write a SERIALIZABLE transaction retried on a serialisation failure, so several
+  server processes on several machines share one database with no other coordination.
+
+Both are migrated by the same Alembic scripts (:mod:`processing.server.migrate`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+T = TypeVar("T")
+
+POSTGRES_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
+
+
+class Cursor(Protocol):
+    """The part of a DB-API cursor the domain uses."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Conn(Protocol):
+    """The raw connection: savepoints and bulk inserts."""
+
+    def execute(self, sql: str, parameters: Any = ..., /) -> Any: ...
+
+    def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Any: ...
+
+
+class Database(Protocol):
+    """What a domain function is handed: one connection, inside a transaction."""
+
+    def execute(self, sql: str, parameters: Any = None) -> Cursor: ...
+
+    @property
+    def conn(self) -> Conn: ...
+
+
+class StorageEngine(Protocol):
+    """A server database: transactions for the domain, migrations done on open."""
+
+    @property
+    def target(self) -> str:
+        """What ``--db`` named (a file path or a DSN without its password)."""
+        ...
+
+    @property
+    def location(self) -> str:
+        """What to open again in another process (may hold a password: never shown)."""
+        ...
+
+    @property
+    def engine(self) -> str:
+        """ "sqlite" or "postgresql"."""
+        ...
+
+    @property
+    def synchronous(self) -> str: ...
+
+    def db(self) -> Database:
+        """A connection for a single statement outside any transaction (autocommit reads)."""
+        ...
+
+    def write(self) -> AbstractContextManager[Database]: ...
+
+    def read(self) -> AbstractContextManager[Database]: ...
+
+    def submit(self, fn: Callable[[Database], T]) -> Future[T]: ...
+
+    async def run(self, fn: Callable[[Database], T]) -> T: ...
+
+    def start_committer(self) -> None: ...
+
+    def health(self) -> str:
+        """ "ok", or one sentence saying what is wrong with the database."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def skip_locked(db: Database) -> str:
+    """`` FOR UPDATE SKIP LOCKED`` where the engine has row locks (PostgreSQL), else nothing
+    (SQLite has one writer at a time: nothing to skip). For queue-like sweeps."""
+    return str(getattr(db, "SKIP_LOCKED", ""))
+
+
+def is_postgres(target: str | Path) -> bool:
+    return isinstance(target, str) and target.startswith(POSTGRES_SCHEMES)
+
+
+def open_storage(target: str | Path, *, synchronous: str = "FULL") -> StorageEngine:
+    """The engine for ``--db``: a ``postgresql://`` DSN opens PostgreSQL, anything else is an
+    SQLite file. Raises :class:`processing.server.storage.StorageError` (one sentence) when
+    the database cannot be reached or migrated."""
+    if is_postgres(target):
+        from processing.server.pg import PgStorage
+
+        return PgStorage(str(target))
+    from processing.server.storage import Storage
+
+    return Storage(target, synchronous=synchronous)

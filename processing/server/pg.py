@@ -1,0 +1,385 @@
+"""The PostgreSQL engine of the server's storage (``--db postgresql://…``).
+
+Several server processes, on one machine or many, share one database with no coordination
+but the database itself:
+
+- Every write runs in a SERIALIZABLE transaction on a pooled connection (on the event loop's
+  thread, or a writer thread for a long replay batch: :meth:`PgStorage.run`). Two
+  transactions whose reads and writes could not have happened one after the other (two tills
+  spending one balance, two nodes storing one idempotency key) are not both committed:
+  PostgreSQL aborts one with a serialisation failure, and it is run again from the start
+  (:data:`RETRIES` times, after a short random pause), seeing what the other committed. No
+  lock is global, but two things are shared by most writes, so overlapping writes of different
+  nodes conflict on them and one runs again: the member-change counter row (below) and the
+  open holds the hold's expiry sweep reads. The write function must therefore be safe to run
+  again, which every domain write is (it reads the database, changes it, and keeps no state
+  outside it).
+- Throughput: a process runs its database steps one at a time on its event loop, and a sale
+  is about fifty statements, each a round trip to PostgreSQL; a process's rate is bounded by
+  those round trips, and more processes (``serve --workers``, more nodes) add rate (the
+  ``server_throughput_pg`` and ``scale_out`` benchmarks).
+- Idempotency keys: the key's lookup and its stored answer are in the handler's own
+  serialisable transaction, so of two nodes applying one key at once exactly one commits; the
+  other is retried and replays the stored answer (a unique violation on the key's row is
+  retried as the serialisation failure it is).
+- Sequences (``counters``, the member-delta cursor ``members.seq``): a value is taken with an
+  UPDATE of the counter's row, whose row lock is held until COMMIT; the next transaction
+  taking one waits for that COMMIT (then is retried). So values become visible in the order
+  they were taken: a delta reader that has seen seq N has seen every seq below N.
+- Caches: the program is looked up by its highest version on every request
+  (:meth:`ServerContext.program`); till keys are cached for 5 seconds (:mod:`auth`), so a key
+  revoked on one node is refused by every node within 5 seconds.
+- Every statement has a ``statement_timeout``; a database that cannot be reached or has an
+  unknown schema is one sentence (:class:`~processing.server.storage.StorageError`).
+
+The domain's SQL uses ``?`` placeholders (``?1``, ``?2`` for a value used twice) and a few
+SQLite spellings; :func:`translate` turns them into psycopg's, once per statement text.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.types.numeric import NumericLoader
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from processing.server.migrate import HEAD, MigrationError, upgrade
+from processing.server.storage import StorageError
+
+T = TypeVar("T")
+
+RETRIES = 40
+"""Times a write aborted by a serialisation failure is run again before it fails. Many:
+PostgreSQL's conflict detection is conservative (index pages, not rows), so under load two
+nodes' writes to different members can abort each other a few times running; a till would
+only resend the request, under the same key."""
+BACKOFF_MAX = 0.02
+"""The longest pause (seconds) before a retry: random, doubling from 1 ms up to this."""
+STATEMENT_TIMEOUT_MS = 10_000
+"""No statement runs longer (a stuck lock or a runaway query fails the request instead)."""
+POOL_SIZE = 10
+"""Connections per server process: the writer threads, plus reads on the event loop."""
+CONNECT_TIMEOUT_S = 5
+
+_RETRIED = (pg_errors.SerializationFailure, pg_errors.DeadlockDetected, pg_errors.UniqueViolation)
+
+# SQLite spellings the domain uses and PostgreSQL spells otherwise (exact text, no parsing).
+_SPELLINGS = (
+    ("group_concat(", "string_agg("),
+    ("char(31)", "chr(31)"),
+    ("MAX(0, ", "GREATEST(0, "),
+    # A held check's settlement, read out of its stored calculation (holds.stored_settlement).
+    ("json_extract(calculation, '$.pay_in_money')", "(calculation::jsonb ->> 'pay_in_money')"),
+    ("json_extract(calculation, '$.coupons')", "((calculation::jsonb -> 'coupons')::text)"),
+)
+_NUMBERED = re.compile(r"\?(\d+)")
+
+
+@lru_cache(maxsize=1024)
+def translate(sql: str) -> tuple[str, bool]:
+    """``sql`` with psycopg placeholders, and whether they are numbered (``?1`` → ``%(p1)s``,
+    values passed by name). ``%`` is doubled; nothing inside quotes is a placeholder."""
+    out: list[str] = []
+    numbered = False
+    quote = ""
+    i = 0
+    while i < len(sql):
+        ch = sql[i]
+        if quote:
+            if ch == quote:
+                quote = ""
+            out.append("%%" if ch == "%" else ch)
+        elif ch in "'\"":
+            quote = ch
+            out.append(ch)
+        elif ch == "?":
+            match = _NUMBERED.match(sql, i)
+            if match:
+                numbered = True
+                out.append(f"%(p{match.group(1)})s")
+                i = match.end()
+                continue
+            out.append("%s")
+        elif ch == "%":
+            out.append("%%")
+        else:
+            out.append(ch)
+        i += 1
+    text = "".join(out)
+    for sqlite, postgres in _SPELLINGS:
+        text = text.replace(sqlite, postgres)
+    return text, numbered
+
+
+def _params(parameters: Any, numbered: bool) -> Any:
+    if parameters is None:
+        values: list[Any] = []
+    elif isinstance(parameters, dict):
+        return parameters
+    else:
+        # SQLite stores a bool as 0/1 in an INTEGER column; PostgreSQL would refuse it.
+        values = [int(v) if isinstance(v, bool) else v for v in parameters]
+    if numbered:
+        return {f"p{n}": v for n, v in enumerate(values, start=1)}
+    return values
+
+
+class _IntegralNumeric(NumericLoader):
+    """SUM() of BIGINT columns is NUMERIC in PostgreSQL: load whole numbers as int, as SQLite
+    returns them (the schema stores no fractions: amounts are integer minor units)."""
+
+    def load(self, data: Any) -> Any:
+        value = super().load(data)
+        if isinstance(value, Decimal) and value == value.to_integral_value():
+            return int(value)
+        return value
+
+
+class _Rows:
+    """A cursor's rows read out, for a statement whose connection went back to the pool."""
+
+    def __init__(self, rows: list[Any], rowcount: int) -> None:
+        self._rows = rows
+        self.rowcount = rowcount
+
+    def fetchone(self) -> Any:
+        return self._rows.pop(0) if self._rows else None
+
+    def fetchall(self) -> list[Any]:
+        rows, self._rows = self._rows, []
+        return rows
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.fetchall())
+
+
+class PgDatabase:
+    """One pooled connection as the domain's :class:`~processing.server.engine.Database`."""
+
+    SKIP_LOCKED = " FOR UPDATE SKIP LOCKED"
+
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, parameters: Any = None) -> psycopg.Cursor[Any]:
+        text, numbered = translate(sql)
+        # psycopg prepares a statement on the server once it has run a few times on this
+        # connection: the hot path's statements are parsed and planned once per connection.
+        return self._conn.execute(text, _params(parameters, numbered))
+
+    def executemany(self, sql: str, parameters: Iterable[Sequence[Any]]) -> None:
+        text, numbered = translate(sql)
+        with self._conn.cursor() as cursor:
+            cursor.executemany(text, [_params(p, numbered) for p in parameters])
+
+    @property
+    def conn(self) -> PgDatabase:
+        # The domain opens savepoints and bulk inserts through ``db.conn``: the same thing here.
+        return self
+
+
+class _Autocommit:
+    """``Storage.db()`` for PostgreSQL: each statement on a pooled connection of its own."""
+
+    def __init__(self, pool: ConnectionPool) -> None:
+        self._pool = pool
+
+    def execute(self, sql: str, parameters: Any = None) -> _Rows:
+        text, numbered = translate(sql)
+        with self._pool.connection() as conn:
+            cursor = conn.execute(text, _params(parameters, numbered))
+            rows = cursor.fetchall() if cursor.description is not None else []
+            return _Rows(rows, cursor.rowcount)
+
+    @property
+    def conn(self) -> _Autocommit:
+        return self
+
+    def executemany(self, sql: str, parameters: Iterable[Sequence[Any]]) -> None:
+        text, numbered = translate(sql)
+        with self._pool.connection() as conn, conn.cursor() as cursor:
+            cursor.executemany(text, [_params(p, numbered) for p in parameters])
+
+
+def safe_target(dsn: str) -> str:
+    """The DSN as shown in messages: host, port and database, never the password."""
+    try:
+        parts = conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError:
+        return "the PostgreSQL database"
+    host = parts.get("host") or "localhost"
+    port = parts.get("port") or "5432"
+    return f"PostgreSQL {parts.get('dbname') or ''} at {host}:{port}".replace("  ", " ")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0].rstrip(".") if text else type(exc).__name__
+
+
+def configure(conn: psycopg.Connection[Any]) -> None:
+    """Set up a new connection: whole NUMERICs load as int, every statement has a timeout."""
+    conn.adapters.register_loader("numeric", _IntegralNumeric)
+    conn.execute(f"SET statement_timeout = {STATEMENT_TIMEOUT_MS}")
+
+
+class PgStorage:
+    """The server database on PostgreSQL: pooled connections, serialisable writes, retried."""
+
+    engine = "postgresql"
+    synchronous = "FULL"  # PostgreSQL's own durability (synchronous_commit) applies
+
+    def __init__(self, dsn: str, *, pool_size: int = POOL_SIZE) -> None:
+        self.location = dsn
+        self.target = safe_target(dsn)
+        try:
+            conninfo_to_dict(dsn)
+        except psycopg.ProgrammingError as exc:
+            raise StorageError(f"The database address is not valid: {_first_line(exc)}.") from None
+        self._migrate()
+        self._pool: ConnectionPool = ConnectionPool(
+            dsn,
+            min_size=1,
+            max_size=pool_size,
+            kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_S},
+            configure=configure,
+            open=False,
+            name="till-processing",
+        )
+        try:
+            self._pool.open(wait=True, timeout=CONNECT_TIMEOUT_S * 2)
+        except PoolTimeout:
+            raise StorageError(f"Cannot reach {self.target}.") from None
+        self._writers = ThreadPoolExecutor(max(1, pool_size - 2), thread_name_prefix="pg-writer")
+        self._autocommit = _Autocommit(self._pool)
+        self._closed = threading.Event()
+
+    def _migrate(self) -> None:
+        """Bring the schema to HEAD (cheap when it is there already)."""
+        try:
+            with psycopg.connect(self.location, connect_timeout=CONNECT_TIMEOUT_S) as conn:
+                current = _revision(conn)
+        except psycopg.OperationalError as exc:
+            raise StorageError(f"Cannot reach {self.target}: {_first_line(exc)}.") from None
+        if current == HEAD:
+            return
+        try:
+            from processing.server.migrate import check_known
+
+            check_known(current, self.target)
+            upgrade(_sqlalchemy_url(self.location))
+        except MigrationError as exc:
+            raise StorageError(str(exc)) from None
+        except Exception as exc:
+            raise StorageError(f"Cannot migrate {self.target}: {_first_line(exc)}.") from None
+
+    def db(self) -> _Autocommit:
+        return self._autocommit
+
+    @contextmanager
+    def _transaction(self, begin: str) -> Iterator[PgDatabase]:
+        with self._pool.connection() as conn:
+            conn.execute(begin)
+            try:
+                yield PgDatabase(conn)
+            except BaseException:
+                if not conn.closed:
+                    conn.execute("ROLLBACK")
+                raise
+            else:
+                conn.execute("COMMIT")
+
+    @contextmanager
+    def write(self) -> Iterator[PgDatabase]:
+        """A serialisable write transaction (not retried: for commands and tests)."""
+        with self._transaction("BEGIN ISOLATION LEVEL SERIALIZABLE") as db:
+            yield db
+
+    @contextmanager
+    def read(self) -> Iterator[PgDatabase]:
+        """A consistent read snapshot."""
+        with self._pool.connection() as conn:
+            conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            try:
+                yield PgDatabase(conn)
+            finally:
+                if not conn.closed:
+                    conn.execute("ROLLBACK")
+
+    def transact(self, fn: Callable[[PgDatabase], T]) -> T:
+        """Run ``fn(db)`` in a serialisable transaction, again from the start when PostgreSQL
+        aborts it for a conflict with a concurrent one."""
+        for attempt in range(RETRIES):
+            try:
+                with self._transaction("BEGIN ISOLATION LEVEL SERIALIZABLE") as db:
+                    return fn(db)
+            except _RETRIED:
+                if attempt == RETRIES - 1:
+                    raise
+                # Back off a random few milliseconds, more each time: the two sides of a
+                # conflict do not meet again at once.
+                time.sleep(random.uniform(0, min(BACKOFF_MAX, 0.001 * 2**attempt)))
+        raise AssertionError("unreachable")
+
+    def submit(self, fn: Callable[[PgDatabase], T]) -> Future[T]:
+        return self._writers.submit(self.transact, fn)
+
+    async def run(self, fn: Callable[[PgDatabase], T]) -> T:
+        """Run ``fn(db)`` in a serialisable transaction on the event loop's own thread.
+
+        Why not the writer threads: a transaction is a few dozen statements, and each gives up
+        the GIL while PostgreSQL answers and must win it back from the event loop thread, which
+        holds it for a whole request step at a time (up to the 5 ms switch interval) — the
+        same reason the SQLite engine writes on the loop (:meth:`GroupCommit.run
+        <processing.server.writes.GroupCommit.run>`). A node serves its requests one
+        database step at a time, as its reads already do; more concurrency comes from more
+        processes (``serve --workers``, more nodes), which PostgreSQL serves in parallel."""
+        return self.transact(fn)
+
+    def start_committer(self) -> None:
+        """Nothing to start: writes go to the writer pool."""
+
+    def health(self) -> str:
+        try:
+            with self._pool.connection(timeout=CONNECT_TIMEOUT_S) as conn:
+                current = _revision(conn)
+        except (psycopg.Error, PoolTimeout) as exc:
+            return f"Cannot reach {self.target}: {_first_line(exc)}."
+        if current != HEAD:
+            return f"{self.target} is at schema revision {current}; this server needs {HEAD}."
+        return "ok"
+
+    def close(self) -> None:
+        if self._closed.is_set():
+            return
+        self._closed.set()
+        self._writers.shutdown(wait=True)
+        self._pool.close()
+
+
+def _revision(conn: psycopg.Connection[Any]) -> str | None:
+    row = conn.execute("SELECT to_regclass('alembic_version') IS NOT NULL").fetchone()
+    if row is None or not row[0]:
+        return None
+    found = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+    return None if found is None else str(found[0])
+
+
+def _sqlalchemy_url(dsn: str) -> str:
+    """SQLAlchemy's name for the same database through psycopg 3."""
+    for scheme in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+        if dsn.startswith(scheme):
+            return "postgresql+psycopg://" + dsn[len(scheme) :]
+    return dsn
