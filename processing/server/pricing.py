@@ -163,7 +163,10 @@ def use_coupons(db: Database, member_id: str, unlocked: Sequence[str], check_id:
         if row is None:
             missing.append(key)
             continue
-        db.execute("UPDATE coupons SET used_check_id = ? WHERE id = ?", [check_id, row[0]])
+        db.execute(
+            "UPDATE coupons SET used_check_id = ? WHERE id = ? AND used_check_id IS NULL",
+            [check_id, row[0]],
+        )
     return missing
 
 
