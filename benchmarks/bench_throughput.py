@@ -345,13 +345,23 @@ def server_processes() -> list[int]:
     return servers + workers
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU seconds of ``pids`` so far (their own, not their children's)."""
+def cpu_seconds(pids: list[int], *, reaped_of: int | None = None) -> float:
+    """User + system CPU seconds of ``pids`` so far (their own, not their children's).
+
+    ``reaped_of``: that process's reaped children count too (cutime, cstime). A PostgreSQL
+    backend can end between listing and reading: it is skipped here, and its time shows up
+    in the postmaster's reaped children instead, so the total stays whole.
+    """
     total = 0
     for pid in pids:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
         total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+        if pid == reaped_of:
+            total += int(fields[13]) + int(fields[14])  # cutime, cstime (fields 16 and 17)
     return total / CLOCK_TICK
 
 
