@@ -23,6 +23,7 @@ from loyalty.receipt import (
 )
 from terminal.config import Settings
 from terminal.i18n import local
+from terminal.member_progress import expiring_left
 from terminal.views import ClaimView, MemberView, SaleDraft
 
 QUICK_AMOUNT_NAMES = {"ru": "Товары", "uk": "Товари", "kk": "Тауарлар", "en": "Goods"}
@@ -42,16 +43,19 @@ def sale_receipt(
     kind: str = "sale",
     frozen_until: datetime | None = None,
     claim: ClaimBlock | None = None,
+    progress: MemberView | None = None,
 ) -> Receipt:
     """The receipt of a committed sale (``kind`` "reprint" says so on paper).
 
     ``frozen_until`` is when the points earned on this check activate, as the server said.
     ``claim`` is the claim block of a check made without a customer (with its QR).
+    ``progress``: the member as the sale left them, for the tier line (default: as before it).
     """
     member = draft.member
     bonus = None
     if member is not None:
         before = member.available
+        tier_of = progress if progress is not None else member
         frozen = frozen_after(member, earned, frozen_until)
         bonus = BonusBlock(
             masked_phone=member.phone_masked,
@@ -65,7 +69,7 @@ def sale_receipt(
             frozen_until=local(frozen[1]).date() if frozen is not None else None,
             offer_teaser=member.offers[0] if member.offers else None,
             expiring=expiring_after(member, spent),
-            tier=TierProgress(member.tier_name, member.next_tier, member.to_next),
+            tier=TierProgress(tier_of.tier_name, tier_of.next_tier, tier_of.to_next),
         )
     language: ReceiptLanguage = settings.till.receipt_language
     return Receipt(
@@ -97,16 +101,7 @@ def expiring_after(member: MemberView, spent: Decimal) -> ExpiringSoon | None:
     lots; what the receipt prints is the first date with points left, never the state the
     customer had before paying with them.
     """
-    lots = list(member.expiring_lots)
-    if not lots and member.expiring_on is not None and member.expiring_total > 0:
-        lots = [(member.expiring_total, member.expiring_on)]
-    left = spent
-    remaining: list[tuple[Decimal, datetime]] = []
-    for points, expires_at in sorted(lots, key=lambda lot: lot[1]):
-        taken = min(points, max(left, Decimal(0)))
-        left -= taken
-        if points - taken > 0:
-            remaining.append((points - taken, expires_at))
+    remaining = expiring_left(member, spent)
     if not remaining:
         return None
     first = local(remaining[0][1]).date()

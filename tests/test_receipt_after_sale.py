@@ -97,3 +97,14 @@ def frozen_earn(services: TillServices, result: SaleResult) -> bool:
         row = db.execute("SELECT response FROM outbox WHERE id = ?", [result.check_id])
         response = row.fetchone()[0]
     return '"frozen_until":null' not in response.replace(" ", "")
+
+
+def test_the_tier_line_is_the_distance_left_after_the_sale(tmp_path: Path) -> None:
+    with server(tmp_path) as srv, till(tmp_path, srv.url, srv) as services:
+        anna = services.sales.identify(ANNA, scanned=False)
+        assert anna.to_next is not None and anna.to_next > Decimal(1000)
+        lines = printed(services, sell(services, anna, "100"))  # 900.00 paid in money
+        tier = line_with(lines, "To tier")
+        assert tier is not None, lines
+        left = anna.to_next - Decimal(900)
+        assert tier.split()[-2] == f"{left:,.2f}", (tier, left)  # en: 5,900.00 RUB

@@ -441,7 +441,9 @@ class SaleScreen(BridgedCheck):
         after = None
         if draft.member is not None:
             paid = preview.to_pay if preview is not None else draft.total
-            after = services.members.member_after_sale(draft.member, paid, result.balance_after)
+            after = services.members.member_after_sale(
+                draft.member, paid, result.balance_after, result.spent
+            )
         self.post_message(self.Committed(result, after))
 
     def on_sale_screen_manager_needed(self, message: ManagerNeeded) -> None:

@@ -80,10 +80,13 @@ class MemberService:
     # ------------------------------------------------------------------ panel figures
 
     def member_after_sale(
-        self, member: MemberView, paid: Decimal, balance_after: Decimal
+        self, member: MemberView, paid: Decimal, balance_after: Decimal, spent: Decimal
     ) -> MemberView:
-        """The panel's member once a sale is done: balance, tier and progress after it."""
-        return member_progress.after_sale(member, self.store.cached_program(), paid, balance_after)
+        """The panel's member once a sale is done: balance, expiring points, tier and progress
+        after it."""
+        return member_progress.after_sale(
+            member, self.store.cached_program(), paid, balance_after, spent
+        )
 
     # ------------------------------------------------------------------ registration
 

@@ -447,6 +447,11 @@ class SaleService:
         frozen_until: datetime | None = None,
         queue: bool = True,
     ) -> tuple[str, int | None]:
+        progress = None
+        if draft.member is not None:  # the tier line as the sale leaves it
+            progress = member_progress.after_sale(
+                draft.member, self.store.cached_program(), draft.total - spent, after, spent
+            )
         receipt = receipts.sale_receipt(
             self.settings,
             draft,
@@ -457,6 +462,7 @@ class SaleService:
             frozen_until=frozen_until,
             cashier=self.session.cashier,
             issued_at=self.clock(),
+            progress=progress,
         )
         if not queue:
             return self.printer.text(receipt), None
