@@ -34,6 +34,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from processing import wire
 from processing.errors import ErrorCode
+from processing.server.coalesce import CoalescingTransport
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
 """A request body's limit: a batch of 100 offline checks of ~250 lines each fits."""
@@ -186,6 +187,12 @@ class BoundedHttpTools(HttpToolsProtocol):
         self._head_size = 0  # the request line and headers parsed so far
         self._head_refused = False
         self._read_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        # Every later use of the transport (the request cycles included) writes an answer's
+        # head and body in one send (processing.server.coalesce).
+        self.transport = CoalescingTransport(transport, self.loop)  # type: ignore[assignment]
 
     def data_received(self, data: bytes) -> None:
         if not self._in_request:
