@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from decimal import Decimal
@@ -12,7 +13,7 @@ import pytest
 from processing import wire
 from processing.client import ProcessingClient
 from processing.errors import Rejected
-from processing.server import ledger
+from processing.server import idempotency, ledger
 from processing.server.testing import ManualClock, RunningServer
 
 ANNA = "100001"  # 1500 active points, base tier 3 %
@@ -83,6 +84,39 @@ def test_same_key_with_another_body_is_409(client: ProcessingClient) -> None:
     with pytest.raises(Rejected) as caught:
         client.hold(hold_request(second, other.fingerprint), idempotency_key="reused-key")
     assert caught.value.code == "idempotency_conflict" and caught.value.status == 409
+
+
+def test_a_hold_stored_under_the_parsed_body_digest_is_still_its_keys_answer(
+    client: ProcessingClient, server: RunningServer
+) -> None:
+    """A hold's key is digested from the bytes sent; one stored by a server that digested the
+    parsed body (before the upgrade) must still answer the retry, not refuse it. The body is
+    sent with its fields in another order than the model's, so the two digests differ."""
+    req = check(ANNA, spend="100")
+    calc = client.calculate(req)
+    hold = hold_request(req, calc.fingerprint)
+    fields = hold.model_dump(mode="json")
+    raw = json.dumps(dict(reversed(list(fields.items())))).encode()
+    route = f"/v1/checks/{req.check_id}/hold"
+    headers = {
+        "Authorization": f"Bearer {server.api_key}",
+        "Idempotency-Key": "k-upgraded",
+        "Content-Type": "application/json",
+    }
+    first = httpx.post(f"{server.url}{route}", content=raw, headers=headers)
+    assert first.status_code == 200, first.text
+    parsed = wire.HoldBody.model_validate(fields).model_dump_json().encode()
+    assert idempotency.body_hash(route, parsed) != idempotency.body_hash(route, raw)
+    with server.ctx.storage.write() as db:
+        db.execute(
+            "UPDATE idempotency SET body_hash = ? WHERE key = 'k-upgraded'",
+            [idempotency.body_hash(route, parsed)],
+        )
+    again = httpx.post(f"{server.url}{route}", content=raw, headers=headers)
+    assert (again.status_code, again.content) == (200, first.content)
+    other = json.dumps({**fields, "requested_spend": "50.00"}).encode()
+    refused = httpx.post(f"{server.url}{route}", content=other, headers=headers)
+    assert refused.status_code == 409 and refused.json()["code"] == "idempotency_conflict"
 
 
 def test_missing_idempotency_key_is_refused(server: RunningServer) -> None:

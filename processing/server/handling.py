@@ -103,6 +103,7 @@ async def idempotent_write(
     now: int | None = None,
     refusal_is_final: bool = True,
     not_yet: frozenset[ErrorCode] = frozenset(),
+    raw: bytes | None = None,
 ) -> Response:
     """Run ``handler(db, now)`` once per (till, key); replays get the first answer back.
 
@@ -115,15 +116,33 @@ async def idempotent_write(
     same body again; the same key with a corrected body is handled afresh
     (:func:`idempotency.lookup`). ``not_yet``: refusals that changed nothing and only say
     "not yet" (a return whose check has not reached the server): not stored either, so the
-    same request under the same key is judged afresh later.
+    same request under the same key is judged afresh later. ``raw``: the request's bytes as
+    sent; the key's digest is then taken from them (a retry repeats its request byte for byte,
+    as the till's client does), not from ``body`` serialised again, which costs a whole dump
+    of the request; an answer stored under a digest of ``body`` (by a server before this one)
+    is still found.
     """
     route = request.url.path
-    digest = idempotency.body_hash(route, b"" if body is None else body.model_dump_json().encode())
+
+    def parsed_digest() -> str:
+        return idempotency.body_hash(
+            route, b"" if body is None else body.model_dump_json().encode()
+        )
+
+    digest = parsed_digest() if raw is None else idempotency.body_hash(route, raw)
 
     def apply(db: Database) -> idempotency.StoredAnswer:
-        stored = idempotency.lookup(
-            db, caller.pk, key, route, digest, refusal_is_final=refusal_is_final
-        )
+        try:
+            stored = idempotency.lookup(
+                db, caller.pk, key, route, digest, refusal_is_final=refusal_is_final
+            )
+        except ApiError as error:
+            if raw is None or error.code != ErrorCode.IDEMPOTENCY_CONFLICT:
+                raise
+            # Stored by a server that digested the parsed body: the same request matches it.
+            stored = idempotency.lookup(
+                db, caller.pk, key, route, parsed_digest(), refusal_is_final=refusal_is_final
+            )
         if stored is not None:
             return stored
         at = ctx.now() if now is None else now

@@ -92,6 +92,7 @@ async def hold(
         handle,
         now=None if prepared is None else prepared.now,
         refusal_is_final=False,
+        raw=await request.body(),
     )
 
 
