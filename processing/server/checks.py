@@ -9,6 +9,8 @@ transaction (BEGIN IMMEDIATE).
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from datetime import UTC, datetime, tzinfo
 
 from loyalty.program import Program
@@ -25,6 +27,53 @@ DAY = 86400
 
 NOT_FOUND = "No check of this till has this id."
 """The refusal of a check id that does not exist or is another till's (the same words)."""
+
+
+_LINE_FIELDS = (
+    "sku",
+    "barcode",
+    "name",
+    "category",
+    "price",
+    "quantity",
+    "amount",
+    "discounted",
+    "payable_with_points",
+)
+"""``wire.Line``'s fields in order: :func:`lines_json` writes each (a test keeps them equal)."""
+
+
+def lines_json(lines: Sequence[wire.Line]) -> str:
+    """The stored form of a check's lines: exactly ``json.dumps`` of each line's
+    ``model_dump(mode="json")`` (``payable_with_points`` left out when true), built here field
+    by field because the model's serialiser took ~80 us for 20 lines on every hold."""
+    return json.dumps(
+        [
+            {
+                "sku": line.sku,
+                "barcode": line.barcode,
+                "name": line.name,
+                "category": line.category,
+                "price": format(line.price, "f"),
+                "quantity": format(line.quantity, "f"),
+                "amount": format(line.amount, "f"),
+                "discounted": line.discounted,
+            }
+            if line.payable_with_points
+            else {
+                "sku": line.sku,
+                "barcode": line.barcode,
+                "name": line.name,
+                "category": line.category,
+                "price": format(line.price, "f"),
+                "quantity": format(line.quantity, "f"),
+                "amount": format(line.amount, "f"),
+                "discounted": line.discounted,
+                "payable_with_points": False,
+            }
+            for line in lines
+        ]
+    )
 
 
 def as_datetime(seconds: int) -> datetime:

@@ -30,7 +30,6 @@ unknown_member, member_blocked, return_exceeds_check.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
 from decimal import Decimal
@@ -127,10 +126,6 @@ def by_check(db: Database, check_id: str) -> ClaimRow | None:
     return None if r is None else _row(r)
 
 
-def _lines_json(lines: Sequence[wire.Line]) -> str:
-    return json.dumps([line.model_dump(mode="json") for line in lines])
-
-
 def _date(seconds: int, zone: tzinfo) -> str:
     return f"{zones.local_time(seconds, zone):%d.%m.%Y}"
 
@@ -193,7 +188,7 @@ def create(
             raise ApiError(
                 ErrorCode.CLAIM_CODE_TAKEN, "This claim code already belongs to another check."
             )
-        if row.lines != _lines_json(request.lines):
+        if row.lines != checks.lines_json(request.lines):
             raise ApiError(
                 ErrorCode.CHECK_EXISTS,
                 "This check id is already registered as a claim with other lines.",
@@ -215,7 +210,7 @@ def create(
             request.check_id,
             store_id,
             till_id,
-            _lines_json(request.lines),
+            checks.lines_json(request.lines),
             json.dumps(calc.to_dict()),
             to_minor(calc.earn_total),
             made_at,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, tzinfo
 from decimal import Decimal
@@ -244,13 +244,9 @@ def prepare_hold(
         calc,
         fresh,
         refusal,
-        _lines_json(request.lines),
+        checks.lines_json(request.lines),
         json.dumps(fresh.detail),  # the core's record, already made for the answer
     )
-
-
-def _lines_json(lines: Sequence[wire.Line]) -> str:
-    return json.dumps([line.model_dump(mode="json") for line in lines])
 
 
 def _decide(
@@ -334,7 +330,7 @@ def hold(
         calc = pricing.run(program, lines, view, request.requested_spend, coupons, now, caller.zone)
         fresh = pricing.to_wire(request.check_id, calc)
         _decide(request, member, calc, fresh)
-        lines_json, calc_json = _lines_json(request.lines), json.dumps(fresh.detail)
+        lines_json, calc_json = checks.lines_json(request.lines), json.dumps(fresh.detail)
     spend = to_minor(calc.spend_applied)
     if calc.code_required and spend > 0:
         if request.spend_code_id is None or request.spend_code is None:
