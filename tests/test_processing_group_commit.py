@@ -8,9 +8,71 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 from sqlite_utils import Database
 
 from processing.server.storage import Storage
+from processing.server.testing import RunningServer
+
+
+def _commit_threads(storage: Storage, writes: int) -> tuple[int, list[int]]:
+    """Run ``writes`` concurrent writes through ``storage.run``; the loop's thread and the
+    threads each COMMIT ran on."""
+    commits: list[int] = []
+    loop_thread: list[int] = []
+    traced: set[int] = set()
+
+    def put(value: str) -> Callable[[Database], str]:
+        def fn(db: Database) -> str:
+            if id(db.conn) not in traced:
+                traced.add(id(db.conn))
+                db.conn.set_trace_callback(
+                    lambda sql: commits.append(threading.get_ident()) if sql == "COMMIT" else None
+                )
+            db.execute("INSERT INTO settings (key, value) VALUES (?, ?)", [value, value])
+            return value
+
+        return fn
+
+    async def main() -> list[str]:
+        loop_thread.append(threading.get_ident())
+        return list(await asyncio.gather(*(storage.run(put(f"w{i}")) for i in range(writes))))
+
+    assert asyncio.run(main()) == [f"w{i}" for i in range(writes)]
+    return loop_thread[0], commits
+
+
+def test_with_nothing_else_to_serve_the_commit_is_made_on_the_loop(tmp_path: Path) -> None:
+    """The hand-off to the locker thread costs more CPU than the write; with no other request
+    in flight nobody waits for the loop, so the COMMIT is made there."""
+    storage = Storage(tmp_path / "p.db")
+    groups: list[int] = []
+
+    def nobody_else(group: int) -> bool:
+        groups.append(group)
+        return False
+
+    storage.set_others_waiting(nobody_else)
+    try:
+        loop_thread, commits = _commit_threads(storage, 3)
+        assert commits and set(commits) == {loop_thread}
+        assert sum(groups) == 3  # asked once per group, with the group's size
+        with storage.read() as db:
+            assert (
+                db.execute("SELECT COUNT(*) FROM settings WHERE key LIKE 'w%'").fetchone()[0] == 3
+            )
+    finally:
+        storage.close()
+
+
+def test_with_other_requests_in_flight_the_commit_goes_to_the_locker(tmp_path: Path) -> None:
+    storage = Storage(tmp_path / "p.db")
+    storage.set_others_waiting(lambda group: True)
+    try:
+        loop_thread, commits = _commit_threads(storage, 3)
+        assert commits and loop_thread not in commits
+    finally:
+        storage.close()
 
 
 def test_commit_runs_off_the_event_loop_and_answers_after_it(tmp_path: Path) -> None:
@@ -47,3 +109,20 @@ def test_commit_runs_off_the_event_loop_and_answers_after_it(tmp_path: Path) -> 
         assert loop_thread[0] not in commits  # … and never on the event loop's thread
     finally:
         storage.close()
+
+
+def test_the_server_counts_its_requests_in_flight_back_to_zero(server: RunningServer) -> None:
+    """Refused, invalid and good requests alike leave the count as they found it (a count
+    left high would send every COMMIT to the locker, one left low would block the loop)."""
+    auth = {"Authorization": f"Bearer {server.api_key}"}
+    with httpx.Client(base_url=server.url) as client:
+        assert client.post("/v1/identify", json={}).status_code == 401
+        assert client.post("/v1/identify", json={"kind": "x"}, headers=auth).status_code == 422
+        found = client.post(
+            "/v1/identify",
+            json={"kind": "auto", "value": "+79161234567", "entry": "typed"},
+            headers=auth,
+        )
+        assert found.status_code == 200
+        assert client.get("/v1/health").status_code == 200
+    assert server.ctx.in_flight == 0

@@ -29,6 +29,7 @@ from processing.server.limits import BodyLimit
 from processing.server.ops import api as operator_api
 from processing.server.ops.operators import OperatorKeys
 from processing.server.problems import ApiError
+from processing.server.storage import Storage
 
 log = logging.getLogger("processing.server")
 
@@ -49,6 +50,13 @@ class TillAuth:
         self.operators = OperatorKeys()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.ctx.in_flight += 1
+        try:
+            await self._serve(scope, receive, send)
+        finally:
+            self.ctx.in_flight -= 1
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in _OPEN_PATHS:
             await self.app(scope, receive, send)
             return
@@ -165,6 +173,9 @@ def create_app(ctx: ServerContext) -> FastAPI:
         body = {"code": "internal", "message": "The server failed; try again.", "details": {}}
         return Response(json.dumps(body), status_code=500, media_type=JSON)
 
+    if isinstance(ctx.storage, Storage):
+        # A COMMIT is made on the loop's own thread when no other request is in flight.
+        ctx.storage.set_others_waiting(lambda group: ctx.in_flight > group)
     app.add_middleware(TillAuth, ctx=ctx)
     app.add_middleware(BodyLimit)  # outermost: before the key is even looked at
     return app

@@ -49,6 +49,8 @@ class ServerContext:
     """The timezone of a store without one in the ``stores`` table."""
     previews: Previews = field(default_factory=Previews)
     """The calculations answered lately, for the holds that follow them."""
+    in_flight: int = 0
+    """Requests this process is serving right now (counted on its event loop's thread)."""
     _programs: dict[int, Program] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 

@@ -124,6 +124,12 @@ class Storage:
         :meth:`GroupCommit.submit <processing.server.writes.GroupCommit.submit>`)."""
         return self._group.submit(fn)
 
+    def set_others_waiting(self, probe: Callable[[int], bool]) -> None:
+        """Tell the group commit whether the loop has requests besides a group's own (``probe(
+        writes in the group)``): when it has none, the group's COMMIT is made on the loop's
+        thread (see :meth:`GroupCommit._run_inline`)."""
+        self._group.others_waiting = probe
+
     def start_committer(self) -> None:
         """Start the committer thread with its connection open (idempotent; :meth:`submit`
         starts it too, a server starts it before it listens)."""
