@@ -3,7 +3,6 @@ request, capped by the program's rules and the balance; the rest is a conflict, 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -13,14 +12,13 @@ from processing.client import ProcessingClient
 from processing.errors import Rejected
 from processing.server import ledger
 from processing.server.testing import ManualClock, RunningServer
-
-ANNA, ANNA_PHONE = "100001", "+79161234567"  # 1500 active points, base tier 3 %
-IVAN = "100002"  # 2500 active points, silver 5 %
+from tests.support.holds import ANNA, IVAN
+from tests.support.settling import available, lifetime_spend, offline_check, quiet_clock
 
 
 @pytest.fixture
 def clock() -> ManualClock:
-    return ManualClock(datetime(2026, 6, 15, 10, 0, tzinfo=UTC))  # no promotion runs
+    return quiet_clock()
 
 
 def _line(amount: str, category: str = "dairy") -> wire.Line:
@@ -33,24 +31,20 @@ def _line(amount: str, category: str = "dairy") -> wire.Line:
     )
 
 
-def _offline(
-    check_id: str, member: str, spent: str, *lines: wire.Line, clock: ManualClock, **extra: object
-) -> wire.OfflineCheck:
-    return wire.OfflineCheck(
-        check_id=check_id,
-        member_id=member,
-        lines=list(lines),
-        spent_offline=Decimal(spent),
-        made_at=clock(),
-        **extra,  # type: ignore[arg-type]
+def _replay(
+    client: ProcessingClient,
+    clock: ManualClock,
+    check_id: str,
+    member: str,
+    spent: str,
+    line: wire.Line,
+    **extra: object,
+) -> wire.CheckResult:
+    """The till's offline check of one ``line``, ``spent`` points taken, replayed now."""
+    return client.replay_offline(
+        offline_check(check_id, member, [line], clock(), spent, **extra),
+        idempotency_key=f"k-{check_id}",
     )
-
-
-def _state(server: RunningServer, member: str) -> tuple[int, int]:
-    """(available points, lifetime spend), in hundredths."""
-    with server.ctx.storage.read() as db:
-        lifetime = db.execute("SELECT lifetime_spend FROM members WHERE id = ?", [member])
-        return ledger.available(db, member, server.ctx.now()), int(lifetime.fetchone()[0])
 
 
 def _conflicts(server: RunningServer) -> list[tuple[str, str]]:
@@ -62,16 +56,14 @@ def test_replay_spends_no_more_than_the_share_of_the_check_allows(
     client: ProcessingClient, server: RunningServer, clock: ManualClock
 ) -> None:
     # The issue's repro: one 10.00 line and 500.00 spent offline answered 200 and debited 500.
-    points, lifetime = _state(server, ANNA)
-    result = client.replay_offline(
-        _offline("inflated", ANNA, "500.00", _line("10.00"), clock=clock), idempotency_key="k1"
-    )
+    points, lifetime = available(server, ANNA), lifetime_spend(server, ANNA)
+    result = _replay(client, clock, "inflated", ANNA, "500.00", _line("10.00"))
     # 30 % of 10.00 is 3.00 (whole points): that much is the program's; the rest a conflict.
     assert result.spent == Decimal("3.00")
     assert result.conflict == "offline_spend_shortfall"
     assert result.shortfall == Decimal("497.00")
     assert result.earned == Decimal("0.00")  # nothing was paid in money
-    after, lifetime_after = _state(server, ANNA)
+    after, lifetime_after = available(server, ANNA), lifetime_spend(server, ANNA)
     assert points - after == 3_00
     assert lifetime_after >= lifetime  # spending points never lowers the tier's base
     assert _conflicts(server) == [("inflated", "offline_spend_shortfall")]
@@ -82,57 +74,47 @@ def test_replay_spends_no_more_than_the_share_of_the_check_allows(
 def test_replay_spends_nothing_on_an_excluded_category(
     client: ProcessingClient, server: RunningServer, clock: ManualClock
 ) -> None:
-    points, _ = _state(server, ANNA)
-    result = client.replay_offline(
-        _offline("smokes", ANNA, "50.00", _line("189.00", "tobacco"), clock=clock),
-        idempotency_key="k1",
-    )
+    points = available(server, ANNA)
+    result = _replay(client, clock, "smokes", ANNA, "50.00", _line("189.00", "tobacco"))
     assert (result.spent, result.shortfall) == (Decimal("0.00"), Decimal("50.00"))
     assert result.conflict == "offline_spend_shortfall"
-    assert _state(server, ANNA)[0] == points
+    assert available(server, ANNA) == points
 
 
 def test_replay_within_the_rules_spends_and_earns_as_online(
     client: ProcessingClient, server: RunningServer, clock: ManualClock
 ) -> None:
-    _, lifetime = _state(server, ANNA)
-    result = client.replay_offline(
-        _offline("fair", ANNA, "300.00", _line("1000.00"), clock=clock), idempotency_key="k1"
-    )
+    lifetime = lifetime_spend(server, ANNA)
+    result = _replay(client, clock, "fair", ANNA, "300.00", _line("1000.00"))
     assert (result.spent, result.conflict, result.shortfall) == (
         Decimal("300.00"),
         None,
         Decimal("0.00"),
     )
     assert result.earned == Decimal("21.00")  # 3 % of the 700.00 paid in money
-    assert _state(server, ANNA)[1] == lifetime + 700_00
+    assert lifetime_spend(server, ANNA) == lifetime + 700_00
     assert _conflicts(server) == []
 
 
 def test_replay_of_fractional_points_spends_whole_points_only(
     client: ProcessingClient, server: RunningServer, clock: ManualClock
 ) -> None:
-    result = client.replay_offline(
-        _offline("cents", ANNA, "10.50", _line("1000.00"), clock=clock), idempotency_key="k1"
-    )
+    result = _replay(client, clock, "cents", ANNA, "10.50", _line("1000.00"))
     assert (result.spent, result.shortfall) == (Decimal("10.00"), Decimal("0.50"))
 
 
 def test_replay_above_the_code_threshold_needs_a_manager_override(
     client: ProcessingClient, server: RunningServer, clock: ManualClock
 ) -> None:
-    points, _ = _state(server, IVAN)
-    bare = client.replay_offline(
-        _offline("big-1", IVAN, "600.00", _line("3000.00"), clock=clock), idempotency_key="k1"
-    )
+    points = available(server, IVAN)
+    bare = _replay(client, clock, "big-1", IVAN, "600.00", _line("3000.00"))
     # No code could be asked offline and no manager vouched for it: nothing is debited.
     assert (bare.spent, bare.shortfall) == (Decimal("0.00"), Decimal("600.00"))
     assert bare.conflict == "offline_spend_shortfall"
-    assert _state(server, IVAN)[0] == points + 0  # the earn is frozen
+    assert available(server, IVAN) == points + 0  # the earn is frozen
     override = wire.ManagerOverride(cashier_id="m-7", reason="customer known, phone dead")
-    vouched = client.replay_offline(
-        _offline("big-2", IVAN, "600.00", _line("3000.00"), clock=clock, manager_override=override),
-        idempotency_key="k2",
+    vouched = _replay(
+        client, clock, "big-2", IVAN, "600.00", _line("3000.00"), manager_override=override
     )
     assert (vouched.spent, vouched.conflict) == (Decimal("600.00"), None)
     with server.ctx.storage.read() as db:
@@ -145,32 +127,25 @@ def test_replay_for_an_earn_only_member_spends_nothing(
 ) -> None:
     with server.ctx.storage.write() as db:
         db.execute("UPDATE members SET state = 'earn_only' WHERE id = ?", [ANNA])
-    result = client.replay_offline(
-        _offline("earn-only", ANNA, "100.00", _line("1000.00"), clock=clock),
-        idempotency_key="k1",
-    )
+    result = _replay(client, clock, "earn-only", ANNA, "100.00", _line("1000.00"))
     assert (result.spent, result.shortfall) == (Decimal("0.00"), Decimal("100.00"))
 
 
 def test_replay_for_an_unknown_member_is_404(client: ProcessingClient, clock: ManualClock) -> None:
     with pytest.raises(Rejected) as caught:
-        client.replay_offline(
-            _offline("nobody", "999999", "0", _line("10.00"), clock=clock), idempotency_key="k1"
-        )
+        _replay(client, clock, "nobody", "999999", "0", _line("10.00"))
     assert (caught.value.code, caught.value.status) == ("unknown_member", 404)
 
 
 def test_replay_beyond_the_share_earns_only_on_the_money_paid(
     client: ProcessingClient, server: RunningServer, clock: ManualClock
 ) -> None:
-    points, lifetime = _state(server, ANNA)
-    result = client.replay_offline(
-        _offline("over", ANNA, "500.00", _line("1000.00"), clock=clock), idempotency_key="k1"
-    )
+    points, lifetime = available(server, ANNA), lifetime_spend(server, ANNA)
+    result = _replay(client, clock, "over", ANNA, "500.00", _line("1000.00"))
     # 30 % of 1000.00 may be paid with points; the till took 500, so 500.00 came in money.
     assert (result.spent, result.shortfall) == (Decimal("300.00"), Decimal("200.00"))
     assert result.earned == Decimal("15.00")  # 3 % of the 500.00 paid in money
-    after, lifetime_after = _state(server, ANNA)
+    after, lifetime_after = available(server, ANNA), lifetime_spend(server, ANNA)
     assert (points - after, lifetime_after - lifetime) == (300_00, 500_00)
     with server.ctx.storage.read() as db:
         (details,) = db.execute("SELECT details FROM conflicts WHERE check_id = 'over'").fetchone()

@@ -5,7 +5,6 @@ be retried with the corrected body."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -13,55 +12,39 @@ import pytest
 from processing import wire
 from processing.client import ProcessingClient
 from processing.errors import Rejected
-from processing.server import ledger
 from processing.server.testing import ManualClock, RunningServer
-from tests.support.holds import TARAS, check_request, hold_check, milk_line
+from tests.support.holds import (
+    ANNA,
+    IVAN,
+    IVAN_PHONE,
+    TARAS,
+    check_request,
+    held_check,
+    hold_check,
+    milk_line,
+)
+from tests.support.settling import (
+    assert_settled_once,
+    available,
+    conflict_kinds,
+    expire_holds,
+    offline_check,
+    quiet_clock,
+)
 
-ANNA, ANNA_PHONE = "100001", "+79161234567"  # 1500 active points, base tier 3 %
-IVAN, IVAN_PHONE = "100002", "+79161234568"  # 2500 active points
 DAY = 86400
 
 
 @pytest.fixture
 def clock() -> ManualClock:
-    return ManualClock(datetime(2026, 6, 15, 10, 0, tzinfo=UTC))  # no promotion runs
-
-
-def _available(server: RunningServer, member: str) -> int:
-    with server.ctx.storage.read() as db:
-        return ledger.available(db, member, server.ctx.now())
-
-
-def _settled_once(server: RunningServer, check_id: str) -> None:
-    """One applied check, one earn, nothing held, the ledger sound."""
-    with server.ctx.storage.read() as db:
-        status = db.execute("SELECT status FROM checks WHERE id = ?", [check_id]).fetchone()
-        assert status is not None and status[0] in ("confirmed", "applied_offline")
-        earns = db.execute(
-            "SELECT count(*) FROM movements WHERE check_id = ? AND kind = 'earn'", [check_id]
-        ).fetchone()[0]
-        assert earns <= 1
-        held = db.execute(
-            "SELECT COALESCE(SUM(points), 0) FROM movements WHERE check_id = ?"
-            " AND kind IN ('hold', 'release')",
-            [check_id],
-        ).fetchone()[0]
-        assert held == 0  # every reservation released
-        assert ledger.audit(db) == []
-
-
-def _conflicts(server: RunningServer, check_id: str) -> list[str]:
-    with server.ctx.storage.read() as db:
-        rows = db.execute("SELECT kind FROM conflicts WHERE check_id = ?", [check_id])
-        return [str(r[0]) for r in rows]
+    return quiet_clock()
 
 
 def test_a_confirm_after_the_hold_expired_settles_the_sale(
     client: ProcessingClient, server: RunningServer, clock: ManualClock
 ) -> None:
-    req = check_request(ANNA, "200")
-    hold_check(client, req)
-    clock.advance(server.ctx.hold_ttl + 60)
+    req = held_check(client, ANNA, "200")
+    expire_holds(server, clock)
     result = client.confirm(req.check_id, idempotency_key="late")
     assert (result.status, result.spent, result.conflict) == (
         "confirmed",
@@ -69,22 +52,20 @@ def test_a_confirm_after_the_hold_expired_settles_the_sale(
         None,
     )
     assert result.earned == Decimal("24.00")
-    assert _available(server, ANNA) == 1300_00
+    assert available(server, ANNA) == 1300_00
     # The same key again: the very same answer, nothing applied twice.
     assert client.confirm(req.check_id, idempotency_key="late") == result
     assert client.confirm(req.check_id, idempotency_key="late-2") == result
-    _settled_once(server, req.check_id)
+    assert_settled_once(server, req.check_id)
 
 
 def test_a_late_confirm_whose_points_went_meanwhile_records_the_shortfall(
     client: ProcessingClient, server: RunningServer, clock: ManualClock
 ) -> None:
-    req = check_request(TARAS, "300")
-    hold_check(client, req)
-    clock.advance(server.ctx.hold_ttl + 60)
+    req = held_check(client, TARAS, "300")
+    expire_holds(server, clock)
     # The hold released itself; another sale spent 300 of Taras's 400 points.
-    other = check_request(TARAS, "300")
-    hold_check(client, other)
+    other = held_check(client, TARAS, "300")
     client.confirm(other.check_id, idempotency_key="other")
     result = client.confirm(req.check_id, idempotency_key="late")
     assert (result.status, result.spent, result.shortfall) == (
@@ -93,20 +74,19 @@ def test_a_late_confirm_whose_points_went_meanwhile_records_the_shortfall(
         Decimal("200.00"),
     )
     assert result.conflict == "confirm_spend_shortfall"
-    assert _conflicts(server, req.check_id) == ["confirm_spend_shortfall"]
-    assert _available(server, TARAS) == 0
-    _settled_once(server, req.check_id)
+    assert conflict_kinds(server, req.check_id) == ["confirm_spend_shortfall"]
+    assert available(server, TARAS) == 0
+    assert_settled_once(server, req.check_id)
 
 
 def test_a_confirm_after_a_return_took_held_points_settles_with_a_shortfall(
     client: ProcessingClient, server: RunningServer, clock: ManualClock
 ) -> None:
     # Taras earns 30 on a first sale; two weeks later they are active (430 in all).
-    first = check_request(TARAS, "0")
-    hold_check(client, first)
+    first = held_check(client, TARAS, "0")
     client.confirm(first.check_id, idempotency_key="first")
     clock.advance(15 * DAY)
-    assert _available(server, TARAS) == 430_00
+    assert available(server, TARAS) == 430_00
     # A hold reserves all 430; then the first sale is returned and its 30 points go back.
     second = check_request(TARAS, "430", amount="2000.00")
     assert hold_check(client, second).points_held == Decimal("430.00")
@@ -124,33 +104,26 @@ def test_a_confirm_after_a_return_took_held_points_settles_with_a_shortfall(
         Decimal("30.00"),
         "confirm_spend_shortfall",
     )
-    _settled_once(server, second.check_id)
+    assert_settled_once(server, second.check_id)
 
 
 def test_a_lost_hold_answer_then_an_offline_commit_settles_the_check_once(
     client: ProcessingClient, server: RunningServer, clock: ManualClock
 ) -> None:
-    req = check_request(ANNA, "200")
-    hold_check(client, req)  # applied, but the till never heard the answer
-    offline = wire.OfflineCheck(
-        check_id=req.check_id,
-        member_id=ANNA,
-        lines=req.lines,
-        spent_offline=Decimal("200"),
-        made_at=clock(),
-    )
+    req = held_check(client, ANNA, "200")  # applied, but the till never heard the answer
+    offline = offline_check(req.check_id, ANNA, req.lines, clock(), "200")
     result = client.replay_offline(offline, idempotency_key=f"off-{req.check_id}")
     assert (result.status, result.spent, result.conflict) == (
         "applied_offline",
         Decimal("200.00"),
         None,
     )
-    assert _available(server, ANNA) == 1300_00  # spent once, the hold released
+    assert available(server, ANNA) == 1300_00  # spent once, the hold released
     assert client.replay_offline(offline, idempotency_key=f"off-{req.check_id}") == result
     # A confirm arriving after (the till's queue) answers the applied check, changes nothing.
     assert client.confirm(req.check_id, idempotency_key="late-confirm") == result
-    assert _available(server, ANNA) == 1300_00
-    _settled_once(server, req.check_id)
+    assert available(server, ANNA) == 1300_00
+    assert_settled_once(server, req.check_id)
 
 
 def test_an_offline_commit_after_the_hold_expired_or_was_cancelled_settles(
@@ -160,33 +133,24 @@ def test_an_offline_commit_after_the_hold_expired_or_was_cancelled_settles(
     hold_check(client, expired)
     hold_check(client, cancelled)
     client.cancel(cancelled.check_id, idempotency_key="void")
-    clock.advance(server.ctx.hold_ttl + 60)
+    expire_holds(server, clock)
     for req in (expired, cancelled):
         result = client.replay_offline(
-            wire.OfflineCheck(
-                check_id=req.check_id,
-                member_id=ANNA,
-                lines=req.lines,
-                spent_offline=Decimal("100"),
-                made_at=clock(),
-            ),
+            offline_check(req.check_id, ANNA, req.lines, clock(), "100"),
             idempotency_key=f"off-{req.check_id}",
         )
         assert (result.status, result.spent) == ("applied_offline", Decimal("100.00"))
-        _settled_once(server, req.check_id)
-    assert _available(server, ANNA) == 1300_00
+        assert_settled_once(server, req.check_id)
+    assert available(server, ANNA) == 1300_00
 
 
 def test_an_offline_commit_of_a_held_check_for_another_member_is_refused(
     client: ProcessingClient, clock: ManualClock
 ) -> None:
-    req = check_request(ANNA, "100")
-    hold_check(client, req)
+    req = held_check(client, ANNA, "100")
     with pytest.raises(Rejected) as caught:
         client.replay_offline(
-            wire.OfflineCheck(
-                check_id=req.check_id, member_id=IVAN, lines=req.lines, made_at=clock()
-            ),
+            offline_check(req.check_id, IVAN, req.lines, clock()),
             idempotency_key="other-member",
         )
     assert caught.value.code == "check_exists"
@@ -274,8 +238,7 @@ def test_a_hold_refused_for_a_wrong_code_can_be_retried_with_the_right_one(
 def test_a_lost_hold_answer_then_a_new_hold_replaces_it_and_settles_once(
     client: ProcessingClient, server: RunningServer
 ) -> None:
-    req = check_request(TARAS, "250")
-    hold_check(client, req)  # applied, but the till never heard the answer
+    req = held_check(client, TARAS, "250")  # applied, but the till never heard the answer
     # The server is back; the cashier recalculates: the same check id, a new body and key.
     again = req.model_copy(update={"requested_spend": Decimal("300")})
     calc = client.calculate(again)
@@ -285,35 +248,33 @@ def test_a_lost_hold_answer_then_a_new_hold_replaces_it_and_settles_once(
         idempotency_key=f"h2-{req.check_id}",
     )
     assert held.points_held == Decimal("300.00")
-    assert _available(server, TARAS) == 100_00  # one reservation, not two
+    assert available(server, TARAS) == 100_00  # one reservation, not two
     result = client.confirm(req.check_id, idempotency_key="confirm")
     assert (result.status, result.spent, result.conflict) == (
         "confirmed",
         Decimal("300.00"),
         None,
     )
-    assert _available(server, TARAS) == 100_00
-    _settled_once(server, req.check_id)
+    assert available(server, TARAS) == 100_00
+    assert_settled_once(server, req.check_id)
 
 
 def test_a_new_hold_after_the_lost_one_expired_is_held_afresh(
     client: ProcessingClient, server: RunningServer, clock: ManualClock
 ) -> None:
-    req = check_request(ANNA, "200")
-    hold_check(client, req)
-    clock.advance(server.ctx.hold_ttl + 60)
+    req = held_check(client, ANNA, "200")
+    expire_holds(server, clock)
     hold_check(client, req.model_copy(update={"requested_spend": Decimal("100")}), "h2")
     result = client.confirm(req.check_id, idempotency_key="confirm")
     assert (result.status, result.spent) == ("confirmed", Decimal("100.00"))
-    assert _available(server, ANNA) == 1400_00
-    _settled_once(server, req.check_id)
+    assert available(server, ANNA) == 1400_00
+    assert_settled_once(server, req.check_id)
 
 
 def test_a_new_hold_of_a_held_check_is_refused_to_others_and_after_settling(
     client: ProcessingClient, server: RunningServer
 ) -> None:
-    req = check_request(ANNA, "200")
-    hold_check(client, req)
+    req = held_check(client, ANNA, "200")
     # Another member under the same check id: the id is taken.
     with pytest.raises(Rejected) as caught:
         hold_check(client, req.model_copy(update={"member_id": IVAN}), "h-ivan")
@@ -324,11 +285,11 @@ def test_a_new_hold_of_a_held_check_is_refused_to_others_and_after_settling(
             with pytest.raises(Rejected) as foreign:
                 hold_check(other, req)
             assert (foreign.value.code, foreign.value.status) == ("unknown_check", 404)
-    assert _available(server, ANNA) == 1300_00  # the first hold stands, untouched
+    assert available(server, ANNA) == 1300_00  # the first hold stands, untouched
     client.confirm(req.check_id, idempotency_key="confirm")
     # Applied: a new hold cannot reopen it.
     with pytest.raises(Rejected) as settled:
         hold_check(client, req.model_copy(update={"requested_spend": Decimal("100")}), "h2")
     assert settled.value.code == "check_exists"
-    assert _available(server, ANNA) == 1300_00
-    _settled_once(server, req.check_id)
+    assert available(server, ANNA) == 1300_00
+    assert_settled_once(server, req.check_id)

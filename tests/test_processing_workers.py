@@ -4,19 +4,15 @@ across processes, idempotent replays answer the same from any process."""
 from __future__ import annotations
 
 import multiprocessing
-import threading
 import time
 import uuid
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from processing import wire
 from processing.amounts import from_minor
 from processing.client import ClientSettings, ProcessingClient
-from processing.errors import Rejected
 from processing.server import auth, holds, ledger, seed
 from processing.server.auth import TillIdentity
 from processing.server.context import ServerContext
@@ -24,6 +20,7 @@ from processing.server.pricing import to_wire
 from processing.server.problems import ApiError
 from processing.server.storage import Storage
 from processing.server.testing import server_process
+from tests.support.races import confirm_at_once, one_hold_wins
 
 MILK = "4600070000014"
 ROUNDS = 12
@@ -119,56 +116,13 @@ def test_workers_serialise_spends_and_replay_the_same_answer(tmp_path: Path) -> 
         try:
             # Eight tills (eight connections, spread over both processes) each try to spend
             # Taras's 400 points at once: exactly one hold wins.
-            outcomes: list[tuple[str, object]] = []
-            barrier = threading.Barrier(len(clients))
-
-            def till(c: ProcessingClient, key: str) -> None:
-                req = _request("100009", Decimal(300), str(uuid.uuid4()))
-                calc = c.calculate(req)
-                barrier.wait(timeout=20)
-                hold = wire.HoldRequest(**req.model_dump(), fingerprint=calc.fingerprint)
-                try:
-                    outcomes.append((key, c.hold(hold, idempotency_key=f"h{req.check_id}")))
-                except Rejected as exc:
-                    outcomes.append((key, exc.code))
-
-            threads = [
-                threading.Thread(target=till, args=(c, k))
-                for c, k in zip(clients, keys, strict=True)
-            ]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join(timeout=60)
-            held = [(k, o) for k, o in outcomes if isinstance(o, wire.Hold)]
-            assert len(held) == 1 and len(outcomes) == len(clients), outcomes
-            assert {o for _, o in outcomes if not isinstance(o, wire.Hold)} <= {
-                "insufficient_points",
-                "stale_calculation",
-            }
-            owner_key, won = held[0]
+            winner, won = one_hold_wins(
+                clients, lambda: _request("100009", Decimal(300), str(uuid.uuid4())), timeout=20
+            )
             check_id = won.check_id
             # The winner replays its confirm over 8 fresh connections at once (spread over
             # both processes): one effect, the very same answer every time.
-            answers: list[bytes] = []
-
-            def replay() -> None:
-                with httpx.Client(base_url=url) as raw:
-                    answers.append(
-                        raw.post(
-                            f"/v1/checks/{check_id}/confirm",
-                            headers={
-                                "Authorization": f"Bearer {owner_key}",
-                                "Idempotency-Key": "confirm-once",
-                            },
-                        ).content
-                    )
-
-            threads = [threading.Thread(target=replay) for _ in range(8)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join(timeout=60)
+            answers = confirm_at_once([url], check_id, keys[winner], times=8)
             assert len(answers) == 8 and len(set(answers)) == 1, answers
             assert wire.CheckResult.model_validate_json(answers[0]).spent == Decimal("300.00")
         finally:

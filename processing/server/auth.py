@@ -15,19 +15,17 @@ under another value of it drops the cache before it answers from it.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
-import threading
-import time
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
 
 from processing.server import zones
 from processing.server.engine import Database
+from processing.server.keycache import CACHE_SECONDS, CachedKeys, hash_key
 from processing.server.storage import next_seq
 
 KEY_PREFIX = "till_"
-_CACHE_SECONDS = 5.0
+_CACHE_SECONDS = CACHE_SECONDS  # how long a changed timezone may take to be seen (tests wait)
 
 
 @dataclass(frozen=True)
@@ -39,10 +37,6 @@ class TillIdentity:
     store_id: str
     till_id: str
     zone: tzinfo = UTC
-
-
-def hash_key(api_key: str) -> str:
-    return hashlib.sha256(api_key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def add_till(
@@ -70,8 +64,6 @@ def add_till(
 KEYS_COUNTER = "till_keys"
 """The counter every revocation raises (read by every process's key cache)."""
 
-_EPOCH = f"SELECT value FROM counters WHERE name = '{KEYS_COUNTER}'"
-
 
 def keys_changed(db: Database) -> None:
     """Tell every server process's key cache that keys were revoked (call in the revoking
@@ -79,49 +71,25 @@ def keys_changed(db: Database) -> None:
     next_seq(db, KEYS_COUNTER)
 
 
-class KeyChecker:
+class KeyChecker(CachedKeys[TillIdentity]):
     """Resolves bearer keys to tills, caching answers for a few seconds (a revocation is seen
     at once: :func:`keys_changed`).
 
     ``default_zone``: the timezone of a till whose store has none."""
 
     def __init__(self, default_zone: tzinfo = UTC) -> None:
+        super().__init__(KEY_PREFIX, KEYS_COUNTER, self._till, most=10_000)
         self.default_zone = default_zone
-        self._cache: dict[str, tuple[float, TillIdentity | None]] = {}
-        self._epoch = 0
-        self._lock = threading.Lock()
 
-    def identify(self, db: Database, api_key: str) -> TillIdentity | None:
-        """The till owning ``api_key``, or None for an unknown or revoked key."""
-        if not api_key.startswith(KEY_PREFIX) or len(api_key) > 128:
-            return None
-        digest = hash_key(api_key)
-        now = time.monotonic()
-        # One indexed read per request: a revocation anywhere empties this cache at once.
-        row = db.execute(_EPOCH).fetchone()
-        epoch = 0 if row is None else int(row[0])
-        with self._lock:
-            if epoch != self._epoch:
-                self._cache.clear()
-                self._epoch = epoch
-            cached = self._cache.get(digest)
-        if cached is not None and now - cached[0] < _CACHE_SECONDS:
-            return cached[1]
+    def _till(self, db: Database, digest: str) -> TillIdentity | None:
         row = db.execute(
             "SELECT t.id, t.store_id, t.till_id, s.timezone FROM tills t"
             " LEFT JOIN stores s ON s.store_id = t.store_id"
             " WHERE t.key_hash = ? AND t.revoked_at IS NULL",
             [digest],
         ).fetchone()
-        identity = (
-            None
-            if row is None
-            else TillIdentity(
-                int(row[0]), str(row[1]), str(row[2]), zones.stored(row[3], self.default_zone)
-            )
+        if row is None:
+            return None
+        return TillIdentity(
+            int(row[0]), str(row[1]), str(row[2]), zones.stored(row[3], self.default_zone)
         )
-        with self._lock:
-            if len(self._cache) > 10_000:
-                self._cache.clear()
-            self._cache[digest] = (now, identity)
-        return identity

@@ -12,11 +12,13 @@ from __future__ import annotations
 import hmac
 import logging
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, FastAPI, Header, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.types import DecoratedCallable
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from terminal.bridge import models
@@ -25,6 +27,8 @@ from terminal.bridge.state import Refusal
 from terminal.i18n import _
 
 log = logging.getLogger(__name__)
+
+Body = TypeVar("Body", bound=BaseModel)
 
 API_VERSION = "1"
 PREFIX = "/v1"
@@ -143,6 +147,35 @@ def make_bridge_app(bridge: RegisterBridge, key: str | None) -> FastAPI:
 
     guarded = [Depends(check_key)]
 
+    def receipt_route(
+        route: Callable[..., Callable[[DecoratedCallable], DecoratedCallable]], suffix: str = ""
+    ) -> Callable[[DecoratedCallable], DecoratedCallable]:
+        """``route`` (``app.put``, ``app.post`` …) on ``/v1/receipts/{receipt_id}`` +
+        ``suffix``, answering a check state or a refusal, behind the key."""
+        return route(
+            f"{PREFIX}/receipts/{{receipt_id}}{suffix}",
+            response_model=models.CheckState,
+            responses=ANSWERS,
+            dependencies=guarded,
+        )
+
+    async def register_call(
+        what: str,
+        do: Callable[[str, str, Body], models.Answer],
+        receipt_id: str,
+        register: str,
+        call_id: str | None,
+        body: Body,
+    ) -> Response:
+        """``do(register, receipt_id, body)``, idempotent by ``X-Call-Id``: a repeated id
+        replays the first answer when the call (``what``), register and body are the same."""
+        return await answer(
+            receipt_id,
+            call_id,
+            lambda: f"{what} {register} {body.model_dump_json()}",
+            lambda: do(register, receipt_id, body),
+        )
+
     @app.get(f"{PREFIX}/health", response_model=models.Health, dependencies=guarded)
     def health() -> models.Health:
         """Whether the bridge is up and whether the till reaches its server."""
@@ -151,39 +184,19 @@ def make_bridge_app(bridge: RegisterBridge, key: str | None) -> FastAPI:
             till_id=services.settings.till.till_id, online=services.connection.online
         )
 
-    @app.put(
-        f"{PREFIX}/receipts/{{receipt_id}}/cart",
-        response_model=models.CheckState,
-        responses=ANSWERS,
-        dependencies=guarded,
-    )
+    @receipt_route(app.put, "/cart")
     async def put_cart(
         receipt_id: ReceiptId, cart: models.Cart, register: RegisterId, call_id: CallId = None
     ) -> Response:
         """Put (or replace) the register's cart; identifies by ``identifier``, calculates."""
-        return await answer(
-            receipt_id,
-            call_id,
-            lambda: f"cart {register} {cart.model_dump_json()}",
-            lambda: bridge.put_cart(register, receipt_id, cart),
-        )
+        return await register_call("cart", bridge.put_cart, receipt_id, register, call_id, cart)
 
-    @app.get(
-        f"{PREFIX}/receipts/{{receipt_id}}",
-        response_model=models.CheckState,
-        responses=ANSWERS,
-        dependencies=guarded,
-    )
+    @receipt_route(app.get)
     async def get_state(receipt_id: ReceiptId) -> Response:
         """The loyalty state of the receipt: member, calculation, per-line discounts."""
         return await answer(receipt_id, None, str, lambda: bridge.state(receipt_id))
 
-    @app.post(
-        f"{PREFIX}/receipts/{{receipt_id}}/spend",
-        response_model=models.CheckState,
-        responses=ANSWERS,
-        dependencies=guarded,
-    )
+    @receipt_route(app.post, "/spend")
     async def spend(
         receipt_id: ReceiptId,
         request: models.SpendRequest,
@@ -191,19 +204,9 @@ def make_bridge_app(bridge: RegisterBridge, key: str | None) -> FastAPI:
         call_id: CallId = None,
     ) -> Response:
         """Pay with points (``amount`` or ``max``); the discounts are recalculated."""
-        return await answer(
-            receipt_id,
-            call_id,
-            lambda: f"spend {register} {request.model_dump_json()}",
-            lambda: bridge.spend(register, receipt_id, request),
-        )
+        return await register_call("spend", bridge.spend, receipt_id, register, call_id, request)
 
-    @app.post(
-        f"{PREFIX}/receipts/{{receipt_id}}/finish",
-        response_model=models.CheckState,
-        responses=ANSWERS,
-        dependencies=guarded,
-    )
+    @receipt_route(app.post, "/finish")
     async def finish(
         receipt_id: ReceiptId,
         request: models.FinishRequest,
@@ -211,36 +214,19 @@ def make_bridge_app(bridge: RegisterBridge, key: str | None) -> FastAPI:
         call_id: CallId = None,
     ) -> Response:
         """The fiscal receipt is printed: confirm, and get the bonus lines to print."""
-        return await answer(
-            receipt_id,
-            call_id,
-            lambda: f"finish {register} {request.model_dump_json()}",
-            lambda: bridge.finish(register, receipt_id, request),
-        )
+        return await register_call("finish", bridge.finish, receipt_id, register, call_id, request)
 
-    @app.post(
-        f"{PREFIX}/receipts/{{receipt_id}}/cancel",
-        response_model=models.CheckState,
-        responses=ANSWERS,
-        dependencies=guarded,
-    )
+    @receipt_route(app.post, "/cancel")
     async def cancel(
         receipt_id: ReceiptId, register: RegisterId, call_id: CallId = None
     ) -> Response:
         """The receipt was dropped before fiscalisation: nothing is spent or earned."""
+        fingerprint = f"cancel {register}"
         return await answer(
-            receipt_id,
-            call_id,
-            lambda: f"cancel {register}",
-            lambda: bridge.cancel(register, receipt_id),
+            receipt_id, call_id, lambda: fingerprint, lambda: bridge.cancel(register, receipt_id)
         )
 
-    @app.post(
-        f"{PREFIX}/receipts/{{receipt_id}}/refund",
-        response_model=models.CheckState,
-        responses=ANSWERS,
-        dependencies=guarded,
-    )
+    @receipt_route(app.post, "/refund")
     async def refund(
         receipt_id: ReceiptId,
         request: models.RefundRequest,
@@ -248,11 +234,6 @@ def make_bridge_app(bridge: RegisterBridge, key: str | None) -> FastAPI:
         call_id: CallId = None,
     ) -> Response:
         """A refund receipt (``receipt_id``) of lines of an earlier finished receipt."""
-        return await answer(
-            receipt_id,
-            call_id,
-            lambda: f"refund {register} {request.model_dump_json()}",
-            lambda: bridge.refund(register, receipt_id, request),
-        )
+        return await register_call("refund", bridge.refund, receipt_id, register, call_id, request)
 
     return app

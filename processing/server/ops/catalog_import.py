@@ -7,28 +7,31 @@ a barcode of another product, or a bad value is rejected with its line number.
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from processing.server.engine import Database
-from processing.server.ops.csvfile import Rejected, Row, RowError, amount, minor
+from processing.server.ops.csvfile import (
+    FirstLines,
+    Imported,
+    Row,
+    RowError,
+    amount,
+    codes,
+    log_import,
+    minor,
+    parsed,
+)
 from processing.server.storage import next_seq
 
 FIELDS = ("sku", "barcodes", "name", "category", "price")
 REQUIRED = ("sku", "name", "category", "price")
 
-_SPLIT = re.compile(r"[\s,;|]+")
-
 
 @dataclass
-class CatalogResult:
-    rows: int = 0
-    added: int = 0
+class CatalogResult(Imported):
     updated: int = 0
-    unchanged: int = 0
-    rejected: list[Rejected] = field(default_factory=list)
+    """Products already there that the file changed."""
 
 
 @dataclass(frozen=True)
@@ -49,10 +52,7 @@ def _parse(row: Row) -> _Product:
         raise RowError("name", "is empty")
     if not category:
         raise RowError("category", "is empty")
-    barcodes = tuple(b for b in _SPLIT.split(row.get("barcodes")) if b)
-    for barcode in barcodes:
-        if not barcode.isdigit() or not 6 <= len(barcode) <= 20:
-            raise RowError("barcodes", "a barcode must be 6 to 20 digits")
+    barcodes = codes(row.get("barcodes"), "barcodes", "a barcode")
     return _Product(sku, name, category, minor(amount(row.get("price"), "price")), barcodes)
 
 
@@ -72,40 +72,24 @@ def import_catalog(
         for r in db.execute("SELECT sku, name, category, price FROM products")
     }
     owner = {str(r[0]): str(r[1]) for r in db.execute("SELECT barcode, sku FROM barcodes")}
-    seen_skus: dict[str, int] = {}
-    seen_barcodes: dict[str, int] = {}
+    skus, barcodes = FirstLines("sku"), FirstLines("barcodes")
     inserts: list[tuple[object, ...]] = []
     updates: list[tuple[object, ...]] = []
     barcode_rows: list[tuple[str, str]] = []
-    for n, row in enumerate(rows, 1):
-        if n % 1000 == 0:
-            progress(1000)
-        try:
-            product = _parse(row)
-        except RowError as exc:
-            result.rejected.append(Rejected(row.line, str(exc)))
-            continue
-        if product.sku in seen_skus:
-            line = seen_skus[product.sku]
-            result.rejected.append(Rejected(row.line, f"sku: the same as line {line}'s"))
-            continue
-        clash = next(
-            (
-                b
-                for b in product.barcodes
-                if b in seen_barcodes or owner.get(b, product.sku) != product.sku
-            ),
-            None,
+
+    def check(row: Row) -> _Product:
+        product = _parse(row)
+        skus.check_one(product.sku)
+        barcodes.check_each(
+            product.barcodes,
+            lambda b: owner.get(b, product.sku) != product.sku,
+            "another product's",
         )
-        if clash is not None:
-            where = (
-                f"line {seen_barcodes[clash]}'s" if clash in seen_barcodes else "another product's"
-            )
-            result.rejected.append(Rejected(row.line, f"barcodes: {clash} is already {where}"))
-            continue
-        seen_skus[product.sku] = row.line
-        for barcode in product.barcodes:
-            seen_barcodes[barcode] = row.line
+        skus.note([product.sku], row.line)
+        barcodes.note(product.barcodes, row.line)
+        return product
+
+    for product in parsed(rows, check, result.rejected, progress):
         fresh = [b for b in product.barcodes if b not in owner]
         barcode_rows += [(b, product.sku) for b in fresh]
         values = (product.name, product.category, product.price)
@@ -117,7 +101,6 @@ def import_catalog(
             result.updated += 1
         else:
             result.unchanged += 1
-    progress(len(rows) % 1000)
     # Every added or changed product takes the next catalog mark (tills fetch by it).
     db.conn.executemany(
         "INSERT INTO products (sku, name, category, price, active, seq) VALUES (?, ?, ?, ?, 1, 0)",
@@ -139,22 +122,12 @@ def import_catalog(
         )
     if not (result.added or result.updated):
         return result  # the same file again: nothing changed, nothing to log
-    db.execute(
-        "INSERT INTO operator_log (at, operator, action, subject, reason, details)"
-        " VALUES (?, ?, 'catalog_import', ?, 'import', ?)",
-        [
-            now,
-            operator,
-            source,
-            json.dumps(
-                {
-                    "rows": result.rows,
-                    "added": result.added,
-                    "updated": result.updated,
-                    "unchanged": result.unchanged,
-                    "rejected": len(result.rejected),
-                }
-            ),
-        ],
-    )
+    counts = {
+        "rows": result.rows,
+        "added": result.added,
+        "updated": result.updated,
+        "unchanged": result.unchanged,
+        "rejected": len(result.rejected),
+    }
+    log_import(db, now, operator, "catalog_import", source, counts)
     return result

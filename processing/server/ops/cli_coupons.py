@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from processing.server.ops.cli_segments import SegmentChoice, current, segment_options
 from processing.server.ops.common import (
     DB_OPTION,
     OPERATOR_OPTION,
@@ -29,22 +30,7 @@ def coupons() -> None:
 @coupons.command()
 @click.argument("promo_id")
 @click.option("--member", "member_id", default=None, help="this one member (by id)")
-@click.option("--tier", default=None, help="members of this tier (by lifetime spend)")
-@click.option("--birthday", is_flag=True, help="members whose birthday is on one of its days")
-@click.option(
-    "--phones",
-    "phones_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="members with a phone in this file (one a line)",
-)
-@click.option(
-    "--not-bought-days",
-    type=click.IntRange(1, 3650),
-    default=None,
-    help="members with no purchase in this many days",
-)
-@click.option("--region", default="RU", show_default=True, help="for phones without a code")
+@segment_options
 @click.option("--code", "shared", default=None, help="one shared code for all (with --limit)")
 @click.option(
     "--limit", type=click.IntRange(1, 10_000_000), default=None, help="uses of the shared code"
@@ -57,11 +43,7 @@ def coupons() -> None:
 def issue(
     promo_id: str,
     member_id: str | None,
-    tier: str | None,
-    birthday: bool,
-    phones_file: Path | None,
-    not_bought_days: int | None,
-    region: str,
+    segment_choice: SegmentChoice,
     shared: str | None,
     limit: int | None,
     from_day: str | None,
@@ -73,29 +55,11 @@ def issue(
     """Issue the coupon of promotion PROMO_ID (one asking for a coupon) to --member or to
     the segment (all segment conditions given must hold): a unique code each, or the --code
     shared by all with --limit uses in all. Exits 1 when a phone line was bad."""
-    from loyalty.phones import SUPPORTED_REGIONS
     from processing.server.ops import coupons as ops
     from processing.server.ops.cli_members import _in_force
-    from processing.server.ops.offers import PhoneList, Segment, read_phones
 
     who, why = operator_name(operator), reason_text(reason)
-    if region.upper() not in SUPPORTED_REGIONS:
-        raise click.ClickException(f"--region {region!r} is not one of RU, UA, KZ.")
-    phones: PhoneList | None = None
-    if phones_file is not None:
-        try:
-            text = phones_file.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise click.ClickException(f"Cannot read {phones_file}: {exc}") from None
-        phones = read_phones(text, region.upper())
-        for bad in phones.rejected:
-            click.echo(f"{phones_file}: line {bad.line}: {bad.problem}", err=True)
-    segment = Segment(
-        tier=tier,
-        birthday=birthday,
-        phones=None if phones is None else tuple(phones.phones),
-        not_bought_days=not_bought_days,
-    )
+    segment = segment_choice.read()
     if member_id is not None and not segment.empty():
         raise click.ClickException("Give either --member or a segment, not both.")
     end_day = parse_day(to_day, "--to")
@@ -118,7 +82,7 @@ def issue(
         f"Coupon {promo_id.strip()}: issued to {done.members} members ({how};"
         f" {done.already} held one already), valid {start} to {end_day}."
     )
-    if phones is not None and phones.rejected:
+    if segment_choice.rejected:
         sys.exit(1)
 
 
@@ -129,12 +93,7 @@ def list_coupons(everything: bool, db_path: Path) -> None:
     """Each code: its dates, holders, uses (of its limit), its title."""
     from processing.server.ops import coupons as ops
 
-    storage = open_storage(db_path)
-    try:
-        with storage.read() as db:
-            rows = ops.listed(db, None if everything else earliest_today(db, now()))
-    finally:
-        storage.close()
+    rows = current(db_path, everything, ops.listed)
     if not rows:
         click.echo("No coupons." if everything else "No current coupons.")
     for r in rows:

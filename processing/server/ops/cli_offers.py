@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from processing.server.ops.cli_segments import SegmentChoice, current, segment_options
 from processing.server.ops.common import (
     DB_OPTION,
     OPERATOR_OPTION,
@@ -33,22 +34,7 @@ def offers() -> None:
 @click.option("--from", "from_day", default=None, help="first day (YYYY-MM-DD); default: today")
 @click.option("--to", "to_day", required=True, help="last day, included (YYYY-MM-DD)")
 @click.option("--auto-apply", is_flag=True, help="the till applies it without asking")
-@click.option("--tier", default=None, help="members of this tier (by lifetime spend)")
-@click.option("--birthday", is_flag=True, help="members whose birthday is on one of its days")
-@click.option(
-    "--phones",
-    "phones_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="members with a phone in this file (one a line)",
-)
-@click.option(
-    "--not-bought-days",
-    type=click.IntRange(1, 3650),
-    default=None,
-    help="members with no purchase in this many days",
-)
-@click.option("--region", default="RU", show_default=True, help="for phones without a code")
+@segment_options
 @REASON_OPTION
 @OPERATOR_OPTION
 @DB_OPTION
@@ -59,11 +45,7 @@ def add(
     from_day: str | None,
     to_day: str,
     auto_apply: bool,
-    tier: str | None,
-    birthday: bool,
-    phones_file: Path | None,
-    not_bought_days: int | None,
-    region: str,
+    segment_choice: SegmentChoice,
     reason: str,
     operator: str | None,
     db_path: Path,
@@ -71,28 +53,11 @@ def add(
     """Give offer OFFER_ID to every member of the segment (all conditions given must hold).
     OFFER_ID is the promo_id of a personal promotion, or any id for an offer only shown.
     Adding it again adds only members not holding it yet. Exits 1 when a phone line was bad."""
-    from loyalty.phones import SUPPORTED_REGIONS
     from processing.server.ops import offers as ops
     from processing.server.ops.cli_members import _in_force
 
     who, why = operator_name(operator), reason_text(reason)
-    if region.upper() not in SUPPORTED_REGIONS:
-        raise click.ClickException(f"--region {region!r} is not one of RU, UA, KZ.")
-    phones: ops.PhoneList | None = None
-    if phones_file is not None:
-        try:
-            text = phones_file.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise click.ClickException(f"Cannot read {phones_file}: {exc}") from None
-        phones = ops.read_phones(text, region.upper())
-        for bad in phones.rejected:
-            click.echo(f"{phones_file}: line {bad.line}: {bad.problem}", err=True)
-    segment = ops.Segment(
-        tier=tier,
-        birthday=birthday,
-        phones=None if phones is None else tuple(phones.phones),
-        not_bought_days=not_bought_days,
-    )
+    segment = segment_choice.read()
     end_day = parse_day(to_day, "--to")
     storage = open_storage(db_path)
     at = now()
@@ -120,7 +85,7 @@ def add(
             " it changes no check.",
             err=True,
         )
-    if phones is not None and phones.rejected:
+    if segment_choice.rejected:
         sys.exit(1)
 
 
@@ -131,12 +96,7 @@ def list_offers(everything: bool, db_path: Path) -> None:
     """Each offer: its dates, how many members hold it, its title."""
     from processing.server.ops import offers as ops
 
-    storage = open_storage(db_path)
-    try:
-        with storage.read() as db:
-            rows = ops.listed(db, None if everything else earliest_today(db, now()))
-    finally:
-        storage.close()
+    rows = current(db_path, everything, ops.listed)
     if not rows:
         click.echo("No offers." if everything else "No current offers.")
     for r in rows:

@@ -4,18 +4,27 @@ header names, its rows numbered as the file's lines, its money read exactly.
 1C and spreadsheets write ``;`` or ``,`` or tabs, a BOM, and decimal commas (``1 234,50``):
 the delimiter is found from the header line, the BOM dropped, and amounts read as Decimals
 (never floats). Raises :class:`CsvError` (one sentence) for a file that cannot be read at all;
-a bad row is the caller's to reject by its line number.
+a bad row is the caller's to reject by its line number: :func:`parsed` runs a row check over
+every row and keeps each :class:`RowError` as a :class:`Rejected` line, and :class:`FirstLines`
+names the earlier line a repeated value comes from.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
+import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import TypeVar
+
+from processing.server.engine import Database
+
+T = TypeVar("T")
 
 
 class CsvError(Exception):
@@ -38,6 +47,29 @@ class Rejected:
 
     line: int
     problem: str
+
+
+@dataclass
+class Imported:
+    """What an import of a file did: its data rows, those added, those already there as they
+    are, and those rejected (each by its line)."""
+
+    rows: int = 0
+    added: int = 0
+    unchanged: int = 0
+    rejected: list[Rejected] = dataclasses.field(default_factory=list)
+
+
+def log_import(
+    db: Database, now: int, operator: str, action: str, source: str, counts: Mapping[str, int]
+) -> None:
+    """Keep the import of file ``source`` in ``operator_log`` (reason ``import``), with its
+    ``counts``; an import that changed nothing is not logged (the caller's to skip)."""
+    db.execute(
+        "INSERT INTO operator_log (at, operator, action, subject, reason, details)"
+        " VALUES (?, ?, ?, ?, 'import', ?)",
+        [now, operator, action, source, json.dumps(dict(counts))],
+    )
 
 
 @dataclass(frozen=True)
@@ -155,3 +187,69 @@ def day(text: str, field: str) -> date:
     except ValueError:
         pass
     raise RowError(field, "is not a date like 2027-01-31 or 31.01.2027")
+
+
+_CODES = re.compile(r"[\s,;|]+")
+
+
+def codes(text: str, field: str, what: str) -> tuple[str, ...]:
+    """The digit codes of one cell (barcodes, card numbers), split on spaces, commas,
+    semicolons or bars; each 6 to 20 digits (``what``: "a barcode", in the message)."""
+    found = tuple(c for c in _CODES.split(text) if c)
+    for code in found:
+        if not code.isdigit() or not 6 <= len(code) <= 20:
+            raise RowError(field, f"{what} must be 6 to 20 digits")
+    return found
+
+
+PROGRESS_STEP = 1000
+"""Rows read between two ``progress`` calls of :func:`parsed`."""
+
+
+def parsed(
+    rows: Sequence[Row],
+    check: Callable[[Row], T],
+    rejected: list[Rejected],
+    progress: Callable[[int], None],
+) -> Iterator[T]:
+    """``check(row)`` of each row, in file order; a row whose check raises RowError is
+    added to ``rejected`` (by its line) and left out. ``progress`` is told how many rows were
+    read, every :data:`PROGRESS_STEP` rows and once at the end."""
+    for n, row in enumerate(rows, 1):
+        if n % PROGRESS_STEP == 0:
+            progress(PROGRESS_STEP)
+        try:
+            value = check(row)
+        except RowError as exc:
+            rejected.append(Rejected(row.line, str(exc)))
+            continue
+        yield value
+    progress(len(rows) % PROGRESS_STEP)
+
+
+class FirstLines:
+    """The line of the file that first gave each value of field ``name``, so that a row
+    repeating it is rejected naming that line."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.lines: dict[str, int] = {}
+
+    def check_one(self, value: str) -> None:
+        """RowError when an earlier row gave ``value`` (a field of one value: a phone, a
+        sku)."""
+        if value in self.lines:
+            raise RowError(self.name, f"the same as line {self.lines[value]}'s")
+
+    def check_each(self, values: Iterable[str], taken: Callable[[str], bool], whose: str) -> None:
+        """RowError for the first of ``values`` an earlier row gave, or that ``taken`` says
+        the database holds for someone else (``whose``: "another member's")."""
+        for value in values:
+            if value in self.lines:
+                raise RowError(self.name, f"{value} is already line {self.lines[value]}'s")
+            if taken(value):
+                raise RowError(self.name, f"{value} is already {whose}")
+
+    def note(self, values: Iterable[str], line: int) -> None:
+        for value in values:
+            self.lines[value] = line

@@ -10,16 +10,25 @@ at once, expiring when the operator says, recorded as an ``adjust`` movement not
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from loyalty.errors import InvalidPhone
 from loyalty.phones import normalize_phone
 from processing.server.engine import Database
 from processing.server.members import card_number
-from processing.server.ops.csvfile import Rejected, Row, RowError, amount, day, minor
+from processing.server.ops.csvfile import (
+    FirstLines,
+    Imported,
+    Row,
+    RowError,
+    amount,
+    codes,
+    day,
+    log_import,
+    minor,
+    parsed,
+)
 
 FIELDS = ("phone", "name", "birthday", "email", "cards", "balance", "lifetime_spend", "state")
 """Our fields, in the order ``members export`` writes them."""
@@ -31,18 +40,12 @@ STATES["blocked"] = "blocked"
 
 OPENING_NOTE = "opening balance"
 
-_CARD_SPLIT = re.compile(r"[\s,;|]+")
-
 
 @dataclass
-class ImportResult:
+class ImportResult(Imported):
     """What an import did; ``points`` in hundredths."""
 
-    rows: int = 0
-    added: int = 0
-    unchanged: int = 0
     points: int = 0
-    rejected: list[Rejected] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -70,10 +73,7 @@ def _parse(row: Row, region: str) -> _Member:
     state_text = row.get("state").lower() or "active"
     if state_text not in STATES:
         raise RowError("state", "must be active, earn_only or blocked")
-    cards = tuple(c for c in _CARD_SPLIT.split(row.get("cards")) if c)
-    for card in cards:
-        if not card.isdigit() or not 6 <= len(card) <= 20:
-            raise RowError("cards", "a card number must be 6 to 20 digits")
+    cards = codes(row.get("cards"), "cards", "a card number")
     balance = row.get("balance")
     lifetime = row.get("lifetime_spend")
     return _Member(
@@ -106,58 +106,39 @@ def import_members(
     result = ImportResult(rows=len(rows))
     phones = {str(r[0]) for r in db.execute("SELECT phone FROM members")}
     cards_taken = {str(r[0]) for r in db.execute("SELECT number FROM cards")}
-    seen_phones: dict[str, int] = {}
-    seen_cards: dict[str, int] = {}
+    seen_phones, seen_cards = FirstLines("phone"), FirstLines("cards")
     new: list[_Member] = []
-    for n, row in enumerate(rows, 1):
-        if n % 1000 == 0:
-            progress(1000)
-        try:
-            member = _parse(row, region)
-        except RowError as exc:
-            result.rejected.append(Rejected(row.line, str(exc)))
-            continue
-        if member.phone in seen_phones:
-            line = seen_phones[member.phone]
-            result.rejected.append(Rejected(row.line, f"phone: the same as line {line}'s"))
-            continue
-        seen_phones[member.phone] = row.line
+
+    def check(row: Row) -> _Member | None:
+        """The member to add, or None for a phone that is a member's already."""
+        member = _parse(row, region)
+        seen_phones.check_one(member.phone)
+        seen_phones.note([member.phone], row.line)
         if member.phone in phones:
+            return None
+        seen_cards.check_each(member.cards, cards_taken.__contains__, "another member's")
+        seen_cards.note(member.cards, row.line)
+        return member
+
+    for member in parsed(rows, check, result.rejected, progress):
+        if member is None:
             result.unchanged += 1
-            continue
-        clash = next((c for c in member.cards if c in seen_cards or c in cards_taken), None)
-        if clash is not None:
-            where = f"line {seen_cards[clash]}'s" if clash in seen_cards else "another member's"
-            result.rejected.append(Rejected(row.line, f"cards: {clash} is already {where}"))
-            continue
-        for card in member.cards:
-            seen_cards[card] = row.line
-        new.append(member)
-    progress(len(rows) % 1000)
+        else:
+            new.append(member)
     if new:
-        _insert(db, new, now, expires_at, home_store, cards_taken | set(seen_cards))
+        _insert(db, new, now, expires_at, home_store, cards_taken | set(seen_cards.lines))
     result.added = len(new)
     result.points = sum(m.balance for m in new)
     if not (result.added):
         return result  # the same file again: nothing changed, nothing to log
-    db.execute(
-        "INSERT INTO operator_log (at, operator, action, subject, reason, details)"
-        " VALUES (?, ?, 'members_import', ?, 'import', ?)",
-        [
-            now,
-            operator,
-            source,
-            json.dumps(
-                {
-                    "rows": result.rows,
-                    "added": result.added,
-                    "unchanged": result.unchanged,
-                    "rejected": len(result.rejected),
-                    "points": result.points,
-                }
-            ),
-        ],
-    )
+    counts = {
+        "rows": result.rows,
+        "added": result.added,
+        "unchanged": result.unchanged,
+        "rejected": len(result.rejected),
+        "points": result.points,
+    }
+    log_import(db, now, operator, "members_import", source, counts)
     return result
 
 

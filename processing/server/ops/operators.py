@@ -12,18 +12,14 @@ before answering from its key cache, so a revoked key is refused at once everywh
 from __future__ import annotations
 
 import secrets
-import threading
-import time
 from dataclasses import dataclass
 
-from processing.server.auth import hash_key
 from processing.server.engine import Database
+from processing.server.keycache import CachedKeys, hash_key
 from processing.server.storage import next_seq
 
 KEY_PREFIX = "tillop_"
 KEYS_COUNTER = "operator_keys"
-_CACHE_SECONDS = 5.0
-_EPOCH = f"SELECT value FROM counters WHERE name = '{KEYS_COUNTER}'"
 
 
 class OperatorError(Exception):
@@ -86,36 +82,16 @@ def listed(db: Database) -> list[OperatorRow]:
     return [OperatorRow(str(r[0]), int(r[1]), r[2]) for r in rows]
 
 
-class OperatorKeys:
+class OperatorKeys(CachedKeys[OperatorIdentity]):
     """Resolves bearer keys to operators, caching answers for a few seconds (a revocation is
     seen at once: the counter is read on every call, as :class:`auth.KeyChecker` does)."""
 
     def __init__(self) -> None:
-        self._cache: dict[str, tuple[float, OperatorIdentity | None]] = {}
-        self._epoch = 0
-        self._lock = threading.Lock()
+        super().__init__(KEY_PREFIX, KEYS_COUNTER, _operator, most=1000)
 
-    def identify(self, db: Database, api_key: str) -> OperatorIdentity | None:
-        """The operator owning ``api_key``, or None for a till's, unknown or revoked key."""
-        if not api_key.startswith(KEY_PREFIX) or len(api_key) > 128:
-            return None
-        digest = hash_key(api_key)
-        now = time.monotonic()
-        row = db.execute(_EPOCH).fetchone()
-        epoch = 0 if row is None else int(row[0])
-        with self._lock:
-            if epoch != self._epoch:
-                self._cache.clear()
-                self._epoch = epoch
-            cached = self._cache.get(digest)
-        if cached is not None and now - cached[0] < _CACHE_SECONDS:
-            return cached[1]
-        row = db.execute(
-            "SELECT id, name FROM operators WHERE key_hash = ? AND revoked_at IS NULL", [digest]
-        ).fetchone()
-        identity = None if row is None else OperatorIdentity(int(row[0]), str(row[1]))
-        with self._lock:
-            if len(self._cache) > 1000:
-                self._cache.clear()
-            self._cache[digest] = (now, identity)
-        return identity
+
+def _operator(db: Database, digest: str) -> OperatorIdentity | None:
+    row = db.execute(
+        "SELECT id, name FROM operators WHERE key_hash = ? AND revoked_at IS NULL", [digest]
+    ).fetchone()
+    return None if row is None else OperatorIdentity(int(row[0]), str(row[1]))
