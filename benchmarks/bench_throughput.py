@@ -383,12 +383,28 @@ def cpu_seconds(pids: list[int], *, reaped_of: int | None = None) -> float:
     return total / CLOCK_TICK
 
 
-async def _measured(url: str, keys: list[str], sales: list[_Sale]) -> dict[str, object]:
-    """Run the load, sampling the server's and our own CPU at the window's edges."""
-    pids = server_processes()
-    if len(pids) != SERVER_WORKERS:
-        raise RuntimeError(f"expected {SERVER_WORKERS} server processes, found {pids}")
+@dataclass
+class Window:
+    """A run of the schedule with readings taken where its measured window starts."""
+
+    tally: _Tally
+    readings: dict[str, float]
+    """What ``read()`` returned at the window's start."""
+    starts_at: float
+    """Seconds after the run's start when the window began."""
+
+
+async def run_window(
+    url: str,
+    keys: list[str],
+    sales: list[_Sale],
+    warmup: float,
+    read: Callable[[], dict[str, float]],
+) -> Window:
+    """Run ``sales`` against ``url``, calling ``read()`` (CPU counters) ``warmup`` seconds
+    after the start: the window's opening readings, to subtract from the closing ones."""
     marks: dict[str, float] = {}
+    readings: dict[str, float] = {}
     started = asyncio.Event()
 
     def began(at: float) -> None:
@@ -397,19 +413,29 @@ async def _measured(url: str, keys: list[str], sales: list[_Sale]) -> dict[str, 
 
     async def sample_at_window() -> None:
         await started.wait()
-        await asyncio.sleep(marks["start"] + WARMUP - time.perf_counter())
-        marks["server0"] = cpu_seconds(pids)
-        marks["self0"] = _self_cpu()
+        await asyncio.sleep(marks["start"] + warmup - time.perf_counter())
+        readings.update(read())
         marks["at"] = time.perf_counter() - marks["start"]
 
     sampler = asyncio.create_task(sample_at_window())
     tally = await _run(url, keys, sales, began)
     await sampler
+    return Window(tally, readings, marks["at"])
+
+
+async def _measured(url: str, keys: list[str], sales: list[_Sale]) -> dict[str, object]:
+    """Run the load, sampling the server's and our own CPU at the window's edges."""
+    pids = server_processes()
+    if len(pids) != SERVER_WORKERS:
+        raise RuntimeError(f"expected {SERVER_WORKERS} server processes, found {pids}")
+    window = await run_window(
+        url, keys, sales, WARMUP, lambda: {"server": cpu_seconds(pids), "self": _self_cpu()}
+    )
     return {
-        "tally": tally,
-        "server_cpu": cpu_seconds(pids) - marks["server0"],
-        "self_cpu": _self_cpu() - marks["self0"],
-        "window_from": marks["at"],
+        "tally": window.tally,
+        "server_cpu": cpu_seconds(pids) - window.readings["server"],
+        "self_cpu": _self_cpu() - window.readings["self"],
+        "window_from": window.starts_at,
     }
 
 
@@ -491,31 +517,14 @@ def _bare_floor(db_path: Path, keys: list[str], sales: list[_Sale], size: int) -
         asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner,
     ):
         pids = [pid for pid in _children(os.getpid()) if b"benchmarks.bare_asgi" in _cmdline(pid)]
-        marks: dict[str, float] = {}
-
-        async def measured() -> _Tally:
-            started = asyncio.Event()
-
-            def began(at: float) -> None:
-                marks["start"] = at
-                started.set()
-
-            async def sample() -> None:
-                await started.wait()
-                await asyncio.sleep(marks["start"] + WARMUP - time.perf_counter())
-                marks["cpu0"] = cpu_seconds(pids)
-                marks["at"] = time.perf_counter() - marks["start"]
-
-            sampler = asyncio.create_task(sample())
-            tally = await _run(url, keys, window, began)
-            await sampler
-            return tally
-
-        tally = runner.run(measured())
-        cpu = cpu_seconds(pids) - marks["cpu0"]
+        measured = runner.run(
+            run_window(url, keys, window, WARMUP, lambda: {"cpu": cpu_seconds(pids)})
+        )
+        cpu = cpu_seconds(pids) - measured.readings["cpu"]
+    tally = measured.tally
     if tally.failures:
         raise RuntimeError(f"the bare HTTP floor failed: {tally.failures[0]}")
-    counted = sum(1 for t in tally.ended if t >= marks["at"])
+    counted = sum(1 for t in tally.ended if t >= measured.starts_at)
     return cpu / counted * 1000 if counted else float("nan")
 
 

@@ -47,33 +47,23 @@ def lines_json(lines: Sequence[wire.Line]) -> str:
     """The stored form of a check's lines: exactly ``json.dumps`` of each line's
     ``model_dump(mode="json")`` (``payable_with_points`` left out when true), built here field
     by field because the model's serialiser took ~80 us for 20 lines on every hold."""
-    return json.dumps(
-        [
-            {
-                "sku": line.sku,
-                "barcode": line.barcode,
-                "name": line.name,
-                "category": line.category,
-                "price": format(line.price, "f"),
-                "quantity": format(line.quantity, "f"),
-                "amount": format(line.amount, "f"),
-                "discounted": line.discounted,
-            }
-            if line.payable_with_points
-            else {
-                "sku": line.sku,
-                "barcode": line.barcode,
-                "name": line.name,
-                "category": line.category,
-                "price": format(line.price, "f"),
-                "quantity": format(line.quantity, "f"),
-                "amount": format(line.amount, "f"),
-                "discounted": line.discounted,
-                "payable_with_points": False,
-            }
-            for line in lines
-        ]
-    )
+    return json.dumps([_line_fields(line) for line in lines])
+
+
+def _line_fields(line: wire.Line) -> dict[str, object]:
+    fields: dict[str, object] = {
+        "sku": line.sku,
+        "barcode": line.barcode,
+        "name": line.name,
+        "category": line.category,
+        "price": format(line.price, "f"),
+        "quantity": format(line.quantity, "f"),
+        "amount": format(line.amount, "f"),
+        "discounted": line.discounted,
+    }
+    if not line.payable_with_points:
+        fields["payable_with_points"] = False
+    return fields
 
 
 def as_datetime(seconds: int) -> datetime:
