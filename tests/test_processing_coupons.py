@@ -10,13 +10,15 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import httpx
+import pytest
 from click.testing import CliRunner, Result
 
 from loyalty.program import Promotion, PromotionKind
 from processing import wire
 from processing.client import ProcessingClient
+from processing.errors import Rejected
 from processing.server.cli import processing
-from processing.server.context import store_program
+from processing.server.context import HOLD_TTL_SECONDS, store_program
 from processing.server.testing import RunningServer
 
 BONUS = Decimal("100")
@@ -181,24 +183,104 @@ def test_a_shared_code_counts_uses_up_to_its_limit(
     assert _earn(client, "100004", ["FRIENDS26"]) == _earn(client, "100004", [])
 
 
-def test_two_holds_with_one_coupon_give_the_promotion_to_the_first_confirm_only(
+def _calculated(
+    client: ProcessingClient, member: str, coupons: list[str]
+) -> tuple[wire.CheckRequest, wire.Calculation]:
+    req = wire.CheckRequest(
+        check_id=str(uuid.uuid4()), member_id=member, lines=[_line()], coupons=coupons
+    )
+    return req, client.calculate(req)
+
+
+def _hold(client: ProcessingClient, req: wire.CheckRequest, calc: wire.Calculation) -> wire.Hold:
+    return client.hold(
+        wire.HoldRequest(**req.model_dump(), fingerprint=calc.fingerprint),
+        idempotency_key=f"h-{req.check_id}-{calc.fingerprint[:8]}",
+    )
+
+
+def _used_by(server: RunningServer, code: str) -> list[tuple[str | None]]:
+    with server.ctx.storage.read() as db:
+        return db.execute("SELECT used_check_id FROM coupons WHERE code = ?", [code]).fetchall()
+
+
+def test_a_held_coupon_is_reserved_for_its_check(
+    client: ProcessingClient, server: RunningServer
+) -> None:
+    """Two tills calculate checks with one single-use coupon before either holds: the first
+    hold takes the coupon; the second, promised it by its calculation, is refused as stale,
+    and calculated again it no longer gets the promotion. No receipt ever shows a coupon
+    another check has."""
+    _with_coupon_promotion(server, "SPRING5")
+    _issue(server, "--member", "100001")
+    code = _codes(server)["100001"]
+    plain = _earn(client, "100001", [])
+    one, one_calc = _calculated(client, "100001", [code])
+    two, two_calc = _calculated(client, "100001", [code])
+    assert one_calc.earn - plain == two_calc.earn - plain == BONUS  # both promised it
+    _hold(client, one, one_calc)
+    assert _used_by(server, code) == [(one.check_id,)]  # reserved by the held check
+    with pytest.raises(Rejected) as refused:
+        _hold(client, two, two_calc)
+    assert refused.value.code == "stale_calculation"
+    again = client.calculate(two)
+    assert again.earn == plain  # the coupon is the first check's now
+    _hold(client, two, again)
+    assert _confirm(client, one).earned - plain == BONUS
+    assert _confirm(client, two).earned == plain
+    with server.ctx.storage.read() as db:
+        conflicts = db.execute("SELECT COUNT(*) FROM conflicts").fetchone()[0]
+    assert _used_by(server, code) == [(one.check_id,)] and conflicts == 0
+
+
+def test_a_cancelled_replaced_or_expired_hold_frees_its_coupon(
     client: ProcessingClient, server: RunningServer
 ) -> None:
     _with_coupon_promotion(server, "SPRING5")
     _issue(server, "--member", "100001")
     code = _codes(server)["100001"]
     plain = _earn(client, "100001", [])
-    # Both tills held a check with the coupon before either confirmed.
-    one, two = _held(client, "100001", [code]), _held(client, "100001", [code])
-    assert _confirm(client, one).earned - plain == BONUS
-    late = _confirm(client, two)  # its receipt is printed: it settles, as held
+    req, calc = _calculated(client, "100001", [code])
+    _hold(client, req, calc)
+    client.cancel(req.check_id, idempotency_key=f"x-{req.check_id}")
+    assert _used_by(server, code) == [(None,)]
+    assert _earn(client, "100001", [code]) - plain == BONUS
+    # A hold whose answer was lost is replaced by the same till's new hold of the check:
+    # the coupon stays with the check, once.
+    req, calc = _calculated(client, "100001", [code])
+    _hold(client, req, calc)
+    lost = client.calculate(req)
+    _hold(client, req, lost.model_copy(update={"fingerprint": lost.fingerprint}))
+    assert _used_by(server, code) == [(req.check_id,)]
+    # Expired, it is freed when the server sweeps holds (the next hold does).
+    server.ctx.clock.advance(HOLD_TTL_SECONDS + 1)  # type: ignore[attr-defined]
+    other, other_calc = _calculated(client, "100002", [])
+    _hold(client, other, other_calc)
+    assert _used_by(server, code) == [(None,)]
+    assert _sale(client, "100001", [code]).earned - plain == BONUS
+    assert _confirm(client, other).status == "confirmed"
+
+
+def test_a_late_confirm_after_its_coupon_went_elsewhere_is_a_conflict(
+    client: ProcessingClient, server: RunningServer
+) -> None:
+    """A hold that expired gave its coupon back; another check used it; the late confirm
+    still settles as its receipt was printed, and the operator sees the conflict."""
+    _with_coupon_promotion(server, "SPRING5")
+    _issue(server, "--member", "100001")
+    code = _codes(server)["100001"]
+    plain = _earn(client, "100001", [])
+    late = _held(client, "100001", [code])
+    server.ctx.clock.advance(HOLD_TTL_SECONDS + 1)  # type: ignore[attr-defined]
+    first = _sale(client, "100001", [code])
+    assert first.earned - plain == BONUS
+    settled = _confirm(client, late)
     with server.ctx.storage.read() as db:
-        used = db.execute("SELECT used_check_id FROM coupons WHERE code = ?", [code]).fetchall()
         conflicts = db.execute(
-            "SELECT kind, details FROM conflicts WHERE check_id = ?", [two.check_id]
+            "SELECT kind, details FROM conflicts WHERE check_id = ?", [late.check_id]
         ).fetchall()
-    assert used == [(one.check_id,)]  # used once, by the first
-    assert late.check_id == two.check_id
+    assert _used_by(server, code) == [(first.check_id,)]  # used once, by the first
+    assert settled.check_id == late.check_id
     assert [k for k, _ in conflicts] == ["coupon_already_used"]
     assert "SPRING5" in conflicts[0][1]
 

@@ -53,6 +53,7 @@ def sweep_expired_holds(db: Database, now: int) -> int:
         db.execute(
             "UPDATE checks SET status = 'expired', closed_at = ? WHERE id = ?", [now, check_id]
         )
+        pricing.give_back_coupons(db, str(check_id))  # the coupons it reserved
         if int(spend):
             ledger.record_release(
                 db, str(member_id), int(spend), now, str(check_id), "hold expired"
@@ -72,7 +73,7 @@ def calculate(
     # A check held before (its answer lost) is calculated without its own hold: the new hold
     # replaces it (see :func:`hold`).
     view = pricing.member_view(db, member, now, check_id=request.check_id)
-    coupons = pricing.usable_coupons(db, member.id, request.coupons, now, zone)
+    coupons = pricing.usable_coupons(db, member.id, request.coupons, now, zone, request.check_id)
     return pricing.run(program, lines, view, request.requested_spend, coupons, now, zone)
 
 
@@ -155,7 +156,7 @@ def _work_out(
     if member.state == "blocked":
         return None
     categories = pricing.catalog_categories(db, request.lines)
-    coupons = pricing.usable_coupons(db, member.id, request.coupons, now, zone)
+    coupons = pricing.usable_coupons(db, member.id, request.coupons, now, zone, request.check_id)
     moment = zones.local_time(now, zone)
     if previews is not None and fingerprint is not None:
         seen = previews.get(request.check_id, fingerprint)
@@ -278,7 +279,7 @@ def _decide(
 def _still_valid(db: Database, request: wire.HoldRequest, prepared: PreparedHold) -> bool:
     """True when nothing the prepared calculation read has changed (call in the write)."""
     coupons = pricing.usable_coupons(
-        db, request.member_id, request.coupons, prepared.now, prepared.zone
+        db, request.member_id, request.coupons, prepared.now, prepared.zone, request.check_id
     )
     return (
         _inputs(db, request.member_id, prepared.now, request.check_id) == prepared.inputs
@@ -326,7 +327,9 @@ def hold(
             raise ApiError(ErrorCode.MEMBER_BLOCKED, "This member is blocked.")
         lines = pricing.core_lines(db, request.lines)
         view = pricing.member_view(db, member, now, check_id=request.check_id)
-        coupons = pricing.usable_coupons(db, member.id, request.coupons, now, caller.zone)
+        coupons = pricing.usable_coupons(
+            db, member.id, request.coupons, now, caller.zone, request.check_id
+        )
         calc = pricing.run(program, lines, view, request.requested_spend, coupons, now, caller.zone)
         fresh = pricing.to_wire(request.check_id, calc)
         _decide(request, member, calc, fresh)
@@ -338,6 +341,13 @@ def hold(
         record = codes.check_code(db, request.spend_code_id, request.spend_code, "spend", now)
         if record.member_id != member.id or (record.points or 0) < spend:
             raise ApiError(ErrorCode.CODE_INVALID, "This code was sent for another spend.")
+    # The coupons the calculation used are this check's from now on: another check's hold
+    # no longer gets their promotions (its calculation was made before: stale).
+    if calc.coupons and pricing.use_coupons(db, member.id, calc.coupons, request.check_id, now):
+        raise ApiError(
+            ErrorCode.STALE_CALCULATION,
+            "A coupon of this check was used meanwhile; calculate it again.",
+        )
     expires = now + ttl
     db.execute(
         "INSERT INTO checks (id, member_id, store_id, till_id, status, lines, calculation,"
@@ -395,6 +405,7 @@ def _replace_unsettled(
         raise ApiError(ErrorCode.UNKNOWN_CHECK, checks.NOT_FOUND)
     if status == "held" and spend:
         ledger.record_release(db, member_id, spend, now, request.check_id, "replaced")
+    pricing.give_back_coupons(db, request.check_id)  # the new hold takes what it uses
     db.execute("DELETE FROM checks WHERE id = ?", [request.check_id])
 
 
@@ -491,7 +502,7 @@ def confirm(
     # The hold promised these coupons' promotions and the receipt shows them, so the check
     # settles as held; a coupon another check used first (two holds presenting one coupon at
     # once) is the operator's conflict, never a second use of it.
-    taken_first = pricing.use_coupons(db, member_id, settlement.coupons, check_id)
+    taken_first = pricing.use_coupons(db, member_id, settlement.coupons, check_id, now)
     if taken_first:
         replay.record_conflict(
             db,
@@ -565,6 +576,7 @@ def cancel(db: Database, check_id: str, now: int, caller: TillIdentity) -> wire.
     db.execute(
         "UPDATE checks SET status = 'cancelled', closed_at = ? WHERE id = ?", [now, check_id]
     )
+    pricing.give_back_coupons(db, check_id)
     if spend:
         ledger.record_release(db, member_id, spend, now, check_id, "cancelled")
     return wire.CancelResult(check_id=check_id, status="cancelled", released=from_minor(spend))

@@ -107,26 +107,37 @@ def view_of(member: MemberRow, available: int, offer_ids: tuple[str, ...]) -> Me
     )
 
 
-# A coupon row still open: not used, not cancelled, and a shared code (``use_limit``) not
-# used up by its other holders.
+# Checks whose hold has expired (swept or not yet: a hold stops counting at its expiry), with
+# the moment as its one parameter: a coupon such a hold reserved is free again.
+_LAPSED = "SELECT h.id FROM checks h WHERE h.status = 'held' AND h.hold_expires_at <= ?"
+# A coupon row still open: not used or reserved by a live hold, not cancelled, and a shared
+# code (``use_limit``) not used up by its other holders. Parameters: the moment, twice.
 _UNUSED = (
-    "c.used_check_id IS NULL AND c.cancelled_at IS NULL AND (c.use_limit IS NULL OR"
-    " (SELECT COUNT(*) FROM coupons u WHERE u.code = c.code AND u.used_check_id IS NOT NULL)"
-    " < c.use_limit)"
+    f"(c.used_check_id IS NULL OR c.used_check_id IN ({_LAPSED})) AND c.cancelled_at IS NULL"
+    " AND (c.use_limit IS NULL OR (SELECT COUNT(*) FROM coupons u WHERE u.code = c.code"
+    f" AND u.used_check_id IS NOT NULL AND u.used_check_id NOT IN ({_LAPSED})) < c.use_limit)"
 )
-# ... that this member may use: theirs, or nobody's (a general coupon).
+# ... that this member may use: theirs, or nobody's (a general coupon). Parameters: the
+# member, then the moment twice.
 _OPEN = f"(c.member_id IS NULL OR c.member_id = ?) AND {_UNUSED}"
 
 
 def usable_coupons(
-    db: Database, member_id: str, codes: Sequence[str], now: int, zone: tzinfo
+    db: Database,
+    member_id: str,
+    codes: Sequence[str],
+    now: int,
+    zone: tzinfo,
+    check_id: str | None = None,
 ) -> list[str]:
     """What the presented ``codes`` this member may use now unlock: a coupon row exists, it
     is the member's (or nobody's: a general coupon), no check has used it yet, it is not
     cancelled, a shared code has uses left, and it is valid on ``zone``'s calendar. Each
     gives the promotion's coupon string it unlocks (an issued member's own code unlocks the
     promotion's one string; a seed coupon unlocks itself). Anything else is left out, so no
-    promotion gated by it applies (a till's word for a coupon is a request, never a fact)."""
+    promotion gated by it applies (a till's word for a coupon is a request, never a fact).
+    A coupon ``check_id``'s own hold reserved is usable for that check (its new calculation,
+    its replacing hold, its offline replay)."""
     if not codes:
         return []
     today = zones.local_time(now, zone).date().isoformat()
@@ -134,44 +145,55 @@ def usable_coupons(
     marks = ",".join("?" * len(wanted))
     rows = db.execute(
         f"SELECT DISTINCT COALESCE(c.unlocks, c.code) FROM coupons c WHERE c.code IN ({marks})"
-        f" AND {_OPEN} AND (c.valid_to IS NULL OR c.valid_to >= ?)"
+        f" AND (({_OPEN}) OR c.used_check_id = ?) AND (c.valid_to IS NULL OR c.valid_to >= ?)"
         " AND (c.valid_from IS NULL OR c.valid_from <= ?)",
-        [*wanted, member_id, today, today],
+        [*wanted, member_id, now, now, check_id or "", today, today],
     ).fetchall()
     return sorted(str(r[0]) for r in rows)
 
 
-def use_coupons(db: Database, member_id: str, unlocked: Sequence[str], check_id: str) -> list[str]:
+def use_coupons(
+    db: Database, member_id: str, unlocked: Sequence[str], check_id: str, now: int
+) -> list[str]:
     """Mark used by ``check_id`` one of the member's coupon rows for each promotion coupon
     string in ``unlocked`` (the member's own row before a general one: never another
-    holder's). Call in the write transaction; answers the strings no row was left for (used
-    meanwhile by another check, cancelled, or a shared code's limit reached)."""
+    holder's), unless ``check_id`` has one already (its hold took it); a row an expired hold
+    had reserved is free at ``now``. Call in the write transaction; answers the strings no
+    row was left for (used meanwhile by another check, cancelled, or a shared code's limit
+    reached)."""
     missing = []
     for key in unlocked:
+        if db.execute(
+            "SELECT 1 FROM coupons c WHERE c.used_check_id = ? AND COALESCE(c.unlocks, c.code) = ?",
+            [check_id, key],
+        ).fetchone():
+            continue  # taken by this check already (its hold reserved it)
         row = (
             db.execute(
                 "SELECT c.id FROM coupons c WHERE c.member_id = ?"
                 f" AND COALESCE(c.unlocks, c.code) = ? AND {_UNUSED} ORDER BY c.id LIMIT 1",
-                [member_id, key],
+                [member_id, key, now, now],
             ).fetchone()
             or db.execute(
                 "SELECT c.id FROM coupons c WHERE c.code = ? AND c.member_id IS NULL"
                 f" AND c.unlocks IS NULL AND {_UNUSED} LIMIT 1",
-                [key],
+                [key, now, now],
             ).fetchone()
         )
         if row is None:
             missing.append(key)
             continue
         db.execute(
-            "UPDATE coupons SET used_check_id = ? WHERE id = ? AND used_check_id IS NULL",
-            [check_id, row[0]],
+            "UPDATE coupons SET used_check_id = ? WHERE id = ? AND (used_check_id IS NULL"
+            f" OR used_check_id IN ({_LAPSED}))",
+            [check_id, row[0], now],
         )
     return missing
 
 
 def give_back_coupons(db: Database, check_id: str) -> int:
-    """Make the coupons ``check_id`` used usable again (a full return); how many."""
+    """Make the coupons ``check_id`` used or reserved usable again (a full return, a hold
+    cancelled, expired or replaced); how many."""
     return int(
         db.execute(
             "UPDATE coupons SET used_check_id = NULL WHERE used_check_id = ?", [check_id]

@@ -205,7 +205,7 @@ def apply_check(
     # operator's conflict, not a reason to earn less).
     view = pricing.member_view(db, member, made_at, available=max(available, wanted))
     # Coupons: the member's own, unused, valid on the day of the check (used by it below).
-    usable = pricing.usable_coupons(db, member.id, coupons, made_at, zone)
+    usable = pricing.usable_coupons(db, member.id, coupons, made_at, zone, check_id)
     calc = pricing.run(program, lines, view, spent_offline, usable, made_at, zone)
     spend = _allowed_spend(
         program, lines, view, calc, available, spent_offline, override, made_at, zone
@@ -263,7 +263,7 @@ def apply_check(
     )
     members.touch(db, member.id)
     # Read usable above in this same write: nothing else can have used them since.
-    pricing.use_coupons(db, member.id, calc.coupons, check_id)
+    pricing.use_coupons(db, member.id, calc.coupons, check_id, now)
     result = checks.check_result(
         db,
         check_id,
