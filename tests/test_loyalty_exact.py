@@ -14,10 +14,11 @@ import json
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from loyalty.calculation import Calculation
+from loyalty.calculation import Calculation, LineResult, canonical_text, plain_text, trusted
 from loyalty.check import Line, MemberState, MemberView, calculate
 from loyalty.money import Precision, Rounding
 from loyalty.program import (
@@ -30,7 +31,11 @@ from loyalty.program import (
     Tier,
     demo_program,
 )
-from tests.support.decimal_reference import reference_calculate
+from tests.support.decimal_reference import (
+    reference_calculate,
+    reference_fingerprint,
+    reference_record,
+)
 from tests.support.thirty_lines import JAN_5, MSK, thirty_line_check
 
 D = Decimal
@@ -181,7 +186,40 @@ def test_the_core_gives_what_plain_decimal_arithmetic_gives(
 ) -> None:
     fast = calculate(program, lines, member, requested, list(coupons), now)
     slow = reference_calculate(program, lines, member, requested, list(coupons), now)
-    # The record as text (how every number is written), the numbers, and the fingerprint.
-    assert record_text(fast) == record_text(slow)
+    # The record as text (how every number is written), the numbers, and the fingerprint, each
+    # against the dict forms they were written with before.
+    assert json.dumps(fast.to_dict()) == json.dumps(reference_record(slow))
     assert fast == slow
-    assert fast.fingerprint() == slow.fingerprint()
+    assert fast.fingerprint() == reference_fingerprint(slow)
+    record, fingerprint = fast.record_and_fingerprint()
+    assert (record, fingerprint) == (fast.to_dict(), fast.fingerprint())
+
+
+def test_a_record_made_without_init_is_the_record_init_makes() -> None:
+    line = thirty_line_check().lines[3]
+    fields = {f.name: getattr(line, f.name) for f in dataclasses.fields(LineResult)}
+    made = trusted(LineResult, dict(fields))
+    assert made == LineResult(**fields) == line
+    assert hash(made) == hash(LineResult(**fields))
+    assert repr(made) == repr(LineResult(**fields))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.earn = D("1")  # type: ignore[misc]
+
+
+decimals = st.one_of(
+    st.decimals(allow_nan=False, allow_infinity=False),
+    st.decimals(allow_nan=False, allow_infinity=False, places=2),
+    st.builds(
+        lambda n, e: D(n).scaleb(e),
+        st.integers(-(10**30), 10**30),
+        st.integers(-12, 6),
+    ),
+    st.sampled_from([D("-0"), D("-0.00"), D("0E+3"), D("1E+2"), D("100"), D("0.000001")]),
+)
+
+
+@given(decimals)
+def test_numbers_are_written_as_format_and_normalize_write_them(value: Decimal) -> None:
+    plain = plain_text(value)
+    assert plain == format(value, "f")
+    assert canonical_text(value, plain) == format(value.normalize(), "f")

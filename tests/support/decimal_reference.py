@@ -1,13 +1,17 @@
 """The check rules in plain Decimal arithmetic: ``loyalty.check``, ``loyalty.earn`` and
 ``loyalty.allocate`` as they were before the core moved to integer minor units, kept verbatim
 (only ``calculate`` renamed) so property tests can compare the fast core with them, result for
-result, byte for byte."""
+result, byte for byte; and the record and fingerprint of a Calculation as the dict forms gave
+them (``reference_record``, ``reference_fingerprint``)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
+from typing import Any
 
 from loyalty.calculation import AppliedPromotion, Calculation, LineResult, RejectedCoupon
 from loyalty.errors import CheckError
@@ -349,3 +353,112 @@ def _check_bonuses(
                 earns[i] += share
                 line_promos[i].append(promo.promo_id)
         promo_points[promo.promo_id] += bonus
+
+
+def reference_fingerprint(calc: Calculation) -> str:
+    """The fingerprint as the canonical dict, dumped as sorted compact ASCII JSON, hashed."""
+    canonical = json.dumps(
+        _canonical(calc), sort_keys=True, separators=(",", ":"), ensure_ascii=True
+    )
+    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
+
+
+def reference_record(calc: Calculation) -> dict[str, Any]:
+    return {
+        "program_version": calc.program_version,
+        "currency": calc.currency,
+        "member_id": calc.member_id,
+        "computed_at": calc.computed_at.isoformat(),
+        "lines": [
+            {
+                "index": ln.index,
+                "sku": ln.sku,
+                "name": ln.name,
+                "category": ln.category,
+                "quantity": format(ln.quantity, "f"),
+                "unit_price": format(ln.unit_price, "f"),
+                "discount": format(ln.discount, "f"),
+                "discounted": ln.discounted,
+                "amount": format(ln.amount, "f"),
+                "spend_cap": format(ln.spend_cap, "f"),
+                "spend": format(ln.spend, "f"),
+                "earn_base": format(ln.earn_base, "f"),
+                "rate_percent": format(ln.rate_percent, "f"),
+                "earn": format(ln.earn, "f"),
+                "excluded_reason": ln.excluded_reason,
+                "promo_ids": list(ln.promo_ids),
+            }
+            for ln in calc.lines
+        ],
+        "requested_spend": format(calc.requested_spend, "f"),
+        "available_points": format(calc.available_points, "f"),
+        "total_amount": format(calc.total_amount, "f"),
+        "earn_total": format(calc.earn_total, "f"),
+        "spend_applied": format(calc.spend_applied, "f"),
+        "spendable_max": format(calc.spendable_max, "f"),
+        "pay_in_money": format(calc.pay_in_money, "f"),
+        "tier": calc.tier,
+        "rate_percent": format(calc.rate_percent, "f"),
+        "birthday": calc.birthday,
+        "rounding": calc.rounding.value,
+        "precision": calc.precision.value,
+        "code_required": calc.code_required,
+        "promotions": [
+            {
+                "promo_id": p.promo_id,
+                "name": p.name,
+                "kind": p.kind.value,
+                "reason": p.reason,
+                "lines": list(p.lines),
+                "points": format(p.points, "f"),
+            }
+            for p in calc.promotions
+        ],
+        "coupons": list(calc.coupons),
+        "rejected_coupons": [{"code": c.code, "reason": c.reason} for c in calc.rejected_coupons],
+        "notes": list(calc.notes),
+        "customer_message": calc.customer_message,
+    }
+
+
+def _canonical(calc: Calculation) -> dict[str, Any]:
+    """What the fingerprint hashes: the numbers, what they depend on, Decimals normalised."""
+    return {
+        "program_version": calc.program_version,
+        "currency": calc.currency,
+        "member_id": calc.member_id,
+        "lines": [
+            {
+                "index": ln.index,
+                "sku": ln.sku,
+                "category": ln.category,
+                "quantity": format(ln.quantity.normalize(), "f"),
+                "unit_price": format(ln.unit_price.normalize(), "f"),
+                "discount": format(ln.discount.normalize(), "f"),
+                "discounted": ln.discounted,
+                "amount": format(ln.amount.normalize(), "f"),
+                "spend_cap": format(ln.spend_cap.normalize(), "f"),
+                "spend": format(ln.spend.normalize(), "f"),
+                "earn_base": format(ln.earn_base.normalize(), "f"),
+                "rate_percent": format(ln.rate_percent.normalize(), "f"),
+                "earn": format(ln.earn.normalize(), "f"),
+                "promo_ids": list(ln.promo_ids),
+            }
+            for ln in calc.lines
+        ],
+        "requested_spend": format(calc.requested_spend.normalize(), "f"),
+        "available_points": format(calc.available_points.normalize(), "f"),
+        "total_amount": format(calc.total_amount.normalize(), "f"),
+        "earn_total": format(calc.earn_total.normalize(), "f"),
+        "spend_applied": format(calc.spend_applied.normalize(), "f"),
+        "spendable_max": format(calc.spendable_max.normalize(), "f"),
+        "pay_in_money": format(calc.pay_in_money.normalize(), "f"),
+        "tier": calc.tier,
+        "rate_percent": format(calc.rate_percent.normalize(), "f"),
+        "birthday": calc.birthday,
+        "rounding": calc.rounding.value,
+        "precision": calc.precision.value,
+        "code_required": calc.code_required,
+        "promotions": [p.promo_id for p in calc.promotions],
+        "coupons": list(calc.coupons),
+    }
