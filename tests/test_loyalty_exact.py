@@ -223,3 +223,35 @@ def test_numbers_are_written_as_format_and_normalize_write_them(value: Decimal) 
     plain = plain_text(value)
     assert plain == format(value, "f")
     assert canonical_text(value, plain) == format(value.normalize(), "f")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(decimals, min_size=13, max_size=13), st.integers(0, 29))
+def test_any_numbers_in_a_calculation_give_the_record_and_fingerprint_the_dict_forms_gave(
+    numbers: list[Decimal], index: int
+) -> None:
+    # A calculation read back from storage may hold numbers written any way (an exponent, -0,
+    # 30 digits): the one-pass record and fingerprint still match the dict forms.
+    calc = thirty_line_check()
+    line = dataclasses.replace(
+        calc.lines[index],
+        quantity=numbers[0],
+        unit_price=numbers[1],
+        discount=numbers[2],
+        amount=numbers[3],
+        spend_cap=numbers[4],
+        spend=numbers[5],
+        earn_base=numbers[6],
+        rate_percent=numbers[7],
+        earn=numbers[8],
+    )
+    odd = dataclasses.replace(
+        calc,
+        lines=(*calc.lines[:index], line, *calc.lines[index + 1 :]),
+        requested_spend=numbers[9],
+        available_points=numbers[10],
+        earn_total=numbers[11],
+        rate_percent=numbers[12],
+    )
+    assert json.dumps(odd.to_dict()) == json.dumps(reference_record(odd))
+    assert odd.fingerprint() == reference_fingerprint(odd)
