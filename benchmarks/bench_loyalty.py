@@ -13,8 +13,10 @@ from loyalty.check import Line, MemberState, MemberView
 from loyalty.program import Program, Promotion, PromotionKind, demo_program
 
 REPEAT = 2000
-P99_BUDGET_MS = 3.0
-P50_BUDGET_MS = 1.2
+P99_BUDGET_MS = 1.2
+P50_BUDGET_MS = 0.65
+GOAL_MS = 0.3
+"""Issue #13's goal for the median, not yet reached on this box (see the docstring below)."""
 
 
 def _program() -> Program:
@@ -73,20 +75,33 @@ def calc_check_30_lines() -> Result:
     check bonuses, birthday, spend with per-line caps), its wire form (``pricing.to_wire``:
     the protocol model, the core's full record and the fingerprint) and the JSON bytes the
     route answers (``json_response``). Reading the member and the catalog is left out (that is
-    SQLite's work, measured by ``identify_rtt`` and ``server_throughput``).
+    SQLite's work, measured by ``identify_rtt`` and ``server_throughput``); so is building the
+    core's lines from the wire (``pricing.core_lines``), which the core's speed-ups did not move
+    work into: a line carries nothing precomputed, and the program's compiled rules
+    (``Program.compiled``) are per program snapshot, which the server keeps per process.
 
     Value: the p99 of the CPU time of that path (``time.thread_time``: a neighbour taking the
     core away from it does not count, cache and frequency effects do), over 2 000 runs; wall
     p50/p99 are reported beside it. No floor: nothing simpler does the same work (the old floor,
     30 Decimal multiply-adds, was 1/100 of the value, so a 300x target let a 2x regression
-    through). Target: an absolute budget, median CPU <= 1.2 ms and p99 CPU <= 3.0 ms.
-    Measured on this 2-core box at load average 5: median 0.67-0.77 ms, p99 1.4 ms (before the
-    record and fingerprint were written out field by field: median 1.15-1.42 ms, p99 3.1 ms;
-    CPU time excludes being preempted, not a neighbour evicting the caches; the cyclic
-    collector's pauses land in the tail). A path twice as slow has a median of at least 1.3 ms
-    and misses the median budget; the p99 budget catches a tail that grows without the median.
-    The issue's goal for this path, 0.3 ms, is not reached: what is left is the core's Decimal
-    arithmetic, the wire model and its JSON.
+    through). Target: an absolute budget, median CPU <= 0.65 ms and p99 CPU <= 1.2 ms.
+
+    Measured on this 2-core VM with other engineers' test suites running (load average
+    2.5-3.3), main (c42f3ab) and this code interleaved run for run, 9 pairs of 2 000 previews:
+    before, median 0.65-1.19 ms and p99 1.25-1.79 ms; after (the core in integer hundredths,
+    promotions split once per program, record and fingerprint in one pass, answer models filled
+    directly), median 0.32-0.56 ms and p99 0.63-0.96 ms. The box runs in two regimes (the same
+    code gives 0.65 or 1.15 ms before, 0.33 or 0.56 ms after; by all appearances a neighbour on
+    the same physical core), and after/before is about 0.5 in both. A path twice as slow as the
+    fast regime's figure (0.66 ms and up) misses the median budget, which the slow regime's
+    0.52-0.62 ms still meets; the p99 budget catches a tail that grows without the median
+    (twice the fast regime's 0.44-0.76 ms).
+
+    Not reached: the issue's goal, 0.3 ms. Where the rest goes (fast regime, best of repeats):
+    the core calculation 120 us (the per-line earn loop 65, line amounts 10, the two splits 11),
+    the record and the fingerprint's canonical text 90 us (270 numbers written, each also in
+    canonical form), the answer models 15 us, the answer's JSON 55 us (about a third of it pydantic
+    calling the Money serializer, a Python function in ``processing.amounts``, 97 times).
     """
     from processing.server import pricing
     from processing.server.handling import json_response
@@ -126,15 +141,15 @@ def calc_check_30_lines() -> Result:
         None,
         None,
         f"p99 CPU <= {P99_BUDGET_MS} ms and median CPU <= {P50_BUDGET_MS} ms for calculation +"
-        " wire form + fingerprint + JSON of a 30-line check (a 2x slower path misses; later"
-        " goal 0.3 ms)",
+        " wire form + fingerprint + JSON of a 30-line check (a 2x slower path misses; goal"
+        f" {GOAL_MS} ms)",
         score <= 1,
         {
             "p50": round(p50_cpu, 4),
             "p99": round(p99_cpu, 4),
             "wall_ms": p50_p99(wall),
             "cpu_ms": p50_p99(cpu),
-            "later_goal_ms": 0.3,
+            "later_goal_ms": GOAL_MS,
         },
         score,
     )

@@ -9,6 +9,7 @@ Modules, each one idea:
 - ``qrtoken``: signed member QR tokens (digits only), ``issue_token()``, ``verify_token()``;
 - ``identifiers``: ``classify()`` a scanned or typed string;
 - ``program``: the program snapshot (``Program``), ``demo_program()``;
+- ``compiled``: a program's rules in integer form for the check loop (``Program.compiled``);
 - ``member``: ``MemberView``, ``MemberState``;
 - ``lots``: balance as lots, ``balance_of()``, ``consume_fifo()``, ``take_back()``;
 - ``check``: ``Line``, ``calculate()`` → ``calculation.Calculation``;

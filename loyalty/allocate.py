@@ -28,16 +28,23 @@ def allocate(total: Decimal, weights: Sequence[Decimal], quantum: Decimal = CENT
         if total != 0:
             raise ValueError(f"cannot allocate {total} over zero weights")
         return [Decimal(0).quantize(CENT) for _ in weights]
-    whole_steps = int(steps)
     # Integer arithmetic throughout: Decimal division would round in the 28th digit and could
     # push a share across a step boundary.
     places = max(0, *(-int(w.as_tuple().exponent) for w in weights))
     scaled = [int(w.scaleb(places)) for w in weights]
-    scaled_sum = sum(scaled)
-    floors = [whole_steps * w // scaled_sum for w in scaled]
-    dropped = [whole_steps * w % scaled_sum for w in scaled]
-    leftover = whole_steps - sum(floors)
-    order = sorted(range(len(weights)), key=lambda i: (-dropped[i], i))
-    for i in order[:leftover]:
-        floors[i] += 1
-    return [(quantum * n).quantize(CENT) for n in floors]
+    return [(quantum * n).quantize(CENT) for n in split(int(steps), scaled)]
+
+
+def split(steps: int, weights: Sequence[int]) -> list[int]:
+    """``steps`` whole steps split over non-negative integer ``weights`` (their sum above zero)
+    by largest remainder, as :func:`allocate` does; the core's integer form of it."""
+    weight_sum = sum(weights)
+    floors = [steps * w // weight_sum for w in weights]
+    leftover = steps - sum(floors)
+    if leftover:
+        dropped = [steps * w % weight_sum for w in weights]
+        # Largest dropped fraction first, the lower index on a tie (the sort is stable).
+        order = sorted(range(len(weights)), key=dropped.__getitem__, reverse=True)
+        for i in order[:leftover]:
+            floors[i] += 1
+    return floors

@@ -10,16 +10,32 @@ the server can tell a till's preview is stale when its own recalculation differs
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from json.encoder import encode_basestring_ascii
+from typing import Any, TypeVar
 
 from loyalty.codec import DictReader
 from loyalty.errors import CheckError
 from loyalty.money import Precision, Rounding
 from loyalty.program import PromotionKind
+
+T = TypeVar("T")
+
+
+def trusted(cls: type[T], fields: dict[str, Any]) -> T:
+    """An instance of the frozen dataclass ``cls`` holding ``fields`` (every field, in
+    declaration order, each already of its type), made without ``cls.__init__``.
+
+    The core makes a record per line: a frozen dataclass's ``__init__`` sets each field through
+    ``object.__setattr__`` (2 us for a :class:`LineResult` by keyword, and slots make it slower
+    still), handing over the filled dict costs a quarter of it. The instance is the same as
+    ``cls(**fields)`` (equal, same hash, same ``repr``; tests/test_loyalty_exact.py checks).
+    ``cls`` must keep its fields in ``__dict__`` (no ``slots=True``)."""
+    record = object.__new__(cls)
+    object.__setattr__(record, "__dict__", fields)
+    return record
 
 
 @dataclass(frozen=True)
@@ -118,7 +134,7 @@ class Calculation:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready data; :meth:`from_dict` gives back an equal Calculation."""
-        return _plain(self)
+        return self.record_and_fingerprint()[0]
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Calculation:
@@ -130,54 +146,126 @@ class Calculation:
 
         Decimals enter in canonical form, so ``Decimal("2")`` and ``Decimal("2.000")`` agree.
         """
-        canonical = json.dumps(
-            _canonical(self), sort_keys=True, separators=(",", ":"), ensure_ascii=True
-        )
-        return hashlib.sha256(canonical.encode("ascii")).hexdigest()
+        cached = self.__dict__.get("_fingerprint")
+        return cached if cached is not None else self.record_and_fingerprint()[1]
+
+    def record_and_fingerprint(self) -> tuple[dict[str, Any], str]:
+        """:meth:`to_dict` and :meth:`fingerprint` in one pass over the numbers (each is written
+        out once, and its canonical form is read off that text); the record is new each call."""
+        record, canonical = _render(self)
+        fingerprint = hashlib.sha256(canonical.encode("ascii")).hexdigest()
+        # Frozen: kept beside the fields (not one of them, so equality and replace ignore it).
+        self.__dict__["_fingerprint"] = fingerprint
+        return record, fingerprint
 
 
-# Written out field by field rather than walked by reflection, each Decimal formatted in
-# place: this runs twice for every calculation the server answers (its record and its
-# fingerprint), and a generic walk over the dataclass fields cost most of a 30-line preview.
-# The fields are listed in declaration order, so the stored JSON is byte for byte what the
-# generic walk produced; tests/test_loyalty_check.py checks every field is here and pins a
-# fingerprint.
-def _plain(calc: Calculation) -> dict[str, Any]:
-    return {
-        "program_version": calc.program_version,
-        "currency": calc.currency,
-        "member_id": calc.member_id,
-        "computed_at": calc.computed_at.isoformat(),
-        "lines": [
+# Written out field by field rather than walked by reflection, each number rendered once: this
+# runs for every calculation the server answers (its record and its fingerprint), and a generic
+# walk over the dataclass fields, then a second one for the fingerprint, cost most of a 30-line
+# preview. The record lists the fields in declaration order, so the stored JSON is byte for byte
+# what the generic walk produced; the fingerprint hashes what
+# ``json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=True)`` gave for
+# the canonical dict (tests/support/decimal_reference.py keeps that form), its keys written here
+# in sorted order. tests/test_loyalty_check.py checks every field is here and pins fingerprints;
+# tests/test_loyalty_exact.py compares both with the dict forms.
+
+
+def plain_text(value: Decimal) -> str:
+    """``format(value, "f")``: ``str`` where that is the same text (no exponent), which is
+    three times cheaper."""
+    text = str(value)
+    return text if "E" not in text and "e" not in text else format(value, "f")
+
+
+def canonical_text(value: Decimal, plain: str) -> str:
+    """``format(value.normalize(), "f")`` read off ``plain`` (``plain_text(value)``): the
+    trailing zeros of the fraction dropped. Long numbers go through ``normalize``, which rounds
+    past the context's 28 digits."""
+    if len(plain) > 26:
+        return format(value.normalize(), "f")
+    if "." in plain:
+        return plain.rstrip("0").rstrip(".")
+    return plain
+
+
+_TOP = (
+    '{"available_points":"%s","birthday":%s,"code_required":%s,"coupons":[%s],"currency":%s,'
+    '"earn_total":"%s","lines":[%s],"member_id":%s,"pay_in_money":"%s","precision":%s,'
+    '"program_version":%d,"promotions":[%s],"rate_percent":"%s","requested_spend":"%s",'
+    '"rounding":%s,"spend_applied":"%s","spendable_max":"%s","tier":%s,"total_amount":"%s"}'
+)
+_BOOL = {True: "true", False: "false"}
+
+
+def _render(calc: Calculation) -> tuple[dict[str, Any], str]:
+    """The record (:meth:`Calculation.to_dict`) and the canonical JSON text the fingerprint
+    hashes."""
+    text, canon, quote = plain_text, canonical_text, encode_basestring_ascii
+    lines: list[dict[str, Any]] = []
+    canonical_lines: list[str] = []
+    for ln in calc.lines:
+        quantity, price, discount = str(ln.quantity), str(ln.unit_price), str(ln.discount)
+        amount, cap, spend = str(ln.amount), str(ln.spend_cap), str(ln.spend)
+        base, rate, earn = str(ln.earn_base), str(ln.rate_percent), str(ln.earn)
+        # str() is format(…, "f") unless it wrote an exponent (looked for once per line).
+        joined = quantity + price + discount + amount + cap + spend + base + rate + earn
+        if "E" in joined or "e" in joined:
+            quantity, price, discount = text(ln.quantity), text(ln.unit_price), text(ln.discount)
+            amount, cap, spend = text(ln.amount), text(ln.spend_cap), text(ln.spend)
+            base, rate, earn = text(ln.earn_base), text(ln.rate_percent), text(ln.earn)
+        lines.append(
             {
                 "index": ln.index,
                 "sku": ln.sku,
                 "name": ln.name,
                 "category": ln.category,
-                "quantity": format(ln.quantity, "f"),
-                "unit_price": format(ln.unit_price, "f"),
-                "discount": format(ln.discount, "f"),
+                "quantity": quantity,
+                "unit_price": price,
+                "discount": discount,
                 "discounted": ln.discounted,
-                "amount": format(ln.amount, "f"),
-                "spend_cap": format(ln.spend_cap, "f"),
-                "spend": format(ln.spend, "f"),
-                "earn_base": format(ln.earn_base, "f"),
-                "rate_percent": format(ln.rate_percent, "f"),
-                "earn": format(ln.earn, "f"),
+                "amount": amount,
+                "spend_cap": cap,
+                "spend": spend,
+                "earn_base": base,
+                "rate_percent": rate,
+                "earn": earn,
                 "excluded_reason": ln.excluded_reason,
                 "promo_ids": list(ln.promo_ids),
             }
-            for ln in calc.lines
-        ],
-        "requested_spend": format(calc.requested_spend, "f"),
-        "available_points": format(calc.available_points, "f"),
-        "total_amount": format(calc.total_amount, "f"),
-        "earn_total": format(calc.earn_total, "f"),
-        "spend_applied": format(calc.spend_applied, "f"),
-        "spendable_max": format(calc.spendable_max, "f"),
-        "pay_in_money": format(calc.pay_in_money, "f"),
+        )
+        cq, cp, cd = (
+            canon(ln.quantity, quantity),
+            canon(ln.unit_price, price),
+            canon(ln.discount, discount),
+        )
+        ca, ccap, cs = canon(ln.amount, amount), canon(ln.spend_cap, cap), canon(ln.spend, spend)
+        cb, cr, ce = canon(ln.earn_base, base), canon(ln.rate_percent, rate), canon(ln.earn, earn)
+        canonical_lines.append(
+            f'{{"amount":"{ca}","category":{quote(ln.category)},"discount":"{cd}",'
+            f'"discounted":{_BOOL[bool(ln.discounted)]},"earn":"{ce}","earn_base":"{cb}",'
+            f'"index":{ln.index:d},"promo_ids":[{",".join(map(quote, ln.promo_ids))}],'
+            f'"quantity":"{cq}","rate_percent":"{cr}","sku":{quote(ln.sku)},"spend":"{cs}",'
+            f'"spend_cap":"{ccap}","unit_price":"{cp}"}}'
+        )
+    requested, available = text(calc.requested_spend), text(calc.available_points)
+    total, earn_total = text(calc.total_amount), text(calc.earn_total)
+    spend_applied, spendable = text(calc.spend_applied), text(calc.spendable_max)
+    to_pay, rate = text(calc.pay_in_money), text(calc.rate_percent)
+    record = {
+        "program_version": calc.program_version,
+        "currency": calc.currency,
+        "member_id": calc.member_id,
+        "computed_at": calc.computed_at.isoformat(),
+        "lines": lines,
+        "requested_spend": requested,
+        "available_points": available,
+        "total_amount": total,
+        "earn_total": earn_total,
+        "spend_applied": spend_applied,
+        "spendable_max": spendable,
+        "pay_in_money": to_pay,
         "tier": calc.tier,
-        "rate_percent": format(calc.rate_percent, "f"),
+        "rate_percent": rate,
         "birthday": calc.birthday,
         "rounding": calc.rounding.value,
         "precision": calc.precision.value,
@@ -189,7 +277,7 @@ def _plain(calc: Calculation) -> dict[str, Any]:
                 "kind": p.kind.value,
                 "reason": p.reason,
                 "lines": list(p.lines),
-                "points": format(p.points, "f"),
+                "points": text(p.points),
             }
             for p in calc.promotions
         ],
@@ -198,49 +286,28 @@ def _plain(calc: Calculation) -> dict[str, Any]:
         "notes": list(calc.notes),
         "customer_message": calc.customer_message,
     }
-
-
-def _canonical(calc: Calculation) -> dict[str, Any]:
-    """What the fingerprint hashes: the numbers, what they depend on, Decimals normalised."""
-    return {
-        "program_version": calc.program_version,
-        "currency": calc.currency,
-        "member_id": calc.member_id,
-        "lines": [
-            {
-                "index": ln.index,
-                "sku": ln.sku,
-                "category": ln.category,
-                "quantity": format(ln.quantity.normalize(), "f"),
-                "unit_price": format(ln.unit_price.normalize(), "f"),
-                "discount": format(ln.discount.normalize(), "f"),
-                "discounted": ln.discounted,
-                "amount": format(ln.amount.normalize(), "f"),
-                "spend_cap": format(ln.spend_cap.normalize(), "f"),
-                "spend": format(ln.spend.normalize(), "f"),
-                "earn_base": format(ln.earn_base.normalize(), "f"),
-                "rate_percent": format(ln.rate_percent.normalize(), "f"),
-                "earn": format(ln.earn.normalize(), "f"),
-                "promo_ids": list(ln.promo_ids),
-            }
-            for ln in calc.lines
-        ],
-        "requested_spend": format(calc.requested_spend.normalize(), "f"),
-        "available_points": format(calc.available_points.normalize(), "f"),
-        "total_amount": format(calc.total_amount.normalize(), "f"),
-        "earn_total": format(calc.earn_total.normalize(), "f"),
-        "spend_applied": format(calc.spend_applied.normalize(), "f"),
-        "spendable_max": format(calc.spendable_max.normalize(), "f"),
-        "pay_in_money": format(calc.pay_in_money.normalize(), "f"),
-        "tier": calc.tier,
-        "rate_percent": format(calc.rate_percent.normalize(), "f"),
-        "birthday": calc.birthday,
-        "rounding": calc.rounding.value,
-        "precision": calc.precision.value,
-        "code_required": calc.code_required,
-        "promotions": [p.promo_id for p in calc.promotions],
-        "coupons": list(calc.coupons),
-    }
+    canonical = _TOP % (
+        canon(calc.available_points, available),
+        _BOOL[bool(calc.birthday)],
+        _BOOL[bool(calc.code_required)],
+        ",".join(map(quote, calc.coupons)),
+        quote(calc.currency),
+        canon(calc.earn_total, earn_total),
+        ",".join(canonical_lines),
+        "null" if calc.member_id is None else quote(calc.member_id),
+        canon(calc.pay_in_money, to_pay),
+        quote(calc.precision.value),
+        calc.program_version,
+        ",".join(quote(p.promo_id) for p in calc.promotions),
+        canon(calc.rate_percent, rate),
+        canon(calc.requested_spend, requested),
+        quote(calc.rounding.value),
+        canon(calc.spend_applied, spend_applied),
+        canon(calc.spendable_max, spendable),
+        quote(calc.tier),
+        canon(calc.total_amount, total),
+    )
+    return record, canonical
 
 
 def _line(r: DictReader) -> LineResult:

@@ -20,6 +20,10 @@ The order of the rules, and why:
 ``now`` is the store's local time, timezone-aware: promotion dates and birthdays are compared
 with ``now.date()`` in ``now``'s own offset.
 
+The arithmetic runs on integer hundredths (:mod:`loyalty.compiled`); Decimals come in with the
+lines and the member and go out in the :class:`Calculation`, with the same values, written
+with the same places, as plain Decimal arithmetic of these rules gives.
+
 Raises :class:`~loyalty.errors.CheckError` for a check that cannot be calculated,
 :class:`~loyalty.errors.InvalidAmount` for a bad line, :class:`TypeError` for floats.
 """
@@ -30,23 +34,19 @@ from collections.abc import Sequence
 from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
 
-from loyalty.allocate import allocate
+from loyalty.allocate import split
 from loyalty.calculation import (
     AppliedPromotion,
     Calculation,
     LineResult,
     RejectedCoupon,
 )
-from loyalty.earn import earn_lines
+from loyalty.compiled import CompiledProgram, cents_down
+from loyalty.earn import earn_lines, minor
 from loyalty.errors import CheckError
 from loyalty.line import Line
 from loyalty.member import MemberState, MemberView
-from loyalty.money import (
-    ZERO,
-    percent_of,
-    quantize_down,
-    to_decimal,
-)
+from loyalty.money import ZERO, to_decimal
 from loyalty.program import Program
 from loyalty.rules import member_rate, normalize_coupon, running_promotions
 
@@ -88,25 +88,24 @@ def calculate(
     day = now.date()
     rate = member_rate(program, member, day)
     promos, rejected = running_promotions(program, member, day, coupons)
+    c = program.compiled
     notes: list[str] = []
-    amounts = [line.amount for line in lines]
-    total = sum(amounts, ZERO)
+    amounts = [_amount(line) for line in lines]
+    total = sum(amounts)
 
-    caps = _line_caps(program, lines, amounts)
-    spendable = _spendable_max(program, member, total, caps, notes)
-    spend = _applied_spend(program, requested, spendable, notes)
-    spends = allocate(spend, caps) if spend > 0 else [ZERO for _ in lines]
+    caps = _line_caps(c, lines, amounts)
+    spendable = _spendable_max(program, c, member, total, caps, notes)
+    spend = _applied_spend(program, c, requested, spendable, notes)
+    spends = split(spend, caps) if spend > 0 else [0] * len(lines)
 
     earning = member is None or member.state.can_earn
     if not earning:
         notes.append("This account is blocked: it neither earns nor spends points.")
-    results, applied = earn_lines(
+    results, applied, earn_total = earn_lines(
         program, lines, amounts, caps, spends, rate.percent, promos, earning
     )
-    earn_total = sum((r.earn for r in results), ZERO)
-    code_required = (
-        program.spend.code_threshold is not None and spend > program.spend.code_threshold
-    )
+    threshold = c.code_threshold
+    code_required = threshold is not None and spend * threshold[1] > threshold[0] * 100
     return Calculation(
         program_version=program.version,
         currency=program.currency,
@@ -115,11 +114,11 @@ def calculate(
         lines=tuple(results),
         requested_spend=requested,
         available_points=ZERO if member is None else member.available_points,
-        total_amount=total,
-        earn_total=earn_total,
-        spend_applied=spend,
-        spendable_max=spendable,
-        pay_in_money=total - spend,
+        total_amount=minor(total),
+        earn_total=minor(earn_total),
+        spend_applied=minor(spend),
+        spendable_max=minor(spendable),
+        pay_in_money=minor(total - spend),
         tier=rate.tier.name,
         rate_percent=rate.percent,
         birthday=rate.birthday,
@@ -134,80 +133,100 @@ def calculate(
     )
 
 
-def _line_caps(program: Program, lines: Sequence[Line], amounts: list[Decimal]) -> list[Decimal]:
-    rules = program.spend
+def _amount(line: Line) -> int:
+    """:attr:`Line.amount` in hundredths: quantity × price rounded half-up, less the discount."""
+    quantity, per = line.quantity.as_integer_ratio()
+    price, price_per = line.unit_price.as_integer_ratio()
+    numerator, denominator = quantity * price * 100, per * price_per
+    gross = (2 * numerator + denominator) // (2 * denominator)  # both >= 0: half-up
+    return gross - cents_down(line.discount.as_integer_ratio()) if line.discount else gross
+
+
+def _line_caps(c: CompiledProgram, lines: Sequence[Line], amounts: list[int]) -> list[int]:
+    percent, per = c.max_percent_per_line
+    divisor = per * 100
+    excluded = c.spend_excluded
     return [
-        ZERO
-        if line.category in rules.excluded_categories or not line.payable_with_points
-        else quantize_down(percent_of(amount, rules.max_percent_per_line))
+        0
+        if line.category in excluded or not line.payable_with_points
+        else amount * percent // divisor
         for line, amount in zip(lines, amounts, strict=True)
     ]
 
 
 def _spendable_max(
     program: Program,
+    c: CompiledProgram,
     member: MemberView | None,
-    total: Decimal,
-    caps: list[Decimal],
+    total: int,
+    caps: list[int],
     notes: list[str],
-) -> Decimal:
+) -> int:
+    # The limits rounded down to hundredths one by one: the smallest of them rounded down is
+    # the smallest of the rounded-down ones.
     rules = program.spend
     if member is None:
-        return ZERO
+        return 0
     if not member.state.can_spend:
         if member.state is MemberState.EARN_ONLY:
             notes.append("This member may earn but not spend points yet.")
-        return ZERO
+        return 0
+    percent, per = c.max_percent_of_check
+    paid, paid_per = c.min_paid_in_money
     limits = [
-        quantize_down(percent_of(total, rules.max_percent_of_check)),
-        sum(caps, ZERO),
-        max(ZERO, total - rules.min_paid_in_money),
-        max(ZERO, member.available_points),
+        total * percent // (per * 100),
+        sum(caps),
+        max(0, (total * paid_per - paid * 100) // paid_per),
+        max(0, cents_down(member.available_points.as_integer_ratio())),
     ]
-    if rules.max_points is not None:
-        limits.append(rules.max_points)
-    spendable = quantize_down(min(limits), program.precision.quantum)
-    if spendable <= 0 or spendable < rules.min_points:
+    if c.max_points is not None:
+        limits.append(cents_down(c.max_points))
+    spendable = min(limits) // c.step * c.step
+    least, least_per = c.min_points
+    if spendable <= 0 or spendable * least_per < least * 100:
         if member.available_points > 0 and spendable <= 0:
             notes.append("Points cannot pay for this check.")
         elif member.available_points > 0:
-            least = format_points(rules.min_points, program)
-            notes.append(f"Points can pay for this check only from {least} points.")
-        return ZERO
+            least_text = format_points(rules.min_points, program)
+            notes.append(f"Points can pay for this check only from {least_text} points.")
+        return 0
     return spendable
 
 
 def _applied_spend(
-    program: Program, requested: Decimal, spendable: Decimal, notes: list[str]
-) -> Decimal:
+    program: Program, c: CompiledProgram, requested: Decimal, spendable: int, notes: list[str]
+) -> int:
     if requested <= 0:
-        return ZERO
-    if requested > spendable:
+        return 0
+    asked, asked_per = requested.as_integer_ratio()
+    if asked * 100 > spendable * asked_per:
         notes.append(
             f"{format_points(requested, program)} points were asked for; at most"
-            f" {format_points(spendable, program)} can pay this check."
+            f" {format_points(minor(spendable), program)} can pay this check."
         )
-    spend = quantize_down(min(requested, spendable), program.precision.quantum)
-    if spend < program.spend.min_points:
+    spend = min(asked * 100 // asked_per // c.step * c.step, spendable)
+    least, least_per = c.min_points
+    if spend * least_per < least * 100:
         notes.append(
             f"At least {format_points(program.spend.min_points, program)} points must be spent"
             " at a time."
         )
-        return ZERO
+        return 0
     return spend
 
 
 def _customer_message(
-    program: Program, member: MemberView | None, earn: Decimal, spend: Decimal, earning: bool
+    program: Program, member: MemberView | None, earn: int, spend: int, earning: bool
 ) -> str:
-    earn_text = format_points(earn, program)
+    earn_text = format_points(minor(earn), program)
     if member is None:
         return f"Join the program and get {earn_text} points for this check."
     if not earning:
         return "Points are not available for this account."
     if spend > 0:
         return (
-            f"You pay {format_points(spend, program)} with points and will get {earn_text} points."
+            f"You pay {format_points(minor(spend), program)} with points and will get"
+            f" {earn_text} points."
         )
     return f"You will get {earn_text} points."
 

@@ -21,8 +21,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
+from loyalty.compiled import CompiledProgram, compile_program
 from loyalty.errors import ProgramError
 from loyalty.money import HUNDRED, Precision, Rounding
 from loyalty.program_codec import program_from_dict, program_to_dict
@@ -76,6 +78,12 @@ class Program:
 
     def __post_init__(self) -> None:
         _validate(self)
+
+    @cached_property
+    def compiled(self) -> CompiledProgram:
+        """The rules in integer form for the check calculation, worked out on first use and
+        kept with this snapshot (it is frozen, so they never go stale)."""
+        return compile_program(self)
 
     def tier_for(self, lifetime_spend: Decimal) -> Tier:
         """The tier reached by ``lifetime_spend`` (the base tier below the first)."""
