@@ -11,7 +11,8 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
+from pydantic import GetCoreSchemaHandler, WithJsonSchema
+from pydantic_core import core_schema
 
 _MONEY_RE = re.compile(r"-?\d{1,12}(\.\d{1,2})?")
 _QUANTITY_RE = re.compile(r"\d{1,6}(\.\d{1,3})?")
@@ -52,18 +53,44 @@ def _to_str(value: Decimal) -> str:
     return format(value, "f")
 
 
+class _DecimalText:
+    """A Decimal that crosses the wire as a string matching ``pattern``.
+
+    From JSON text (``model_validate_json``: the server's hot routes, answers read back) the
+    check is pydantic's own: a JSON string, whitespace stripped, the pattern matched in its
+    Rust core, then ``Decimal`` of it: no Python function per amount, which was a fifth of
+    validating a 30-line check. From Python objects (FastAPI's validation of a parsed body,
+    models built in code) ``parse`` decides, and gives the one-sentence messages; both refuse
+    a JSON number and accept the same strings."""
+
+    def __init__(self, pattern: str, parse: Any) -> None:
+        self.pattern = pattern
+        self.parse = parse
+
+    def __get_pydantic_core_schema__(
+        self, _source: Any, _handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.json_or_python_schema(
+            json_schema=core_schema.no_info_after_validator_function(
+                Decimal, core_schema.str_schema(pattern=self.pattern, strip_whitespace=True)
+            ),
+            python_schema=core_schema.no_info_plain_validator_function(self.parse),
+            serialization=core_schema.plain_serializer_function_ser_schema(
+                _to_str, return_schema=core_schema.str_schema()
+            ),
+        )
+
+
 Money = Annotated[
     Decimal,
-    BeforeValidator(_parser(_MONEY_RE, "amount")),
-    PlainSerializer(_to_str, return_type=str),
+    _DecimalText(MONEY_PATTERN, _parser(_MONEY_RE, "amount")),
     WithJsonSchema({"type": "string", "pattern": MONEY_PATTERN, "examples": ["150.00"]}),
 ]
 """Money or points: up to 12 integer digits and 2 decimals, possibly negative."""
 
 Quantity = Annotated[
     Decimal,
-    BeforeValidator(_parser(_QUANTITY_RE, "quantity")),
-    PlainSerializer(_to_str, return_type=str),
+    _DecimalText(QUANTITY_PATTERN, _parser(_QUANTITY_RE, "quantity")),
     WithJsonSchema({"type": "string", "pattern": QUANTITY_PATTERN, "examples": ["1", "0.455"]}),
 ]
 """A line quantity: up to 6 integer digits and 3 decimals (weighed goods), never negative."""

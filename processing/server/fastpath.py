@@ -2,8 +2,10 @@
 per-request machinery (route matching, dependency solving, exception middleware).
 
 Only a request FastAPI would accept as it is takes this path: POST, ``application/json`` body
-that parses and validates exactly as FastAPI would (``json.loads`` then the model's
-``validate_python``), a valid path id and exactly one valid Idempotency-Key. It then calls the
+that the model accepts from its JSON text (``model_validate_json``, which accepts what
+FastAPI's ``json.loads`` then ``validate_python`` accepts and nothing more: amounts are the
+same strings either way, :mod:`processing.amounts`; a test compares the two on mangled
+bodies), a valid path id and exactly one valid Idempotency-Key. It then calls the
 very same endpoint function with the same arguments, so the answer is the same bytes. Anything
 else — a malformed body, a missing header, another method — is handed to the full app with
 the body replayed, so every error answer still comes from FastAPI and the app's handlers.
@@ -21,7 +23,6 @@ way, remove it: it is a second door to four routes.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -77,8 +78,8 @@ def _validated(model: type[BaseModel], body: bytes) -> Any:
     if not body:
         return None
     try:
-        return model.model_validate(json.loads(body), from_attributes=True)
-    except (ValueError, ValidationError):  # JSONDecodeError and UnicodeDecodeError too
+        return model.model_validate_json(body)
+    except (ValueError, ValidationError):  # UnicodeDecodeError too
         return None
 
 
