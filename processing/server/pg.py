@@ -18,10 +18,12 @@ but the database itself:
   is about fifty statements, each a round trip to PostgreSQL; a process's rate is bounded by
   those round trips, and more processes (``serve --workers``, more nodes) add rate (the
   ``server_throughput_pg`` and ``scale_out`` benchmarks).
-- Idempotency keys: the key's lookup and its stored answer are in the handler's own
-  serialisable transaction, so of two nodes applying one key at once exactly one commits; the
-  other is retried and replays the stored answer (a unique violation on the key's row is
-  retried as the serialisation failure it is).
+- Idempotency keys are claimed before the handler runs: the write transaction's first
+  statement inserts a pending row under the key (:func:`idempotency.lookup
+  <processing.server.idempotency.lookup>`), so a node that gets a key another node is handling
+  waits on that row until the other commits, and is then retried and replays the stored answer
+  — the handler runs once, not twice with one of them undone. A unique violation elsewhere
+  (two keys writing one check id at once) is retried as the serialisation failure it is.
 - Sequences (``counters``, the member-delta cursor ``members.seq``): a value is taken with an
   UPDATE of the counter's row, whose row lock is held until COMMIT; the next transaction
   taking one waits for that COMMIT (then is retried). So values become visible in the order
@@ -169,6 +171,7 @@ class PgDatabase:
     """One pooled connection as the domain's :class:`~processing.server.engine.Database`."""
 
     SKIP_LOCKED = " FOR UPDATE SKIP LOCKED"
+    CLAIMS_KEYS = True  # idempotency keys are claimed before the handler runs (idempotency)
 
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self._conn = conn
