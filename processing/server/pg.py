@@ -57,6 +57,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.types.numeric import NumericLoader
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from processing.server.engine import collecting_commit_actions, run_commit_actions
 from processing.server.migrate import HEAD, MigrationError, upgrade
 from processing.server.storage import StorageError
 
@@ -293,7 +294,9 @@ class PgStorage:
 
     @contextmanager
     def _transaction(self, begin: str) -> Iterator[PgDatabase]:
-        with self._pool.connection() as conn:
+        """One attempt of a transaction; its :func:`~processing.server.engine.after_commit`
+        actions are done once its COMMIT has returned (a retry collects its own)."""
+        with collecting_commit_actions() as actions, self._pool.connection() as conn:
             conn.execute(begin)
             try:
                 yield PgDatabase(conn)
@@ -303,6 +306,7 @@ class PgStorage:
                 raise
             else:
                 conn.execute("COMMIT")
+        run_commit_actions(actions)
 
     @contextmanager
     def write(self) -> Iterator[PgDatabase]:
