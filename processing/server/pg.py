@@ -3,8 +3,9 @@
 Several server processes, on one machine or many, share one database with no coordination
 but the database itself:
 
-- Every write runs in a SERIALIZABLE transaction on a pooled connection (on the event loop's
-  thread, or a writer thread for a long replay batch: :meth:`PgStorage.run`). Two
+- Every write runs in a SERIALIZABLE transaction on a pooled connection, on one of a few
+  writer threads (:meth:`PgStorage.run`), never on the event loop: a write waiting on a lock
+  or pausing before a retry does not stop the node serving its other requests. Two
   transactions whose reads and writes could not have happened one after the other (two tills
   spending one balance, two nodes storing one idempotency key) are not both committed:
   PostgreSQL aborts one with a serialisation failure, and it is run again from the start
@@ -14,9 +15,9 @@ but the database itself:
   open holds the hold's expiry sweep reads. The write function must therefore be safe to run
   again, which every domain write is (it reads the database, changes it, and keeps no state
   outside it).
-- Throughput: a process runs its database steps one at a time on its event loop, and a sale
-  is about fifty statements, each a round trip to PostgreSQL; a process's rate is bounded by
-  those round trips, and more processes (``serve --workers``, more nodes) add rate (the
+- Throughput: a sale is about fifty statements, each a round trip to PostgreSQL. Writes of
+  one process overlap on its writer threads (reads are still done on the event loop, by the
+  routes); more processes (``serve --workers``, more nodes) add rate (the
   ``server_throughput_pg`` and ``scale_out`` benchmarks).
 - Idempotency keys are claimed before the handler runs: the write transaction's first
   statement inserts a pending row under the key (:func:`idempotency.lookup
@@ -40,6 +41,7 @@ SQLite spellings; :func:`translate` turns them into psycopg's, once per statemen
 
 from __future__ import annotations
 
+import asyncio
 import random
 import re
 import threading
@@ -74,6 +76,11 @@ STATEMENT_TIMEOUT_MS = 10_000
 """No statement runs longer (a stuck lock or a runaway query fails the request instead)."""
 POOL_SIZE = 10
 """Connections per server process: the writer threads, plus reads on the event loop."""
+WRITERS = 2
+"""Writer threads per server process: write transactions of one process at once. Two: one
+write may wait on a lock while another proceeds; more would mostly add re-runs, since nearly
+every write takes the member-change counter (``counters``), so writes that overlap conflict
+there and all but one run again from the start."""
 CONNECT_TIMEOUT_S = 5
 
 _RETRIED = (pg_errors.SerializationFailure, pg_errors.DeadlockDetected, pg_errors.UniqueViolation)
@@ -266,7 +273,9 @@ class PgStorage:
             self._pool.open(wait=True, timeout=CONNECT_TIMEOUT_S * 2)
         except PoolTimeout:
             raise StorageError(f"Cannot reach {self.target}.") from None
-        self._writers = ThreadPoolExecutor(max(1, pool_size - 2), thread_name_prefix="pg-writer")
+        self._writers = ThreadPoolExecutor(
+            max(1, min(WRITERS, pool_size - 2)), thread_name_prefix="pg-writer"
+        )
         self._autocommit = _Autocommit(self._pool)
         self._closed = threading.Event()
 
@@ -344,16 +353,14 @@ class PgStorage:
         return self._writers.submit(self.transact, fn)
 
     async def run(self, fn: Callable[[PgDatabase], T]) -> T:
-        """Run ``fn(db)`` in a serialisable transaction on the event loop's own thread.
+        """Run ``fn(db)`` in a serialisable transaction on a writer thread; the event loop
+        serves the node's other requests meanwhile.
 
-        Why not the writer threads: a transaction is a few dozen statements, and each gives up
-        the GIL while PostgreSQL answers and must win it back from the event loop thread, which
-        holds it for a whole request step at a time (up to the 5 ms switch interval) — the
-        same reason the SQLite engine writes on the loop (:meth:`GroupCommit.run
-        <processing.server.writes.GroupCommit.run>`). A node serves its requests one
-        database step at a time, as its reads already do; more concurrency comes from more
-        processes (``serve --workers``, more nodes), which PostgreSQL serves in parallel."""
-        return self.transact(fn)
+        Why not on the loop's own thread (as the SQLite engine writes, to save GIL hand-offs):
+        a PostgreSQL transaction waits on the network for each statement, and may wait much
+        longer — on a row another node has locked, behind a slow query, a serialisation
+        retry's pause — and every request of the node would wait with it."""
+        return await asyncio.wrap_future(self.submit(fn))
 
     def start_committer(self) -> None:
         """Nothing to start: writes go to the writer pool."""
