@@ -3,18 +3,18 @@
 Several server processes, on one machine or many, share one database with no coordination
 but the database itself:
 
-- Every write runs in a SERIALIZABLE transaction on a pooled connection, on one of a few
-  writer threads (:meth:`PgStorage.run`), never on the event loop: a write waiting on a lock
-  or pausing before a retry does not stop the node serving its other requests. Two
-  transactions whose reads and writes could not have happened one after the other (two tills
-  spending one balance, two nodes storing one idempotency key) are not both committed:
-  PostgreSQL aborts one with a serialisation failure, and it is run again from the start
-  (:data:`RETRIES` times, after a short random pause), seeing what the other committed. No
-  lock is global, but two things are shared by most writes, so overlapping writes of different
-  nodes conflict on them and one runs again: the member-change counter row (below) and the
-  open holds the hold's expiry sweep reads. The write function must therefore be safe to run
-  again, which every domain write is (it reads the database, changes it, and keeps no state
-  outside it).
+- Every write runs in a SERIALIZABLE transaction on a pooled connection, on one of
+  :data:`WRITERS` writer threads (:meth:`PgStorage.run`), never on the event loop: a write
+  waiting on a lock or pausing before a retry does not stop the node serving its other
+  requests. Two transactions whose reads and writes could not have happened one after the
+  other (two tills spending one balance, two nodes storing one idempotency key) are not both
+  committed: PostgreSQL aborts one with a serialisation failure, and it is run again from the
+  start (:data:`RETRIES` times, after a short random pause), seeing what the other committed.
+  No lock is global, but two things are shared by most writes, so overlapping writes (of one
+  process's writer threads or of different nodes) conflict on them and one runs again: the
+  member-change counter row (below) and the open holds the hold's expiry sweep reads. The
+  write function must therefore be safe to run again, which every domain write is (it reads
+  the database, changes it, and keeps no state outside it).
 - Throughput: a sale is about fifty statements, each a round trip to PostgreSQL. Writes of
   one process overlap on its writer threads (reads are still done on the event loop, by the
   routes); more processes (``serve --workers``, more nodes) add rate (the
