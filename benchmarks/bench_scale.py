@@ -49,8 +49,8 @@ from processing.server.testing_pg import Cluster
 OFFERED = 15.0
 """Sales per second offered to two processes on PostgreSQL: what they sustain on this shared
 box today, with a margin (offered ``server_throughput``'s 60/s they completed 23/s; offered 20/s,
-18-19/s). A sale is about fifty statements, each a round trip to PostgreSQL from the process's
-event loop, where the SQLite engine's are calls into the same process; and overlapping writes
+18-19/s). A sale is about fifty statements, each a round trip to PostgreSQL from the process,
+where the SQLite engine's are calls into the same process; and overlapping writes
 of the two processes conflict on the member-change counter row and run again."""
 SCALE_TILLS = 8
 """Tills of ``scale_out``, each sending its next sale as soon as the last is answered (closed

@@ -46,6 +46,17 @@ def postgres() -> Iterator[tuple[Cluster, str]]:
         cluster.stop()
 
 
+@pytest.fixture
+def pg_dsn(postgres: tuple[Cluster, str]) -> Iterator[str]:
+    """A fresh migrated PostgreSQL database (a copy of the template), dropped at the end."""
+    cluster, template = postgres
+    dsn = cluster.create(template)
+    try:
+        yield dsn
+    finally:
+        cluster.drop(dsn)
+
+
 @pytest.fixture(params=ENGINES)
 def db_target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str | Path]:
     """Where the server keeps its data: an SQLite file, or a fresh PostgreSQL database."""

@@ -12,13 +12,10 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -30,68 +27,17 @@ import pytest
 from processing import wire
 from processing.client import ClientSettings, ProcessingClient
 from processing.errors import ProcessingError, Rejected
-from processing.server import auth, ledger, members, seed, snapshots
+from processing.server import auth, ledger, members, snapshots
 from processing.server.pg import PgStorage
-from processing.server.testing_pg import Cluster
+from tests.support.nodes import node, seed_tills
 
-ROOT = Path(__file__).resolve().parent.parent
 MILK = "4600070000014"
 SETTINGS = ClientSettings(attempts=1, read_timeout=20.0)
 
 
 @pytest.fixture
-def dsn(postgres: tuple[Cluster, str]) -> Iterator[str]:
-    cluster, template = postgres
-    target = cluster.create(template)
-    try:
-        yield target
-    finally:
-        cluster.drop(target)
-
-
-@contextmanager
-def node(dsn: str, tmp_path: Path, name: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    """``serve --db <dsn>`` in its own process on a free port: the process and its URL."""
-    port_file = tmp_path / f"{name}.port"
-    errors = (tmp_path / f"{name}.stderr").open("ab")  # lives as long as the node
-    process = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "processing.server", "serve", "--db", dsn),
-            *("--host", "127.0.0.1", "--port", "0", "--port-file", str(port_file), "--demo"),
-        ],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=subprocess.DEVNULL,
-        stderr=errors,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while not port_file.exists():
-            if process.poll() is not None or time.monotonic() > deadline:
-                tail = (tmp_path / f"{name}.stderr").read_text(errors="replace")[-2000:]
-                raise RuntimeError(f"node {name} did not start (exit {process.poll()}):\n{tail}")
-            time.sleep(0.05)
-        yield process, f"http://127.0.0.1:{int(port_file.read_text())}"
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        process.wait(timeout=10)
-        errors.close()
-
-
-def _seed(dsn: str, tills: int) -> list[str]:
-    storage = PgStorage(dsn, pool_size=1)
-    now = int(time.time())
-    try:
-        with storage.write() as db:
-            seed.seed_demo(db, now)
-            return [auth.add_till(db, "S1", f"T{i}", now) for i in range(tills)]
-    finally:
-        storage.close()
+def dsn(pg_dsn: str) -> str:
+    return pg_dsn
 
 
 def _line() -> wire.Line:
@@ -101,7 +47,7 @@ def _line() -> wire.Line:
 
 
 def test_tills_on_two_nodes_holding_one_balance_never_overspend(dsn: str, tmp_path: Path) -> None:
-    keys = _seed(dsn, 8)
+    keys = seed_tills(dsn, 8)
     with node(dsn, tmp_path, "a") as (_, url_a), node(dsn, tmp_path, "b") as (_, url_b):
         urls = [url_a, url_b]
         clients = [ProcessingClient(urls[i % 2], k, SETTINGS) for i, k in enumerate(keys)]
@@ -218,7 +164,7 @@ def _count(dsn: str, check_ids: list[str]) -> tuple[int, int]:
 
 
 def test_node_killed_mid_batch_loses_nothing_and_doubles_nothing(dsn: str, tmp_path: Path) -> None:
-    (key,) = _seed(dsn, 1)
+    (key,) = seed_tills(dsn, 1)
     items = _batch(wire.MAX_BATCH)
     check_ids = [i.check.check_id for i in items]
     with node(dsn, tmp_path, "b") as (_, url_b):
@@ -283,7 +229,7 @@ def test_member_delta_cursor_follows_commit_order_across_nodes(dsn: str) -> None
     """A change that took its seq later cannot become visible before one that took it
     earlier and has not committed yet: a delta reader never moves its cursor past a change it
     has not seen."""
-    _seed(dsn, 1)
+    seed_tills(dsn, 1)
     storage = PgStorage(dsn, pool_size=4)
     try:
         _, cursor = _delta(storage, 0)
@@ -311,7 +257,7 @@ def test_member_delta_cursor_follows_commit_order_across_nodes(dsn: str) -> None
 def test_a_key_revoked_through_one_node_is_refused_by_the_other_within_the_cache_time(
     dsn: str, tmp_path: Path
 ) -> None:
-    (key,) = _seed(dsn, 1)
+    (key,) = seed_tills(dsn, 1)
     with node(dsn, tmp_path, "a") as (_, url_a), node(dsn, tmp_path, "b") as (_, url_b):
         auth_header = {"Authorization": f"Bearer {key}"}
         for url in (url_a, url_b):  # both nodes have the key cached as valid

@@ -15,19 +15,29 @@ Two engines implement :class:`StorageEngine`:
   server processes on several machines share one database with no other coordination.
 
 Both are migrated by the same Alembic scripts (:mod:`processing.server.migrate`).
+
+What cannot be undone (an SMS handed to a provider) waits for the write to commit
+(:func:`after_commit`): a write may be rolled back, or run again from the start (a
+serialisation retry on PostgreSQL, a failed group commit's writes one by one on SQLite).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
+
+log = logging.getLogger("processing.server")
+
+_on_commit: ContextVar[list[Callable[[], None]] | None] = ContextVar("on_commit", default=None)
 
 
 class Cursor(Protocol):
@@ -100,6 +110,40 @@ class StorageEngine(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def after_commit(action: Callable[[], None]) -> None:
+    """Do ``action`` once the write transaction being run on this thread has committed; never
+    if it is rolled back, and once only if it is run again (each run asks afresh, and only the
+    run that commits counts). Outside a write transaction: at once."""
+    hooks = _on_commit.get()
+    if hooks is None:
+        action()
+    else:
+        hooks.append(action)
+
+
+@contextmanager
+def collecting_commit_actions() -> Iterator[list[Callable[[], None]]]:
+    """For an engine: the :func:`after_commit` actions of the write run inside the block (one
+    attempt of it); the engine calls :func:`run_commit_actions` on them after its COMMIT."""
+    hooks: list[Callable[[], None]] = []
+    token = _on_commit.set(hooks)
+    try:
+        yield hooks
+    finally:
+        _on_commit.reset(token)
+
+
+def run_commit_actions(hooks: list[Callable[[], None]]) -> None:
+    """Do a committed write's :func:`after_commit` actions. The write is durable whatever they
+    do: an action that fails is logged, never turned into the write's error."""
+    for action in hooks:
+        try:
+            action()
+        except Exception:
+            log.exception("an action after a commit failed")
+    hooks.clear()
 
 
 def skip_locked(db: Database) -> str:

@@ -8,7 +8,8 @@ still guards against writers in other processes.
 
 :func:`idempotent_write` runs a handler inside that transaction together with the
 idempotency record of its answer, so effects and answer are stored atomically and a replay
-with the same key returns the very same bytes.
+with the same key returns the very same bytes. On PostgreSQL the key is claimed first
+(:mod:`processing.server.idempotency`), so two nodes never both run the handler for one key.
 """
 
 from __future__ import annotations
@@ -157,6 +158,7 @@ async def idempotent_write(
             if (error.status == 429 or error.code in not_yet) and not error.keep_effects:
                 # "Try again later" that changed nothing is not this key's answer for ever:
                 # the same request under the same key is judged afresh when it comes back.
+                idempotency.release(db, caller.pk, key)
                 return result
         else:
             db.conn.execute("RELEASE SAVEPOINT handler")

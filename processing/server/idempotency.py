@@ -10,6 +10,17 @@ the writes themselves, :data:`PRUNE_PER_WRITE` per stored answer, so the table s
 without a job and no write pays for a large backlog at once. A key replayed after that is a new
 request, which the domain's own records still refuse or answer (a check, return or claim id
 applied once stays applied once).
+
+Claims (PostgreSQL): several server nodes may get one key at the same moment (a till's retry
+sent through the load balancer to another node while the first is still working). There
+:func:`lookup` first *claims* the key: an ``INSERT … ON CONFLICT DO NOTHING`` of a pending row
+(:data:`PENDING`), the first statement of the write transaction. The unique key makes every
+other transaction inserting it wait until this one ends, so of two nodes only one runs the
+handler; the other, once the first has committed, reads its stored answer (under SERIALIZABLE
+after one retry: the row was not in its snapshot). The pending row is never committed as such:
+:func:`store` fills in the answer, or :func:`release` removes it, in the same transaction; a
+node that dies mid-handler takes its claim with it (the transaction is rolled back). SQLite
+needs no claim: its write lock lets one writer at a time read and write the table.
 """
 
 from __future__ import annotations
@@ -20,6 +31,9 @@ from dataclasses import dataclass
 from processing.errors import ErrorCode
 from processing.server.engine import Database
 from processing.server.problems import ApiError
+
+PENDING = 0
+"""The status of a claimed key whose answer is not known yet (never an HTTP status)."""
 
 RETENTION_SECONDS = 30 * 86400
 """How long an answer is kept for replays of its key."""
@@ -37,6 +51,23 @@ def body_hash(route: str, body: bytes) -> str:
     return hashlib.sha256(route.encode() + b"\0" + body).hexdigest()
 
 
+def claims_keys(db: Database) -> bool:
+    """Whether keys are claimed before the handler runs (PostgreSQL: several writers at once);
+    SQLite's write lock already lets one writer at a time look a key up and store it."""
+    return bool(getattr(db, "CLAIMS_KEYS", False))
+
+
+def _claim(db: Database, till: int, key: str, route: str, digest: str) -> bool:
+    """Insert the key's pending row; False when the key has a row already (it is then read).
+    Waits while another transaction holds an uncommitted claim of the key."""
+    row = db.execute(
+        "INSERT INTO idempotency (till, key, route, body_hash, status, answer, created_at) "
+        "VALUES (?, ?, ?, ?, ?, '', 0) ON CONFLICT (till, key) DO NOTHING RETURNING 1",
+        [till, key, route, digest, PENDING],
+    ).fetchone()
+    return row is not None
+
+
 def lookup(
     db: Database,
     till: int,
@@ -51,7 +82,13 @@ def lookup(
     ``refusal_is_final`` False: a refusal stored for this key on this route answers the same
     body again, but another body (the corrected request) forgets it and is handled afresh —
     for requests whose refusal leaves nothing to protect (a hold refused as stale or for a
-    wrong code reserved nothing)."""
+    wrong code reserved nothing).
+
+    Where keys are claimed (:func:`claims_keys`), a new key is claimed here: the caller must
+    then :func:`store` its answer or :func:`release` it in the same transaction."""
+    claims = claims_keys(db)
+    if claims and _claim(db, till, key, route, digest):
+        return None
     row = db.execute(
         "SELECT route, body_hash, status, answer FROM idempotency WHERE till = ? AND key = ?",
         [till, key],
@@ -60,6 +97,8 @@ def lookup(
         return None
     if not refusal_is_final and row[0] == route and row[1] != digest and int(row[2]) != 200:
         db.execute("DELETE FROM idempotency WHERE till = ? AND key = ?", [till, key])
+        if claims:
+            _claim(db, till, key, route, digest)  # the row was deleted by this transaction
         return None
     if row[0] != route or row[1] != digest:
         raise ApiError(
@@ -73,13 +112,31 @@ def lookup(
 def store(
     db: Database, till: int, key: str, route: str, digest: str, answer: StoredAnswer, now: int
 ) -> None:
-    db.execute(
-        "INSERT INTO idempotency (till, key, route, body_hash, status, answer, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [till, key, route, digest, answer.status, answer.body, now],
-    )
+    """Keep ``answer`` for the key (its claimed row, where keys are claimed)."""
+    if claims_keys(db):
+        db.execute(
+            "UPDATE idempotency SET route = ?, body_hash = ?, status = ?, answer = ?,"
+            " created_at = ? WHERE till = ? AND key = ?",
+            [route, digest, answer.status, answer.body, now, till, key],
+        )
+    else:
+        db.execute(
+            "INSERT INTO idempotency (till, key, route, body_hash, status, answer, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [till, key, route, digest, answer.status, answer.body, now],
+        )
     db.execute(
         "DELETE FROM idempotency WHERE (till, key) IN (SELECT till, key FROM idempotency"
         " WHERE created_at < ? ORDER BY created_at LIMIT ?)",
         [now - RETENTION_SECONDS, PRUNE_PER_WRITE],
     )
+
+
+def release(db: Database, till: int, key: str) -> None:
+    """Give up the key's claim without an answer (the request is to be judged afresh when it
+    comes again): nothing is kept for the key. Nothing to do where keys are not claimed."""
+    if claims_keys(db):
+        db.execute(
+            "DELETE FROM idempotency WHERE till = ? AND key = ? AND status = ?",
+            [till, key, PENDING],
+        )

@@ -3,25 +3,28 @@
 Several server processes, on one machine or many, share one database with no coordination
 but the database itself:
 
-- Every write runs in a SERIALIZABLE transaction on a pooled connection (on the event loop's
-  thread, or a writer thread for a long replay batch: :meth:`PgStorage.run`). Two
-  transactions whose reads and writes could not have happened one after the other (two tills
-  spending one balance, two nodes storing one idempotency key) are not both committed:
-  PostgreSQL aborts one with a serialisation failure, and it is run again from the start
-  (:data:`RETRIES` times, after a short random pause), seeing what the other committed. No
-  lock is global, but two things are shared by most writes, so overlapping writes of different
-  nodes conflict on them and one runs again: the member-change counter row (below) and the
-  open holds the hold's expiry sweep reads. The write function must therefore be safe to run
-  again, which every domain write is (it reads the database, changes it, and keeps no state
-  outside it).
-- Throughput: a process runs its database steps one at a time on its event loop, and a sale
-  is about fifty statements, each a round trip to PostgreSQL; a process's rate is bounded by
-  those round trips, and more processes (``serve --workers``, more nodes) add rate (the
+- Every write runs in a SERIALIZABLE transaction on a pooled connection, on one of
+  :data:`WRITERS` writer threads (:meth:`PgStorage.run`), never on the event loop: a write
+  waiting on a lock or pausing before a retry does not stop the node serving its other
+  requests. Two transactions whose reads and writes could not have happened one after the
+  other (two tills spending one balance, two nodes storing one idempotency key) are not both
+  committed: PostgreSQL aborts one with a serialisation failure, and it is run again from the
+  start (:data:`RETRIES` times, after a short random pause), seeing what the other committed.
+  No lock is global, but two things are shared by most writes, so overlapping writes (of one
+  process's writer threads or of different nodes) conflict on them and one runs again: the
+  member-change counter row (below) and the open holds the hold's expiry sweep reads. The
+  write function must therefore be safe to run again, which every domain write is (it reads
+  the database, changes it, and keeps no state outside it).
+- Throughput: a sale is about fifty statements, each a round trip to PostgreSQL. Writes of
+  one process overlap on its writer threads (reads are still done on the event loop, by the
+  routes); more processes (``serve --workers``, more nodes) add rate (the
   ``server_throughput_pg`` and ``scale_out`` benchmarks).
-- Idempotency keys: the key's lookup and its stored answer are in the handler's own
-  serialisable transaction, so of two nodes applying one key at once exactly one commits; the
-  other is retried and replays the stored answer (a unique violation on the key's row is
-  retried as the serialisation failure it is).
+- Idempotency keys are claimed before the handler runs: the write transaction's first
+  statement inserts a pending row under the key (:func:`idempotency.lookup
+  <processing.server.idempotency.lookup>`), so a node that gets a key another node is handling
+  waits on that row until the other commits, and is then retried and replays the stored answer
+  — the handler runs once, not twice with one of them undone. A unique violation elsewhere
+  (two keys writing one check id at once) is retried as the serialisation failure it is.
 - Sequences (``counters``, the member-delta cursor ``members.seq``): a value is taken with an
   UPDATE of the counter's row, whose row lock is held until COMMIT; the next transaction
   taking one waits for that COMMIT (then is retried). So values become visible in the order
@@ -38,6 +41,7 @@ SQLite spellings; :func:`translate` turns them into psycopg's, once per statemen
 
 from __future__ import annotations
 
+import asyncio
 import random
 import re
 import threading
@@ -55,6 +59,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.types.numeric import NumericLoader
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from processing.server.engine import collecting_commit_actions, run_commit_actions
 from processing.server.migrate import HEAD, MigrationError, upgrade
 from processing.server.storage import StorageError
 
@@ -71,6 +76,11 @@ STATEMENT_TIMEOUT_MS = 10_000
 """No statement runs longer (a stuck lock or a runaway query fails the request instead)."""
 POOL_SIZE = 10
 """Connections per server process: the writer threads, plus reads on the event loop."""
+WRITERS = 2
+"""Writer threads per server process: write transactions of one process at once. Two: one
+write may wait on a lock while another proceeds; more would mostly add re-runs, since nearly
+every write takes the member-change counter (``counters``), so writes that overlap conflict
+there and all but one run again from the start."""
 CONNECT_TIMEOUT_S = 5
 
 _RETRIED = (pg_errors.SerializationFailure, pg_errors.DeadlockDetected, pg_errors.UniqueViolation)
@@ -169,6 +179,7 @@ class PgDatabase:
     """One pooled connection as the domain's :class:`~processing.server.engine.Database`."""
 
     SKIP_LOCKED = " FOR UPDATE SKIP LOCKED"
+    CLAIMS_KEYS = True  # idempotency keys are claimed before the handler runs (idempotency)
 
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self._conn = conn
@@ -262,7 +273,9 @@ class PgStorage:
             self._pool.open(wait=True, timeout=CONNECT_TIMEOUT_S * 2)
         except PoolTimeout:
             raise StorageError(f"Cannot reach {self.target}.") from None
-        self._writers = ThreadPoolExecutor(max(1, pool_size - 2), thread_name_prefix="pg-writer")
+        self._writers = ThreadPoolExecutor(
+            max(1, min(WRITERS, pool_size - 2)), thread_name_prefix="pg-writer"
+        )
         self._autocommit = _Autocommit(self._pool)
         self._closed = threading.Event()
 
@@ -290,7 +303,9 @@ class PgStorage:
 
     @contextmanager
     def _transaction(self, begin: str) -> Iterator[PgDatabase]:
-        with self._pool.connection() as conn:
+        """One attempt of a transaction; its :func:`~processing.server.engine.after_commit`
+        actions are done once its COMMIT has returned (a retry collects its own)."""
+        with collecting_commit_actions() as actions, self._pool.connection() as conn:
             conn.execute(begin)
             try:
                 yield PgDatabase(conn)
@@ -300,6 +315,7 @@ class PgStorage:
                 raise
             else:
                 conn.execute("COMMIT")
+        run_commit_actions(actions)
 
     @contextmanager
     def write(self) -> Iterator[PgDatabase]:
@@ -337,16 +353,14 @@ class PgStorage:
         return self._writers.submit(self.transact, fn)
 
     async def run(self, fn: Callable[[PgDatabase], T]) -> T:
-        """Run ``fn(db)`` in a serialisable transaction on the event loop's own thread.
+        """Run ``fn(db)`` in a serialisable transaction on a writer thread; the event loop
+        serves the node's other requests meanwhile.
 
-        Why not the writer threads: a transaction is a few dozen statements, and each gives up
-        the GIL while PostgreSQL answers and must win it back from the event loop thread, which
-        holds it for a whole request step at a time (up to the 5 ms switch interval) — the
-        same reason the SQLite engine writes on the loop (:meth:`GroupCommit.run
-        <processing.server.writes.GroupCommit.run>`). A node serves its requests one
-        database step at a time, as its reads already do; more concurrency comes from more
-        processes (``serve --workers``, more nodes), which PostgreSQL serves in parallel."""
-        return self.transact(fn)
+        Why not on the loop's own thread (as the SQLite engine writes, to save GIL hand-offs):
+        a PostgreSQL transaction waits on the network for each statement, and may wait much
+        longer — on a row another node has locked, behind a slow query, a serialisation
+        retry's pause — and every request of the node would wait with it."""
+        return await asyncio.wrap_future(self.submit(fn))
 
     def start_committer(self) -> None:
         """Nothing to start: writes go to the writer pool."""

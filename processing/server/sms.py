@@ -9,6 +9,10 @@
   (:mod:`processing.server.sms_provider`: URL, method, auth, body template, timeouts, retries,
   the answer's delivery status), from a background thread, so no write transaction waits on the
   network; nothing of the message is stored and the text (the code) is never logged.
+
+A message leaves only once the write that made it has committed
+(:func:`~processing.server.engine.after_commit`): a write run again after a serialisation
+failure, or rolled back, sends nothing of the attempt that did not commit.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import httpx
 import stamina
 
 from loyalty.phones import mask_phone
-from processing.server.engine import Database
+from processing.server.engine import Database, after_commit
 from processing.server.sms_provider import HttpProvider, verdict
 from processing.server.sms_provider import load as load_provider
 
@@ -61,7 +65,8 @@ class _TryAgain(Exception):
 
 
 class SmsGateway(Protocol):
-    """Where codes go. ``send`` runs inside the request's write transaction on ``db``."""
+    """Where codes go. ``send`` runs inside the request's write transaction on ``db``; what
+    leaves the server waits for that transaction's COMMIT."""
 
     def send(self, db: Database, phone: str, text: str, code: str, now: int) -> None: ...
 
@@ -79,18 +84,18 @@ class DevSmsSink:
             [phone, text, code, now],
         )
         if self.log_codes:
-            log.info("demo SMS to %s: %s", mask_phone(phone), text)
+            after_commit(lambda: log.info("demo SMS to %s: %s", mask_phone(phone), text))
 
 
 class WebhookSmsGateway:
     """Sends each message from a worker thread: as ``POST url {"phone": E.164, "text": ...}``,
     or as ``provider`` says (:class:`~processing.server.sms_provider.HttpProvider`).
 
-    A message is handed over when its code is written, before that transaction commits (a
-    failed commit may leave a code sent that nobody can use; the customer asks again). A
-    network error, no answer within ``timeout``, 429 or 5xx is retried (stamina: exponential
-    backoff with jitter) up to ``attempts`` times; another 4xx, or an answer whose status the
-    provider file does not count as accepted, fails at once. Each outcome is logged (masked
+    A message is handed to the worker once the transaction that wrote its code has committed
+    (a serialisation retry of that write sends the retry's code alone, once). A network
+    error, no answer within ``timeout``, 429 or 5xx is retried (stamina: exponential backoff
+    with jitter) up to ``attempts`` times; another 4xx, or an answer whose status the provider
+    file does not count as accepted, fails at once. Each outcome is logged (masked
     phone, status, the provider's message id) and kept in :attr:`deliveries`.
     """
 
@@ -112,6 +117,9 @@ class WebhookSmsGateway:
         self._lock = threading.Lock()
 
     def send(self, db: Database, phone: str, text: str, code: str, now: int) -> None:
+        after_commit(lambda: self._hand_over(phone, text))
+
+    def _hand_over(self, phone: str, text: str) -> None:
         with self._lock:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="sms-webhook", daemon=True)

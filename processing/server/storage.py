@@ -109,7 +109,7 @@ class Storage:
         db = self.db()
         # Writers queue on the write lock (see processing.server.writes) before BEGIN
         # IMMEDIATE, which is still what excludes every other writer.
-        with self._write_lock.held():
+        with self._write_lock.held(), engine.collecting_commit_actions() as actions:
             db.conn.execute("BEGIN IMMEDIATE")
             try:
                 yield db
@@ -118,6 +118,7 @@ class Storage:
                 raise
             else:
                 db.conn.execute("COMMIT")
+        engine.run_commit_actions(actions)
 
     def submit(self, fn: Callable[[Database], T]) -> Future[T]:
         """Run ``fn(db)`` in a write transaction on the committer thread (group commit: see

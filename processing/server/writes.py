@@ -28,6 +28,8 @@ from typing import Any, TypeVar
 
 from sqlite_utils import Database
 
+from processing.server.engine import collecting_commit_actions, run_commit_actions
+
 T = TypeVar("T")
 
 GROUP_MAX = 64
@@ -109,6 +111,8 @@ class WriteLock:
 class _Job:
     fn: Callable[[Database], Any]
     future: Future[Any] = field(default_factory=Future)
+    actions: list[Callable[[], None]] = field(default_factory=list)
+    """Its :func:`~processing.server.engine.after_commit` actions (of its last run)."""
 
 
 class GroupCommit:
@@ -215,8 +219,10 @@ class GroupCommit:
 
     @staticmethod
     def _answer(outcomes: list[tuple[_Job, bool, Any]]) -> None:
+        """Answer the jobs of a committed group (and do what waited for the COMMIT)."""
         for job, ok, value in outcomes:
             if ok:
+                run_commit_actions(job.actions)
                 job.future.set_result(value)
             else:
                 job.future.set_exception(value)
@@ -242,8 +248,10 @@ class GroupCommit:
                     continue  # the caller went away before its write started
                 conn.execute("SAVEPOINT job")
                 try:
-                    value = job.fn(db)
+                    with collecting_commit_actions() as job.actions:
+                        value = job.fn(db)
                 except Exception as exc:
+                    job.actions = []  # rolled back: nothing of it is to be done
                     if not conn.in_transaction:
                         raise  # SQLite rolled the whole transaction back
                     conn.execute("ROLLBACK TO SAVEPOINT job")
