@@ -40,7 +40,7 @@ _AMOUNTS = st.one_of(
             "1.0\n",
             "\t7",
         ]
-    ),  # fmt: skip
+    ),
     st.text(alphabet="0123456789.-+e ", max_size=8),
     st.integers(-10, 10),
     st.floats(allow_nan=True),
