@@ -66,3 +66,48 @@ def test_a_write_waiting_on_a_locked_row_does_not_stop_the_node_answering(pg_dsn
             blocker.rollback()
             writer.join(timeout=30)
         assert answered and answered[0].check_id == check.check_id
+
+
+def test_a_read_waiting_on_the_database_does_not_stop_the_node_answering(pg_dsn: str) -> None:
+    """An identify whose read waits (a table another session locked: a migration, a slow
+    report) runs on a reader thread; the node's health and another till's calculation are
+    answered meanwhile."""
+    with (
+        running_server(pg_dsn, synchronous="NORMAL") as server,
+        ProcessingClient(server.url, server.api_key, QUICK) as till,
+        psycopg.connect(pg_dsn) as blocker,
+    ):
+        # identify lists the member's coupons: with the table locked, its read waits.
+        blocker.execute("LOCK TABLE coupons IN ACCESS EXCLUSIVE MODE")
+        answered: list[wire.IdentifyResult] = []
+        reader = threading.Thread(target=lambda: answered.append(till.identify("+79161234567")))
+        reader.start()
+        try:
+            for _ in range(3000):
+                if _waiting_on_a_lock(pg_dsn):
+                    break
+                assert reader.is_alive() and not answered, "the read did not wait"
+            else:
+                raise AssertionError("the read never waited on the locked table")
+            assert httpx.get(f"{server.url}/v1/health", timeout=5).status_code == 200
+            with ProcessingClient(server.url, server.api_key, QUICK) as other:
+                calc = other.calculate(
+                    wire.CheckRequest(
+                        check_id=str(uuid.uuid4()),
+                        member_id=MEMBER,
+                        lines=[
+                            wire.Line(
+                                name="bread",
+                                price=Decimal(40),
+                                quantity=Decimal(1),
+                                amount=Decimal(40),
+                            )
+                        ],
+                    )
+                )
+                assert calc.member_id == MEMBER
+            assert reader.is_alive() and not answered  # the read is still waiting
+        finally:
+            blocker.rollback()
+            reader.join(timeout=30)
+        assert answered and answered[0].member.id == MEMBER

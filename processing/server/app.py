@@ -70,14 +70,26 @@ class TillAuth:
         if scope["path"].startswith(_OPERATOR_PATHS):
             # The operator API takes only operator keys (a till's is refused here, and an
             # operator's key is refused on every till route below).
-            operator = self.operators.identify(self.ctx.storage.db(), key) if key else None
+            operator = (
+                await self.ctx.storage.reading(
+                    lambda db: self.operators.identify(db, key), snapshot=False
+                )
+                if key
+                else None
+            )
             if operator is None:
                 await _refuse(send)
                 return
             scope.setdefault("state", {})["operator"] = operator
             await self.app(scope, receive, send)
             return
-        identity = self.ctx.keys.identify(self.ctx.storage.db(), key) if key else None
+        identity = (
+            await self.ctx.storage.reading(
+                lambda db: self.ctx.keys.identify(db, key), snapshot=False
+            )
+            if key
+            else None
+        )
         if identity is None:
             await _refuse(send)
             return

@@ -15,9 +15,10 @@ but the database itself:
   member-change counter row (below) and the open holds the hold's expiry sweep reads. The
   write function must therefore be safe to run again, which every domain write is (it reads
   the database, changes it, and keeps no state outside it).
+- Reads run on :data:`READERS` reader threads (:meth:`PgStorage.reading`: the routes' read
+  snapshots and the key check of every request), never on the event loop either.
 - Throughput: a sale is about fifty statements, each a round trip to PostgreSQL. Writes of
-  one process overlap on its writer threads (reads are still done on the event loop, by the
-  routes); more processes (``serve --workers``, more nodes) add rate (the
+  one process overlap on its writer threads and reads on its reader threads; more processes (``serve --workers``, more nodes) add rate (the
   ``server_throughput_pg`` and ``scale_out`` benchmarks).
 - Idempotency keys are claimed before the handler runs: the write transaction's first
   statement inserts a pending row under the key (:func:`idempotency.lookup
@@ -75,7 +76,11 @@ BACKOFF_MAX = 0.02
 STATEMENT_TIMEOUT_MS = 10_000
 """No statement runs longer (a stuck lock or a runaway query fails the request instead)."""
 POOL_SIZE = 10
-"""Connections per server process: the writer threads, plus reads on the event loop."""
+"""Connections per server process: the writer threads, the reader threads, and the odd
+autocommit statement."""
+READERS = 4
+"""Reader threads per server process (:meth:`PgStorage.reading`): reads of one process at
+once, each on its own connection, none on the event loop."""
 WRITERS = 2
 """Writer threads per server process: write transactions of one process at once. Two: one
 write may wait on a lock while another proceeds; more would mostly add re-runs, since nearly
@@ -276,6 +281,9 @@ class PgStorage:
         self._writers = ThreadPoolExecutor(
             max(1, min(WRITERS, pool_size - 2)), thread_name_prefix="pg-writer"
         )
+        self._readers = ThreadPoolExecutor(
+            max(1, min(READERS, pool_size - 2)), thread_name_prefix="pg-reader"
+        )
         self._autocommit = _Autocommit(self._pool)
         self._closed = threading.Event()
 
@@ -334,6 +342,18 @@ class PgStorage:
                 if not conn.closed:
                     conn.execute("ROLLBACK")
 
+    def _read(self, fn: Callable[[Any], T]) -> T:
+        with self.read() as db:
+            return fn(db)
+
+    async def reading(self, fn: Callable[[Any], T], *, snapshot: bool = True) -> T:
+        """``fn(db)`` in a read snapshot (``snapshot`` False: statements on their own, as
+        :meth:`db`) on a reader thread: a read waits on the network and may wait behind a slow
+        query (bounded by the statement timeout), and the node's other requests must not wait
+        with it."""
+        task = self._read if snapshot else lambda f: f(self._autocommit)
+        return await asyncio.wrap_future(self._readers.submit(task, fn))
+
     def transact(self, fn: Callable[[PgDatabase], T]) -> T:
         """Run ``fn(db)`` in a serialisable transaction, again from the start when PostgreSQL
         aborts it for a conflict with a concurrent one."""
@@ -380,6 +400,7 @@ class PgStorage:
             return
         self._closed.set()
         self._writers.shutdown(wait=True)
+        self._readers.shutdown(wait=True)
         self._pool.close()
 
 

@@ -39,11 +39,13 @@ CheckId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9
 @router.post("/calculate", response_model=wire.Calculation, tags=["checks"])
 async def calculate(body: wire.CheckRequest, ctx: Ctx, caller: Till) -> Response:
     """The authoritative calculation of a check; changes nothing."""
-    with ctx.storage.read() as db:
+
+    def read(db: Database) -> wire.Calculation:
         now = ctx.now()
         program = ctx.program_at(db, now, caller.zone)
-        answer = holds.preview(db, program, body, now, caller.zone, ctx.previews)
-    return json_response(answer)
+        return holds.preview(db, program, body, now, caller.zone, ctx.previews)
+
+    return json_response(await ctx.storage.reading(read))
 
 
 def hold_request(check_id: str, body: wire.HoldBody) -> wire.HoldRequest:
@@ -69,9 +71,12 @@ async def hold(
         now = ctx.now()
         # The calculation is done here, on a read snapshot, before the write lock; inside the
         # write only what it read is checked again (and it is redone if that changed).
-        with ctx.storage.read() as db:
+
+        def prepare(db: Database) -> holds.PreparedHold | None:
             program = ctx.program_at(db, now, caller.zone)
-            prepared = holds.prepare_hold(db, program, body, now, caller.zone, ctx.previews)
+            return holds.prepare_hold(db, program, body, now, caller.zone, ctx.previews)
+
+        prepared = await ctx.storage.reading(prepare)
 
     def handle(db: Database, now: int) -> wire.Hold:
         if body.check_id != check_id:
@@ -101,8 +106,8 @@ async def confirm(
     check_id: CheckId, request: Request, ctx: Ctx, caller: Till, key: IdempotencyKey
 ) -> Response:
     """Apply the held check's earn and spend."""
-    with ctx.storage.read() as db:
-        settlement = holds.stored_settlement(db, check_id)  # checked again in the write
+    # Checked again in the write.
+    settlement = await ctx.storage.reading(lambda db: holds.stored_settlement(db, check_id))
     return await idempotent_write(
         ctx,
         request,

@@ -50,8 +50,9 @@ async def health(ctx: Ctx) -> Response:
     if state != "ok":
         body = {"code": str(ErrorCode.INTERNAL), "message": state, "details": {}}
         return Response(json.dumps(body), status_code=503, media_type=JSON)
-    with ctx.storage.read() as db:
-        row = db.execute("SELECT MAX(version) FROM programs").fetchone()
+    row = await ctx.storage.reading(
+        lambda db: db.execute("SELECT MAX(version) FROM programs").fetchone()
+    )
     version = None if row[0] is None else int(row[0])
     return json_response(
         wire.Health(
@@ -67,10 +68,11 @@ async def health(ctx: Ctx) -> Response:
 @router.post("/identify", response_model=wire.IdentifyResult, tags=["members"])
 async def identify(body: wire.IdentifyRequest, ctx: Ctx, caller: Till) -> Response:
     """Find a member by phone, QR token or card; balance, tier, offers and coupons."""
-    with ctx.storage.read() as db:
+
+    def read(db: Database) -> wire.IdentifyResult:
         program = ctx.program_at(db, ctx.now(), caller.zone)
         member, how = members.find(db, body, program, ctx.clock())
-        result = members.identify_result(
+        return members.identify_result(
             db,
             member,
             program,
@@ -80,7 +82,8 @@ async def identify(body: wire.IdentifyRequest, ctx: Ctx, caller: Till) -> Respon
             expiring_within_days=body.expiring_within_days,
             zone=caller.zone,
         )
-    return json_response(result)
+
+    return json_response(await ctx.storage.reading(read))
 
 
 def _code_sent(record: codes.CodeRecord, existing: bool, what: str) -> wire.CodeSent:
@@ -203,8 +206,7 @@ async def spend_code(
 async def program(ctx: Ctx, caller: Till) -> Response:
     """The program snapshot in force today at the caller's store, versioned, with the QR
     public key."""
-    with ctx.storage.read() as db:
-        current = ctx.program_at(db, ctx.now(), caller.zone)
+    current = await ctx.storage.reading(lambda db: ctx.program_at(db, ctx.now(), caller.zone))
     return json_response(
         wire.ProgramSnapshot(
             version=current.version,
@@ -222,8 +224,9 @@ async def members_delta(
 ) -> Response:
     """Members of the caller's store changed after ``cursor`` (empty: from the start), oldest
     change first: those registered there or with a check made there."""
-    with ctx.storage.read() as db:
-        delta = snapshots.members_delta(db, int(cursor or 0), limit, ctx.now(), caller.store_id)
+    delta = await ctx.storage.reading(
+        lambda db: snapshots.members_delta(db, int(cursor or 0), limit, ctx.now(), caller.store_id)
+    )
     return json_response(delta)
 
 
@@ -232,5 +235,7 @@ async def catalog_delta(
     ctx: Ctx, _till: Till, cursor: Cursor = "", limit: Limit = 1000
 ) -> Response:
     """Products changed after ``cursor`` (empty: from the start), oldest change first."""
-    with ctx.storage.read() as db:
-        return json_response(snapshots.catalog_delta(db, int(cursor or 0), limit))
+    delta = await ctx.storage.reading(
+        lambda db: snapshots.catalog_delta(db, int(cursor or 0), limit)
+    )
+    return json_response(delta)
