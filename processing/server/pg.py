@@ -18,8 +18,9 @@ but the database itself:
 - Reads run on :data:`READERS` reader threads (:meth:`PgStorage.reading`: the routes' read
   snapshots and the key check of every request), never on the event loop either.
 - Throughput: a sale is about fifty statements, each a round trip to PostgreSQL. Writes of
-  one process overlap on its writer threads and reads on its reader threads; more processes (``serve --workers``, more nodes) add rate (the
-  ``server_throughput_pg`` and ``scale_out`` benchmarks).
+  one process overlap on its writer threads and reads on its reader threads; more processes
+  (``serve --workers``, more nodes) add rate (the ``server_throughput_pg`` and ``scale_out``
+  benchmarks).
 - Idempotency keys are claimed before the handler runs: the write transaction's first
   statement inserts a pending row under the key (:func:`idempotency.lookup
   <processing.server.idempotency.lookup>`), so a node that gets a key another node is handling
