@@ -112,45 +112,36 @@ def _load(
     """Run ``sales`` against ``serve --workers N`` on ``dsn``; the tally and CPU seconds."""
     with (
         scratch() as tmp,
-        server_process(dsn, workers=workers, port_file=Path(tmp) / "port") as url,
+        server_process(
+            dsn, workers=workers, port_file=Path(tmp) / "port", log=Path(tmp) / "server.log"
+        ) as url,
         asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner,
     ):
         pids = bt.server_processes()
         if len(pids) != workers:
             raise RuntimeError(f"expected {workers} server processes, found {pids}")
-        marks: dict[str, float] = {}
-
-        async def measured() -> bt._Tally:
-            started = asyncio.Event()
-
-            def began(at: float) -> None:
-                marks["start"] = at
-                started.set()
-
-            async def sample() -> None:
-                await started.wait()
-                await asyncio.sleep(marks["start"] + warmup - time.perf_counter())
-                marks["server0"] = bt.cpu_seconds(pids)
-                marks["db0"] = _db_cpu(cluster)
-                marks["at"] = time.perf_counter() - marks["start"]
-
-            sampler = asyncio.create_task(sample())
-            tally = await bt._run(url, keys, sales, began)
-            await sampler
-            marks["server1"] = bt.cpu_seconds(pids)
-            marks["db1"] = _db_cpu(cluster)
-            return tally
-
-        tally = runner.run(measured())
-    in_window = sum(1 for t in tally.ended if t >= marks["at"])
+        window = runner.run(
+            bt.run_window(
+                url,
+                keys,
+                sales,
+                warmup,
+                lambda: {"server": bt.cpu_seconds(pids), "db": _db_cpu(cluster)},
+            )
+        )
+        server1, db1 = bt.cpu_seconds(pids), _db_cpu(cluster)
+        error = bt.server_errors(Path(tmp) / "server.log")
+    tally, marks = window.tally, window.readings
+    in_window = sum(1 for t in tally.ended if t >= window.starts_at)
     window_end = max(tally.finished_at, default=warmup)
     return {
         "tally": tally,
         "achieved": len(tally.sales) / max(window_end - warmup, 1e-9),
-        "server_cpu_ms": (marks["server1"] - marks["server0"]) / max(in_window, 1) * 1000,
-        "db_cpu_ms": (marks["db1"] - marks["db0"]) / max(in_window, 1) * 1000,
+        "server_cpu_ms": (server1 - marks["server"]) / max(in_window, 1) * 1000,
+        "db_cpu_ms": (db1 - marks["db"]) / max(in_window, 1) * 1000,
         "p99": bt._ms([t for ts in tally.by_route.values() for t in ts])["p99"],
         "p50": bt._ms([t for ts in tally.by_route.values() for t in ts])["p50"],
+        "server_error": error,
     }
 
 
@@ -161,7 +152,9 @@ def _closed(
     rate and CPU per check over the window."""
     with (
         scratch() as tmp,
-        server_process(dsn, workers=workers, port_file=Path(tmp) / "port") as url,
+        server_process(
+            dsn, workers=workers, port_file=Path(tmp) / "port", log=Path(tmp) / "server.log"
+        ) as url,
         asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner,
     ):
         pids = bt.server_processes()
@@ -203,6 +196,7 @@ def _closed(
             return tally, ended
 
         tally, ended = runner.run(measured())
+        error = bt.server_errors(Path(tmp) / "server.log")
     in_window = sum(1 for t in ended if SCALE_WARMUP <= t < SCALE_WARMUP + SCALE_DURATION)
     latencies = [t for ts in tally.by_route.values() for t in ts]
     return {
@@ -211,6 +205,7 @@ def _closed(
         "server_cpu_ms": (marks["server1"] - marks["server0"]) / max(in_window, 1) * 1000,
         "db_cpu_ms": (marks["db1"] - marks["db0"]) / max(in_window, 1) * 1000,
         "p99": bt._ms(latencies)["p99"],
+        "server_error": error,
     }
 
 
@@ -352,6 +347,8 @@ def server_throughput_pg() -> Result:
     ratio = server_total / floor_total if floor_total else float("inf")
     broken = bool(tally.failures) or not books["balanced"]
     keeps_up = achieved >= bt.KEEP_UP * OFFERED
+    if got["server_error"]:
+        print(f"     server_throughput_pg: a server failed:\n{got['server_error']}", flush=True)
     print(
         f"     server_throughput_pg: {achieved:.0f} checks/s offered {OFFERED:.0f}, p99"
         f" {got['p99']} ms; CPU per check: server {got['server_cpu_ms']:.2f} ms + database"
@@ -381,6 +378,7 @@ def server_throughput_pg() -> Result:
             "floor_checks_per_s": round(floor["checks_per_s"], 1),
             "failures": len(tally.failures),
             "first_failure": tally.failures[0] if tally.failures else None,
+            "server_error": got["server_error"],
             "ledger": books,
         },
         bt.OFFERED * bt.KEEP_UP / achieved if achieved else float("inf"),
@@ -419,6 +417,9 @@ def scale_out() -> Result:
         " mode); measured on this shared 2-core box, so a sizing to verify with a load test"
     )
     print(f"     scale_out: 1 node {one:.0f} checks/s, 2 nodes {two:.0f}: {ratio:.2f}×", flush=True)
+    for run in runs.values():
+        if run["server_error"]:
+            print(f"     scale_out: a server failed:\n{run['server_error']}", flush=True)
     print(f"     scale_out estimate: {estimate}", flush=True)
     return Result(
         "scale_out",
@@ -440,6 +441,9 @@ def scale_out() -> Result:
             "estimate_1000_stores_5_tills_1500_per_s": estimate,
             "failures": len(failures),
             "first_failure": failures[0] if failures else None,
+            "server_error": next(
+                (r["server_error"] for r in runs.values() if r["server_error"]), None
+            ),
             "ledgers": books,
         },
         None,

@@ -528,6 +528,22 @@ def _bare_floor(db_path: Path, keys: list[str], sales: list[_Sale], size: int) -
     return cpu / counted * 1000 if counted else float("nan")
 
 
+def server_errors(log: Path) -> str | None:
+    """The last traceback in a server's log (``server_process(log=…)``), for a broken
+    figure's report: a 500 must say why."""
+    try:
+        text = log.read_text(errors="replace")
+    except OSError:
+        return None
+    start = text.rfind("Traceback (most recent call last)")
+    if start < 0:
+        return None
+    lines = text[start:].splitlines()
+    ends = [i for i, line in enumerate(lines) if line and not line.startswith((" ", "Traceback"))]
+    last = ends[0] if ends else len(lines) - 1
+    return "\n".join(lines[: last + 3])[-3000:]
+
+
 def _cmdline(pid: int) -> bytes:
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
@@ -547,13 +563,14 @@ def server_throughput() -> Result:
             keys = [auth.add_till(db, "S1", f"T{i}", int(time.time())) for i in range(TILLS)]
         storage.close()
         with (
-            server_process(db_path, workers=SERVER_WORKERS) as url,
+            server_process(db_path, workers=SERVER_WORKERS, log=Path(tmp) / "server.log") as url,
             asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner,
         ):
             got = runner.run(_measured(url, keys, sales))
         tally = got["tally"]
         assert isinstance(tally, _Tally)
         books = _ledger(db_path, tally.done)
+        server_error = server_errors(Path(tmp) / "server.log")
         floor_cpu = _bare_floor(db_path, keys, sales, tally.answer_bytes // max(1, tally.answers))
     counted = sum(1 for s in sales if s.counted)
     completed = len(tally.sales)
@@ -574,6 +591,8 @@ def server_throughput() -> Result:
         " p99 measured beside them says more about them than about the server"
     )
     print(f"     server_throughput: {reason}", flush=True)
+    if server_error:
+        print(f"     server_throughput: a server failed:\n{server_error}", flush=True)
     print(
         f"     server_throughput: later goal {GOAL:.0f} checks/s with p99 <= 100 ms per request"
         f" and <= 1.3 ms server CPU per check; now {achieved:.0f} checks/s offered"
@@ -609,6 +628,7 @@ def server_throughput() -> Result:
             "sales_that_waited_for_a_till": tally.waited_for_till,
             "failures": len(failures),
             "first_failure": failures[0] if failures else None,
+            "server_error": server_error,
             "blocked_members_skipped": tally.blocked,
             "server_workers": SERVER_WORKERS,
             "ledger": books,

@@ -29,7 +29,7 @@ import hashlib
 from dataclasses import dataclass
 
 from processing.errors import ErrorCode
-from processing.server.engine import Database
+from processing.server.engine import Database, after_commit
 from processing.server.problems import ApiError
 
 PENDING = 0
@@ -125,10 +125,21 @@ def store(
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             [till, key, route, digest, answer.status, answer.body, now],
         )
+    if claims_keys(db):
+        # PostgreSQL: not inside the serialisable transaction. The prune's index scan takes a
+        # predicate lock on the index page every write's key row goes to, so every write would
+        # conflict with every other and be run again (under load, past its retries: a 500).
+        # On its own after the COMMIT it takes no such lock, and a failure costs nothing.
+        after_commit(lambda: _prune(db, now))
+    else:
+        _prune(db, now)
+
+
+def _prune(db: Database, now: int) -> None:
     db.execute(
         "DELETE FROM idempotency WHERE (till, key) IN (SELECT till, key FROM idempotency"
-        " WHERE created_at < ? ORDER BY created_at LIMIT ?)",
-        [now - RETENTION_SECONDS, PRUNE_PER_WRITE],
+        " WHERE created_at < ? AND status != ? ORDER BY created_at LIMIT ?)",
+        [now - RETENTION_SECONDS, PENDING, PRUNE_PER_WRITE],
     )
 
 

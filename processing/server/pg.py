@@ -324,7 +324,9 @@ class PgStorage:
                 raise
             else:
                 conn.execute("COMMIT")
-        run_commit_actions(actions)
+            # While the connection is still this transaction's: an action may use it for a
+            # statement of its own (autocommit now: the transaction is over).
+            run_commit_actions(actions)
 
     @contextmanager
     def write(self) -> Iterator[PgDatabase]:

@@ -128,12 +128,14 @@ def server_process(
     extra_args: Sequence[str] = (),
     scheme: str = "http",
     port_file: Path | None = None,
+    log: Path | None = None,
 ) -> Iterator[str]:
     """``python -m processing.server serve --demo`` on a free loopback port, in its own
     process (``workers`` > 1: with that many server processes; ``timezone``: ``serve
     --timezone``; ``extra_args``: more options, such as the TLS ones, with ``scheme`` "https";
     ``port_file``: where it announces its port, next to ``db_path`` unless told — give one for
-    a PostgreSQL DSN, and a different one for each of several nodes on one database).
+    a PostgreSQL DSN, and a different one for each of several nodes on one database; ``log``:
+    where its log and any traceback go, else nowhere).
 
     The database must already be seeded (``seed_demo``: hence ``--demo``). Yields the base URL;
     terminates the process (by its own pid) on exit. Raises RuntimeError when it does not
@@ -142,6 +144,7 @@ def server_process(
     if port_file is None:
         port_file = Path(f"{db_path}.port")  # a PostgreSQL DSN needs ``port_file`` given
     port_file.unlink(missing_ok=True)
+    sink = None if log is None else log.open("ab")
     process = subprocess.Popen(
         [
             sys.executable,
@@ -164,8 +167,10 @@ def server_process(
             *extra_args,
         ],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL if sink is None else sink,
     )
+    if sink is not None:
+        sink.close()  # the child has its own copy
     try:
         deadline = time.monotonic() + startup_timeout
         while not port_file.exists():
