@@ -152,6 +152,19 @@ def run_commit_actions(hooks: list[Callable[[], None]]) -> None:
     hooks.clear()
 
 
+def then(db: Database, fn: Callable[[Database], object]) -> None:
+    """Run ``fn`` on the database as its own transaction once ``db``'s has committed (before
+    that write answers), where the engine runs writes side by side (PostgreSQL): bookkeeping
+    whose reads of a hot index range would otherwise make every write conflict with every
+    other (SSI predicate locks) and be run again. Where writes run one at a time (SQLite):
+    at once, inside ``db``'s transaction."""
+    later = getattr(db, "then", None)
+    if later is None:
+        fn(db)
+    else:
+        later(fn)
+
+
 def skip_locked(db: Database) -> str:
     """`` FOR UPDATE SKIP LOCKED`` where the engine has row locks (PostgreSQL), else nothing
     (SQLite has one writer at a time: nothing to skip). For queue-like sweeps."""

@@ -29,7 +29,7 @@ from processing.amounts import from_minor, to_minor
 from processing.errors import ErrorCode
 from processing.server import checks, codes, ledger, members, pricing, replay, zones
 from processing.server.auth import TillIdentity
-from processing.server.engine import Database, skip_locked
+from processing.server.engine import Database, skip_locked, then
 from processing.server.previews import Preview, Previews
 from processing.server.problems import ApiError
 from processing.server.storage import next_seq
@@ -304,7 +304,10 @@ def hold(
     the calculation is done again here. ``program`` may be a callable, called only when it is
     needed. The rules follow the calendar of the caller's store (``caller.zone``).
     """
-    sweep_expired_holds(db, now)
+    # Expired holds already count for nothing (the balance ignores them; their coupons are
+    # free): the sweep only records their release, in its own transaction where writes run
+    # side by side, since its scan of the open holds would conflict with every hold.
+    then(db, lambda d: sweep_expired_holds(d, now))
     if checks.load(db, request.check_id) is not None:
         _replace_unsettled(db, request, now, caller)
     if checks.held_by_claim(db, request.check_id):
