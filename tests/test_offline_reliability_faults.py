@@ -19,11 +19,9 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import AbstractContextManager, closing
 from pathlib import Path
 
 from offline_cache.db import open_database
@@ -44,6 +42,7 @@ from tests.support.exactly_once import (
     sqlite_rows,
     unsent,
 )
+from tests.support.nodes import node
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -65,42 +64,11 @@ def test_each_network_fault_then_healing_applies_every_check_exactly_once(
 # --------------------------------------------------------------------- server killed
 
 
-@contextmanager
-def _server_process(db_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
-    """``python -m processing.server serve`` on a free port; yields the process and port.
-
-    Always reaped on exit (it may already have been killed).
-    """
-    port_file = Path(f"{db_path}.port")
-    port_file.unlink(missing_ok=True)
-    # The server's stderr is kept so a start-up failure says why instead of only that it failed.
-    errors = Path(f"{db_path}.stderr").open("ab")  # noqa: SIM115 - lives as long as the server
-    process = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "processing.server", "serve", "--db", str(db_path)),
-            *("--host", "127.0.0.1", "--port", "0", "--port-file", str(port_file), "--demo"),
-        ],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=subprocess.DEVNULL,
-        stderr=errors,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while not port_file.exists():
-            if process.poll() is not None or time.monotonic() > deadline:
-                tail = Path(f"{db_path}.stderr").read_text(errors="replace")[-2000:]
-                raise RuntimeError(
-                    f"The processing server process did not start (exit {process.poll()}):\n{tail}"
-                )
-            time.sleep(0.02)
-        yield process, int(port_file.read_text())
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait(timeout=10)
-        errors.close()
-        port_file.unlink(missing_ok=True)
+def _server_process(
+    db_path: Path, name: str
+) -> AbstractContextManager[tuple[subprocess.Popen[bytes], str]]:
+    """``serve`` on ``db_path`` in its own process: the process (to kill) and its URL."""
+    return node(str(db_path), db_path.parent, name)
 
 
 class _KillMidBatch:
@@ -170,9 +138,9 @@ def test_server_killed_mid_batch_and_restarted_applies_every_check_exactly_once(
         engine = SyncEngine(till_db, ProcessingTransport(client), batch_size=KILL_BATCH)
         before: dict[str, Figures] | None = None
         for _ in range(KILL_ROUNDS):
-            with _server_process(server_db) as (process, port):
-                proxy.upstream = ("127.0.0.1", port)
-                with ProcessingClient(f"http://127.0.0.1:{port}", api_key) as oracle:
+            with _server_process(server_db, "killed") as (process, url):
+                proxy.upstream = ("127.0.0.1", int(url.rsplit(":", 1)[1]))
+                with ProcessingClient(url, api_key) as oracle:
                     before = before or figures(oracle)
                     committed += commit(db, oracle, KILL_BATCH, len(committed))
                 killer = _KillMidBatch(server_db, process)
@@ -186,11 +154,12 @@ def test_server_killed_mid_batch_and_restarted_applies_every_check_exactly_once(
                 down = engine.drain()  # the server is gone: the proxy cannot reach it
                 assert down.error is not None and down.acknowledged == 0, down
             assert unsent(db) == {c.check_id for c in committed[-KILL_BATCH:]}
-            with _server_process(server_db) as (_, port):
-                proxy.upstream = ("127.0.0.1", port)  # restarted on the same database
+            with _server_process(server_db, "restarted") as (_, url):
+                # Restarted on the same database.
+                proxy.upstream = ("127.0.0.1", int(url.rsplit(":", 1)[1]))
                 healed = engine.drain()
                 assert healed.ok and healed.acknowledged == KILL_BATCH, healed
-                with ProcessingClient(f"http://127.0.0.1:{port}", api_key) as oracle:
+                with ProcessingClient(url, api_key) as oracle:
                     assert before is not None
                     assert_exactly_once(
                         sqlite_rows(server_db), db, committed, before, figures(oracle)
