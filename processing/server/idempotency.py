@@ -6,10 +6,11 @@ except after a refusal of a route that allows a corrected retry (a hold): see :f
 
 Records are kept for :data:`RETENTION_SECONDS` (30 days, far beyond any till's offline
 window: a till retries its outbox within hours of coming back online). Older ones are pruned by
-the writes themselves, :data:`PRUNE_PER_WRITE` per stored answer, so the table stays bounded
-without a job and no write pays for a large backlog at once. A key replayed after that is a new
-request, which the domain's own records still refuse or answer (a check, return or claim id
-applied once stays applied once).
+the writes themselves, :data:`PRUNE_PER_WRITE` per stored answer (on PostgreSQL right after
+the write commits, outside its serialisable transaction: see :func:`store`), so the table stays
+bounded without a job and no write pays for a large backlog at once. A key replayed after that
+is a new request, which the domain's own records still refuse or answer (a check, return or
+claim id applied once stays applied once).
 
 Claims (PostgreSQL): several server nodes may get one key at the same moment (a till's retry
 sent through the load balancer to another node while the first is still working). There
