@@ -24,7 +24,7 @@ from processing.errors import ErrorCode
 from processing.server import routes_checks, routes_claims, routes_members
 from processing.server.context import NoProgram, ServerContext
 from processing.server.fastpath import FastRoutes
-from processing.server.handling import JSON, error_response, no_program_response
+from processing.server.handling import CRASH_BODY, JSON, error_response, no_program_response
 from processing.server.limits import BodyLimit
 from processing.server.ops import api as operator_api
 from processing.server.ops.operators import OperatorKeys
@@ -182,8 +182,7 @@ def create_app(ctx: ServerContext) -> FastAPI:
     @app.exception_handler(Exception)
     async def on_crash(_request: Request, exc: Exception) -> Response:
         log.exception("request failed", exc_info=exc)
-        body = {"code": "internal", "message": "The server failed; try again.", "details": {}}
-        return Response(json.dumps(body), status_code=500, media_type=JSON)
+        return Response(CRASH_BODY, status_code=500, media_type=JSON)
 
     if isinstance(ctx.storage, Storage):
         # A COMMIT is made on the loop's own thread when no other request is in flight.

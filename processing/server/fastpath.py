@@ -73,6 +73,11 @@ def _replaying(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
+def is_hot(path: str) -> bool:
+    """Whether ``path`` is one of the hot routes' addresses (whatever the request's fate)."""
+    return path in (_IDENTIFY, _CALCULATE) or _CHECK_WRITE.fullmatch(path) is not None
+
+
 def _validated(model: type[BaseModel], body: bytes) -> Any:
     """The body as FastAPI would hand it to the endpoint, or None if it would refuse it."""
     if not body:

@@ -33,6 +33,10 @@ from processing.server.engine import Database
 from processing.server.problems import ApiError
 
 JSON = "application/json"
+CRASH_BODY = json.dumps(
+    {"code": "internal", "message": "The server failed; try again.", "details": {}}
+).encode()
+"""The answer to a request the server failed on (500): nothing of the failure is told."""
 T = TypeVar("T")
 
 # Declared for the OpenAPI document (bearer auth); the check itself is done by the auth

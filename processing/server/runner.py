@@ -30,6 +30,7 @@ from processing.server import limits, zones
 from processing.server.app import create_app
 from processing.server.context import ServerContext
 from processing.server.engine import open_storage
+from processing.server.front import HotFront
 from processing.server.limits import BoundedHttpTools
 from processing.server.sms import gateway_for
 
@@ -65,7 +66,7 @@ def make_server(
 ) -> uvicorn.Server:
     ctx.storage.start_committer()  # its connection is open before the first write arrives
     config = uvicorn.Config(
-        create_app(ctx),
+        HotFront(create_app(ctx)),
         log_level=log_level,
         access_log=False,
         lifespan="off",
