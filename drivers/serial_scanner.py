@@ -12,6 +12,8 @@ terminal forwards it with ``post_message``.
 from __future__ import annotations
 
 import logging
+import os
+import select
 import threading
 import time
 from collections.abc import Callable
@@ -137,12 +139,34 @@ class SerialScanner:
     def _read_until_lost(self, port: Any) -> None:
         while not self._stop.is_set():
             try:
-                waiting = port.in_waiting
-                data = port.read(waiting or 1)
+                data = self._read_chunk(port)
             except Exception as exc:  # SerialException / OSError: unplugged or master closed
                 self._lost(f"Scanner on {self.port} was disconnected: {exc}")
                 return
             self._deliver(self.framer.feed(data, self._clock()))
+
+    def _read_chunk(self, port: Any) -> bytes:
+        """What the port has, waiting up to ``read_timeout`` for something.
+
+        A POSIX serial port (pyserial's ``fd``, which keeps no buffer of its own): one ``select``
+        and one ``read`` of everything the tty holds, so a code that arrives at once is read at
+        once. pyserial's ``read(1)`` then ``read(in_waiting)`` took two wake-ups, two selects,
+        an ioctl and the framer twice for every code, and on a busy box each wake-up waits for
+        the CPU. Other ports (``socket://``, ``loop://``) go through pyserial."""
+        fd = getattr(port, "fd", None)
+        if not isinstance(fd, int):
+            waiting = port.in_waiting
+            return bytes(port.read(waiting or 1))
+        ready, _, _ = select.select([fd], [], [], self.read_timeout)
+        if not ready:
+            return b""
+        try:
+            data = os.read(fd, 4096)
+        except BlockingIOError:  # woken for nothing (the port is non-blocking)
+            return b""
+        if not data:  # ready but empty: the device is gone (pyserial says the same)
+            raise OSError("the scanner port reports data but gives none (unplugged?)")
+        return data
 
     def _deliver(self, results: list[FrameResult]) -> None:
         for result in results:
