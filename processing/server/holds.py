@@ -306,8 +306,9 @@ def hold(
     """
     # Expired holds already count for nothing (the balance ignores them; their coupons are
     # free): the sweep only records their release, in its own transaction where writes run
-    # side by side, since its scan of the open holds would conflict with every hold.
-    then(db, lambda d: sweep_expired_holds(d, now))
+    # side by side (at most once a second per process: a second sweep at the same ``now``
+    # finds nothing new), since its scan of the open holds would conflict with every hold.
+    then(db, lambda d: sweep_expired_holds(d, now), stamp=("sweep", now))
     if checks.load(db, request.check_id) is not None:
         _replace_unsettled(db, request, now, caller)
     if checks.held_by_claim(db, request.check_id):

@@ -194,17 +194,18 @@ class PgDatabase:
         self._conn = conn
         self._storage = storage
 
-    def then(self, fn: Callable[[Any], object]) -> None:
+    def then(self, fn: Callable[[Any], object], stamp: object = None) -> None:
         """Run ``fn(db)`` in a serialisable transaction of its own (retried as every write)
-        once this one has committed, before its answer goes: see
-        :func:`processing.server.engine.then`."""
+        once this one has committed, before its answer goes, unless the last run with a
+        stamp had this ``stamp``: see :func:`processing.server.engine.then`."""
         storage = self._storage
         if storage is None:
             fn(self)
             return
 
         def run() -> None:
-            storage.transact(fn)
+            if storage.stamped(stamp):
+                storage.transact(fn)
 
         after_commit(run)
 
@@ -305,6 +306,8 @@ class PgStorage:
         )
         self._autocommit = _Autocommit(self._pool)
         self._closed = threading.Event()
+        self._stamp_lock = threading.Lock()
+        self._last_stamp: object = None
 
     def _migrate(self) -> None:
         """Bring the schema to HEAD (cheap when it is there already)."""
@@ -362,6 +365,17 @@ class PgStorage:
             finally:
                 if not conn.closed:
                     conn.execute("ROLLBACK")
+
+    def stamped(self, stamp: object) -> bool:
+        """True when work stamped ``stamp`` is to run: no stamp, or another than the last
+        one's (which it becomes)."""
+        if stamp is None:
+            return True
+        with self._stamp_lock:
+            if stamp == self._last_stamp:
+                return False
+            self._last_stamp = stamp
+            return True
 
     def _read(self, fn: Callable[[Any], T]) -> T:
         with self.read() as db:
