@@ -275,7 +275,9 @@ def test_hold_prepared_before_the_lock_is_redone_if_the_balance_changed(
         prepared = [holds.prepare_hold(db, program, h, now) for h in hold_requests]
     assert all(p is not None and p.refusal is None for p in prepared)
     with ctx.storage.write() as db:  # unchanged since prepared: the prepared hold is used
-        won = holds.hold(db, program, hold_requests[0], now, caller, 600, prepared[0])
+        won = wire.Hold.model_validate_json(
+            holds.hold(db, program, hold_requests[0], now, caller, 600, prepared[0])
+        )
     assert won.points_held == Decimal("400.00")
     with pytest.raises(ApiError) as refused, ctx.storage.write() as db:
         holds.hold(db, program, hold_requests[1], now, caller, 600, prepared[1])

@@ -103,14 +103,15 @@ async def idempotent_write(
     caller: TillIdentity,
     key: str,
     body: BaseModel | None,
-    handler: Callable[[Database, int], BaseModel],
+    handler: Callable[[Database, int], BaseModel | str],
     *,
     now: int | None = None,
     refusal_is_final: bool = True,
     not_yet: frozenset[ErrorCode] = frozenset(),
     raw: bytes | None = None,
 ) -> Response:
-    """Run ``handler(db, now)`` once per (till, key); replays get the first answer back.
+    """Run ``handler(db, now)`` once per (till, key); replays get the first answer back. The
+    handler answers a model, or its JSON text when it wrote it out itself.
 
     An ApiError from the handler is an answer too (stored and replayed); its effects are rolled
     back unless it says ``keep_effects``. A 429 that kept no effects (a send limit) is not
@@ -166,7 +167,8 @@ async def idempotent_write(
                 return result
         else:
             db.conn.execute("RELEASE SAVEPOINT handler")
-            result = idempotency.StoredAnswer(200, answer.model_dump_json())
+            text = answer if isinstance(answer, str) else answer.model_dump_json()
+            result = idempotency.StoredAnswer(200, text)
         idempotency.store(db, caller.pk, key, route, digest, result, at)
         return result
 

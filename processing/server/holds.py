@@ -15,7 +15,6 @@ code errors, check_already_closed, check_exists.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from processing.errors import ErrorCode
 from processing.server import checks, codes, ledger, members, pricing, replay, zones
 from processing.server.auth import TillIdentity
 from processing.server.engine import Database, skip_locked, then
-from processing.server.previews import Preview, Previews
+from processing.server.previews import Answered, Preview, Previews
 from processing.server.problems import ApiError
 from processing.server.storage import next_seq
 
@@ -109,11 +108,9 @@ class PreparedHold:
     inputs: HoldInputs
     categories: dict[str, str]
     member: members.MemberRow
-    calc: Calculation
-    fresh: wire.Calculation
+    answered: Answered
     refusal: ApiError | None
     lines_json: str
-    calc_json: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,14 +120,14 @@ class _Worked:
     inputs: HoldInputs
     categories: dict[str, str]
     member: members.MemberRow
-    calc: Calculation
-    fresh: wire.Calculation
+    answered: Answered
 
 
 def _work_out(
     db: Database,
     program: Program,
     request: wire.CheckRequest,
+    lines_json: str,
     now: int,
     zone: tzinfo,
     previews: Previews | None,
@@ -140,7 +137,8 @@ def _work_out(
     None when it cannot be worked out here (unknown or blocked member, refused lines, another
     program version …: the caller's slow path says why). With ``fingerprint`` (a hold's), the
     calculation this process answered with it is reused when it read the very same inputs
-    (:mod:`processing.server.previews`)."""
+    (:mod:`processing.server.previews`). ``lines_json``: the request's lines as a check row
+    stores them."""
     inputs = _inputs(db, request.member_id, now, request.check_id)
     if inputs is None:  # ``program`` is read from this snapshot; a later load: _still_valid
         return None
@@ -162,14 +160,12 @@ def _work_out(
         seen = previews.get(request.check_id, fingerprint)
         if (
             seen is not None
-            and seen.calc.program_version == program.version
-            and seen.same(request, inputs, categories, coupons, moment.date(), zone)
+            and seen.answered.outcome.program_version == program.version
+            and seen.same(request, lines_json, inputs, categories, coupons, moment.date(), zone)
         ):
             # The same function of the same inputs: only the moment is this request's.
-            calc = dataclasses.replace(seen.calc, computed_at=moment)
-            detail = {**seen.answer.detail, "computed_at": moment.isoformat()}
-            fresh = seen.answer.model_copy(update={"detail": detail})
-            return _Worked(inputs, categories, member, calc, fresh)
+            answered = seen.answered.at(moment.isoformat())
+            return _Worked(inputs, categories, member, answered)
     available = int(str(inputs[8])) - int(str(inputs[9]))
     offers = tuple(str(inputs[10]).split("\x1f")) if inputs[10] else ()
     try:
@@ -179,24 +175,24 @@ def _work_out(
     except ApiError:
         return None
     fresh = pricing.to_wire(request.check_id, calc)
+    answered = Answered.of(fresh, calc)
     if previews is not None:
         previews.add(
             Preview(
                 request.check_id,
                 request.member_id,
-                list(request.lines),
+                lines_json,
                 request.requested_spend,
                 tuple(request.coupons),
                 inputs,
                 categories,
-                coupons,
+                tuple(coupons),
                 moment.date(),
                 zone,
-                calc,
-                fresh,
+                answered,
             )
         )
-    return _Worked(inputs, categories, member, calc, fresh)
+    return _Worked(inputs, categories, member, answered)
 
 
 def preview(
@@ -206,13 +202,16 @@ def preview(
     now: int,
     zone: tzinfo = UTC,
     previews: Previews | None = None,
-) -> wire.Calculation:
-    """The calculate route's answer (no writes); kept in ``previews`` for the hold that
-    follows. Raises as :func:`calculate`."""
-    worked = _work_out(db, program, request, now, zone, previews, None)
+) -> str:
+    """The calculate route's answer, as JSON text (no writes); kept in ``previews`` for the
+    hold that follows. Raises as :func:`calculate`."""
+    worked = _work_out(
+        db, program, request, checks.lines_json(request.lines), now, zone, previews, None
+    )
     if worked is not None:
-        return worked.fresh
-    return pricing.to_wire(request.check_id, calculate(db, program, request, now, zone))
+        return worked.answered.answer_json
+    calc = calculate(db, program, request, now, zone)
+    return pricing.to_wire(request.check_id, calc).model_dump_json()
 
 
 def prepare_hold(
@@ -227,52 +226,42 @@ def prepare_hold(
     read snapshot — the one ``previews`` kept for its fingerprint when it read the same
     inputs; None when it cannot be prepared
     (unknown member, refused lines, another program version …: :func:`hold` works it out)."""
-    worked = _work_out(db, program, request, now, zone, previews, request.fingerprint)
+    lines_json = checks.lines_json(request.lines)
+    worked = _work_out(db, program, request, lines_json, now, zone, previews, request.fingerprint)
     if worked is None:
         return None
-    member, calc, fresh = worked.member, worked.calc, worked.fresh
     refusal = None
     try:
-        _decide(request, member, calc, fresh)
+        _decide(request, worked.member, worked.answered)
     except ApiError as error:
         refusal = error
     return PreparedHold(
-        now,
-        zone,
-        worked.inputs,
-        worked.categories,
-        member,
-        calc,
-        fresh,
-        refusal,
-        checks.lines_json(request.lines),
-        json.dumps(fresh.detail),  # the core's record, already made for the answer
-    )
+        now, zone, worked.inputs, worked.categories, worked.member, worked.answered, refusal,
+        lines_json,
+    )  # fmt: skip
 
 
-def _decide(
-    request: wire.HoldRequest,
-    member: members.MemberRow,
-    calc: Calculation,
-    fresh: wire.Calculation,
-) -> None:
+def _decide(request: wire.HoldRequest, member: members.MemberRow, answered: Answered) -> None:
     """The refusals that follow from the calculation alone (ApiError)."""
+    outcome = answered.outcome
     if request.requested_spend > 0 and member.state != "active":
         raise ApiError(ErrorCode.SPEND_NOT_ALLOWED, "This member may earn but not spend points.")
     if (
-        calc.spend_applied < request.requested_spend
-        and calc.available_points < request.requested_spend
+        outcome.spend_applied < request.requested_spend
+        and outcome.available_points < request.requested_spend
     ):
         raise ApiError(
             ErrorCode.INSUFFICIENT_POINTS,
             "The member does not have enough points for this spend.",
-            {"available": format(calc.available_points, "f")},
+            {"available": format(outcome.available_points, "f")},
         )
-    if fresh.fingerprint != request.fingerprint:
+    if outcome.fingerprint != request.fingerprint:
+        calculation = json.loads(answered.answer_json)
+        del calculation["detail"]  # the answer's fields as JSON, but the core's record
         raise ApiError(
             ErrorCode.STALE_CALCULATION,
             "The check changed since it was calculated; calculate it again.",
-            {"calculation": fresh.model_dump(mode="json", exclude={"detail"})},
+            {"calculation": calculation},
         )
 
 
@@ -284,7 +273,7 @@ def _still_valid(db: Database, request: wire.HoldRequest, prepared: PreparedHold
     return (
         _inputs(db, request.member_id, prepared.now, request.check_id) == prepared.inputs
         and pricing.catalog_categories(db, request.lines) == prepared.categories
-        and tuple(coupons) == prepared.calc.coupons  # none used meanwhile by another check
+        and tuple(coupons) == prepared.answered.outcome.coupons  # none used since
     )
 
 
@@ -296,8 +285,8 @@ def hold(
     caller: TillIdentity,
     ttl: int,
     prepared: PreparedHold | None = None,
-) -> wire.Hold:
-    """Reserve the check's spend until ``now + ttl``.
+) -> str:
+    """Reserve the check's spend until ``now + ttl``; the answer is ``wire.Hold`` as JSON.
 
     ``prepared`` (from :func:`prepare_hold` at this same ``now`` and the caller's zone, before
     the write lock) is used when what it read is unchanged inside this transaction; otherwise
@@ -319,10 +308,10 @@ def hold(
         and prepared.zone == caller.zone
         and _still_valid(db, request, prepared)
     ):
-        member, calc, fresh = prepared.member, prepared.calc, prepared.fresh
+        member, answered = prepared.member, prepared.answered
         if prepared.refusal is not None:
             raise prepared.refusal
-        lines_json, calc_json = prepared.lines_json, prepared.calc_json
+        lines_json = prepared.lines_json
     else:
         if callable(program):
             program = program()
@@ -334,10 +323,11 @@ def hold(
         coupons = pricing.usable_coupons(
             db, member.id, request.coupons, now, caller.zone, request.check_id
         )
-        calc = pricing.run(program, lines, view, request.requested_spend, coupons, now, caller.zone)
-        fresh = pricing.to_wire(request.check_id, calc)
-        _decide(request, member, calc, fresh)
-        lines_json, calc_json = checks.lines_json(request.lines), json.dumps(fresh.detail)
+        core = pricing.run(program, lines, view, request.requested_spend, coupons, now, caller.zone)
+        answered = Answered.of(pricing.to_wire(request.check_id, core), core)
+        _decide(request, member, answered)
+        lines_json = checks.lines_json(request.lines)
+    calc = answered.outcome  # the figures the hold decides on and stores
     spend = to_minor(calc.spend_applied)
     if calc.code_required and spend > 0:
         if request.spend_code_id is None or request.spend_code is None:
@@ -363,8 +353,8 @@ def hold(
             caller.store_id,
             caller.till_id,
             lines_json,
-            calc_json,
-            fresh.fingerprint,
+            answered.record_json,
+            calc.fingerprint,
             to_minor(calc.total_amount),
             to_minor(calc.earn_total),
             spend,
@@ -375,17 +365,29 @@ def hold(
     )
     if spend:
         ledger.record_hold(db, member.id, spend, now, request.check_id)
-    held = format(calc.spend_applied, "f")
-    return wire.Hold(
-        check_id=request.check_id,
-        hold_id=request.check_id,
-        points_held=calc.spend_applied,
+    return _hold_answer(request.check_id, calc.spend_applied, expires, answered.answer_json)
+
+
+def _hold_answer(check_id: str, held: Decimal, expires: int, calculation_json: str) -> str:
+    """The hold's answer (``wire.Hold`` as JSON) around the calculation's answer text, which
+    is not parsed or written out again (it is the largest part by far): the model writes
+    every other field, and the calculation goes where the model would have put it, before
+    ``message``, the field that follows it."""
+    points = format(held, "f")
+    envelope = wire.Hold.model_construct(
+        check_id=check_id,
+        hold_id=check_id,
+        points_held=held,
         expires_at=checks.as_datetime(expires),
-        calculation=fresh,
+        calculation=None,  # type: ignore[arg-type]  # left out of the dump below
         message=wire.UserMessage(
-            key="hold", params={"points": held}, text=f"{held} points are reserved for this check."
+            key="hold",
+            params={"points": points},
+            text=f"{points} points are reserved for this check.",
         ),
-    )
+    ).model_dump_json(exclude={"calculation"})
+    cut = envelope.index(',"message":')  # the first: no field before it holds that text
+    return f'{envelope[:cut]},"calculation":{calculation_json}{envelope[cut:]}'
 
 
 def _replace_unsettled(

@@ -15,6 +15,7 @@ Kept per process, most recent :data:`KEEP` only: a till holds within seconds of 
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -29,34 +30,107 @@ KEEP = 1024
 
 
 @dataclass(frozen=True, slots=True)
+class Outcome:
+    """The figures of a calculation a hold decides on and stores."""
+
+    fingerprint: str
+    program_version: int
+    total_amount: Decimal
+    earn_total: Decimal
+    spend_applied: Decimal
+    available_points: Decimal
+    code_required: bool
+    coupons: tuple[str, ...]
+    """The coupons the calculation used."""
+
+    @classmethod
+    def of(cls, calc: Calculation, fingerprint: str) -> Outcome:
+        return cls(
+            fingerprint,
+            calc.program_version,
+            calc.total_amount,
+            calc.earn_total,
+            calc.spend_applied,
+            calc.available_points,
+            calc.code_required,
+            tuple(calc.coupons),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Answered:
+    """A calculation as written out: the calculate route's answer and the record a hold
+    stores, both at the moment ``computed_at`` (the only part of them a later moment
+    changes), with the figures a hold needs."""
+
+    outcome: Outcome
+    computed_at: str
+    """``detail.computed_at`` of both texts (ISO 8601)."""
+    answer_json: str
+    """The ``wire.Calculation`` answer (``model_dump_json``)."""
+    record_json: str
+    """The core's record (``json.dumps`` of ``detail``), as a check row stores it."""
+
+    @classmethod
+    def of(cls, fresh: wire.Calculation, calc: Calculation) -> Answered:
+        return cls(
+            Outcome.of(calc, fresh.fingerprint),
+            str(fresh.detail["computed_at"]),
+            fresh.model_dump_json(),
+            json.dumps(fresh.detail),
+        )
+
+    def at(self, computed_at: str) -> Answered:
+        """The same calculation computed at another moment."""
+        if computed_at == self.computed_at:
+            return self
+        # Keys are unescaped quotes only where they are keys: inside a JSON string a quote is
+        # written \", so these patterns cannot match a line's name or a message.
+        old, new = self.computed_at, computed_at
+        return Answered(
+            self.outcome,
+            computed_at,
+            self.answer_json.replace(f'"computed_at":"{old}"', f'"computed_at":"{new}"', 1),
+            self.record_json.replace(f'"computed_at": "{old}"', f'"computed_at": "{new}"', 1),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Preview:
-    """One calculation answered, with everything it was a function of."""
+    """One calculation answered, with everything it was a function of.
+
+    Only text, numbers and tuples of them, never the models and records the calculation was
+    made of: a process keeps :data:`KEEP` of these, and the cyclic collector walks every
+    container they hold on each of its full passes (a preview as models was ~150 of them,
+    most of the heap, and collecting them was about a third of a calculate's CPU)."""
 
     check_id: str
     member_id: str
-    lines: list[wire.Line]
+    lines_json: str
+    """The request's lines (:func:`processing.server.checks.lines_json`)."""
     requested_spend: Decimal
     coupons: tuple[str, ...]
     """The coupons the request presented."""
     inputs: tuple[object, ...]
     categories: dict[str, str]
-    usable: list[str]
+    usable: tuple[str, ...]
     """The presented coupons usable then."""
     day: date
     zone: tzinfo
-    calc: Calculation
-    answer: wire.Calculation
+    answered: Answered
 
     def same(
         self,
         request: wire.CheckRequest,
+        lines_json: str,
         inputs: tuple[object, ...],
         categories: dict[str, str],
         usable: list[str],
         day: date,
         zone: tzinfo,
     ) -> bool:
-        """True when ``request`` read these inputs on this day: the calculation is this one."""
+        """True when ``request`` (its lines written as ``lines_json``) read these inputs on
+        this day: the calculation is this one."""
         return (
             self.check_id == request.check_id
             and self.member_id == request.member_id
@@ -66,8 +140,8 @@ class Preview:
             and self.zone == zone
             and self.inputs == inputs
             and self.categories == categories
-            and self.usable == usable
-            and self.lines == request.lines
+            and self.usable == tuple(usable)
+            and self.lines_json == lines_json
         )
 
 
@@ -81,7 +155,7 @@ class Previews:
 
     def add(self, preview: Preview) -> None:
         with self._lock:
-            key = (preview.check_id, preview.answer.fingerprint)
+            key = (preview.check_id, preview.answered.outcome.fingerprint)
             self._by_fingerprint[key] = preview
             self._by_fingerprint.move_to_end(key)
             while len(self._by_fingerprint) > self._keep:

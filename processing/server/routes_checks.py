@@ -22,7 +22,6 @@ from processing.server.handling import (
     IdempotencyKey,
     Till,
     idempotent_write,
-    json_response,
     write,
 )
 from processing.server.problems import ApiError
@@ -40,12 +39,12 @@ CheckId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9
 async def calculate(body: wire.CheckRequest, ctx: Ctx, caller: Till) -> Response:
     """The authoritative calculation of a check; changes nothing."""
 
-    def read(db: Database) -> wire.Calculation:
+    def read(db: Database) -> str:
         now = ctx.now()
         program = ctx.program_at(db, now, caller.zone)
         return holds.preview(db, program, body, now, caller.zone, ctx.previews)
 
-    return json_response(await ctx.storage.reading(read))
+    return Response(await ctx.storage.reading(read), media_type=JSON)
 
 
 def hold_request(check_id: str, body: wire.HoldBody) -> wire.HoldRequest:
@@ -78,7 +77,7 @@ async def hold(
 
         prepared = await ctx.storage.reading(prepare)
 
-    def handle(db: Database, now: int) -> wire.Hold:
+    def handle(db: Database, now: int) -> str:
         if body.check_id != check_id:
             raise ApiError(ErrorCode.INVALID_REQUEST, "The check id in the path and body differ.")
         return holds.hold(
