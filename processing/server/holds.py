@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 
 from loyalty.check import Calculation
@@ -123,24 +123,24 @@ class _Worked:
     answered: Answered
 
 
-def _work_out(
-    db: Database,
-    program: Program,
-    request: wire.CheckRequest,
-    lines_json: str,
-    now: int,
-    zone: tzinfo,
-    previews: Previews | None,
-    fingerprint: str | None,
-) -> _Worked | None:
-    """``request``'s calculation at ``now`` on ``zone``'s calendar from a read snapshot, or
-    None when it cannot be worked out here (unknown or blocked member, refused lines, another
-    program version …: the caller's slow path says why). With ``fingerprint`` (a hold's), the
-    calculation this process answered with it is reused when it read the very same inputs
-    (:mod:`processing.server.previews`). ``lines_json``: the request's lines as a check row
-    stores them."""
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """What a check's calculation reads besides the program and the request."""
+
+    inputs: HoldInputs
+    member: members.MemberRow
+    categories: dict[str, str]
+    coupons: list[str]
+    """The presented coupons usable now."""
+    moment: datetime
+    """``now`` on the store's calendar."""
+
+
+def _read(db: Database, request: wire.CheckRequest, now: int, zone: tzinfo) -> _Read | None:
+    """What ``request``'s calculation at ``now`` reads, or None for an unknown or blocked
+    member (the slow path says which)."""
     inputs = _inputs(db, request.member_id, now, request.check_id)
-    if inputs is None:  # ``program`` is read from this snapshot; a later load: _still_valid
+    if inputs is None:
         return None
     member = members.MemberRow(
         str(inputs[0]),
@@ -155,17 +155,62 @@ def _work_out(
         return None
     categories = pricing.catalog_categories(db, request.lines)
     coupons = pricing.usable_coupons(db, member.id, request.coupons, now, zone, request.check_id)
-    moment = zones.local_time(now, zone)
+    return _Read(inputs, member, categories, coupons, zones.local_time(now, zone))
+
+
+def _seen(
+    previews: Previews,
+    program: Program,
+    request: wire.CheckRequest,
+    fingerprint: str,
+    lines_json: str,
+    read: _Read,
+    zone: tzinfo,
+) -> Answered | None:
+    """The calculation this process answered with ``fingerprint``, at ``read.moment``, when it
+    read the very same (:mod:`processing.server.previews`): the same function of the same
+    inputs, of which only the moment is this request's."""
+    seen = previews.get(request.check_id, fingerprint)
+    if (
+        seen is None
+        or seen.answered.outcome.program_version != program.version
+        or not seen.same(
+            request,
+            lines_json,
+            read.inputs,
+            read.categories,
+            read.coupons,
+            read.moment.date(),
+            zone,
+        )
+    ):
+        return None
+    return seen.answered.at(read.moment.isoformat())
+
+
+def _work_out(
+    db: Database,
+    program: Program,
+    request: wire.CheckRequest,
+    lines_json: str,
+    now: int,
+    zone: tzinfo,
+    previews: Previews | None,
+    fingerprint: str | None,
+) -> _Worked | None:
+    """``request``'s calculation at ``now`` on ``zone``'s calendar from a read snapshot, or
+    None when it cannot be worked out here (unknown or blocked member, refused lines, another
+    program version …: the caller's slow path says why). With ``fingerprint`` (a hold's), the
+    calculation this process answered with it is reused when it read the very same inputs
+    (:func:`_seen`). ``lines_json``: the request's lines as a check row stores them."""
+    read = _read(db, request, now, zone)
+    if read is None:  # ``program`` is read from this snapshot; a later load: _still_valid
+        return None
+    inputs, member, categories, coupons = read.inputs, read.member, read.categories, read.coupons
     if previews is not None and fingerprint is not None:
-        seen = previews.get(request.check_id, fingerprint)
-        if (
-            seen is not None
-            and seen.answered.outcome.program_version == program.version
-            and seen.same(request, lines_json, inputs, categories, coupons, moment.date(), zone)
-        ):
-            # The same function of the same inputs: only the moment is this request's.
-            answered = seen.answered.at(moment.isoformat())
-            return _Worked(inputs, categories, member, answered)
+        seen = _seen(previews, program, request, fingerprint, lines_json, read, zone)
+        if seen is not None:
+            return _Worked(inputs, categories, member, seen)
     available = int(str(inputs[8])) - int(str(inputs[9]))
     offers = tuple(str(inputs[10]).split("\x1f")) if inputs[10] else ()
     try:
@@ -187,7 +232,7 @@ def _work_out(
                 inputs,
                 categories,
                 tuple(coupons),
-                moment.date(),
+                read.moment.date(),
                 zone,
                 answered,
             )
@@ -277,6 +322,52 @@ def _still_valid(db: Database, request: wire.HoldRequest, prepared: PreparedHold
     )
 
 
+def _calculated(
+    db: Database,
+    program: Program | Callable[[], Program],
+    request: wire.HoldRequest,
+    now: int,
+    zone: tzinfo,
+    prepared: PreparedHold | None,
+    previews: Previews | None,
+) -> tuple[members.MemberRow, Answered, str]:
+    """The hold's member, its calculation and its lines as stored (inside the write): the
+    prepared calculation if what it read is unchanged; else the one ``previews`` kept for the
+    hold's fingerprint if it read what this transaction reads; else one worked out here.
+    Raises the refusals that follow from it (:func:`_decide`)."""
+    if (
+        prepared is not None
+        and prepared.now == now
+        and prepared.zone == zone
+        and _still_valid(db, request, prepared)
+    ):
+        if prepared.refusal is not None:
+            raise prepared.refusal
+        return prepared.member, prepared.answered, prepared.lines_json
+    if callable(program):
+        program = program()
+    lines_json = checks.lines_json(request.lines)
+    read = None if previews is None else _read(db, request, now, zone)
+    seen = None
+    if previews is not None and read is not None:
+        seen = _seen(previews, program, request, request.fingerprint, lines_json, read, zone)
+    if read is not None and seen is not None:
+        member, answered = read.member, seen
+    else:
+        member = members.require(db, request.member_id)
+        if member.state == "blocked":
+            raise ApiError(ErrorCode.MEMBER_BLOCKED, "This member is blocked.")
+        lines = pricing.core_lines(db, request.lines)
+        view = pricing.member_view(db, member, now, check_id=request.check_id)
+        coupons = pricing.usable_coupons(
+            db, member.id, request.coupons, now, zone, request.check_id
+        )
+        core = pricing.run(program, lines, view, request.requested_spend, coupons, now, zone)
+        answered = Answered.of(pricing.to_wire(request.check_id, core), core)
+    _decide(request, member, answered)
+    return member, answered, lines_json
+
+
 def hold(
     db: Database,
     program: Program | Callable[[], Program],
@@ -285,13 +376,16 @@ def hold(
     caller: TillIdentity,
     ttl: int,
     prepared: PreparedHold | None = None,
+    previews: Previews | None = None,
 ) -> str:
     """Reserve the check's spend until ``now + ttl``; the answer is ``wire.Hold`` as JSON.
 
     ``prepared`` (from :func:`prepare_hold` at this same ``now`` and the caller's zone, before
     the write lock) is used when what it read is unchanged inside this transaction; otherwise
-    the calculation is done again here. ``program`` may be a callable, called only when it is
-    needed. The rules follow the calendar of the caller's store (``caller.zone``).
+    the calculation is done again here. Without ``prepared``, the calculation ``previews``
+    kept for the hold's fingerprint is used when it read what this transaction reads
+    (:func:`_seen`). ``program`` may be a callable, called only when it is needed. The rules
+    follow the calendar of the caller's store (``caller.zone``).
     """
     # Expired holds already count for nothing (the balance ignores them; their coupons are
     # free): the sweep only records their release, in its own transaction where writes run
@@ -302,31 +396,9 @@ def hold(
         _replace_unsettled(db, request, now, caller)
     if checks.held_by_claim(db, request.check_id):
         raise ApiError(ErrorCode.CHECK_EXISTS, "This check id was already used.")
-    if (
-        prepared is not None
-        and prepared.now == now
-        and prepared.zone == caller.zone
-        and _still_valid(db, request, prepared)
-    ):
-        member, answered = prepared.member, prepared.answered
-        if prepared.refusal is not None:
-            raise prepared.refusal
-        lines_json = prepared.lines_json
-    else:
-        if callable(program):
-            program = program()
-        member = members.require(db, request.member_id)
-        if member.state == "blocked":
-            raise ApiError(ErrorCode.MEMBER_BLOCKED, "This member is blocked.")
-        lines = pricing.core_lines(db, request.lines)
-        view = pricing.member_view(db, member, now, check_id=request.check_id)
-        coupons = pricing.usable_coupons(
-            db, member.id, request.coupons, now, caller.zone, request.check_id
-        )
-        core = pricing.run(program, lines, view, request.requested_spend, coupons, now, caller.zone)
-        answered = Answered.of(pricing.to_wire(request.check_id, core), core)
-        _decide(request, member, answered)
-        lines_json = checks.lines_json(request.lines)
+    member, answered, lines_json = _calculated(
+        db, program, request, now, caller.zone, prepared, previews
+    )
     calc = answered.outcome  # the figures the hold decides on and stores
     spend = to_minor(calc.spend_applied)
     if calc.code_required and spend > 0:

@@ -161,6 +161,10 @@ class Previews:
             while len(self._by_fingerprint) > self._keep:
                 self._by_fingerprint.popitem(last=False)
 
+    def has(self, check_id: str, fingerprint: str) -> bool:
+        with self._lock:
+            return (check_id, fingerprint) in self._by_fingerprint
+
     def get(self, check_id: str, fingerprint: str) -> Preview | None:
         with self._lock:
             return self._by_fingerprint.get((check_id, fingerprint))

@@ -64,12 +64,13 @@ async def hold(
 ) -> Response:
     """Reserve the calculated spend; refused with stale_calculation if the check changed."""
     body = hold_request(check_id, sent)
-    if body.check_id != check_id:
-        prepared = None
-    else:
+    prepared = None
+    if body.check_id == check_id and not ctx.previews.has(check_id, body.fingerprint):
         now = ctx.now()
         # The calculation is done here, on a read snapshot, before the write lock; inside the
-        # write only what it read is checked again (and it is redone if that changed).
+        # write only what it read is checked again (and it is redone if that changed). A
+        # calculation this process answered with this fingerprint is only checked, in the
+        # write: it needs no snapshot of its own.
 
         def prepare(db: Database) -> holds.PreparedHold | None:
             program = ctx.program_at(db, now, caller.zone)
@@ -82,7 +83,7 @@ async def hold(
             raise ApiError(ErrorCode.INVALID_REQUEST, "The check id in the path and body differ.")
         return holds.hold(
             db, lambda: ctx.program_at(db, now, caller.zone), body, now, caller, ctx.hold_ttl,
-            prepared,
+            prepared, ctx.previews,
         )  # fmt: skip
 
     # A refused hold reserved nothing: the till may send the corrected hold (a fresh
