@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from processing import wire
+from processing.amounts import from_minor
 from processing.client import ProcessingClient
 from processing.errors import Rejected
 from processing.server import idempotency, ledger
@@ -336,4 +337,43 @@ def test_a_hold_calculates_again_when_the_balance_moved_since_the_preview(
         client.hold(hold_request(req, calc.fingerprint), idempotency_key="moved-1")
     assert caught.value.code == "insufficient_points"
     assert len(ran) == 3  # two previews and the moved hold; the other's hold reused its own
+    assert audit(server) == []
+
+
+@pytest.mark.parametrize(("delay_days", "expiry_days"), [(0, 365), (0, None), (14, 365)])
+def test_a_confirm_answers_the_balance_the_ledger_then_holds(
+    client: ProcessingClient, server: RunningServer, delay_days: int, expiry_days: int | None
+) -> None:
+    """The confirm works its answer's balance out from what it read and wrote (points taken,
+    the new lot active now or not) instead of reading the ledger again: it must be the
+    ledger's figure, with earned points active at once, never expiring, or frozen."""
+    from dataclasses import replace
+
+    from processing.server.context import store_program
+
+    with server.ctx.storage.write() as db:
+        program = server.ctx.program(db)
+        store_program(
+            db,
+            replace(
+                program,
+                version=program.version + 1,
+                activation_delay_days=delay_days,
+                expiry_days=expiry_days,
+            ),
+            server.ctx.now(),
+        )
+    other = check(IVAN, spend="300")  # another hold of the member's stays open throughout
+    client.hold(hold_request(other, client.calculate(other).fingerprint), idempotency_key="b-o")
+    for spend in ("200", "0", "5000"):
+        req = check(IVAN, spend=spend, amount="3000.00")
+        calc = client.calculate(req)
+        if calc.spend < Decimal(spend):
+            continue  # more than the member has: refused at hold, nothing to confirm
+        client.hold(hold_request(req, calc.fingerprint), idempotency_key=f"b-h{spend}")
+        done = client.confirm(req.check_id, idempotency_key=f"b-c{spend}")
+        assert done.earned > 0
+        with server.ctx.storage.read() as db:
+            now_available = ledger.available(db, IVAN, server.ctx.now())
+        assert done.balance_after == from_minor(now_available)
     assert audit(server) == []

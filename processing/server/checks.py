@@ -105,7 +105,7 @@ def earn_lot(
     if earn <= 0:
         return None
     active_from = at + program.activation_delay_days * DAY
-    expires = None if program.expiry_days is None else active_from + program.expiry_days * DAY
+    expires = _lot_expiry(program, active_from)
     ledger.add_lot(
         db,
         member_id,
@@ -117,6 +117,17 @@ def earn_lot(
         check_id=check_id,
     )
     return active_from
+
+
+def _lot_expiry(program: Program, active_from: int) -> int | None:
+    return None if program.expiry_days is None else active_from + program.expiry_days * DAY
+
+
+def lot_counts_at(program: Program, active_from: int, at: int) -> bool:
+    """Whether a lot :func:`earn_lot` added under ``program``, active from ``active_from``,
+    counts in the balance at ``at`` (active, and not expired)."""
+    expires = _lot_expiry(program, active_from)
+    return active_from <= at and (expires is None or expires > at)
 
 
 def check_result(

@@ -517,16 +517,11 @@ def stored_settlement(db: Database, check_id: str) -> Settlement | None:
     )
 
 
-def _fingerprint(db: Database, check_id: str) -> str:
-    return str(db.execute("SELECT fingerprint FROM checks WHERE id = ?", [check_id]).fetchone()[0])
-
-
 def confirm(
     db: Database,
-    program: Program | Callable[[], Program],
+    program: Program | Callable[[int], Program],
     check_id: str,
     now: int,
-    settlement: Settlement | None = None,
     *,
     caller: TillIdentity,
 ) -> wire.CheckResult:
@@ -540,38 +535,41 @@ def confirm(
     settled by its offline replay) answers its stored result; a cancelled one
     ``check_already_closed``.
 
-    ``settlement``: :func:`stored_settlement` when already read (before the write lock; read
-    again if a new hold replaced it meanwhile); ``program`` may be a callable, called only
-    when needed; the answer's dates follow the caller's store's calendar."""
-    found = checks.load(db, check_id)
-    if found is None:  # the very answer another till's check gets: nothing to tell them apart
+    ``program``: the program version the check was held with (its lot's activation and
+    expiry), or a callable that loads a version, called only when needed. The answer's dates
+    follow the caller's store's calendar."""
+    row = db.execute(
+        "SELECT status, member_id, spend, earn, hold_expires_at, result, store_id, till_id"
+        " FROM checks WHERE id = ?",
+        [check_id],
+    ).fetchone()
+    # Another till's check gets the very answer an unknown one does: nothing to tell them apart.
+    if row is None or str(row[6]) != caller.store_id or str(row[7]) != caller.till_id:
         raise ApiError(ErrorCode.UNKNOWN_CHECK, checks.NOT_FOUND)
-    checks.require_store(db, check_id, caller.store_id, caller.till_id)
-    status, member_id, spend, earn, expires_at, stored = found
+    status, member_id, spend, earn = str(row[0]), str(row[1]), int(row[2]), int(row[3])
+    expires_at, stored = row[4], row[5]
     if stored is not None:
-        return wire.CheckResult.model_validate_json(stored)
+        return wire.CheckResult.model_validate_json(str(stored))
     if status not in ("held", "expired"):
         raise ApiError(ErrorCode.CHECK_ALREADY_CLOSED, f"This check is already {status}.")
+    settlement = stored_settlement(db, check_id)
+    if settlement is None:  # a held check always has its calculation: a damaged row
+        raise RuntimeError(f"The held check {check_id} has no stored calculation.")
     if callable(program):
-        program = program()
+        program = program(settlement.program_version)
     late = status == "expired" or (expires_at is not None and int(expires_at) <= now)
     if status == "held":
         ledger.record_release(
             db, member_id, spend, now, check_id, "hold expired" if late else "confirmed"
         )
-    # From here the check no longer reserves anything: what it can spend is what is available.
-    db.execute(
-        "UPDATE checks SET status = 'confirmed', closed_at = ? WHERE id = ?", [now, check_id]
-    )
-    taken = min(spend, max(ledger.available(db, member_id, now), 0))
-    ledger.spend(db, member_id, taken, now, check_id)
+    # From here the check no longer reserves anything (its own hold does not count): what it
+    # can spend is what is available.
+    taken, available = ledger.spend_up_to(db, member_id, spend, now, check_id)
     shortfall = spend - taken
     frozen_until = checks.earn_lot(db, program, member_id, earn, now, check_id)
-    if settlement is not None and settlement.fingerprint != _fingerprint(db, check_id):
-        settlement = None  # read before a new hold of this check replaced it: read it again
-    if settlement is None:
-        settlement = stored_settlement(db, check_id)
-        assert settlement is not None  # the check exists (loaded above)
+    balance = available - taken
+    if frozen_until is not None and checks.lot_counts_at(program, frozen_until, now):
+        balance += earn
     # Lifetime spend and the member-cache mark in one statement (members.touch's effect).
     db.execute(
         "UPDATE members SET lifetime_spend = lifetime_spend + ?, seq = ? WHERE id = ?",
@@ -619,11 +617,12 @@ def confirm(
         frozen_until,
         conflict,
         shortfall,
+        balance,
         zone=caller.zone,
     )
     db.execute(
-        "UPDATE checks SET spend = ?, result = ? WHERE id = ?",
-        [taken, result.model_dump_json(), check_id],
+        "UPDATE checks SET status = 'confirmed', closed_at = ?, spend = ?, result = ? WHERE id = ?",
+        [now, taken, result.model_dump_json(), check_id],
     )
     return result
 

@@ -204,6 +204,20 @@ def spend(db: Database, member_id: str, points: int, now: int, check_id: str | N
     _consume(db, member_id, points, "spend", now, check_id, order)
 
 
+def spend_up_to(
+    db: Database, member_id: str, points: int, now: int, check_id: str
+) -> tuple[int, int]:
+    """Consume ``points``, or as many as are available at ``now`` if fewer, first-in first-out;
+    ``check_id``'s own hold does not count against it (it is being settled). Returns (points
+    taken, available before): one read of the lots serves both the balance and the spend."""
+    order = _active_fifo(db, member_id, now)
+    available = sum(lot.remaining for lot in order) - held(db, member_id, now, check_id)
+    taken = min(points, max(available, 0))
+    if taken > 0:
+        _consume(db, member_id, taken, "spend", now, check_id, order)
+    return taken, available
+
+
 def debit(db: Database, member_id: str, points: int, now: int, note: str) -> None:
     """An operator's debit (``adjust`` movements noted ``note``) of ``points`` from the active
     lots, first expiring first. Raises LedgerShortfall (nothing written) beyond them."""

@@ -106,8 +106,6 @@ async def confirm(
     check_id: CheckId, request: Request, ctx: Ctx, caller: Till, key: IdempotencyKey
 ) -> Response:
     """Apply the held check's earn and spend."""
-    # Checked again in the write.
-    settlement = await ctx.storage.reading(lambda db: holds.stored_settlement(db, check_id))
     return await idempotent_write(
         ctx,
         request,
@@ -117,14 +115,9 @@ async def confirm(
         lambda db, now: holds.confirm(
             db,
             # the version the check was held with (its lot's activation and expiry)
-            lambda: (
-                ctx.program_version(db, settlement.program_version)
-                if settlement is not None
-                else ctx.program_at(db, now, caller.zone)
-            ),
+            lambda version: ctx.program_version(db, version),
             check_id,
             now,
-            settlement,
             caller=caller,
         ),
     )
