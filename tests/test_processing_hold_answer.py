@@ -30,7 +30,9 @@ def _answered(now: int, name: str = "Item 0") -> Answered:
     lines = thirty_lines()
     lines[0] = dataclasses.replace(lines[0], name=name)
     calc = pricing.run(thirty_line_program(), lines, MEMBER, REQUESTED, COUPONS, now, JAN_5.tzinfo)
-    return Answered.of(pricing.to_wire("check-1", calc), calc)
+    answered = Answered.of(pricing.to_wire("check-1", calc), calc)
+    assert json.loads(answered.record_json) == calc.to_dict()  # what the check row keeps
+    return answered
 
 
 def test_a_calculation_moved_to_another_moment_is_the_one_made_then() -> None:
@@ -44,6 +46,8 @@ def test_a_calculation_moved_to_another_moment_is_the_one_made_then() -> None:
         assert moved.outcome == made_later.outcome
         # The name is written as it was, rewritten nowhere.
         assert json.loads(moved.record_json)["lines"][0]["name"] == name
+        # The stored record is the core's record, as the answer carries it.
+        assert json.loads(moved.record_json) == json.loads(moved.answer_json)["detail"]
         assert made_at_noon.at(made_at_noon.computed_at) is made_at_noon
 
 

@@ -15,7 +15,6 @@ Kept per process, most recent :data:`KEEP` only: a till holds within seconds of 
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -57,19 +56,21 @@ class Outcome:
         )
 
 
+_DETAIL = ',"detail":'
+"""What precedes the core's record in a calculation's answer, its last field."""
+
+
 @dataclass(frozen=True, slots=True)
 class Answered:
-    """A calculation as written out: the calculate route's answer and the record a hold
-    stores, both at the moment ``computed_at`` (the only part of them a later moment
-    changes), with the figures a hold needs."""
+    """A calculation as written out: the calculate route's answer, whose last field (the
+    core's record) is also what a hold stores, at the moment ``computed_at`` (the only part a
+    later moment changes), with the figures a hold needs."""
 
     outcome: Outcome
     computed_at: str
-    """``detail.computed_at`` of both texts (ISO 8601)."""
+    """``detail.computed_at`` of the answer (ISO 8601)."""
     answer_json: str
     """The ``wire.Calculation`` answer (``model_dump_json``)."""
-    record_json: str
-    """The core's record (``json.dumps`` of ``detail``), as a check row stores it."""
 
     @classmethod
     def of(cls, fresh: wire.Calculation, calc: Calculation) -> Answered:
@@ -77,22 +78,23 @@ class Answered:
             Outcome.of(calc, fresh.fingerprint),
             str(fresh.detail["computed_at"]),
             fresh.model_dump_json(),
-            json.dumps(fresh.detail),
         )
+
+    @property
+    def record_json(self) -> str:
+        """The core's record as a check row stores it: the answer's ``detail``, cut out of the
+        answer rather than written out again (the first ``,"detail":`` is the field's: inside
+        a JSON string a quote is written \\")."""
+        return self.answer_json[self.answer_json.index(_DETAIL) + len(_DETAIL) : -1]
 
     def at(self, computed_at: str) -> Answered:
         """The same calculation computed at another moment."""
         if computed_at == self.computed_at:
             return self
-        # Keys are unescaped quotes only where they are keys: inside a JSON string a quote is
-        # written \", so these patterns cannot match a line's name or a message.
-        old, new = self.computed_at, computed_at
-        return Answered(
-            self.outcome,
-            computed_at,
-            self.answer_json.replace(f'"computed_at":"{old}"', f'"computed_at":"{new}"', 1),
-            self.record_json.replace(f'"computed_at": "{old}"', f'"computed_at": "{new}"', 1),
-        )
+        # An unescaped quote is a key's only where it is a key: inside a JSON string a quote
+        # is written \\", so the pattern cannot match a line's name or a message.
+        old, new = f'"computed_at":"{self.computed_at}"', f'"computed_at":"{computed_at}"'
+        return Answered(self.outcome, computed_at, self.answer_json.replace(old, new, 1))
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,10 +19,11 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from loyalty.calculation import trusted
 from loyalty.check import Calculation, Line, calculate
 from loyalty.errors import LoyaltyError
 from loyalty.member import MemberState, MemberView
-from loyalty.money import quantize_money
+from loyalty.money import CENT, quantize_money
 from loyalty.program import Program
 from loyalty.rules import normalize_coupon
 from processing import wire
@@ -67,16 +68,41 @@ def core_lines(
                 {"line": i},
             )
         category = categories.get(line.barcode or "") or categories.get(line.sku or "")
+        if category is None:
+            category = line.category
+        discount = gross - line.amount
+        if line.quantity > 0 and line.price >= 0:
+            # Every other check of Line's own holds already for wire amounts (whole cents:
+            # the wire allows two places; a discount in [0, gross] by the test above), so the
+            # line is made without them: they were a sixth of a 30-line preview. The same
+            # Line (tests/test_processing_core_lines.py); any other goes through Line(),
+            # which refuses it in its own words.
+            out.append(
+                trusted(
+                    Line,
+                    {
+                        "sku": line.sku or line.barcode or "",
+                        "name": line.name,
+                        "category": category,
+                        "quantity": line.quantity,
+                        "unit_price": line.price,
+                        "discounted": line.discounted,
+                        "discount": discount.quantize(CENT),
+                        "payable_with_points": line.payable_with_points,
+                    },
+                )
+            )
+            continue
         try:
             out.append(
                 Line(
                     sku=line.sku or line.barcode or "",
                     name=line.name,
-                    category=category if category is not None else line.category,
+                    category=category,
                     quantity=line.quantity,
                     unit_price=line.price,
                     discounted=line.discounted,
-                    discount=gross - line.amount,
+                    discount=discount,
                     payable_with_points=line.payable_with_points,
                 )
             )
