@@ -9,9 +9,9 @@ transaction (BEGIN IMMEDIATE).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, tzinfo
+from json.encoder import encode_basestring_ascii as _quoted
 
 from loyalty.program import Program
 from processing import wire
@@ -45,25 +45,26 @@ _LINE_FIELDS = (
 
 def lines_json(lines: Sequence[wire.Line]) -> str:
     """The stored form of a check's lines: exactly ``json.dumps`` of each line's
-    ``model_dump(mode="json")`` (``payable_with_points`` left out when true), built here field
-    by field because the model's serialiser took ~80 us for 20 lines on every hold."""
-    return json.dumps([_line_fields(line) for line in lines])
+    ``model_dump(mode="json")`` (``payable_with_points`` left out when true), written out here
+    as text because the model's serialiser took ~80 us for 20 lines on every hold, and
+    json.dumps of per-line dicts still 35 us (this: 20 us). A claim compares it as text;
+    tests/test_processing_lines_json.py holds it to the model's dump."""
+    return "[" + ", ".join(map(_line_text, lines)) + "]"
 
 
-def _line_fields(line: wire.Line) -> dict[str, object]:
-    fields: dict[str, object] = {
-        "sku": line.sku,
-        "barcode": line.barcode,
-        "name": line.name,
-        "category": line.category,
-        "price": format(line.price, "f"),
-        "quantity": format(line.quantity, "f"),
-        "amount": format(line.amount, "f"),
-        "discounted": line.discounted,
-    }
-    if not line.payable_with_points:
-        fields["payable_with_points"] = False
-    return fields
+_NOT_PAYABLE = ', "payable_with_points": false'
+
+
+def _line_text(line: wire.Line) -> str:
+    sku, barcode = line.sku, line.barcode
+    return (
+        f'{{"sku": {"null" if sku is None else _quoted(sku)},'
+        f' "barcode": {"null" if barcode is None else _quoted(barcode)},'
+        f' "name": {_quoted(line.name)}, "category": {_quoted(line.category)},'
+        f' "price": "{line.price:f}", "quantity": "{line.quantity:f}",'
+        f' "amount": "{line.amount:f}", "discounted": {"true" if line.discounted else "false"}'
+        f"{'' if line.payable_with_points else _NOT_PAYABLE}}}"
+    )
 
 
 def as_datetime(seconds: int) -> datetime:

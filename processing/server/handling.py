@@ -128,7 +128,9 @@ async def idempotent_write(
     of the request; an answer stored under a digest of ``body`` (by a server before this one)
     is still found.
     """
-    route = request.url.path
+    # The path as sent: request.url.path is the same text for every path these routes accept
+    # (ids match [A-Za-z0-9_.:-]) but builds a whole URL (host header, urlsplit) to get it.
+    route: str = request.scope["path"]
 
     def parsed_digest() -> str:
         return idempotency.body_hash(
