@@ -339,6 +339,42 @@ def test_a_cancelled_code_unlocks_nothing(client: ProcessingClient, server: Runn
     assert unknown.exit_code == 1 and "There is no coupon NOPE123." in unknown.output
 
 
+def test_a_code_cancelled_while_a_hold_has_it_stays_cancelled(
+    client: ProcessingClient, server: RunningServer
+) -> None:
+    """The operator cancels a code while an open hold has reserved a member's coupon: the held
+    check keeps it (its receipt printed it), but a hold cancelled or run out afterwards does
+    not give the member a cancelled coupon back."""
+    _with_coupon_promotion(server, "SPRING5")
+    _issue(server, "--member", "100001")
+    _issue(server, "--member", "100002")
+    codes = _codes(server)
+    plain = {m: _earn(client, m, []) for m in ("100001", "100002")}
+    walked, walked_calc = _calculated(client, "100001", [codes["100001"]])
+    _hold(client, walked, walked_calc)
+    kept, kept_calc = _calculated(client, "100002", [codes["100002"]])
+    _hold(client, kept, kept_calc)
+    for code in (codes["100001"], codes["100002"]):
+        done = _run(server, "coupons", "cancel", code, "--reason", "printed wrong")
+        assert done.exit_code == 0, done.output
+    # The customer walks away: the till cancels the hold. The coupon is not usable again.
+    client.cancel(walked.check_id, idempotency_key=f"x-{walked.check_id}")
+    assert _earn(client, "100001", [codes["100001"]]) == plain["100001"]
+    assert _offline(client, "100001", [codes["100001"]]).earned == plain["100001"]
+    # The other held check is confirmed as held, coupon and all, once.
+    assert _confirm(client, kept).earned - plain["100002"] == BONUS
+    assert _earn(client, "100002", [codes["100002"]]) == plain["100002"]
+    # A hold of a cancelled code that runs out does not bring it back either.
+    _issue(server, "--member", "100009")
+    late = _codes(server)["100009"]
+    gone, gone_calc = _calculated(client, "100009", [late])
+    _hold(client, gone, gone_calc)
+    done = _run(server, "coupons", "cancel", late, "--reason", "printed wrong")
+    assert done.exit_code == 0, done.output
+    server.ctx.clock.advance(HOLD_TTL_SECONDS + 1)  # type: ignore[attr-defined]
+    assert _earn(client, "100009", []) == _earn(client, "100009", [late])
+
+
 def test_issue_refuses_a_promotion_without_a_coupon_and_a_bad_shared_code(
     server: RunningServer,
 ) -> None:

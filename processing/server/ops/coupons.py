@@ -174,14 +174,19 @@ def listed(db: Database, today: date | None = None) -> list[CouponRow]:
 
 def cancel(db: Database, code: str, *, now: int, operator: str, reason: str) -> int:
     """Take ``code`` out of use for all its holders now (a check already using it keeps
-    it); the number of unused rows cancelled. Raises CouponError for an unknown code."""
+    it); the number of rows cancelled. Raises CouponError for an unknown code.
+
+    A row an open hold reserved is cancelled too: the held check still settles with it (its
+    receipt printed it; the confirm does not ask again), but a hold cancelled, replaced or run
+    out afterwards gives back a cancelled coupon, not a usable one."""
     code = normalize_coupon(code)
     if db.execute("SELECT 1 FROM coupons WHERE code = ?", [code]).fetchone() is None:
         raise CouponError(f"There is no coupon {code}.")
     count = int(
         db.execute(
             "UPDATE coupons SET cancelled_at = ? WHERE code = ? AND cancelled_at IS NULL"
-            " AND used_check_id IS NULL",
+            " AND (used_check_id IS NULL OR used_check_id IN"
+            " (SELECT id FROM checks WHERE status = 'held'))",
             [now, code],
         ).rowcount
     )
