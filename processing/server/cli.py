@@ -12,8 +12,9 @@ from pathlib import Path
 
 import click
 
-from processing.server.engine import StorageEngine, is_postgres
-from processing.server.storage import StorageError
+# Unlike the operator's commands, these create a missing SQLite file (seed makes the first
+# one): must_exist=False throughout.
+from processing.server.ops.common import open_storage, read_from, write_to
 
 DB_OPTION = click.option(
     "--db",
@@ -23,17 +24,6 @@ DB_OPTION = click.option(
     help="the server's database: an SQLite file, or postgresql://user@host:port/dbname (a"
     " password is best kept out of the command line: PGPASSWORD or ~/.pgpass)",
 )
-
-
-def _open(db_path: str) -> StorageEngine:
-    """The database ``--db`` names, migrated; one line and a non-zero exit when it cannot be
-    opened."""
-    from processing.server.engine import open_storage
-
-    try:
-        return open_storage(db_path if is_postgres(db_path) else Path(db_path))
-    except StorageError as exc:
-        raise click.ClickException(str(exc)) from None
 
 
 def _now() -> int:
@@ -138,7 +128,7 @@ def serve(
         raise click.ClickException("Give both --ssl-certfile and --ssl-keyfile, or neither.")
     tls = None if ssl_certfile is None or ssl_keyfile is None else Tls(ssl_certfile, ssl_keyfile)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    storage = _open(db_path)
+    storage = open_storage(db_path, must_exist=False)
     with storage.read() as db:
         if db.execute("SELECT COUNT(*) FROM programs").fetchone()[0] == 0:
             storage.close()
@@ -195,17 +185,15 @@ def seed(db_path: str, demo: bool, members: int) -> None:
     from processing.server import seed as seeding
     from processing.server import zones
 
-    storage = _open(db_path)
     now = _now()
     local = zones.machine_timezone() if demo else None
-    with storage.write() as db:
+    with write_to(db_path, must_exist=False) as db:
         if demo:
             counts = seeding.seed_demo(db, now, generated=members, timezone=local)
         else:
             seeding.seed_program(db, now, demo=False)
             counts = {"generated_members": seeding.seed_generated(db, members, now)}
         zone = zones.store_timezone(db, seeding.DEMO_STORE) if demo else None
-    storage.close()
     click.echo(", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in counts.items()))
     if demo:
         shown = zone or "the server's default (serve --timezone)"
@@ -232,10 +220,8 @@ def add_till(db_path: str, store_id: str, till_id: str, timezone: str | None) ->
         timezone = machine_timezone()
     if timezone is not None:
         _zone(timezone)  # refused before the database is even opened
-    storage = _open(db_path)
-    with storage.write() as db:
+    with write_to(db_path, must_exist=False) as db:
         key = add(db, store_id, till_id, _now(), timezone)
-    storage.close()
     click.echo(key)
 
 
@@ -246,7 +232,7 @@ def migrate(db_path: str) -> None:
     one; this one does only that) and print its revision."""
     from processing.server.migrate import HEAD
 
-    storage = _open(db_path)
+    storage = open_storage(db_path, must_exist=False)
     storage.close()
     click.echo(f"{storage.target}: schema revision {HEAD}")
 
@@ -258,10 +244,8 @@ def codes(db_path: str, limit: int) -> None:
     """Show the latest SMS codes of the development sink."""
     from processing.server.codes import latest_codes
 
-    storage = _open(db_path)
-    with storage.read() as db:
+    with read_from(db_path, must_exist=False) as db:
         rows = latest_codes(db, limit)
-    storage.close()
     if not rows:
         click.echo("No codes sent yet.")
     for row in rows:
@@ -288,11 +272,9 @@ def member_qr(db_path: str, phone: str, region: str) -> None:
         e164 = normalize_phone(phone, region)
     except InvalidPhone as exc:
         raise click.ClickException(exc.reason) from None
-    storage = _open(db_path)
-    with storage.read() as db:
+    with read_from(db_path, must_exist=False) as db:
         member = members.by_phone(db, e164)
         private = get_setting(db, QR_PRIVATE_KEY_SETTING)
-    storage.close()
     if member is None:
         raise click.ClickException("No member has this phone number.")
     if private is None:

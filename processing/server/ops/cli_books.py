@@ -16,10 +16,11 @@ from processing.server.ops.common import (
     OPERATOR_OPTION,
     REASON_OPTION,
     now,
-    open_storage,
     operator_name,
     parse_day,
+    read_from,
     reason_text,
+    write_to,
 )
 
 
@@ -29,12 +30,8 @@ def audit(db_path: str) -> None:
     """Check the ledger's invariants; print every break, exit 1 when there is one."""
     from processing.server.ops import audit as books
 
-    storage = open_storage(db_path)
-    try:
-        with storage.read() as db:
-            result = books.run(db)
-    finally:
-        storage.close()
+    with read_from(db_path) as db:
+        result = books.run(db)
     for line in result.breaks:
         click.echo(line)
     if result.breaks:
@@ -91,18 +88,14 @@ def liability(at_day: str | None, out: Path | None, db_path: str) -> None:
     from processing.server.ops import programs, reports
 
     at = now() if at_day is None else _midnight(parse_day(at_day, "--at") + timedelta(days=1))
-    storage = open_storage(db_path)
-    try:
-        with storage.read() as db:
-            try:
-                day = datetime.fromtimestamp(at, UTC).date().isoformat()
-                currency = programs.get(db, version_in_force(db, day)).program.currency
-            except (NoProgram, programs.VersionError):
-                raise click.ClickException("The database has no program.") from None
-            for handle in _output(out):
-                reports.liability(db, at, currency, handle)
-    finally:
-        storage.close()
+    with read_from(db_path) as db:
+        try:
+            day = datetime.fromtimestamp(at, UTC).date().isoformat()
+            currency = programs.get(db, version_in_force(db, day)).program.currency
+        except (NoProgram, programs.VersionError):
+            raise click.ClickException("The database has no program.") from None
+        for handle in _output(out):
+            reports.liability(db, at, currency, handle)
 
 
 @report.command()
@@ -118,16 +111,12 @@ def movements(from_day: str, to_day: str, with_holds: bool, out: Path | None, db
     start_day, end_day = parse_day(from_day, "--from"), parse_day(to_day, "--to")
     if end_day < start_day:
         raise click.ClickException("--to is before --from.")
-    storage = open_storage(db_path)
-    try:
-        with storage.read() as db:
-            for handle in _output(out):
-                reports.write_movements(
-                    db, _midnight(start_day), _midnight(end_day + timedelta(days=1)),
-                    with_holds, handle,
-                )  # fmt: skip
-    finally:
-        storage.close()
+    with read_from(db_path) as db:
+        for handle in _output(out):
+            reports.write_movements(
+                db, _midnight(start_day), _midnight(end_day + timedelta(days=1)),
+                with_holds, handle,
+            )  # fmt: skip
 
 
 @click.group()
@@ -142,12 +131,8 @@ def list_conflicts(include_resolved: bool, db_path: str) -> None:
     """Open conflicts (with --all, resolved ones too), oldest first."""
     from processing.server.ops import conflicts as ops
 
-    storage = open_storage(db_path)
-    try:
-        with storage.read() as db:
-            rows = ops.listed(db, include_resolved=include_resolved)
-    finally:
-        storage.close()
+    with read_from(db_path) as db:
+        rows = ops.listed(db, include_resolved=include_resolved)
     if not rows:
         click.echo("No conflicts." if include_resolved else "No open conflicts.")
     for c in rows:
@@ -175,15 +160,9 @@ def resolve(conflict_id: int, debit: bool, reason: str, operator: str | None, db
     from processing.server.ops import conflicts as ops
 
     who, why = operator_name(operator), reason_text(reason)
-    storage = open_storage(db_path)
-    try:
-        with storage.write() as db:
-            conflict, debited = ops.resolve(
-                db, conflict_id, debit=debit, now=now(), operator=who, reason=why
-            )
-    except ops.ConflictError as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        storage.close()
+    with write_to(db_path, ops.ConflictError) as db:
+        conflict, debited = ops.resolve(
+            db, conflict_id, debit=debit, now=now(), operator=who, reason=why
+        )
     taken = f"; {from_minor(debited)} points debited from member {conflict.member_id}"
     click.echo(f"Conflict {conflict_id} resolved by {who}{taken if debit else ''}.")

@@ -14,10 +14,10 @@ from processing.server.ops.common import (
     REASON_OPTION,
     earliest_today,
     now,
-    open_storage,
     operator_name,
     parse_day,
     reason_text,
+    write_to,
 )
 
 
@@ -63,20 +63,14 @@ def issue(
     if member_id is not None and not segment.empty():
         raise click.ClickException("Give either --member or a segment, not both.")
     end_day = parse_day(to_day, "--to")
-    storage = open_storage(db_path)
     at = now()
-    try:
-        with storage.write() as db:
-            start = earliest_today(db, at) if from_day is None else parse_day(from_day, "--from")
-            done = ops.issue(
-                db, _in_force(db, at), promo_id.strip(), member_id=member_id, segment=segment,
-                shared=shared, limit=limit, start=start, end=end_day, now=at, operator=who,
-                reason=why,
-            )  # fmt: skip
-    except ops.CouponError as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        storage.close()
+    with write_to(db_path, ops.CouponError) as db:
+        start = earliest_today(db, at) if from_day is None else parse_day(from_day, "--from")
+        done = ops.issue(
+            db, _in_force(db, at), promo_id.strip(), member_id=member_id, segment=segment,
+            shared=shared, limit=limit, start=start, end=end_day, now=at, operator=who,
+            reason=why,
+        )  # fmt: skip
     how = f"code {shared.strip().upper()}, {limit} uses" if shared and limit else "a code each"
     click.echo(
         f"Coupon {promo_id.strip()}: issued to {done.members} members ({how};"
@@ -115,12 +109,6 @@ def cancel(code: str, reason: str, operator: str | None, db_path: Path) -> None:
     from processing.server.ops import coupons as ops
 
     who, why = operator_name(operator), reason_text(reason)
-    storage = open_storage(db_path)
-    try:
-        with storage.write() as db:
-            count = ops.cancel(db, code, now=now(), operator=who, reason=why)
-    except ops.CouponError as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        storage.close()
+    with write_to(db_path, ops.CouponError) as db:
+        count = ops.cancel(db, code, now=now(), operator=who, reason=why)
     click.echo(f"Coupon {code.strip().upper()}: cancelled for {count} holders.")

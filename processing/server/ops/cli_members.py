@@ -20,10 +20,11 @@ from processing.server.ops.common import (
     OPERATOR_OPTION,
     REASON_OPTION,
     now,
-    open_storage,
     operator_name,
     parse_day,
+    read_from,
     reason_text,
+    write_to,
 )
 
 PROGRESS_FROM = 5000
@@ -129,24 +130,21 @@ def import_members(
     who = operator_name(operator)
     started = time.perf_counter()
     rows = _rows(file, FIELDS, REQUIRED, columns, encoding)
-    storage = open_storage(db_path)
     at = now()
-    try:
-        with _Progress(len(rows), "Importing members") as progress, storage.write() as db:
-            expires_at = _expiry(db, expires_on, at)
-            result = run(
-                db,
-                rows,
-                region=region.upper(),
-                now=at,
-                expires_at=expires_at,
-                home_store=home_store,
-                operator=who,
-                source=file.name,
-                progress=progress,
-            )
-    finally:
-        storage.close()
+    # The database first: a --db refused shows no progress bar.
+    with write_to(db_path) as db, _Progress(len(rows), "Importing members") as progress:
+        expires_at = _expiry(db, expires_on, at)
+        result = run(
+            db,
+            rows,
+            region=region.upper(),
+            now=at,
+            expires_at=expires_at,
+            home_store=home_store,
+            operator=who,
+            source=file.name,
+            progress=progress,
+        )
     _rejections(file, result.rejected)
     points = format(from_minor(result.points), "f")
     click.echo(
@@ -184,19 +182,15 @@ def export_members(out: Path | None, db_path: str) -> None:
     """Write every member as CSV (the columns import reads, plus id and frozen)."""
     from processing.server.ops.members_export import export
 
-    storage = open_storage(db_path)
-    try:
-        with storage.read() as db:
-            if out is None:
-                count = export(db, sys.stdout, now())
-            else:
-                try:
-                    with out.open("w", encoding="utf-8", newline="") as handle:
-                        count = export(db, handle, now())
-                except OSError as exc:
-                    raise click.ClickException(f"Cannot write {out}: {exc.strerror}") from None
-    finally:
-        storage.close()
+    with read_from(db_path) as db:
+        if out is None:
+            count = export(db, sys.stdout, now())
+        else:
+            try:
+                with out.open("w", encoding="utf-8", newline="") as handle:
+                    count = export(db, handle, now())
+            except OSError as exc:
+                raise click.ClickException(f"Cannot write {out}: {exc.strerror}") from None
     if out is not None:
         click.echo(f"{count} members written to {out}.")
 
@@ -223,12 +217,8 @@ def import_catalog(
     who = operator_name(operator)
     started = time.perf_counter()
     rows = _rows(file, FIELDS, REQUIRED, columns, encoding)
-    storage = open_storage(db_path)
-    try:
-        with _Progress(len(rows), "Importing products") as progress, storage.write() as db:
-            result = run(db, rows, now=now(), operator=who, source=file.name, progress=progress)
-    finally:
-        storage.close()
+    with write_to(db_path) as db, _Progress(len(rows), "Importing products") as progress:
+        result = run(db, rows, now=now(), operator=who, source=file.name, progress=progress)
     _rejections(file, result.rejected)
     click.echo(
         f"{result.rows} rows: {result.added} products added, {result.updated} updated,"
@@ -289,18 +279,12 @@ def adjust(
         raise click.ClickException(f"--points {points!r} is not a number.") from None
     if not value.is_finite() or value != value.quantize(Decimal("0.01")):
         raise click.ClickException(f"--points {points!r} must have at most two decimals.")
-    storage = open_storage(db_path)
     at = now()
-    try:
-        with storage.write() as db:
-            member_id = ops.find_member(db, member, region.upper())
-            done = ops.adjust(
-                db, _in_force(db, at), member_id, value, kind, now=at, operator=who, reason=why
-            )
-    except ops.AdjustError as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        storage.close()
+    with write_to(db_path, ops.AdjustError) as db:
+        member_id = ops.find_member(db, member, region.upper())
+        done = ops.adjust(
+            db, _in_force(db, at), member_id, value, kind, now=at, operator=who, reason=why
+        )
     click.echo(
         f"Member {done.member_id}: {format(from_minor(done.points), '+f')} points ({kind});"
         f" available now {from_minor(done.available)}."
@@ -322,13 +306,7 @@ def state(
     from processing.server.ops import adjust as ops
 
     who, why = operator_name(operator), reason_text(reason)
-    storage = open_storage(db_path)
-    try:
-        with storage.write() as db:
-            member_id = ops.find_member(db, member, region.upper())
-            before = ops.set_state(db, member_id, state, now=now(), operator=who, reason=why)
-    except ops.AdjustError as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        storage.close()
+    with write_to(db_path, ops.AdjustError) as db:
+        member_id = ops.find_member(db, member, region.upper())
+        before = ops.set_state(db, member_id, state, now=now(), operator=who, reason=why)
     click.echo(f"Member {member_id}: {before} → {state}.")

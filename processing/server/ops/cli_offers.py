@@ -14,10 +14,10 @@ from processing.server.ops.common import (
     REASON_OPTION,
     earliest_today,
     now,
-    open_storage,
     operator_name,
     parse_day,
     reason_text,
+    write_to,
 )
 
 
@@ -59,22 +59,16 @@ def add(
     who, why = operator_name(operator), reason_text(reason)
     segment = segment_choice.read()
     end_day = parse_day(to_day, "--to")
-    storage = open_storage(db_path)
     at = now()
-    try:
-        with storage.write() as db:
-            start = earliest_today(db, at) if from_day is None else parse_day(from_day, "--from")
-            program = _in_force(db, at)
-            done = ops.add(
-                db, program, offer_id, title=title, description=description, start=start,
-                end=end_day, auto_apply=auto_apply, segment=segment, now=at, operator=who,
-                reason=why,
-            )  # fmt: skip
-            personal = any(p.personal and p.promo_id == offer_id for p in program.promotions)
-    except ops.OfferError as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        storage.close()
+    with write_to(db_path, ops.OfferError) as db:
+        start = earliest_today(db, at) if from_day is None else parse_day(from_day, "--from")
+        program = _in_force(db, at)
+        done = ops.add(
+            db, program, offer_id, title=title, description=description, start=start,
+            end=end_day, auto_apply=auto_apply, segment=segment, now=at, operator=who,
+            reason=why,
+        )  # fmt: skip
+        personal = any(p.personal and p.promo_id == offer_id for p in program.promotions)
     click.echo(
         f"Offer {offer_id.strip()}: given to {done.members} members"
         f" ({done.already} held it already), shown {start} to {end_day}."
@@ -117,12 +111,6 @@ def end(offer_id: str, reason: str, operator: str | None, db_path: Path) -> None
     from processing.server.ops import offers as ops
 
     who, why = operator_name(operator), reason_text(reason)
-    storage = open_storage(db_path)
-    try:
-        with storage.write() as db:
-            count = ops.end(db, offer_id, now=now(), operator=who, reason=why)
-    except ops.OfferError as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        storage.close()
+    with write_to(db_path, ops.OfferError) as db:
+        count = ops.end(db, offer_id, now=now(), operator=who, reason=why)
     click.echo(f"Offer {offer_id}: ended for {count} members.")

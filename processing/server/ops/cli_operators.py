@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from processing.server.ops.common import DB_OPTION, now, open_storage
+from processing.server.ops.common import DB_OPTION, now, read_from, write_to
 
 
 @click.group()
@@ -23,14 +23,8 @@ def add(name: str, db_path: Path) -> None:
     name is kept with every change they make through the API."""
     from processing.server.ops import operators as ops
 
-    storage = open_storage(db_path)
-    try:
-        with storage.write() as db:
-            key = ops.add(db, name, now())
-    except ops.OperatorError as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        storage.close()
+    with write_to(db_path, ops.OperatorError) as db:
+        key = ops.add(db, name, now())
     click.echo(key)
 
 
@@ -40,12 +34,8 @@ def list_operators(db_path: Path) -> None:
     """Each operator: their key's state and when it was issued (UTC)."""
     from processing.server.ops import operators as ops
 
-    storage = open_storage(db_path)
-    try:
-        with storage.read() as db:
-            rows = ops.listed(db)
-    finally:
-        storage.close()
+    with read_from(db_path) as db:
+        rows = ops.listed(db)
     if not rows:
         click.echo("No operators; add one with: till processing operators add NAME")
     for r in rows:
@@ -60,12 +50,6 @@ def revoke(name: str, db_path: Path) -> None:
     """Revoke operator NAME's key: every server process refuses it from its next request."""
     from processing.server.ops import operators as ops
 
-    storage = open_storage(db_path)
-    try:
-        with storage.write() as db:
-            ops.revoke(db, name, now())
-    except ops.OperatorError as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        storage.close()
+    with write_to(db_path, ops.OperatorError) as db:
+        ops.revoke(db, name, now())
     click.echo(f"Operator {name.strip()}: key revoked.")

@@ -12,8 +12,9 @@ from processing.server.ops.common import (
     DB_OPTION,
     earliest_today,
     now,
-    open_storage,
     parse_day,
+    read_from,
+    write_to,
 )
 
 CHECK_FAILED = 2
@@ -62,19 +63,15 @@ def check(file: Path) -> None:
 def load(file: Path, from_day: str | None, db_path: str) -> None:
     """Install a program file as a new version, in force from a local date of the stores."""
     text = _read(file)
-    storage = open_storage(db_path, must_exist=False)
     at = now()
+    # A file's problems are lines and exit 2 (as `check` prints them), not one Error: line.
     try:
-        with storage.write() as db:
+        with write_to(db_path, programs.VersionError, must_exist=False) as db:
             today = earliest_today(db, at)
             start = today if from_day is None else parse_day(from_day, "--from")
             loaded = programs.load(db, text, start, today, at)
     except program_file.ProgramFileError as exc:
         _report(file, exc.problems)
-    except programs.VersionError as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        storage.close()
     since = loaded.effective_from or "the start"
     click.echo(f"Program version {loaded.version} loaded, in force from {since}.")
 
@@ -92,28 +89,16 @@ def _header(version: programs.Version) -> str:
 @DB_OPTION
 def show(number: int | None, db_path: str) -> None:
     """Print a version as a program file that loads back unchanged."""
-    storage = open_storage(db_path)
-    try:
-        with storage.read() as db:
-            version = programs.get(db, number)
-    except programs.VersionError as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        storage.close()
+    with read_from(db_path, programs.VersionError) as db:
+        version = programs.get(db, number)
     click.echo(program_file.dump(version.program, _header(version)), nl=False)
 
 
 def _side(text: str, db_path: str) -> Program:
     """A version number from the database, or a program file."""
     if text.isdigit():
-        storage = open_storage(db_path)
-        try:
-            with storage.read() as db:
-                return programs.get(db, int(text)).program
-        except programs.VersionError as exc:
-            raise click.ClickException(str(exc)) from None
-        finally:
-            storage.close()
+        with read_from(db_path, programs.VersionError) as db:
+            return programs.get(db, int(text)).program
     path = Path(text)
     try:
         return program_file.parse(_read(path))

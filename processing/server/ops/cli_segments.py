@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from processing.server.ops.common import earliest_today, now, open_storage
+from processing.server.ops.common import earliest_today, now, read_from
 
 if TYPE_CHECKING:
     from processing.server.engine import Database
@@ -113,9 +113,5 @@ def current(
 ) -> Sequence[Row]:
     """``listed(db, today)``: the rows still current in every store's calendar, or with
     ``everything`` all of them (``today`` None)."""
-    storage = open_storage(db_path)
-    try:
-        with storage.read() as db:
-            return listed(db, None if everything else earliest_today(db, now()))
-    finally:
-        storage.close()
+    with read_from(db_path) as db:
+        return listed(db, None if everything else earliest_today(db, now()))

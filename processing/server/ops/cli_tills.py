@@ -11,9 +11,10 @@ from processing.server.ops.common import (
     DB_OPTION,
     OPERATOR_OPTION,
     now,
-    open_storage,
     operator_name,
+    read_from,
     reason_text,
+    write_to,
 )
 
 
@@ -32,12 +33,8 @@ def stores() -> None:
 @DB_OPTION
 def list_stores(db_path: str) -> None:
     """Each store: timezone, tills with a key, revoked keys, its last check (UTC)."""
-    storage = open_storage(db_path)
-    try:
-        with storage.read() as db:
-            rows = ops.stores(db)
-    finally:
-        storage.close()
+    with read_from(db_path) as db:
+        rows = ops.stores(db)
     click.echo(f"{'store':<16} {'timezone':<22} {'tills':>5} {'revoked':>7}  last check (UTC)")
     for r in rows:
         zone = r.timezone or "(server default)"
@@ -57,12 +54,8 @@ def tills() -> None:
 @DB_OPTION
 def list_tills(store_id: str | None, db_path: str) -> None:
     """Each till: its key's state, when it was issued or revoked, its last check (UTC)."""
-    storage = open_storage(db_path)
-    try:
-        with storage.read() as db:
-            rows = ops.tills(db, store_id)
-    finally:
-        storage.close()
+    with read_from(db_path) as db:
+        rows = ops.tills(db, store_id)
     click.echo(f"{'store':<16} {'till':<16} {'key':<8} {'issued':<17} {'revoked':<17} last check")
     for r in rows:
         state = "active" if r.active else "revoked"
@@ -81,14 +74,8 @@ def list_tills(store_id: str | None, db_path: str) -> None:
 def revoke(store_id: str, till_id: str, reason: str, operator: str | None, db_path: str) -> None:
     """Revoke a till's key: every server process refuses it (401) from its next request."""
     who, why = operator_name(operator), reason_text(reason)
-    storage = open_storage(db_path)
-    try:
-        with storage.write() as db:
-            ops.revoke(db, store_id, till_id, now(), who, why)
-    except ops.TillError as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        storage.close()
+    with write_to(db_path, ops.TillError) as db:
+        ops.revoke(db, store_id, till_id, now(), who, why)
     click.echo(f"Till {till_id} of store {store_id}: key revoked.")
 
 
@@ -103,12 +90,6 @@ def rotate_key(
 ) -> None:
     """Give a till a new key (printed once); its old key is refused from now on."""
     who, why = operator_name(operator), reason_text(reason)
-    storage = open_storage(db_path)
-    try:
-        with storage.write() as db:
-            key = ops.rotate_key(db, store_id, till_id, now(), who, why)
-    except ops.TillError as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        storage.close()
+    with write_to(db_path, ops.TillError) as db:
+        key = ops.rotate_key(db, store_id, till_id, now(), who, why)
     click.echo(key)

@@ -1,5 +1,5 @@
-"""What every operator command shares: the ``--db`` option, opening the database, the clock
-and the operator's name.
+"""What every operator command shares: the ``--db`` option, opening the database (and a
+transaction on it), the clock and the operator's name.
 
 Errors are one line and a non-zero exit (click's ``Error:`` line); never a traceback.
 """
@@ -7,6 +7,8 @@ Errors are one line and a non-zero exit (click's ``Error:`` line); never a trace
 from __future__ import annotations
 
 import getpass
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -50,6 +52,42 @@ def open_storage(db_path: str | Path, *, must_exist: bool = True) -> StorageEngi
         return open_engine(target)
     except StorageError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+def write_to(
+    db_path: str | Path, *refused: type[Exception], must_exist: bool = True
+) -> AbstractContextManager[Database]:
+    """One write transaction on the database ``--db`` names (see :func:`open_storage`),
+    committed when the block ends, rolled back on any error; the domain errors of the types
+    ``refused`` become one ``Error:`` line and exit 1; the storage is closed either way."""
+    return _transaction(db_path, refused, must_exist, write=True)
+
+
+def read_from(
+    db_path: str | Path, *refused: type[Exception], must_exist: bool = True
+) -> AbstractContextManager[Database]:
+    """One read snapshot of the database ``--db`` names, as :func:`write_to` but writing
+    nothing."""
+    return _transaction(db_path, refused, must_exist, write=False)
+
+
+@contextmanager
+def _transaction(
+    db_path: str | Path,
+    refused: tuple[type[Exception], ...],
+    must_exist: bool,
+    write: bool,
+) -> Iterator[Database]:
+    storage = open_storage(db_path, must_exist=must_exist)
+    # Only the named domain errors become a line: click's own pass as they are, the
+    # database's reach ops.cli's guard, and anything else is a bug that keeps its traceback.
+    try:
+        with storage.write() if write else storage.read() as db:
+            yield db
+    except refused as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        storage.close()
 
 
 def now() -> int:
