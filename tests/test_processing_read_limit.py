@@ -17,7 +17,7 @@ from processing import wire
 from processing.client import ClientSettings, ProcessingClient
 from processing.errors import ErrorCode, Rejected
 from processing.server.cli import processing
-from processing.server.readlimit import ReadLimit
+from processing.server.readlimit import DEFAULT_BURST, DEFAULT_RATE, ReadLimit
 from processing.server.testing import ManualClock, RunningServer, running_server, server_process
 from terminal import i18n
 from terminal.sentences import rejected_sentence
@@ -237,3 +237,23 @@ def test_serve_applies_its_read_limit_options(tmp_path: Path) -> None:
         refused = httpx.get(f"{url}/v1/program", headers=headers)
     assert statuses == [200, 200, 429]
     assert int(refused.headers["retry-after"]) >= 999  # a read back every 1000 s
+
+
+def test_every_worker_process_applies_the_serve_read_limit(tmp_path: Path) -> None:
+    db_path = tmp_path / "p.db"
+    with running_server(db_path) as seeded:
+        key = seeded.api_key
+    options = ("--till-read-rate", "0.001", "--till-read-burst", "2")
+    with server_process(db_path, workers=2, extra_args=options) as url:
+        headers = {"Authorization": f"Bearer {key}"}
+        # A fresh connection each time: the kernel spreads them over both processes.
+        statuses = [httpx.get(f"{url}/v1/program", headers=headers).status_code for _ in range(20)]
+    # Each process keeps its own buckets: at most two reads served by each.
+    assert statuses.count(200) <= 4 and statuses.count(429) >= 16, statuses
+
+
+def test_serve_defaults_are_the_limits_own() -> None:
+    # The CLI writes them out (it imports the server lazily); they must not drift apart.
+    defaults = {param.name: param.default for param in processing.commands["serve"].params}
+    assert defaults["till_read_rate"] == DEFAULT_RATE
+    assert defaults["till_read_burst"] == DEFAULT_BURST

@@ -117,7 +117,7 @@ def processing() -> None:
 )
 @click.option(
     "--till-read-rate",
-    default=50.0,
+    default=50.0,  # readlimit.DEFAULT_RATE (a test keeps them equal)
     show_default=True,
     type=float,
     metavar="READS",
@@ -126,7 +126,7 @@ def processing() -> None:
 )
 @click.option(
     "--till-read-burst",
-    default=100,
+    default=100,  # readlimit.DEFAULT_BURST
     show_default=True,
     type=int,
     metavar="READS",
