@@ -21,6 +21,13 @@ last is answered, so the rate achieved is the capacity), with one node and with 
 generator share two cores, so the ratio says how little the nodes get in each other's way, not
 how a chain's separate machines scale; the estimate (``estimate``) for 1 000 stores × 5 tills
 at a peak of 1 500 checks/s is worked out from the measured CPU per check instead.
+
+Both keep ``serve``'s default per-till read limit (50 reads a second after a burst of 100,
+:mod:`processing.server.readlimit`, per server process). ``server_throughput_pg`` gives each of
+64 tills about one sale in 64 (see :mod:`benchmarks.bench_throughput`). ``scale_out``'s 8 tills
+read twice a sale (identify, calculate), so a till reaches 50 reads a second only when the 8
+together complete 200 sales/s: about ten times what two nodes on PostgreSQL sustain on this
+box (offered 20 sales/s they completed 18-19, see :data:`OFFERED`).
 """
 
 from __future__ import annotations

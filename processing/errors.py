@@ -39,6 +39,7 @@ class ErrorCode(StrEnum):
     CODE_RESEND_TOO_SOON = "code_resend_too_soon"
     CODE_PHONE_LIMIT = "code_phone_limit"
     CODE_TILL_LIMIT = "code_till_limit"
+    TOO_MANY_REQUESTS = "too_many_requests"
     CONSENT_REQUIRED = "consent_required"
     HOLD_EXPIRED = "hold_expired"
     CHECK_ALREADY_CLOSED = "check_already_closed"

@@ -56,6 +56,9 @@ REJECTIONS: dict[ErrorCode, str] = {
     ),
     ErrorCode.CODE_PHONE_LIMIT: N_("This phone has had too many codes this hour; try again later."),
     ErrorCode.CODE_TILL_LIMIT: N_("This till has sent too many codes; try again in a minute."),
+    ErrorCode.TOO_MANY_REQUESTS: N_(
+        "The server is getting too many requests from this till; wait a few seconds and try again."
+    ),
     ErrorCode.CONSENT_REQUIRED: N_("The customer's consent is required to register."),
     ErrorCode.HOLD_EXPIRED: N_("The hold expired; press Enter to recalculate."),
     ErrorCode.CHECK_ALREADY_CLOSED: N_("This check is already closed on the server."),

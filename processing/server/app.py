@@ -29,6 +29,7 @@ from processing.server.limits import BodyLimit
 from processing.server.ops import api as operator_api
 from processing.server.ops.operators import OperatorKeys
 from processing.server.problems import ApiError
+from processing.server.readlimit import is_read
 from processing.server.storage import Storage
 
 log = logging.getLogger("processing.server")
@@ -93,6 +94,13 @@ class TillAuth:
         if identity is None:
             await _refuse(send)
             return
+        reads = self.ctx.reads
+        if reads.on and is_read(scope["method"], scope["path"]):
+            # Before the body is read or the database touched: a refusal costs next to nothing.
+            wait = reads.take(identity.pk, self.ctx.clock().timestamp())
+            if wait:
+                await _too_many(send, wait)
+                return
         scope.setdefault("state", {})["till"] = identity
         await self.fast(scope, receive, send, identity)
 
@@ -111,6 +119,28 @@ async def _refuse(send: Send) -> None:
         }
     )
     await send({"type": "http.response.body", "body": _UNAUTHORIZED})
+
+
+async def _too_many(send: Send, wait: int) -> None:
+    """The 429 of a till over its read limit (:mod:`processing.server.readlimit`)."""
+    error = ApiError(
+        ErrorCode.TOO_MANY_REQUESTS,
+        f"This till sent too many reads; try again in {wait} s.",
+        {"retry_after_seconds": wait},
+    )
+    body = json.dumps(error.body()).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": error.status,
+            "headers": [
+                (b"content-type", JSON.encode()),
+                (b"retry-after", str(wait).encode()),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 def _validation_details(exc: RequestValidationError) -> dict[str, Any]:

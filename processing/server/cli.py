@@ -9,8 +9,12 @@ import io
 import logging
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from processing.server.readlimit import ReadLimit
 
 # Unlike the operator's commands, these create a missing SQLite file (seed makes the first
 # one): must_exist=False throughout.
@@ -101,6 +105,23 @@ def processing() -> None:
     default=None,
     help="the certificate's private key (PEM)",
 )
+@click.option(
+    "--till-read-rate",
+    default=50.0,  # readlimit.DEFAULT_RATE (a test keeps them equal)
+    show_default=True,
+    type=float,
+    metavar="READS",
+    help="reads (identify, calculate, deltas) a second each till gets back once its burst is"
+    " spent; more are refused 429 with Retry-After (per server process; 0 = no limit)",
+)
+@click.option(
+    "--till-read-burst",
+    default=100,  # readlimit.DEFAULT_BURST
+    show_default=True,
+    type=int,
+    metavar="READS",
+    help="reads each till may make at once before --till-read-rate applies",
+)
 def serve(
     db_path: str,
     host: str,
@@ -113,6 +134,8 @@ def serve(
     demo: bool,
     ssl_certfile: Path | None,
     ssl_keyfile: Path | None,
+    till_read_rate: float,
+    till_read_burst: int,
 ) -> None:
     """Serve the processing API over HTTP (HTTPS with --ssl-certfile and --ssl-keyfile)."""
     from loyalty.program import DEMO_QR_PRIVATE_KEY
@@ -123,6 +146,7 @@ def serve(
     from processing.server.storage import get_setting
 
     zone = _zone(timezone)
+    reads = _read_limit(till_read_rate, till_read_burst)
     sms = _sms_spec(sms_webhook, demo, sms_provider)
     if (ssl_certfile is None) != (ssl_keyfile is None):
         raise click.ClickException("Give both --ssl-certfile and --ssl-keyfile, or neither.")
@@ -142,11 +166,26 @@ def serve(
             f"{storage.target} signs QR codes with the published demo QR key; seed a fresh database"
             " without --demo for a real program (or serve this one with --demo)."
         )
-    ctx = ServerContext(storage=storage, timezone=zone, sms=gateway_for(sms))
+    ctx = ServerContext(storage=storage, timezone=zone, sms=gateway_for(sms), reads=reads)
     try:
         run(ctx, host, port, port_file, workers=workers, sms=sms, tls=tls)
     except OSError as exc:
         raise click.ClickException(f"Cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
+def _read_limit(rate: float, burst: int) -> ReadLimit:
+    """Each till's read allowance from the serve options; a nonsense value stops ``serve`` with
+    its one sentence."""
+    from processing.server.readlimit import DEFAULT_BURST, ReadLimit
+
+    try:
+        ReadLimit(rate, DEFAULT_BURST)
+    except ValueError as exc:
+        raise click.ClickException(f"--till-read-rate {rate}: {exc}") from None
+    try:
+        return ReadLimit(rate, burst)
+    except ValueError as exc:
+        raise click.ClickException(f"--till-read-burst {burst}: {exc}") from None
 
 
 def _sms_spec(webhook: str | None, demo: bool, provider: Path | None = None) -> str:

@@ -17,6 +17,7 @@ from loyalty.program import Program
 from processing.server.auth import KeyChecker
 from processing.server.engine import Database, StorageEngine
 from processing.server.previews import Previews
+from processing.server.readlimit import ReadLimit
 from processing.server.sms import DevSmsSink, SmsGateway
 from processing.server.storage import get_setting
 
@@ -49,6 +50,8 @@ class ServerContext:
     """The timezone of a store without one in the ``stores`` table."""
     previews: Previews = field(default_factory=Previews)
     """The calculations answered lately, for the holds that follow them."""
+    reads: ReadLimit = field(default_factory=ReadLimit)
+    """Each till's allowance of reads (identify, calculate, GETs): :mod:`readlimit`."""
     in_flight: int = 0
     """Requests this process is serving right now (counted on its event loop's thread)."""
     _programs: dict[int, Program] = field(default_factory=dict)

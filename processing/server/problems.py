@@ -29,6 +29,7 @@ _STATUS = {
     ErrorCode.CODE_RESEND_TOO_SOON: 429,
     ErrorCode.CODE_PHONE_LIMIT: 429,
     ErrorCode.CODE_TILL_LIMIT: 429,
+    ErrorCode.TOO_MANY_REQUESTS: 429,
     ErrorCode.CLAIM_UNKNOWN: 404,
     ErrorCode.CLAIM_REDEEMED: 409,
     ErrorCode.CLAIM_EXPIRED: 409,

@@ -32,6 +32,7 @@ from processing.server.context import ServerContext
 from processing.server.engine import open_storage
 from processing.server.front import HotFront
 from processing.server.limits import BoundedHttpTools
+from processing.server.readlimit import ReadLimit
 from processing.server.sms import gateway_for
 
 
@@ -108,6 +109,7 @@ def _worker(
     ready: MpEvent,
     sms: str,
     tls: Tls | None,
+    reads: tuple[float, int],
 ) -> None:
     """One more server process on ``host:port`` (runs in a spawned child of :func:`serve`)."""
     parent = os.getppid()
@@ -115,6 +117,7 @@ def _worker(
         storage=open_storage(db_path, synchronous=synchronous),
         timezone=zones.load(timezone),
         sms=gateway_for(sms),
+        reads=ReadLimit(*reads),  # its own buckets: the limit is per process
     )
     sock = bind(host, port, reuse_port=True)
     server = make_server(ctx, log_level="warning", tls=tls)
@@ -148,7 +151,8 @@ def serve(
 ) -> None:
     """Serve until interrupted; writes the bound port to ``port_file`` once every worker is
     listening. ``workers`` > 1: this process and ``workers - 1`` spawned ones share the port
-    (and ``ctx.timezone``, the default calendar of stores without their own); each spawned one
+    (and ``ctx.timezone``, the default calendar of stores without their own, and
+    ``ctx.reads``' rate and burst, each with its own buckets); each spawned one
     sends SMS codes through ``gateway_for(sms)`` (``ctx.sms`` is this process's) and serves
     HTTPS when ``tls`` is given."""
     sock = bind(host, port, reuse_port=workers > 1)
@@ -169,6 +173,7 @@ def serve(
                 ready,
                 sms,
                 tls,
+                (ctx.reads.rate, ctx.reads.burst),
             ),
             name="processing-worker",
             daemon=True,

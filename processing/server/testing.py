@@ -23,6 +23,7 @@ from processing.server import auth, seed, zones
 from processing.server.codes import latest_codes
 from processing.server.context import Clock, ServerContext, system_clock
 from processing.server.engine import open_storage
+from processing.server.readlimit import OFF, ReadLimit
 from processing.server.runner import bind, make_server
 from processing.server.sms import DevSmsSink, SmsGateway
 
@@ -74,10 +75,13 @@ def running_server(
     startup_timeout: float = 20.0,
     timezone: str = zones.DEFAULT_NAME,
     sms: SmsGateway | None = None,
+    read_limit: ReadLimit = OFF,
 ) -> Iterator[RunningServer]:
     """A seeded server on 127.0.0.1:<free port> for the duration of the block (``timezone``:
     the calendar of stores without their own, as ``serve --timezone``; ``sms``: where codes
-    go, the development sink unless told).
+    go, the development sink unless told; ``read_limit``: each till's reads, off unless told —
+    many tests make hundreds of reads on a clock that does not move, and the limit's own tests
+    give one).
 
     Raises RuntimeError when the server does not start within ``startup_timeout`` seconds.
     """
@@ -89,6 +93,7 @@ def running_server(
         hold_ttl=hold_ttl,
         timezone=zone,
         sms=DevSmsSink() if sms is None else sms,
+        reads=read_limit,
     )
     now = ctx.now()
     with storage.write() as db:
