@@ -6,6 +6,7 @@ of its page in one transaction, so an interrupted refresh resumes where it stopp
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol, TypeVar
@@ -19,8 +20,14 @@ from offline_cache.snapshots import CatalogCache, CatalogItem, ProgramCache, Syn
 from offline_cache.txn import write_transaction
 from processing import wire
 from processing.client import ProcessingClient
+from processing.errors import ErrorCode, Rejected
 
 MAX_PAGES = 10_000
+MOST_WAIT_S = 2.0
+"""The longest pause after a page refused ``too_many_requests``, whatever ``Retry-After`` says
+(a hostile answer must not park the refresh, and the till's exit waits for this thread)."""
+MOST_REFUSALS = 10
+"""Refusals in a row after which the refresh gives up until its next run (cursor kept)."""
 
 _Item = TypeVar("_Item", covariant=True)
 
@@ -59,13 +66,26 @@ def _follow(
     fetch: Callable[[str], _Page[_Item]],
     store: Callable[[Sequence[_Item], datetime], int],
     clock: Clock,
+    sleep: Callable[[float], None],
 ) -> int:
     """Fetch pages from the cursor saved under ``cursor_key``, storing each page and its
-    cursor in one transaction; returns how many rows were stored."""
-    state, stored = SyncState(db), 0
+    cursor in one transaction; returns how many rows were stored.
+
+    A page refused by the server's per-till read limit is asked again after its
+    ``Retry-After``: a first download of a big chain's members is hundreds of pages, more than
+    the limit's burst, and must not stop until the next refresh minutes later."""
+    state, stored, refusals = SyncState(db), 0, 0
     cursor = state.get(cursor_key) or ""
     for _ in range(MAX_PAGES):
-        delta = fetch(cursor)
+        try:
+            delta = fetch(cursor)
+        except Rejected as refused:
+            refusals += 1
+            if refused.code != ErrorCode.TOO_MANY_REQUESTS or refusals > MOST_REFUSALS:
+                raise
+            sleep(_wait(refused))
+            continue
+        refusals = 0
         with write_transaction(db):
             stored += store(delta.items, clock())
             state.set(cursor_key, delta.cursor, clock())
@@ -73,6 +93,15 @@ def _follow(
         if not delta.has_more:
             break
     return stored
+
+
+def _wait(refused: Rejected) -> float:
+    """Seconds to wait before asking again: the answer's ``retry_after_seconds``, within
+    1..MOST_WAIT_S (the answer is the server's, so a missing or odd value waits 1 s)."""
+    wait = refused.details.get("retry_after_seconds")
+    if isinstance(wait, bool) or not isinstance(wait, int):
+        return 1.0
+    return float(min(max(wait, 1), MOST_WAIT_S))
 
 
 def _member_row(item: wire.MemberCacheRow) -> MemberRow:
@@ -93,7 +122,11 @@ def _member_row(item: wire.MemberCacheRow) -> MemberRow:
 
 
 def refresh_members(
-    db: Database, client: ProcessingClient, page: int = 1000, clock: Clock = utc_now
+    db: Database,
+    client: ProcessingClient,
+    page: int = 1000,
+    clock: Clock = utc_now,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> int:
     """Follow the member delta from the saved cursor; returns how many rows were stored."""
     cache = MemberCache(db)
@@ -103,11 +136,16 @@ def refresh_members(
         lambda cursor: client.members_delta(cursor, page),
         lambda items, now: cache.upsert_many([_member_row(item) for item in items], now),
         clock,
+        sleep,
     )
 
 
 def refresh_catalog(
-    db: Database, client: ProcessingClient, page: int = 1000, clock: Clock = utc_now
+    db: Database,
+    client: ProcessingClient,
+    page: int = 1000,
+    clock: Clock = utc_now,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> int:
     """Follow the catalog delta from the saved cursor; returns how many products were stored."""
     cache = CatalogCache(db)
@@ -124,6 +162,7 @@ def refresh_catalog(
             now,
         ),
         clock,
+        sleep,
     )
 
 
