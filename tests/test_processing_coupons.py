@@ -423,3 +423,41 @@ def test_the_operator_api_issues_lists_and_cancels_coupons(server: RunningServer
             "SELECT operator, action FROM operator_log WHERE action LIKE 'coupon_%' ORDER BY id"
         ).fetchall()
     assert log == [("olga", "coupon_issue"), ("olga", "coupon_cancel")]
+
+
+def test_the_lists_tell_a_code_an_open_hold_reserved_from_a_used_one(
+    client: ProcessingClient, server: RunningServer
+) -> None:
+    """A held check's coupon is not used yet: the customer may walk away and get it back. The
+    operator's list (command and API) says so until the confirm; a hold that ran out frees it."""
+    _with_coupon_promotion(server, "SPRING5")
+    _issue(server, "--member", "100001")
+    _issue(server, "--member", "100002")
+    codes = _codes(server)
+    anna, ivan = codes["100001"], codes["100002"]
+    added = _run(server, "operators", "add", "olga")
+    assert added.exit_code == 0, added.output
+
+    def line(code: str) -> str:
+        (found,) = [x for x in _run(server, "coupons", "list").output.splitlines() if code in x]
+        return found
+
+    with httpx.Client(
+        base_url=server.url, headers={"Authorization": f"Bearer {added.output.strip()}"}
+    ) as op:
+
+        def counted(code: str) -> tuple[int, int]:
+            listed = {c["code"]: c for c in op.get("/v1/operator/coupons").json()}
+            return listed[code]["used"], listed[code]["reserved"]
+
+        held = _held(client, "100001", [anna])
+        assert counted(anna) == (0, 1)
+        assert "1 holders         0 used, 1 in open holds  " in line(anna)
+        _confirm(client, held)
+        assert counted(anna) == (1, 0)
+        assert "1 holders         1 used  " in line(anna)
+
+        _held(client, "100002", [ivan])
+        assert counted(ivan) == (0, 1)
+        server.ctx.clock.advance(HOLD_TTL_SECONDS + 1)  # type: ignore[attr-defined]
+        assert counted(ivan) == (0, 0)  # ran out, not swept yet: free again, and not a use

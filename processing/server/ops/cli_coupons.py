@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from processing.server.ops.cli_segments import SegmentChoice, current, segment_options
+from processing.server.ops.cli_segments import SegmentChoice, segment_options
 from processing.server.ops.common import (
     DB_OPTION,
     OPERATOR_OPTION,
@@ -16,6 +16,7 @@ from processing.server.ops.common import (
     now,
     operator_name,
     parse_day,
+    read_from,
     reason_text,
     write_to,
 )
@@ -84,18 +85,22 @@ def issue(
 @click.option("--all", "everything", is_flag=True, help="codes over or cancelled too")
 @DB_OPTION
 def list_coupons(everything: bool, db_path: Path) -> None:
-    """Each code: its dates, holders, uses (of its limit), its title."""
+    """Each code: its dates, holders, uses (of its limit), open holds, its title."""
     from processing.server.ops import coupons as ops
 
-    rows = current(db_path, everything, ops.listed)
+    at = now()
+    with read_from(db_path) as db:
+        rows = ops.listed(db, None if everything else earliest_today(db, at), at=at)
     if not rows:
         click.echo("No coupons." if everything else "No current coupons.")
     for r in rows:
         uses = f"{r.used}/{r.limit}" if r.limit is not None else f"{r.used}"
+        # A reservation is not a use: the hold may still be cancelled or run out.
+        held = f", {r.reserved} in open holds" if r.reserved else ""
         gone = " cancelled" if r.cancelled else ""
         click.echo(
             f"{r.code:<20} {r.valid_from or '-'} … {r.valid_to or '-'} {r.holders:>7} holders"
-            f" {uses:>9} used{gone}  {r.title}"
+            f" {uses:>9} used{held}{gone}  {r.title}"
         )
 
 

@@ -143,19 +143,26 @@ class CouponRow:
     valid_to: str | None
     holders: int
     used: int
+    """Rows a confirmed (or replayed) check used."""
     limit: int | None
     cancelled: bool
+    reserved: int
+    """Rows an open, unexpired hold has reserved: not used yet, and given back if the hold is
+    cancelled or runs out (a hold that ran out and is not swept yet counts as neither)."""
 
 
-def listed(db: Database, today: date | None = None) -> list[CouponRow]:
-    """Every code with its holders and uses, by code (``today``: only those not over, not
-    cancelled)."""
+def listed(db: Database, today: date | None, *, at: int) -> list[CouponRow]:
+    """Every code with its holders, uses and open holds' reservations at ``at`` (unix
+    seconds), by code (``today``: only those not over, not cancelled)."""
     rows = db.execute(
-        "SELECT code, MIN(title), MIN(valid_from), MAX(valid_to), COUNT(*),"
-        " COUNT(used_check_id), MAX(use_limit), COUNT(*) = COUNT(cancelled_at)"
-        " FROM coupons GROUP BY code HAVING CAST(?1 AS TEXT) IS NULL OR ((MAX(valid_to) IS NULL"
-        " OR MAX(valid_to) >= ?1) AND COUNT(cancelled_at) < COUNT(*)) ORDER BY code",
-        [None if today is None else today.isoformat()],
+        "SELECT c.code, MIN(c.title), MIN(c.valid_from), MAX(c.valid_to), COUNT(*),"
+        " COUNT(CASE WHEN k.status <> 'held' THEN 1 END), MAX(c.use_limit),"
+        " COUNT(*) = COUNT(c.cancelled_at),"
+        " COUNT(CASE WHEN k.status = 'held' AND k.hold_expires_at > ?2 THEN 1 END)"
+        " FROM coupons c LEFT JOIN checks k ON k.id = c.used_check_id GROUP BY c.code"
+        " HAVING CAST(?1 AS TEXT) IS NULL OR ((MAX(c.valid_to) IS NULL"
+        " OR MAX(c.valid_to) >= ?1) AND COUNT(c.cancelled_at) < COUNT(*)) ORDER BY c.code",
+        [None if today is None else today.isoformat(), at],
     ).fetchall()
     return [
         CouponRow(
@@ -167,6 +174,7 @@ def listed(db: Database, today: date | None = None) -> list[CouponRow]:
             int(r[5]),
             None if r[6] is None else int(r[6]),
             bool(r[7]),
+            int(r[8]),
         )
         for r in rows
     ]

@@ -61,6 +61,8 @@ class CouponAnswer(AnswerModel):
     used: int
     limit: int | None
     cancelled: bool
+    reserved: int
+    """Codes an open hold has reserved: not used yet (the hold may be cancelled or run out)."""
 
 
 class CouponCancelled(AnswerModel):
@@ -102,9 +104,10 @@ def coupon_issue(body: CouponIssue, ctx: Ctx, who: Operator) -> CouponIssued:
 def coupons_list(
     ctx: Ctx, _who: Operator, everything: Annotated[bool, Query(alias="all")] = False
 ) -> list[CouponAnswer]:
-    """Each code: dates, holders, uses, cancelled (as ``coupons list``)."""
+    """Each code: dates, holders, uses, open holds, cancelled (as ``coupons list``)."""
     with ctx.storage.read() as db:
-        rows = coupons.listed(db, None if everything else earliest_today(db, now(ctx)))
+        at = now(ctx)
+        rows = coupons.listed(db, None if everything else earliest_today(db, at), at=at)
     return [
         CouponAnswer(
             code=r.code,
@@ -115,6 +118,7 @@ def coupons_list(
             used=r.used,
             limit=r.limit,
             cancelled=r.cancelled,
+            reserved=r.reserved,
         )
         for r in rows
     ]
