@@ -1,8 +1,9 @@
 """Checks: what holds, offline replay and returns share — loading a check, the lot it earns,
 the result it answers with.
 
-The operations themselves: :mod:`~processing.server.holds` (calculate, hold → confirm /
-cancel, the expiry sweep), :mod:`~processing.server.replay` (offline checks),
+The operations themselves: :mod:`~processing.server.holds` (calculate, hold, the expiry
+sweep), :mod:`~processing.server.settle` (confirm, cancel), :mod:`~processing.server.replay`
+(offline checks),
 :mod:`~processing.server.returns` (returns). Call every one inside one ``Storage.write()``
 transaction (BEGIN IMMEDIATE).
 """

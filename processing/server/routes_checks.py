@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from loyalty.program import Program
 from processing import wire
 from processing.errors import ErrorCode
-from processing.server import holds, idempotency, limits, replay, returns
+from processing.server import holds, idempotency, limits, replay, returns, settle
 from processing.server.auth import TillIdentity
 from processing.server.context import ServerContext
 from processing.server.engine import Database
@@ -112,7 +112,7 @@ async def confirm(
         caller,
         key,
         None,
-        lambda db, now: holds.confirm(
+        lambda db, now: settle.confirm(
             db,
             # the version the check was held with (its lot's activation and expiry)
             lambda version: ctx.program_version(db, version),
@@ -129,7 +129,7 @@ async def cancel(
 ) -> Response:
     """Release the hold (void, timeout, crash recovery)."""
     return await idempotent_write(
-        ctx, request, caller, key, None, lambda db, now: holds.cancel(db, check_id, now, caller)
+        ctx, request, caller, key, None, lambda db, now: settle.cancel(db, check_id, now, caller)
     )
 
 
