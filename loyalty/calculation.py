@@ -10,10 +10,11 @@ the server can tell a till's preview is stale when its own recalculation differs
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from json.encoder import encode_basestring_ascii
+from json.encoder import encode_basestring, encode_basestring_ascii
 from typing import Any, TypeVar
 
 from loyalty.codec import DictReader
@@ -134,7 +135,8 @@ class Calculation:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready data; :meth:`from_dict` gives back an equal Calculation."""
-        return self.record_and_fingerprint()[0]
+        record: dict[str, Any] = json.loads(self.record_json_and_fingerprint()[0])
+        return record
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Calculation:
@@ -147,11 +149,13 @@ class Calculation:
         Decimals enter in canonical form, so ``Decimal("2")`` and ``Decimal("2.000")`` agree.
         """
         cached = self.__dict__.get("_fingerprint")
-        return cached if cached is not None else self.record_and_fingerprint()[1]
+        return cached if cached is not None else self.record_json_and_fingerprint()[1]
 
-    def record_and_fingerprint(self) -> tuple[dict[str, Any], str]:
-        """:meth:`to_dict` and :meth:`fingerprint` in one pass over the numbers (each is written
-        out once, and its canonical form is read off that text); the record is new each call."""
+    def record_json_and_fingerprint(self) -> tuple[str, str]:
+        """:meth:`to_dict` as compact JSON text (``json.dumps(self.to_dict(),
+        ensure_ascii=False, separators=(",", ":"))``, which is also how pydantic writes it) and
+        :meth:`fingerprint`, in one pass over the numbers: each is written out once, and its
+        canonical form is read off that text."""
         record, canonical = _render(self)
         fingerprint = hashlib.sha256(canonical.encode("ascii")).hexdigest()
         # Frozen: kept beside the fields (not one of them, so equality and replace ignore it).
@@ -162,8 +166,11 @@ class Calculation:
 # Written out field by field rather than walked by reflection, each number rendered once: this
 # runs for every calculation the server answers (its record and its fingerprint), and a generic
 # walk over the dataclass fields, then a second one for the fingerprint, cost most of a 30-line
-# preview. The record lists the fields in declaration order, so the stored JSON is byte for byte
-# what the generic walk produced; the fingerprint hashes what
+# preview; so did building the record as a dict for a JSON writer to walk again. The record is
+# written as JSON text here, fields in declaration order, strings as ``json.dumps`` writes them
+# with ``ensure_ascii=False`` (quote, backslash and control characters escaped, the rest as
+# is), so the stored JSON is byte for byte what the generic walk produced; the fingerprint
+# hashes what
 # ``json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=True)`` gave for
 # the canonical dict (tests/support/decimal_reference.py keeps that form), its keys written here
 # in sorted order. tests/test_loyalty_check.py checks every field is here and pins fingerprints;
@@ -197,11 +204,26 @@ _TOP = (
 _BOOL = {True: "true", False: "false"}
 
 
-def _render(calc: Calculation) -> tuple[dict[str, Any], str]:
-    """The record (:meth:`Calculation.to_dict`) and the canonical JSON text the fingerprint
-    hashes."""
-    text, canon, quote = plain_text, canonical_text, encode_basestring_ascii
-    lines: list[dict[str, Any]] = []
+_RECORD = (
+    '{"program_version":%d,"currency":%s,"member_id":%s,"computed_at":%s,"lines":[%s],'
+    '"requested_spend":"%s","available_points":"%s","total_amount":"%s","earn_total":"%s",'
+    '"spend_applied":"%s","spendable_max":"%s","pay_in_money":"%s","tier":%s,'
+    '"rate_percent":"%s","birthday":%s,"rounding":%s,"precision":%s,"code_required":%s,'
+    '"promotions":[%s],"coupons":[%s],"rejected_coupons":[%s],"notes":[%s],'
+    '"customer_message":%s}'
+)
+
+
+def _render(calc: Calculation) -> tuple[str, str]:
+    """The record (:meth:`Calculation.to_dict`) as compact JSON text, and the canonical JSON
+    text the fingerprint hashes."""
+    text, canon, quote, ascii_quote = (
+        plain_text,
+        canonical_text,
+        encode_basestring,
+        (encode_basestring_ascii),
+    )
+    lines: list[str] = []
     canonical_lines: list[str] = []
     for ln in calc.lines:
         quantity, price, discount = str(ln.quantity), str(ln.unit_price), str(ln.discount)
@@ -213,25 +235,20 @@ def _render(calc: Calculation) -> tuple[dict[str, Any], str]:
             quantity, price, discount = text(ln.quantity), text(ln.unit_price), text(ln.discount)
             amount, cap, spend = text(ln.amount), text(ln.spend_cap), text(ln.spend)
             base, rate, earn = text(ln.earn_base), text(ln.rate_percent), text(ln.earn)
+        discounted = _BOOL[bool(ln.discounted)]
+        sku, category = ascii_quote(ln.sku), ascii_quote(ln.category)
+        # The record writes other than ASCII (and DEL) as is, the fingerprint's text as \uXXXX:
+        # a string with no such escape (most SKUs and categories) is the same text in both.
+        record_sku = sku if "\\u" not in sku else quote(ln.sku)
+        record_category = category if "\\u" not in category else quote(ln.category)
         lines.append(
-            {
-                "index": ln.index,
-                "sku": ln.sku,
-                "name": ln.name,
-                "category": ln.category,
-                "quantity": quantity,
-                "unit_price": price,
-                "discount": discount,
-                "discounted": ln.discounted,
-                "amount": amount,
-                "spend_cap": cap,
-                "spend": spend,
-                "earn_base": base,
-                "rate_percent": rate,
-                "earn": earn,
-                "excluded_reason": ln.excluded_reason,
-                "promo_ids": list(ln.promo_ids),
-            }
+            f'{{"index":{ln.index:d},"sku":{record_sku},"name":{quote(ln.name)},'
+            f'"category":{record_category},"quantity":"{quantity}","unit_price":"{price}",'
+            f'"discount":"{discount}","discounted":{discounted},"amount":"{amount}",'
+            f'"spend_cap":"{cap}","spend":"{spend}","earn_base":"{base}",'
+            f'"rate_percent":"{rate}","earn":"{earn}",'
+            f'"excluded_reason":{quote(ln.excluded_reason)},'
+            f'"promo_ids":[{",".join(map(quote, ln.promo_ids))}]}}'
         )
         cq, cp, cd = (
             canon(ln.quantity, quantity),
@@ -241,70 +258,67 @@ def _render(calc: Calculation) -> tuple[dict[str, Any], str]:
         ca, ccap, cs = canon(ln.amount, amount), canon(ln.spend_cap, cap), canon(ln.spend, spend)
         cb, cr, ce = canon(ln.earn_base, base), canon(ln.rate_percent, rate), canon(ln.earn, earn)
         canonical_lines.append(
-            f'{{"amount":"{ca}","category":{quote(ln.category)},"discount":"{cd}",'
-            f'"discounted":{_BOOL[bool(ln.discounted)]},"earn":"{ce}","earn_base":"{cb}",'
-            f'"index":{ln.index:d},"promo_ids":[{",".join(map(quote, ln.promo_ids))}],'
-            f'"quantity":"{cq}","rate_percent":"{cr}","sku":{quote(ln.sku)},"spend":"{cs}",'
+            f'{{"amount":"{ca}","category":{category},"discount":"{cd}",'
+            f'"discounted":{discounted},"earn":"{ce}","earn_base":"{cb}",'
+            f'"index":{ln.index:d},"promo_ids":[{",".join(map(ascii_quote, ln.promo_ids))}],'
+            f'"quantity":"{cq}","rate_percent":"{cr}","sku":{sku},"spend":"{cs}",'
             f'"spend_cap":"{ccap}","unit_price":"{cp}"}}'
         )
     requested, available = text(calc.requested_spend), text(calc.available_points)
     total, earn_total = text(calc.total_amount), text(calc.earn_total)
     spend_applied, spendable = text(calc.spend_applied), text(calc.spendable_max)
     to_pay, rate = text(calc.pay_in_money), text(calc.rate_percent)
-    record = {
-        "program_version": calc.program_version,
-        "currency": calc.currency,
-        "member_id": calc.member_id,
-        "computed_at": calc.computed_at.isoformat(),
-        "lines": lines,
-        "requested_spend": requested,
-        "available_points": available,
-        "total_amount": total,
-        "earn_total": earn_total,
-        "spend_applied": spend_applied,
-        "spendable_max": spendable,
-        "pay_in_money": to_pay,
-        "tier": calc.tier,
-        "rate_percent": rate,
-        "birthday": calc.birthday,
-        "rounding": calc.rounding.value,
-        "precision": calc.precision.value,
-        "code_required": calc.code_required,
-        "promotions": [
-            {
-                "promo_id": p.promo_id,
-                "name": p.name,
-                "kind": p.kind.value,
-                "reason": p.reason,
-                "lines": list(p.lines),
-                "points": text(p.points),
-            }
+    record = _RECORD % (
+        calc.program_version,
+        quote(calc.currency),
+        "null" if calc.member_id is None else quote(calc.member_id),
+        quote(calc.computed_at.isoformat()),
+        ",".join(lines),
+        requested,
+        available,
+        total,
+        earn_total,
+        spend_applied,
+        spendable,
+        to_pay,
+        quote(calc.tier),
+        rate,
+        _BOOL[bool(calc.birthday)],
+        quote(calc.rounding.value),
+        quote(calc.precision.value),
+        _BOOL[bool(calc.code_required)],
+        ",".join(
+            f'{{"promo_id":{quote(p.promo_id)},"name":{quote(p.name)},'
+            f'"kind":{quote(p.kind.value)},"reason":{quote(p.reason)},'
+            f'"lines":[{",".join(map(str, p.lines))}],"points":"{text(p.points)}"}}'
             for p in calc.promotions
-        ],
-        "coupons": list(calc.coupons),
-        "rejected_coupons": [{"code": c.code, "reason": c.reason} for c in calc.rejected_coupons],
-        "notes": list(calc.notes),
-        "customer_message": calc.customer_message,
-    }
+        ),
+        ",".join(map(quote, calc.coupons)),
+        ",".join(
+            f'{{"code":{quote(c.code)},"reason":{quote(c.reason)}}}' for c in calc.rejected_coupons
+        ),
+        ",".join(map(quote, calc.notes)),
+        quote(calc.customer_message),
+    )
     canonical = _TOP % (
         canon(calc.available_points, available),
         _BOOL[bool(calc.birthday)],
         _BOOL[bool(calc.code_required)],
-        ",".join(map(quote, calc.coupons)),
-        quote(calc.currency),
+        ",".join(map(ascii_quote, calc.coupons)),
+        ascii_quote(calc.currency),
         canon(calc.earn_total, earn_total),
         ",".join(canonical_lines),
-        "null" if calc.member_id is None else quote(calc.member_id),
+        "null" if calc.member_id is None else ascii_quote(calc.member_id),
         canon(calc.pay_in_money, to_pay),
-        quote(calc.precision.value),
+        ascii_quote(calc.precision.value),
         calc.program_version,
-        ",".join(quote(p.promo_id) for p in calc.promotions),
+        ",".join(ascii_quote(p.promo_id) for p in calc.promotions),
         canon(calc.rate_percent, rate),
         canon(calc.requested_spend, requested),
-        quote(calc.rounding.value),
+        ascii_quote(calc.rounding.value),
         canon(calc.spend_applied, spend_applied),
         canon(calc.spendable_max, spendable),
-        quote(calc.tier),
+        ascii_quote(calc.tier),
         canon(calc.total_amount, total),
     )
     return record, canonical

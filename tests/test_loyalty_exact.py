@@ -13,10 +13,12 @@ import hashlib
 import json
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import TypeAdapter
 
 from loyalty.calculation import Calculation, LineResult, canonical_text, plain_text, trusted
 from loyalty.check import Line, MemberState, MemberView, calculate
@@ -43,6 +45,17 @@ D = Decimal
 
 def record_text(calc: Calculation) -> str:
     return json.dumps(calc.to_dict(), sort_keys=False, separators=(",", ":"))
+
+
+def _compact(record: dict[str, object]) -> str:
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+
+
+_ANY_DICT: TypeAdapter[dict[str, Any]] = TypeAdapter(dict[str, Any])
+
+
+def _pydantic(record: dict[str, object]) -> str:
+    return _ANY_DICT.dump_json(record).decode()
 
 
 def test_a_thirty_line_check_keeps_its_fingerprint_and_record() -> None:
@@ -191,8 +204,11 @@ def test_the_core_gives_what_plain_decimal_arithmetic_gives(
     assert json.dumps(fast.to_dict()) == json.dumps(reference_record(slow))
     assert fast == slow
     assert fast.fingerprint() == reference_fingerprint(slow)
-    record, fingerprint = fast.record_and_fingerprint()
-    assert (record, fingerprint) == (fast.to_dict(), fast.fingerprint())
+    record, fingerprint = fast.record_json_and_fingerprint()
+    assert (json.loads(record), fingerprint) == (fast.to_dict(), fast.fingerprint())
+    # The record as the server writes it (stored, and in every calculation's answer): what
+    # json.dumps writes for the dict form, and what pydantic writes for it.
+    assert record == _compact(reference_record(slow)) == _pydantic(reference_record(slow))
 
 
 def test_a_record_made_without_init_is_the_record_init_makes() -> None:
@@ -255,3 +271,4 @@ def test_any_numbers_in_a_calculation_give_the_record_and_fingerprint_the_dict_f
     )
     assert json.dumps(odd.to_dict()) == json.dumps(reference_record(odd))
     assert odd.fingerprint() == reference_fingerprint(odd)
+    assert odd.record_json_and_fingerprint()[0] == _compact(reference_record(odd))

@@ -30,7 +30,7 @@ def _answered(now: int, name: str = "Item 0") -> Answered:
     lines = thirty_lines()
     lines[0] = dataclasses.replace(lines[0], name=name)
     calc = pricing.run(thirty_line_program(), lines, MEMBER, REQUESTED, COUPONS, now, JAN_5.tzinfo)
-    answered = Answered.of(pricing.to_wire("check-1", calc), calc)
+    answered = Answered.of("check-1", calc)
     assert json.loads(answered.record_json) == calc.to_dict()  # what the check row keeps
     return answered
 

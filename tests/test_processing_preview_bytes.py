@@ -1,19 +1,27 @@
-"""A preview's answer is the same bytes whatever the core's inner arithmetic: the 30-line check
-(tests/support/thirty_lines.py) through the server's wire form and JSON, pinned on main before
-the integer core (commit c42f3ab)."""
+"""A preview's answer is the same bytes whatever the core's inner arithmetic and however it is
+written: the 30-line check (tests/support/thirty_lines.py) through the server's answer, pinned on
+main before the integer core (commit c42f3ab); and the answer written by hand is what pydantic
+writes for the protocol's model, for any strings and numbers."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+from decimal import Decimal
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from loyalty.calculation import Calculation
 from processing import wire
 from processing.server import pricing
-from processing.server.handling import json_response
+from tests.support.decimal_reference import reference_fingerprint, reference_record
 from tests.support.thirty_lines import (
     COUPONS,
     JAN_5,
     MEMBER,
+    MSK,
     REQUESTED,
     thirty_line_program,
     thirty_lines,
@@ -22,10 +30,8 @@ from tests.support.thirty_lines import (
 
 def answer() -> bytes:
     now = int(JAN_5.timestamp())
-    calc = pricing.run(
-        thirty_line_program(), thirty_lines(), MEMBER, REQUESTED, COUPONS, now, JAN_5.tzinfo
-    )
-    return bytes(json_response(pricing.to_wire("bench-check", calc)).body)
+    calc = pricing.run(thirty_line_program(), thirty_lines(), MEMBER, REQUESTED, COUPONS, now, MSK)
+    return pricing.answer_json("bench-check", calc)[0].encode()
 
 
 def test_the_preview_answer_of_a_thirty_line_check_is_pinned() -> None:
@@ -37,15 +43,11 @@ def test_the_preview_answer_of_a_thirty_line_check_is_pinned() -> None:
     assert parsed.detail["lines"][29]["index"] == 29
 
 
-def test_the_wire_form_is_what_model_construct_makes() -> None:
-    # to_wire fills the answer models directly (pricing.answer); the models are the ones
-    # model_construct would make from the same values, as to_wire made them before.
-    calc = pricing.run(
-        thirty_line_program(), thirty_lines(), MEMBER, REQUESTED, COUPONS, 1, JAN_5.tzinfo
-    )
-    made = pricing.to_wire("c-1", calc)
-    reference = wire.Calculation.model_construct(
-        check_id="c-1",
+def _reference(check_id: str, calc: Calculation) -> str:
+    """The answer as pydantic writes the protocol's model, filled the way the route filled it
+    before the answer was written by hand, the record in its dict form."""
+    return wire.Calculation.model_construct(
+        check_id=check_id,
         member_id=calc.member_id or "",
         total=calc.total_amount,
         eligible=calc.eligible_amount,
@@ -61,24 +63,66 @@ def test_the_wire_form_is_what_model_construct_makes() -> None:
             for ln in calc.lines
         ],
         program_version=calc.program_version,
-        fingerprint=calc.fingerprint(),
+        fingerprint=reference_fingerprint(calc),
         message=wire.UserMessage.model_construct(
             key="calculation",
             params={"earn": format(calc.earn_total, "f"), "spend": format(calc.spend_applied, "f")},
             text=calc.customer_message,
         ),
-        detail=calc.to_dict(),
+        detail=reference_record(calc),
+    ).model_dump_json()
+
+
+def test_the_answer_written_by_hand_is_what_pydantic_writes() -> None:
+    calc = pricing.run(thirty_line_program(), thirty_lines(), MEMBER, REQUESTED, COUPONS, 1, MSK)
+    written, fingerprint = pricing.answer_json("c-1", calc)
+    assert written == _reference("c-1", calc) and fingerprint == calc.fingerprint()
+    # The model a caller may still ask for is the one that text reads back as.
+    assert pricing.to_wire("c-1", calc) == wire.Calculation.model_validate_json(written)
+
+
+# Text a till or a catalog may send: quotes, backslashes, control characters, Cyrillic, emoji.
+texts = st.text(
+    st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12
+) | st.sampled_from(['"', "\\", "\n\t\x00\x1f\x7f", "Молоко «Простоквашино»", "Сүт 🥛"])
+numbers = st.builds(
+    lambda n, e: Decimal(n).scaleb(e), st.integers(-(10**14), 10**14), st.integers(-3, 2)
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(texts, min_size=8, max_size=8),
+    st.lists(numbers, min_size=6, max_size=6),
+    st.integers(0, 29),
+    st.booleans(),
+)
+def test_any_strings_and_numbers_give_the_answer_pydantic_writes(
+    words: list[str], amounts: list[Decimal], index: int, anonymous: bool
+) -> None:
+    calc = pricing.run(thirty_line_program(), thirty_lines(), MEMBER, REQUESTED, COUPONS, 1, MSK)
+    line = dataclasses.replace(
+        calc.lines[index],
+        name=words[0],
+        sku=words[1],
+        category=words[2],
+        excluded_reason=words[3],
+        promo_ids=(words[4],),
+        earn=amounts[0],
+        spend=amounts[1],
+        spend_cap=amounts[2],
     )
-    assert made == reference
-    assert made.model_fields_set == reference.model_fields_set
-    assert made.lines[0].model_fields_set == reference.lines[0].model_fields_set
-    assert made.message.model_fields_set == reference.message.model_fields_set
-    assert made.model_dump_json() == reference.model_dump_json()
-    # What answer() relies on: no private attributes, no post-init, extra fields not kept.
-    for model in (wire.Calculation, wire.LineResult, wire.UserMessage):
-        assert not model.__private_attributes__ and model.__pydantic_post_init__ is None
-        assert model.model_config.get("extra") != "allow"
-    assert made.model_copy(update={"check_id": "c-2"}).check_id == "c-2"
+    odd = dataclasses.replace(
+        calc,
+        lines=(*calc.lines[:index], line, *calc.lines[index + 1 :]),
+        member_id=None if anonymous else words[5],
+        customer_message=words[6],
+        notes=(words[7],),
+        total_amount=amounts[3],
+        earn_total=amounts[4],
+        pay_in_money=amounts[5],
+    )
+    assert pricing.answer_json(words[5], odd)[0] == _reference(words[5], odd)
 
 
 PINNED_ANSWER = "c9319cfcbb7723fa10b296f04529a5cca1827492d066b9e9f54a1d22561dc974"

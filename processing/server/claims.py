@@ -211,7 +211,7 @@ def create(
             store_id,
             till_id,
             checks.lines_json(request.lines),
-            json.dumps(calc.to_dict()),
+            calc.record_json_and_fingerprint()[0],
             to_minor(calc.earn_total),
             made_at,
             now,

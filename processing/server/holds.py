@@ -214,8 +214,7 @@ def _work_out(
         calc = pricing.run(program, lines, view, request.requested_spend, coupons, now, zone)
     except ApiError:
         return None
-    fresh = pricing.to_wire(request.check_id, calc)
-    answered = Answered.of(fresh, calc)
+    answered = Answered.of(request.check_id, calc)
     if previews is not None:
         previews.add(
             Preview(
@@ -251,7 +250,7 @@ def preview(
     if worked is not None:
         return worked.answered.answer_json
     calc = calculate(db, program, request, now, zone)
-    return pricing.to_wire(request.check_id, calc).model_dump_json()
+    return pricing.answer_json(request.check_id, calc)[0]
 
 
 def prepare_hold(
@@ -358,7 +357,7 @@ def _calculated(
             db, member.id, request.coupons, now, zone, request.check_id
         )
         core = pricing.run(program, lines, view, request.requested_spend, coupons, now, zone)
-        answered = Answered.of(pricing.to_wire(request.check_id, core), core)
+        answered = Answered.of(request.check_id, core)
     _decide(request, member, answered)
     return member, answered, lines_json
 

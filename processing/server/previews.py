@@ -23,6 +23,7 @@ from decimal import Decimal
 
 from loyalty.check import Calculation
 from processing import wire
+from processing.server.pricing import answer_json
 
 KEEP = 1024
 """Calculations kept per process (a sale's hold follows its calculation within seconds)."""
@@ -70,15 +71,13 @@ class Answered:
     computed_at: str
     """``detail.computed_at`` of the answer (ISO 8601)."""
     answer_json: str
-    """The ``wire.Calculation`` answer (``model_dump_json``)."""
+    """The ``wire.Calculation`` answer as JSON text."""
 
     @classmethod
-    def of(cls, fresh: wire.Calculation, calc: Calculation) -> Answered:
-        return cls(
-            Outcome.of(calc, fresh.fingerprint),
-            str(fresh.detail["computed_at"]),
-            fresh.model_dump_json(),
-        )
+    def of(cls, check_id: str, calc: Calculation) -> Answered:
+        """``calc`` answered for ``check_id`` (:func:`pricing.answer_json`)."""
+        answer, fingerprint = answer_json(check_id, calc)
+        return cls(Outcome.of(calc, fingerprint), calc.computed_at.isoformat(), answer)
 
     @property
     def record_json(self) -> str:

@@ -15,11 +15,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import tzinfo
 from decimal import Decimal
-from typing import Any, TypeVar
+from json.encoder import encode_basestring
 
-from pydantic import BaseModel
-
-from loyalty.calculation import trusted
+from loyalty.calculation import plain_text, trusted
 from loyalty.check import Calculation, Line, calculate
 from loyalty.errors import LoyaltyError
 from loyalty.member import MemberState, MemberView
@@ -250,70 +248,56 @@ def run(
         raise ApiError(ErrorCode.INVALID_REQUEST, exc.reason) from None
 
 
-def to_wire(check_id: str, calc: Calculation) -> wire.Calculation:
-    """The protocol's view of a core calculation (``detail`` holds the core's full record).
+_ANSWER = (
+    '{"check_id":%s,"member_id":%s,"total":"%s","eligible":"%s","earn":"%s","spend":"%s",'
+    '"max_spend":"%s","to_pay":"%s","code_required":%s,"lines":[%s],"program_version":%d,'
+    '"fingerprint":%s,"message":{"key":"calculation","params":{"earn":"%s","spend":"%s"},'
+    '"text":%s},"detail":%s}'
+)
+_ANSWER_LINE = '{"index":%d,"earn":"%s","spend":"%s","max_spend":"%s"}'
 
-    Built without validation: every value comes from the core's own Decimals, already in the
-    wire's range, and validating them again (each amount through its text pattern) was a fifth
+
+def answer_json(check_id: str, calc: Calculation) -> tuple[str, str]:
+    """The calculate route's answer for ``calc`` as JSON text (``detail`` holds the core's full
+    record), and the calculation's fingerprint.
+
+    Written by hand, byte for byte what ``wire.Calculation``'s ``model_dump_json`` writes for
+    the same values (tests/test_processing_preview_bytes.py compares them over random checks):
+    building the answer models, then pydantic walking them and the record's dict again, was half
     of a preview's CPU. The record and the fingerprint come from one pass
-    (:meth:`Calculation.record_and_fingerprint`)."""
-    detail, fingerprint = calc.record_and_fingerprint()
-    line_fields = _LINE_FIELDS
-    return answer(
-        wire.Calculation,
-        {
-            "check_id": check_id,
-            "member_id": calc.member_id or "",
-            "total": calc.total_amount,
-            "eligible": calc.eligible_amount,
-            "earn": calc.earn_total,
-            "spend": calc.spend_applied,
-            "max_spend": calc.spendable_max,
-            "to_pay": calc.pay_in_money,
-            "code_required": calc.code_required,
-            "lines": [
-                answer(
-                    wire.LineResult,
-                    {
-                        "index": ln.index,
-                        "earn": ln.earn,
-                        "spend": ln.spend,
-                        "max_spend": ln.spend_cap,
-                    },
-                    line_fields,
-                )
-                for ln in calc.lines
-            ],
-            "program_version": calc.program_version,
-            "fingerprint": fingerprint,
-            "message": answer(
-                wire.UserMessage,
-                {
-                    "key": "calculation",
-                    "params": {"earn": detail["earn_total"], "spend": detail["spend_applied"]},
-                    "text": calc.customer_message,
-                },
-            ),
-            "detail": detail,
-        },
+    (:meth:`Calculation.record_json_and_fingerprint`); amounts are written as the wire's
+    ``Money`` writes them (``format(…, "f")``)."""
+    record, fingerprint = calc.record_json_and_fingerprint()
+    text, quote = plain_text, encode_basestring
+    earn, spend = text(calc.earn_total), text(calc.spend_applied)
+    lines = ",".join(
+        [
+            _ANSWER_LINE % (ln.index, text(ln.earn), text(ln.spend), text(ln.spend_cap))
+            for ln in calc.lines
+        ]
     )
+    answer = _ANSWER % (
+        quote(check_id),
+        quote(calc.member_id or ""),
+        text(calc.total_amount),
+        text(calc.eligible_amount),
+        earn,
+        spend,
+        text(calc.spendable_max),
+        text(calc.pay_in_money),
+        "true" if calc.code_required else "false",
+        lines,
+        calc.program_version,
+        quote(fingerprint),
+        earn,
+        spend,
+        quote(calc.customer_message),
+        record,
+    )
+    return answer, fingerprint
 
 
-M = TypeVar("M", bound=BaseModel)
-_LINE_FIELDS = frozenset(wire.LineResult.model_fields)
-
-
-def answer(cls: type[M], fields: dict[str, Any], names: frozenset[str] | None = None) -> M:
-    """``cls.model_construct(**fields)`` for an answer model given every one of its fields
-    (``names``: their names, when the caller has them), without model_construct's walk over the
-    fields looking for aliases and defaults: it cost 2 us a model, a fifth of a 30-line preview.
-    An answer model (extra ignored, no private attributes, no post-init) needs only these four
-    slots set; tests/test_processing_preview_bytes.py checks the result equals model_construct's.
-    """
-    model = cls.__new__(cls)
-    setattr_ = object.__setattr__
-    setattr_(model, "__dict__", fields)
-    setattr_(model, "__pydantic_fields_set__", set(fields if names is None else names))
-    setattr_(model, "__pydantic_extra__", None)
-    setattr_(model, "__pydantic_private__", None)
-    return model
+def to_wire(check_id: str, calc: Calculation) -> wire.Calculation:
+    """The protocol model of :func:`answer_json`'s answer, for a caller that wants the model
+    rather than the text (read back from the text: off the routes' path)."""
+    return wire.Calculation.model_validate_json(answer_json(check_id, calc)[0])

@@ -290,7 +290,7 @@ def apply_check(
             till_id,
             status,
             json.dumps([line.model_dump(mode="json") for line in wire_lines]),
-            json.dumps(calc.to_dict()),
+            calc.record_json_and_fingerprint()[0],
             calc.fingerprint(),
             to_minor(calc.total_amount),
             earn,
