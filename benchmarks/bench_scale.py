@@ -38,7 +38,6 @@ import json
 import random
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -76,19 +75,8 @@ PEAK = 1500.0
 def _plan(offered: float, warmup: float, duration: float) -> list[bt._Sale]:
     """``bench_throughput``'s schedule at another rate and length (distinct members)."""
     rng = random.Random(17)
-    count = int((warmup + duration) * offered)
-    members = rng.sample(range(1, bt.MEMBERS + 1), count)
-    return [
-        bt._Sale(
-            n / offered,
-            json.dumps({"kind": "auto", "value": f"+7900{m:07d}", "entry": "typed"}).encode(),
-            str(uuid.uuid4()),
-            bt._lines(rng),
-            rng.randrange(0, 60),
-            n / offered >= warmup,
-        )
-        for n, m in enumerate(members)
-    ]
+    members = rng.sample(range(1, bt.MEMBERS + 1), int((warmup + duration) * offered))
+    return bt.plan(offered, warmup, duration, members, rng)
 
 
 @contextmanager
