@@ -99,7 +99,7 @@ _SPELLINGS = (
     ("group_concat(", "string_agg("),
     ("char(31)", "chr(31)"),
     ("MAX(0, ", "GREATEST(0, "),
-    # A held check's settlement, read out of its stored calculation (settle.stored_settlement).
+    # A held check's settlement, read out of its stored calculation (settle._SETTLEMENT).
     ("json_extract(calculation, '$.pay_in_money')", "(calculation::jsonb ->> 'pay_in_money')"),
     ("json_extract(calculation, '$.coupons')", "((calculation::jsonb -> 'coupons')::text)"),
 )

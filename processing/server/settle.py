@@ -1,7 +1,7 @@
 """Closing a hold: :func:`confirm` settles it on the ledger, :func:`cancel` releases it.
 
 Call each inside one ``Storage.write()`` transaction (BEGIN IMMEDIATE), as :mod:`holds`. The
-settlement is the one the hold wrote (:func:`stored_settlement`): a confirm never calculates
+settlement is the one the hold wrote (``_SETTLEMENT``): a confirm never calculates
 the check again.
 
 Raises :class:`~processing.server.problems.ApiError`: unknown_check, check_already_closed.
@@ -10,7 +10,7 @@ Raises :class:`~processing.server.problems.ApiError`: unknown_check, check_alrea
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -45,19 +45,25 @@ class Settlement:
     """The program version the check was held with."""
 
 
-def stored_settlement(db: Database, check_id: str) -> Settlement | None:
-    """The settlement of the calculation a check was held with (written once, with the hold),
-    or None: the fields read out of the stored record, not the whole record parsed."""
-    row = db.execute(
-        "SELECT json_extract(calculation, '$.pay_in_money'),"
-        " json_extract(calculation, '$.coupons'), fingerprint, program_version"
-        " FROM checks WHERE id = ?",
-        [check_id],
-    ).fetchone()
-    if row is None or None in tuple(row):  # not a held check (an offline one has no hold)
+_SETTLEMENT = (
+    "json_extract(calculation, '$.pay_in_money'), json_extract(calculation, '$.coupons'),"
+    " fingerprint, program_version"
+)
+"""A check row's settlement columns: the fields read out of the stored record, not the whole
+record parsed (PostgreSQL spells them otherwise: :mod:`processing.server.pg`)."""
+
+
+def _settlement(row: Sequence[object]) -> Settlement | None:
+    """The settlement of ``_SETTLEMENT``'s columns, or None for a check without a hold's
+    calculation (an offline one)."""
+    if None in row:
         return None
+    pay, coupons, fingerprint, version = row
     return Settlement(
-        to_minor(Decimal(str(row[0]))), tuple(json.loads(row[1])), str(row[2]), int(row[3])
+        to_minor(Decimal(str(pay))),
+        tuple(json.loads(str(coupons))),
+        str(fingerprint),
+        int(str(version)),
     )
 
 
@@ -83,8 +89,8 @@ def confirm(
     expiry), or a callable that loads a version, called only when needed. The answer's dates
     follow the caller's store's calendar."""
     row = db.execute(
-        "SELECT status, member_id, spend, earn, hold_expires_at, result, store_id, till_id"
-        " FROM checks WHERE id = ?",
+        "SELECT status, member_id, spend, earn, hold_expires_at, result, store_id, till_id,"
+        f" {_SETTLEMENT} FROM checks WHERE id = ?",
         [check_id],
     ).fetchone()
     # Another till's check gets the very answer an unknown one does: nothing to tell them apart.
@@ -96,7 +102,7 @@ def confirm(
         return wire.CheckResult.model_validate_json(str(stored))
     if status not in ("held", "expired"):
         raise ApiError(ErrorCode.CHECK_ALREADY_CLOSED, f"This check is already {status}.")
-    settlement = stored_settlement(db, check_id)
+    settlement = _settlement(tuple(row[8:12]))
     if settlement is None:  # a held check always has its calculation: a damaged row
         raise RuntimeError(f"The held check {check_id} has no stored calculation.")
     if callable(program):
