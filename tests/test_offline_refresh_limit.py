@@ -15,20 +15,15 @@ from offline_cache.members import MemberCache
 from offline_cache.refresh import MOST_REFUSALS, MOST_WAIT_S, _wait, refresh_members
 from processing.client import ProcessingClient
 from processing.errors import ErrorCode, Rejected
-from processing.server.readlimit import ReadLimit
 from processing.server.testing import ManualClock, RunningServer, running_server
+from tests.support.read_limited import read_limited
 
 BURST = 2
 
 
 @pytest.fixture
 def limited(tmp_path: Path, clock: ManualClock) -> Iterator[RunningServer]:
-    with running_server(
-        tmp_path / "processing.db",
-        clock=clock,
-        synchronous="NORMAL",
-        read_limit=ReadLimit(rate=1.0, burst=BURST),
-    ) as live:
+    with read_limited(tmp_path / "processing.db", clock, BURST) as live:
         yield live
 
 

@@ -21,6 +21,7 @@ from processing.server.readlimit import DEFAULT_BURST, DEFAULT_RATE, ReadLimit
 from processing.server.testing import ManualClock, RunningServer, running_server, server_process
 from terminal import i18n
 from terminal.sentences import rejected_sentence
+from tests.support.read_limited import read_limited
 
 ANNA = "100001"
 LINE = {"name": "bread", "price": "40.00", "quantity": "1", "amount": "40.00"}
@@ -29,13 +30,7 @@ BURST = 5
 
 @pytest.fixture
 def limited(tmp_path: Path, clock: ManualClock) -> Iterator[RunningServer]:
-    # One read a second, five at once: the manual clock never moves unless a test moves it.
-    with running_server(
-        tmp_path / "processing.db",
-        clock=clock,
-        synchronous="NORMAL",
-        read_limit=ReadLimit(rate=1.0, burst=BURST),
-    ) as live:
+    with read_limited(tmp_path / "processing.db", clock, BURST) as live:
         yield live
 
 
