@@ -284,7 +284,7 @@ def bench_sync_drain_10k() -> Result:
     two processes spend ~0.9 ms of CPU per check of the ~2.3 ms each takes: the rest is
     waiting (commits reaching the disk, which the other builds share), not computing.
     """
-    from benchmarks.bench_throughput import cpu_seconds, server_processes
+    from benchmarks.procstat import cpu_seconds, server_processes
     from processing.server.testing import running_server, server_process
 
     with scratch() as tmp:

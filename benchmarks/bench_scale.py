@@ -47,6 +47,7 @@ import psycopg
 import uvloop
 
 from benchmarks import bench_throughput as bt
+from benchmarks import load, procstat
 from benchmarks.bench_processing import NO_READ_LIMIT
 from benchmarks.result import Result, scratch
 from processing.server import auth, seed
@@ -72,11 +73,11 @@ PEAK = 1500.0
 """The chain's peak (checks/s) the estimate is for: 1 000 stores × 5 tills."""
 
 
-def _plan(offered: float, warmup: float, duration: float) -> list[bt._Sale]:
+def _plan(offered: float, warmup: float, duration: float) -> list[load.Sale]:
     """``bench_throughput``'s schedule at another rate and length (distinct members)."""
     rng = random.Random(17)
     members = rng.sample(range(1, bt.MEMBERS + 1), int((warmup + duration) * offered))
-    return bt.plan(offered, warmup, duration, members, rng)
+    return load.plan(offered, warmup, duration, members, rng)
 
 
 @contextmanager
@@ -104,7 +105,7 @@ def _seeded(cluster: Cluster) -> tuple[str, list[str]]:
 
 
 def _load(
-    cluster: Cluster, dsn: str, keys: list[str], sales: list[bt._Sale], workers: int, warmup: float
+    cluster: Cluster, dsn: str, keys: list[str], sales: list[load.Sale], workers: int, warmup: float
 ) -> dict[str, Any]:
     """Run ``sales`` against ``serve --workers N`` on ``dsn``; the tally and CPU seconds."""
     with (
@@ -114,20 +115,20 @@ def _load(
         ) as url,
         asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner,
     ):
-        pids = bt.server_processes()
+        pids = procstat.server_processes()
         if len(pids) != workers:
             raise RuntimeError(f"expected {workers} server processes, found {pids}")
         window = runner.run(
-            bt.run_window(
+            load.run_window(
                 url,
                 keys,
                 sales,
                 warmup,
-                lambda: {"server": bt.cpu_seconds(pids), "db": _db_cpu(cluster)},
+                lambda: {"server": procstat.cpu_seconds(pids), "db": _db_cpu(cluster)},
             )
         )
-        server1, db1 = bt.cpu_seconds(pids), _db_cpu(cluster)
-        error = bt.server_errors(Path(tmp) / "server.log")
+        server1, db1 = procstat.cpu_seconds(pids), _db_cpu(cluster)
+        error = procstat.server_errors(Path(tmp) / "server.log")
     tally, marks = window.tally, window.readings
     in_window = sum(1 for t in tally.ended if t >= window.starts_at)
     window_end = max(tally.finished_at, default=warmup)
@@ -136,14 +137,14 @@ def _load(
         "achieved": len(tally.sales) / max(window_end - warmup, 1e-9),
         "server_cpu_ms": (server1 - marks["server"]) / max(in_window, 1) * 1000,
         "db_cpu_ms": (db1 - marks["db"]) / max(in_window, 1) * 1000,
-        "p99": bt._ms([t for ts in tally.by_route.values() for t in ts])["p99"],
-        "p50": bt._ms([t for ts in tally.by_route.values() for t in ts])["p50"],
+        "p99": load.latency_ms([t for ts in tally.by_route.values() for t in ts])["p99"],
+        "p50": load.latency_ms([t for ts in tally.by_route.values() for t in ts])["p50"],
         "server_error": error,
     }
 
 
 def _closed(
-    cluster: Cluster, dsn: str, keys: list[str], sales: list[bt._Sale], workers: int
+    cluster: Cluster, dsn: str, keys: list[str], sales: list[load.Sale], workers: int
 ) -> dict[str, Any]:
     """:data:`SCALE_TILLS` tills selling back to back for the warm-up and the window; the
     rate and CPU per check over the window."""
@@ -158,21 +159,21 @@ def _closed(
         ) as url,
         asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner,
     ):
-        pids = bt.server_processes()
+        pids = procstat.server_processes()
         if len(pids) != workers:
             raise RuntimeError(f"expected {workers} server processes, found {pids}")
         host, port = url.removeprefix("http://").rsplit(":", 1)
         marks: dict[str, float] = {}
 
-        async def measured() -> tuple[bt._Tally, list[float]]:
-            tally = bt._Tally()
+        async def measured() -> tuple[load.Tally, list[float]]:
+            tally = load.Tally()
             ended: list[float] = []
             queue = iter(sales)
             start = time.perf_counter()
             stop = start + SCALE_WARMUP + SCALE_DURATION
 
             async def till(key: str) -> None:
-                conn = bt._Conn(host, int(port), key)
+                conn = load.Conn(host, int(port), key)
                 await conn.open()
                 try:
                     while time.perf_counter() < stop:
@@ -181,8 +182,8 @@ def _closed(
                             tally.failures.append("the closed loop ran out of planned sales")
                             break
                         try:
-                            await bt._sale(conn, sale, time.perf_counter(), tally)
-                        except bt._Failed as exc:
+                            await load.sell(conn, sale, time.perf_counter(), tally)
+                        except load.Failed as exc:
                             tally.failures.append(str(exc))
                         ended.append(time.perf_counter() - start)
                 finally:
@@ -190,17 +191,17 @@ def _closed(
 
             async def sample() -> None:
                 await asyncio.sleep(SCALE_WARMUP)
-                marks["server0"] = bt.cpu_seconds(pids)
+                marks["server0"] = procstat.cpu_seconds(pids)
                 marks["db0"] = _db_cpu(cluster)
                 await asyncio.sleep(SCALE_DURATION)
-                marks["server1"] = bt.cpu_seconds(pids)
+                marks["server1"] = procstat.cpu_seconds(pids)
                 marks["db1"] = _db_cpu(cluster)
 
             await asyncio.gather(sample(), *(till(k) for k in keys[:SCALE_TILLS]))
             return tally, ended
 
         tally, ended = runner.run(measured())
-        error = bt.server_errors(Path(tmp) / "server.log")
+        error = procstat.server_errors(Path(tmp) / "server.log")
     in_window = sum(1 for t in ended if SCALE_WARMUP <= t < SCALE_WARMUP + SCALE_DURATION)
     latencies = [t for ts in tally.by_route.values() for t in ts]
     return {
@@ -208,7 +209,7 @@ def _closed(
         "achieved": in_window / SCALE_DURATION,
         "server_cpu_ms": (marks["server1"] - marks["server0"]) / max(in_window, 1) * 1000,
         "db_cpu_ms": (marks["db1"] - marks["db0"]) / max(in_window, 1) * 1000,
-        "p99": bt._ms(latencies)["p99"],
+        "p99": load.latency_ms(latencies)["p99"],
         "server_error": error,
     }
 
@@ -314,7 +315,7 @@ def _floor(cluster: Cluster) -> dict[str, float]:
         conn.execute("VACUUM ANALYZE")
     lines = json.dumps([{"barcode": "4600070000014", "amount": "50.00"}] * 20)
     before_db = _db_cpu(cluster)
-    before_self = bt._self_cpu()
+    before_self = procstat.self_cpu()
     start = time.perf_counter()
 
     def worker(offset: int) -> None:
@@ -332,7 +333,7 @@ def _floor(cluster: Cluster) -> dict[str, float]:
     return {
         "checks_per_s": checks / elapsed,
         "db_cpu_ms": (_db_cpu(cluster) - before_db) / checks * 1000,
-        "client_cpu_ms": (bt._self_cpu() - before_self) / checks * 1000,
+        "client_cpu_ms": (procstat.self_cpu() - before_self) / checks * 1000,
     }
 
 
@@ -342,8 +343,8 @@ def server_throughput_pg() -> Result:
     with _cluster() as cluster:
         dsn, keys = _seeded(cluster)
         got = _load(cluster, dsn, keys, sales, 2, bt.WARMUP)
-        tally: bt._Tally = got["tally"]
-        books = bt._ledger(dsn, tally.done)
+        tally: load.Tally = got["tally"]
+        books = bt.ledger_books(dsn, tally.done)
         floor = _floor(cluster)
     achieved = float(got["achieved"])
     server_total = got["server_cpu_ms"] + got["db_cpu_ms"]
@@ -374,7 +375,7 @@ def server_throughput_pg() -> Result:
             "offered_per_s": OFFERED,
             "p50": got["p50"],
             "p99": got["p99"],
-            "p50_p99_ms_by_route": {r: bt._ms(ts) for r, ts in tally.by_route.items()},
+            "p50_p99_ms_by_route": {r: load.latency_ms(ts) for r, ts in tally.by_route.items()},
             "server_cpu_ms_per_check": round(got["server_cpu_ms"], 3),
             "db_cpu_ms_per_check": round(got["db_cpu_ms"], 3),
             "floor": "bare PostgreSQL transactions of a sale's shape, 2 connections",
@@ -402,7 +403,7 @@ def scale_out() -> Result:
         for nodes in (1, 2):
             dsn, keys = _seeded(cluster)
             runs[nodes] = _closed(cluster, dsn, keys, sales, nodes)
-            books[nodes] = bt._ledger(dsn, runs[nodes]["tally"].done)
+            books[nodes] = bt.ledger_books(dsn, runs[nodes]["tally"].done)
             cluster.drop(dsn)
     one, two = runs[1]["achieved"], runs[2]["achieved"]
     ratio = two / one if one else 0.0
@@ -466,4 +467,4 @@ BENCHMARKS: dict[str, Callable[[], Result]] = {
 def _db_cpu(cluster: Cluster) -> float:
     """The database's CPU seconds: the postmaster, its live backends and those already gone."""
     pids = cluster.pids()  # the postmaster first
-    return bt.cpu_seconds(pids, reaped_of=pids[0])
+    return procstat.cpu_seconds(pids, reaped_of=pids[0])
