@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
@@ -16,6 +17,8 @@ REPEAT = 2000
 P99_BUDGET_MS = 1.6
 P50_BUDGET_MS = 0.8
 GOAL_MS = 0.3
+RATIO_TARGET = 4.0
+"""Median CPU of the preview over the stdlib writing the same answer (2.5-2.8 measured)."""
 """Issue #13's goal for the median, not yet reached on this box (see the docstring below)."""
 
 
@@ -80,11 +83,19 @@ def calc_check_30_lines() -> Result:
     did not move work into: a line carries nothing precomputed, and the program's compiled rules
     (``Program.compiled``) are per program snapshot, which the server keeps per process.
 
-    Value: the p99 of the CPU time of that path (``time.thread_time``: a neighbour taking the
-    core away from it does not count, cache and frequency effects do), over 2 000 runs; wall
-    p50/p99 are reported beside it. No floor: nothing simpler does the same work (the old floor,
-    30 Decimal multiply-adds, was 1/100 of the value, so a 300x target let a 2x regression
-    through). Target: an absolute budget, median CPU <= 0.8 ms and p99 CPU <= 1.6 ms.
+    Value: the median CPU time of that path (``time.thread_time``: a neighbour taking the core
+    away from it does not count, cache and frequency effects do), over 2 000 runs; its p99 and
+    wall p50/p99 are reported beside it. Floor, measured interleaved run for run: the very
+    same answer bytes (asserted equal) written by the standard library, ``json.dumps`` of the
+    answer's parsed objects with its C encoder, i.e. what writing this answer costs the bare
+    library when nothing has to be worked out; the product's path does that writing and the
+    whole calculation. Both are CPU-bound Python and C in one thread, so the box's regimes move
+    them together: with two CPU hogs beside it the medians went from 277/103 us to 411/158 us
+    and the ratio stayed 2.5-2.8 (2026-12-07). Target: ratio <= 4.0, so a path twice as slow
+    (5.4) misses in any regime, and as a backstop the absolute budgets, median CPU <= 0.8 ms
+    and p99 CPU <= 1.6 ms. (An older floor, 30 Decimal multiply-adds, was 1/100 of the value,
+    so its 300x target let a 2x regression through; the budgets alone let one through in the
+    fast regime, see below.)
 
     Measured on this 2-core VM with other engineers' test suites running (load average
     2.5-3.3), main (c42f3ab) and this code interleaved run for run, 9 pairs of 2 000 previews:
@@ -97,7 +108,8 @@ def calc_check_30_lines() -> Result:
     of it and would have failed CI on a busier moment): a path twice as slow misses the median
     budget in the slow regime (1.04 ms and up) and the p99 budget in either (twice the fast
     regime's p99 0.63-0.96 ms is 1.3-1.9 ms); twice as slow in the fast regime alone (0.66 ms)
-    would pass the median, so the figure to compare run to run is the median itself.
+    would pass the median budget, which is why the ratio to the floor is the first gate now:
+    this path run twice over measured 0.56 ms against a 0.11 ms floor, ratio 5.2, and missed.
 
     The issue's goal, 0.3 ms, is met in the fast regime only: median 0.26-0.27 ms, p99 0.32-0.34
     ms, against 0.30 ms and 0.34-0.39 ms for the session-4 code (521a37d, which wrote the answer
@@ -127,31 +139,46 @@ def calc_check_30_lines() -> Result:
     assert len(check.lines) == 30 and b'"fingerprint"' in preview()
     for _ in range(50):
         preview()
+    answer = json.loads(preview())
+
+    def floor() -> bytes:
+        return json.dumps(answer, ensure_ascii=False, separators=(",", ":")).encode()
+
+    assert floor() == preview()  # the same bytes, so the same writing work
+    for _ in range(50):
+        floor()
     cpu: list[float] = []
     wall: list[float] = []
+    floor_cpu: list[float] = []
     for _ in range(REPEAT):
         c0, w0 = time.thread_time(), time.perf_counter()
         preview()
         w1, c1 = time.perf_counter(), time.thread_time()
+        floor()
+        c2 = time.thread_time()
         cpu.append(c1 - c0)
         wall.append(w1 - w0)
+        floor_cpu.append(c2 - c1)
     p99_cpu, p50_cpu = percentile(cpu, 99) * 1000, median(cpu) * 1000
-    score = max(p99_cpu / P99_BUDGET_MS, p50_cpu / P50_BUDGET_MS)
+    p50_floor = median(floor_cpu) * 1000
+    ratio = p50_cpu / p50_floor
+    score = max(p99_cpu / P99_BUDGET_MS, p50_cpu / P50_BUDGET_MS, ratio / RATIO_TARGET)
     return Result(
         "calc_check_30_lines",
-        p99_cpu,
+        p50_cpu,
         "ms",
-        None,
-        None,
-        f"p99 CPU <= {P99_BUDGET_MS} ms and median CPU <= {P50_BUDGET_MS} ms for calculation +"
-        " wire form + fingerprint + JSON of a 30-line check (a 2x slower path misses; goal"
-        f" {GOAL_MS} ms)",
+        p50_floor,
+        ratio,
+        f"median CPU <= {RATIO_TARGET} x json.dumps writing the same answer bytes, p99 CPU <="
+        f" {P99_BUDGET_MS} ms and median CPU <= {P50_BUDGET_MS} ms for calculation + fingerprint"
+        f" + the answer's JSON of a 30-line check (a 2x slower path misses; goal {GOAL_MS} ms)",
         score <= 1,
         {
             "p50": round(p50_cpu, 4),
             "p99": round(p99_cpu, 4),
             "wall_ms": p50_p99(wall),
             "cpu_ms": p50_p99(cpu),
+            "floor_cpu_ms": p50_p99(floor_cpu),
             "later_goal_ms": GOAL_MS,
         },
         score,

@@ -33,16 +33,17 @@ def test_every_issue_benchmark_is_registered() -> None:
 def test_json_follows_the_contract(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     code = main(["--only", "receipt_render", "--only", "calc_check_30_lines", "--json", str(out)])
-    ratio, budget = json.loads(out.read_text())
-    for record in (ratio, budget):
+    receipt, preview = json.loads(out.read_text())
+    for record in (receipt, preview):
         assert set(record) >= CONTRACT_KEYS | {"p50", "p99"}
         assert record["p50"] <= record["p99"]
-    assert ratio["name"] == "receipt_render"
-    assert ratio["ratio"] == pytest.approx(ratio["value"] / ratio["floor"])
-    assert ratio["same_printout"] is True  # both printouts decode to the same text
-    assert budget["name"] == "calc_check_30_lines"
-    assert budget["floor"] is None and budget["ratio"] is None  # an absolute budget
-    assert code == (0 if ratio["ok"] and budget["ok"] else 1)
+        assert record["ratio"] == pytest.approx(record["value"] / record["floor"])
+    assert receipt["name"] == "receipt_render"
+    assert receipt["same_printout"] is True  # both printouts decode to the same text
+    assert preview["name"] == "calc_check_30_lines"
+    assert preview["value"] == pytest.approx(preview["p50"], abs=1e-4)  # the median
+    assert preview["floor"] == pytest.approx(preview["floor_cpu_ms"]["p50"], abs=1e-4)
+    assert code == (0 if receipt["ok"] and preview["ok"] else 1)
 
 
 def test_unknown_name_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
