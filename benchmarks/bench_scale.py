@@ -130,15 +130,14 @@ def _load(
         server1, db1 = procstat.cpu_seconds(pids), _db_cpu(cluster)
         error = procstat.server_errors(Path(tmp) / "server.log")
     tally, marks = window.tally, window.readings
-    in_window = sum(1 for t in tally.ended if t >= window.starts_at)
+    in_window = window.ended_in
     window_end = max(tally.finished_at, default=warmup)
     return {
         "tally": tally,
         "achieved": len(tally.sales) / max(window_end - warmup, 1e-9),
         "server_cpu_ms": (server1 - marks["server"]) / max(in_window, 1) * 1000,
         "db_cpu_ms": (db1 - marks["db"]) / max(in_window, 1) * 1000,
-        "p99": load.latency_ms([t for ts in tally.by_route.values() for t in ts])["p99"],
-        "p50": load.latency_ms([t for ts in tally.by_route.values() for t in ts])["p50"],
+        **load.latency_ms(tally.requests()),
         "server_error": error,
     }
 
@@ -203,7 +202,7 @@ def _closed(
         tally, ended = runner.run(measured())
         error = procstat.server_errors(Path(tmp) / "server.log")
     in_window = sum(1 for t in ended if SCALE_WARMUP <= t < SCALE_WARMUP + SCALE_DURATION)
-    latencies = [t for ts in tally.by_route.values() for t in ts]
+    latencies = tally.requests()
     return {
         "tally": tally,
         "achieved": in_window / SCALE_DURATION,

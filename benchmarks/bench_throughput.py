@@ -109,11 +109,13 @@ P99_GOAL = 0.100
 """The issue's p99 per request at its goal rate (seconds)."""
 
 
-def _plan() -> list[Sale]:
-    """This benchmark's schedule (``OFFERED``, ``WARMUP``, ``DURATION``); distinct members."""
+def _plan() -> tuple[list[Sale], list[int]]:
+    """This benchmark's schedule (``OFFERED``, ``WARMUP``, ``DURATION``), one sale per member,
+    and the members it leaves for the capacity probe, all in one shuffled draw."""
     rng = random.Random(11)
-    members = rng.sample(range(1, MEMBERS + 1), int((WARMUP + DURATION) * OFFERED))
-    return plan(OFFERED, WARMUP, DURATION, members, rng)
+    members = rng.sample(range(1, MEMBERS + 1), MEMBERS)
+    count = int((WARMUP + DURATION) * OFFERED)
+    return plan(OFFERED, WARMUP, DURATION, members[:count], rng), members[count:]
 
 
 async def _capacity(url: str, keys: list[str], members: list[int]) -> list[dict[str, object]]:
@@ -133,11 +135,10 @@ async def _capacity(url: str, keys: list[str], members: list[int]) -> list[dict[
         )
         cpu = cpu_seconds(pids) - window.readings["server"]
         tally = window.tally
-        end = max(tally.finished_at, default=STEP_WARMUP + STEP_SECONDS)
-        achieved = len(tally.sales) / max(end - STEP_WARMUP, STEP_SECONDS)
-        requests = [t for ts in tally.by_route.values() for t in ts]
+        achieved = tally.achieved(STEP_WARMUP, STEP_SECONDS)
+        requests = tally.requests()
         p99 = percentile(requests, 99) if requests else float("inf")
-        in_window = sum(1 for t in tally.ended if t >= window.starts_at)
+        in_window = window.ended_in
         held = not tally.failures and achieved >= KEEP_UP * rate and p99 <= P99_GOAL
         steps.append(
             {
@@ -168,7 +169,7 @@ async def _measured(url: str, keys: list[str], sales: list[Sale]) -> dict[str, o
         "tally": window.tally,
         "server_cpu": cpu_seconds(pids) - window.readings["server"],
         "self_cpu": self_cpu() - window.readings["self"],
-        "window_from": window.starts_at,
+        "in_window": window.ended_in,
     }
 
 
@@ -253,16 +254,13 @@ def _bare_floor(db_path: Path, keys: list[str], sales: list[Sale], size: int) ->
     tally = measured.tally
     if tally.failures:
         raise RuntimeError(f"the bare HTTP floor failed: {tally.failures[0]}")
-    counted = sum(1 for t in tally.ended if t >= measured.starts_at)
+    counted = measured.ended_in
     return cpu / counted * 1000 if counted else float("nan")
 
 
 def server_throughput() -> Result:
     """Open-loop sales against ``till processing serve --workers 2`` (see the module)."""
-    sales = _plan()
-    used = {json.loads(sale.identify)["value"] for sale in sales}
-    spare = [m for m in range(1, MEMBERS + 1) if f"+7900{m:07d}" not in used]
-    random.Random(23).shuffle(spare)
+    sales, spare = _plan()
     with scratch() as tmp:
         db_path = Path(tmp) / "bench.db"
         _seeded(db_path, MEMBERS)
@@ -285,11 +283,9 @@ def server_throughput() -> Result:
         floor_cpu = _bare_floor(db_path, keys, sales, tally.answer_bytes // max(1, tally.answers))
     counted = sum(1 for s in sales if s.counted)
     completed = len(tally.sales)
-    window_end = max(tally.finished_at, default=WARMUP + DURATION)
-    achieved = completed / max(window_end - WARMUP, DURATION)
-    requests = [t for ts in tally.by_route.values() for t in ts]
-    window_from = float(got["window_from"])  # type: ignore[arg-type]
-    in_window = sum(1 for t in tally.ended if t >= window_from)
+    achieved = tally.achieved(WARMUP, DURATION)
+    requests = tally.requests()
+    in_window = int(got["in_window"])  # type: ignore[call-overload]
     server_cpu, self_cpu = float(got["server_cpu"]), float(got["self_cpu"])  # type: ignore[arg-type]
     cpu_per_check = server_cpu / in_window * 1000 if in_window else None
     client_cpu = self_cpu / in_window * 1000 if in_window else None

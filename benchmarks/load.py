@@ -177,6 +177,16 @@ class Tally:
     """Bytes of every answer body (the floor answers bodies of their mean size)."""
     answers: int = 0
 
+    def requests(self) -> list[float]:
+        """Every counted request latency, all routes together."""
+        return [t for ts in self.by_route.values() for t in ts]
+
+    def achieved(self, warmup: float, duration: float) -> float:
+        """Counted sales a second, from ``warmup`` to the last one's end (``duration`` at
+        least: a run that ended early is not flattered)."""
+        end = max(self.finished_at, default=warmup + duration)
+        return len(self.sales) / max(end - warmup, duration)
+
 
 def hundredths(text: str) -> int:
     return int(Decimal(text) * 100)
@@ -280,6 +290,11 @@ class Window:
     """What ``read()`` returned at the window's start."""
     starts_at: float
     """Seconds after the run's start when the window began."""
+
+    @property
+    def ended_in(self) -> int:
+        """Sales that ended inside the window (what its CPU readings are divided by)."""
+        return sum(1 for t in self.tally.ended if t >= self.starts_at)
 
 
 async def run_window(

@@ -217,12 +217,8 @@ _RECORD = (
 def _render(calc: Calculation) -> tuple[str, str]:
     """The record (:meth:`Calculation.to_dict`) as compact JSON text, and the canonical JSON
     text the fingerprint hashes."""
-    text, canon, quote, ascii_quote = (
-        plain_text,
-        canonical_text,
-        encode_basestring,
-        (encode_basestring_ascii),
-    )
+    text, canon = plain_text, canonical_text
+    quote, ascii_quote = encode_basestring, encode_basestring_ascii
     lines: list[str] = []
     canonical_lines: list[str] = []
     for ln in calc.lines:

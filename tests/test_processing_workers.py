@@ -16,7 +16,6 @@ from processing.client import ClientSettings, ProcessingClient
 from processing.server import auth, holds, ledger, seed
 from processing.server.auth import TillIdentity
 from processing.server.context import ServerContext
-from processing.server.pricing import to_wire
 from processing.server.problems import ApiError
 from processing.server.storage import Storage
 from processing.server.testing import server_process
@@ -47,9 +46,7 @@ def _spender(db_path: str, till: int, plan: list[tuple[str, int]], gate: Any, ou
         req = _request(member, from_minor(points), f"p{till}-{member}")
         with storage.read() as db:
             calc = holds.calculate(db, ctx.program(db), req, ctx.now())
-        hold = wire.HoldRequest(
-            **req.model_dump(), fingerprint=to_wire(req.check_id, calc).fingerprint
-        )
+        hold = wire.HoldRequest(**req.model_dump(), fingerprint=calc.fingerprint())
         gate.wait(timeout=30)
         future = storage.submit(
             lambda db, h=hold: holds.hold(db, ctx.program(db), h, ctx.now(), caller, 600)

@@ -295,9 +295,3 @@ def answer_json(check_id: str, calc: Calculation) -> tuple[str, str]:
         record,
     )
     return answer, fingerprint
-
-
-def to_wire(check_id: str, calc: Calculation) -> wire.Calculation:
-    """The protocol model of :func:`answer_json`'s answer, for a caller that wants the model
-    rather than the text (read back from the text: off the routes' path)."""
-    return wire.Calculation.model_validate_json(answer_json(check_id, calc)[0])

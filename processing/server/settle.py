@@ -39,15 +39,13 @@ class Settlement:
     """Hundredths of money paid in money (raises the member's lifetime spend)."""
     coupons: tuple[str, ...]
     """Coupons the calculation used (marked used by this check)."""
-    fingerprint: str
-    """The held calculation's fingerprint (a new hold of the check replaces it)."""
     program_version: int
     """The program version the check was held with."""
 
 
 _SETTLEMENT = (
     "json_extract(calculation, '$.pay_in_money'), json_extract(calculation, '$.coupons'),"
-    " fingerprint, program_version"
+    " program_version"
 )
 """A check row's settlement columns: the fields read out of the stored record, not the whole
 record parsed (PostgreSQL spells them otherwise: :mod:`processing.server.pg`)."""
@@ -58,12 +56,9 @@ def _settlement(row: Sequence[object]) -> Settlement | None:
     calculation (an offline one)."""
     if None in row:
         return None
-    pay, coupons, fingerprint, version = row
+    pay, coupons, version = row
     return Settlement(
-        to_minor(Decimal(str(pay))),
-        tuple(json.loads(str(coupons))),
-        str(fingerprint),
-        int(str(version)),
+        to_minor(Decimal(str(pay))), tuple(json.loads(str(coupons))), int(str(version))
     )
 
 
@@ -102,7 +97,7 @@ def confirm(
         return wire.CheckResult.model_validate_json(str(stored))
     if status not in ("held", "expired"):
         raise ApiError(ErrorCode.CHECK_ALREADY_CLOSED, f"This check is already {status}.")
-    settlement = _settlement(tuple(row[8:12]))
+    settlement = _settlement(tuple(row[8:11]))
     if settlement is None:  # a held check always has its calculation: a damaged row
         raise RuntimeError(f"The held check {check_id} has no stored calculation.")
     if callable(program):

@@ -156,7 +156,8 @@ def listed(db: Database, today: date | None, *, at: int) -> list[CouponRow]:
     seconds), by code (``today``: only those not over, not cancelled)."""
     rows = db.execute(
         "SELECT c.code, MIN(c.title), MIN(c.valid_from), MAX(c.valid_to), COUNT(*),"
-        " COUNT(CASE WHEN k.status <> 'held' THEN 1 END), MAX(c.use_limit),"
+        " COUNT(c.used_check_id) - COUNT(CASE WHEN k.status = 'held' THEN 1 END),"
+        " MAX(c.use_limit),"
         " COUNT(*) = COUNT(c.cancelled_at),"
         " COUNT(CASE WHEN k.status = 'held' AND k.hold_expires_at > ?2 THEN 1 END)"
         " FROM coupons c LEFT JOIN checks k ON k.id = c.used_check_id GROUP BY c.code"
