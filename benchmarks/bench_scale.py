@@ -40,6 +40,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -180,8 +181,12 @@ def _closed(
                         if sale is None:  # more sales than planned (scale_out): say so
                             tally.failures.append("the closed loop ran out of planned sales")
                             break
+                        # Counted by when it starts here, not by the plan's schedule, which
+                        # a closed loop does not follow.
+                        began = time.perf_counter()
+                        sale = replace(sale, counted=began - start >= SCALE_WARMUP)
                         try:
-                            await load.sell(conn, sale, time.perf_counter(), tally)
+                            await load.sell(conn, sale, began, tally)
                         except load.Failed as exc:
                             tally.failures.append(str(exc))
                         ended.append(time.perf_counter() - start)
