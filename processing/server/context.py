@@ -15,6 +15,7 @@ from datetime import UTC, datetime, tzinfo
 
 from loyalty.program import Program
 from processing.server.auth import KeyChecker
+from processing.server.catalog_cache import CatalogCache
 from processing.server.engine import Database, StorageEngine
 from processing.server.previews import Previews
 from processing.server.readlimit import ReadLimit
@@ -50,6 +51,8 @@ class ServerContext:
     """The timezone of a store without one in the ``stores`` table."""
     previews: Previews = field(default_factory=Previews)
     """The calculations answered lately, for the holds that follow them."""
+    catalog: CatalogCache = field(default_factory=CatalogCache)
+    """The program days and catalog categories read lately, kept per catalog change."""
     reads: ReadLimit = field(default_factory=ReadLimit)
     """Each till's allowance of reads (identify, calculate, GETs): :mod:`readlimit`."""
     in_flight: int = 0
@@ -73,7 +76,7 @@ class ServerContext:
         """The program version in force at ``at`` (Unix seconds) on the local day of ``zone``
         (the store's calendar): see :func:`version_in_force`. Raises NoProgram."""
         day = datetime.fromtimestamp(at, zone).date().isoformat()
-        version = version_in_force(db, day)
+        version = self.catalog.version(db, day, version_in_force)
         return self.program_version(db, version)
 
     def program_version(self, db: Database, version: int) -> Program:

@@ -29,6 +29,7 @@ from processing.amounts import to_minor
 from processing.errors import ErrorCode
 from processing.server import checks, codes, ledger, members, pricing, zones
 from processing.server.auth import TillIdentity
+from processing.server.catalog_cache import CatalogCache, read_categories
 from processing.server.engine import Database, skip_locked, then
 from processing.server.previews import Answered, Preview, Previews
 from processing.server.problems import ApiError
@@ -73,7 +74,8 @@ def calculate(
 
 _INPUTS = (
     "SELECT m.id, m.phone, m.name, m.birthday, m.email, m.state, m.lifetime_spend,"
-    " (SELECT MAX(version) FROM programs),"
+    " COALESCE((SELECT value FROM counters WHERE name = 'catalog'),"
+    "  -(SELECT MAX(version) FROM programs)),"
     " (SELECT COALESCE(SUM(remaining), 0) FROM lots WHERE member_id = m.id AND remaining != 0"
     "  AND active_from <= ?1 AND (expires_at IS NULL OR expires_at > ?1)),"
     " (SELECT COALESCE(SUM(spend), 0) FROM checks WHERE member_id = m.id AND status = 'held'"
@@ -82,8 +84,10 @@ _INPUTS = (
     " FROM members m WHERE m.id = ?2"
 )
 """Everything a check's calculation reads besides the program and the catalog, in one query:
-the member, the program version, active points, open holds (besides the check's own, which a
-new hold replaces), personal offers."""
+the member, the catalog's epoch (:mod:`catalog_cache`: it changes with any change to the
+program or the catalog), active points, open holds (besides the check's own, which a new hold
+replaces), personal offers. A database without the epoch counter gives minus the newest
+program version instead (no caching then: see :func:`_epoch`)."""
 
 HoldInputs = tuple[object, ...]
 
@@ -131,9 +135,21 @@ class _Read:
     """``now`` on the store's calendar."""
 
 
-def _read(db: Database, request: wire.CheckRequest, now: int, zone: tzinfo) -> _Read | None:
+def _epoch(inputs: HoldInputs) -> int | None:
+    """The catalog epoch ``inputs`` were read under (None: the database has no counter)."""
+    at = inputs[7]
+    return at if isinstance(at, int) and at > 0 else None
+
+
+def _read(
+    db: Database,
+    request: wire.CheckRequest,
+    now: int,
+    zone: tzinfo,
+    catalog: CatalogCache | None,
+) -> _Read | None:
     """What ``request``'s calculation at ``now`` reads, or None for an unknown or blocked
-    member (the slow path says which)."""
+    member (the slow path says which); the categories through ``catalog`` when given."""
     inputs = _inputs(db, request.member_id, now, request.check_id)
     if inputs is None:
         return None
@@ -148,7 +164,12 @@ def _read(db: Database, request: wire.CheckRequest, now: int, zone: tzinfo) -> _
     )
     if member.state == "blocked":
         return None
-    categories = pricing.catalog_categories(db, request.lines)
+    keys = pricing.catalog_keys(request.lines)
+    categories = (
+        read_categories(db, keys)
+        if catalog is None
+        else catalog.categories(db, keys, _epoch(inputs))
+    )
     coupons = pricing.usable_coupons(db, member.id, request.coupons, now, zone, request.check_id)
     return _Read(inputs, member, categories, coupons, zones.local_time(now, zone))
 
@@ -192,13 +213,14 @@ def _work_out(
     zone: tzinfo,
     previews: Previews | None,
     fingerprint: str | None,
+    catalog: CatalogCache | None,
 ) -> _Worked | None:
     """``request``'s calculation at ``now`` on ``zone``'s calendar from a read snapshot, or
     None when it cannot be worked out here (unknown or blocked member, refused lines, another
     program version …: the caller's slow path says why). With ``fingerprint`` (a hold's), the
     calculation this process answered with it is reused when it read the very same inputs
     (:func:`_seen`). ``lines_json``: the request's lines as a check row stores them."""
-    read = _read(db, request, now, zone)
+    read = _read(db, request, now, zone, catalog)
     if read is None:  # ``program`` is read from this snapshot; a later load: _still_valid
         return None
     inputs, member, categories, coupons = read.inputs, read.member, read.categories, read.coupons
@@ -241,12 +263,14 @@ def preview(
     now: int,
     zone: tzinfo = UTC,
     previews: Previews | None = None,
+    catalog: CatalogCache | None = None,
 ) -> str:
     """The calculate route's answer, as JSON text (no writes); kept in ``previews`` for the
     hold that follows. Raises as :func:`calculate`."""
     worked = _work_out(
-        db, program, request, checks.lines_json(request.lines), now, zone, previews, None
-    )
+        db, program, request, checks.lines_json(request.lines), now, zone, previews, None,
+        catalog,
+    )  # fmt: skip
     if worked is not None:
         return worked.answered.answer_json
     calc = calculate(db, program, request, now, zone)
@@ -260,13 +284,16 @@ def prepare_hold(
     now: int,
     zone: tzinfo = UTC,
     previews: Previews | None = None,
+    catalog: CatalogCache | None = None,
 ) -> PreparedHold | None:
     """The hold's calculation at ``now`` on ``zone``'s calendar (the caller's store) from a
     read snapshot — the one ``previews`` kept for its fingerprint when it read the same
     inputs; None when it cannot be prepared
     (unknown member, refused lines, another program version …: :func:`hold` works it out)."""
     lines_json = checks.lines_json(request.lines)
-    worked = _work_out(db, program, request, lines_json, now, zone, previews, request.fingerprint)
+    worked = _work_out(
+        db, program, request, lines_json, now, zone, previews, request.fingerprint, catalog
+    )
     if worked is None:
         return None
     refusal = None
@@ -305,13 +332,17 @@ def _decide(request: wire.HoldRequest, member: members.MemberRow, answered: Answ
 
 
 def _still_valid(db: Database, request: wire.HoldRequest, prepared: PreparedHold) -> bool:
-    """True when nothing the prepared calculation read has changed (call in the write)."""
+    """True when nothing the prepared calculation read has changed (call in the write). The
+    same catalog epoch in the inputs means the same categories."""
     coupons = pricing.usable_coupons(
         db, request.member_id, request.coupons, prepared.now, prepared.zone, request.check_id
     )
     return (
         _inputs(db, request.member_id, prepared.now, request.check_id) == prepared.inputs
-        and pricing.catalog_categories(db, request.lines) == prepared.categories
+        and (
+            _epoch(prepared.inputs) is not None
+            or pricing.catalog_categories(db, request.lines) == prepared.categories
+        )
         and tuple(coupons) == prepared.answered.outcome.coupons  # none used since
     )
 
@@ -324,6 +355,7 @@ def _calculated(
     zone: tzinfo,
     prepared: PreparedHold | None,
     previews: Previews | None,
+    catalog: CatalogCache | None,
 ) -> tuple[members.MemberRow, Answered, str]:
     """The hold's member, its calculation and its lines as stored (inside the write): the
     prepared calculation if what it read is unchanged; else the one ``previews`` kept for the
@@ -341,7 +373,7 @@ def _calculated(
     if callable(program):
         program = program()
     lines_json = checks.lines_json(request.lines)
-    read = None if previews is None else _read(db, request, now, zone)
+    read = None if previews is None else _read(db, request, now, zone, catalog)
     seen = None
     if previews is not None and read is not None:
         seen = _seen(previews, program, request, request.fingerprint, lines_json, read, zone)
@@ -371,6 +403,7 @@ def hold(
     ttl: int,
     prepared: PreparedHold | None = None,
     previews: Previews | None = None,
+    catalog: CatalogCache | None = None,
 ) -> str:
     """Reserve the check's spend until ``now + ttl``; the answer is ``wire.Hold`` as JSON.
 
@@ -391,7 +424,7 @@ def hold(
     if checks.held_by_claim(db, request.check_id):
         raise ApiError(ErrorCode.CHECK_EXISTS, "This check id was already used.")
     member, answered, lines_json = _calculated(
-        db, program, request, now, caller.zone, prepared, previews
+        db, program, request, now, caller.zone, prepared, previews, catalog
     )
     calc = answered.outcome  # the figures the hold decides on and stores
     spend = to_minor(calc.spend_applied)

@@ -28,25 +28,19 @@ from processing import wire
 from processing.amounts import from_minor
 from processing.errors import ErrorCode
 from processing.server import ledger, zones
+from processing.server.catalog_cache import read_categories
 from processing.server.engine import Database
 from processing.server.members import MemberRow
 from processing.server.problems import ApiError
 
 
+def catalog_keys(lines: Sequence[wire.Line]) -> list[str]:
+    """The barcodes and skus of ``lines``, as the catalog is searched by."""
+    return [k for line in lines for k in (line.barcode, line.sku) if k]
+
+
 def catalog_categories(db: Database, lines: Sequence[wire.Line]) -> dict[str, str]:
-    keys = [k for line in lines for k in (line.barcode, line.sku) if k]
-    if not keys:
-        return {}
-    marks = ",".join("?" for _ in keys)
-    found: dict[str, str] = {}
-    for key, category in db.execute(
-        f"SELECT b.barcode, p.category FROM barcodes b JOIN products p ON p.sku = b.sku"
-        f" WHERE b.barcode IN ({marks})"
-        f" UNION ALL SELECT sku, category FROM products WHERE sku IN ({marks})",
-        [*keys, *keys],
-    ).fetchall():
-        found[str(key)] = str(category)
-    return found
+    return read_categories(db, catalog_keys(lines))
 
 
 def core_lines(

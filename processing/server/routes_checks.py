@@ -42,7 +42,7 @@ async def calculate(body: wire.CheckRequest, ctx: Ctx, caller: Till) -> Response
     def read(db: Database) -> str:
         now = ctx.now()
         program = ctx.program_at(db, now, caller.zone)
-        return holds.preview(db, program, body, now, caller.zone, ctx.previews)
+        return holds.preview(db, program, body, now, caller.zone, ctx.previews, ctx.catalog)
 
     return Response(await ctx.storage.reading(read), media_type=JSON)
 
@@ -74,7 +74,9 @@ async def hold(
 
         def prepare(db: Database) -> holds.PreparedHold | None:
             program = ctx.program_at(db, now, caller.zone)
-            return holds.prepare_hold(db, program, body, now, caller.zone, ctx.previews)
+            return holds.prepare_hold(
+                db, program, body, now, caller.zone, ctx.previews, ctx.catalog
+            )
 
         prepared = await ctx.storage.reading(prepare)
 
@@ -83,7 +85,7 @@ async def hold(
             raise ApiError(ErrorCode.INVALID_REQUEST, "The check id in the path and body differ.")
         return holds.hold(
             db, lambda: ctx.program_at(db, now, caller.zone), body, now, caller, ctx.hold_ttl,
-            prepared, ctx.previews,
+            prepared, ctx.previews, ctx.catalog,
         )  # fmt: skip
 
     # A refused hold reserved nothing: the till may send the corrected hold (a fresh

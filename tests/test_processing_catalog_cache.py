@@ -1,0 +1,121 @@
+"""The program in force and the catalog's categories are cached per server process under the
+catalog epoch: a change by any writer is seen by the very next request, on both engines."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from decimal import Decimal
+
+import pytest
+
+from processing import wire
+from processing.client import ProcessingClient
+from processing.errors import Rejected
+from processing.server import catalog_cache
+from processing.server.context import store_program
+from processing.server.testing import ManualClock, RunningServer
+
+ANNA = "100001"  # base tier 3 %
+MILK = "4600070000014"  # dairy in the seeded catalog; the program excludes tobacco
+
+
+def _check(amount: str = "1000.00") -> wire.CheckRequest:
+    line = wire.Line(
+        barcode=MILK,
+        name="Молоко",
+        category="dairy",  # the till's word: the catalog's category wins
+        price=Decimal(amount),
+        quantity=Decimal("1"),
+        amount=Decimal(amount),
+    )
+    return wire.CheckRequest(
+        check_id=str(uuid.uuid4()), member_id=ANNA, lines=[line], requested_spend=Decimal(0)
+    )
+
+
+def _set_category(server: RunningServer, category: str) -> None:
+    with server.ctx.storage.write() as db:
+        db.execute(
+            "UPDATE products SET category = ? WHERE sku = (SELECT sku FROM barcodes"
+            " WHERE barcode = ?)",
+            [category, MILK],
+        )
+
+
+def _epoch(server: RunningServer) -> int | None:
+    with server.ctx.storage.read() as db:
+        return catalog_cache.epoch(db)
+
+
+def test_a_category_changed_in_the_catalog_counts_at_the_next_calculation(
+    client: ProcessingClient, server: RunningServer
+) -> None:
+    assert client.calculate(_check()).earn == Decimal("30.00")
+    assert client.calculate(_check()).earn == Decimal("30.00")  # from the cache now
+    _set_category(server, "tobacco")
+    assert client.calculate(_check()).earn == Decimal("0.00")
+    _set_category(server, "dairy")
+    assert client.calculate(_check()).earn == Decimal("30.00")
+
+
+def test_a_hold_after_a_catalog_change_is_not_given_the_calculation_kept_for_it(
+    client: ProcessingClient, server: RunningServer
+) -> None:
+    request = _check()
+    calc = client.calculate(request)
+    assert calc.earn == Decimal("30.00")
+    _set_category(server, "tobacco")
+    hold = wire.HoldRequest(**request.model_dump(), fingerprint=calc.fingerprint)
+    with pytest.raises(Rejected) as stale:
+        client.hold(hold, idempotency_key=f"h-{request.check_id}")
+    assert stale.value.code == "stale_calculation"
+    assert stale.value.details["calculation"]["earn"] == "0.00"
+
+
+def test_a_program_loaded_is_in_force_at_the_next_request_and_on_its_day(
+    client: ProcessingClient, server: RunningServer, clock: ManualClock
+) -> None:
+    before = client.calculate(_check())
+    with server.ctx.storage.write() as db:
+        current = server.ctx.program(db)
+        tomorrow = clock().date().toordinal() + 1
+        day = type(clock().date()).fromordinal(tomorrow).isoformat()
+        store_program(db, dataclasses.replace(current, version=current.version + 1), 0)
+        store_program(db, dataclasses.replace(current, version=current.version + 2), 0, day)
+    assert client.calculate(_check()).program_version == before.program_version + 1
+    clock.advance(86_400)
+    assert client.calculate(_check()).program_version == before.program_version + 2
+
+
+@pytest.mark.parametrize("table", ["programs", "products", "barcodes"])
+def test_every_change_to_the_program_or_the_catalog_raises_the_epoch(
+    server: RunningServer, table: str
+) -> None:
+    """Triggers raise it, so no writer can change the catalog behind the servers' caches."""
+    changes = {
+        "programs": [
+            "INSERT INTO programs (version, body, created_at) SELECT version + 1000, body,"
+            " created_at FROM programs WHERE version = (SELECT MAX(version) FROM programs)",
+            "UPDATE programs SET created_at = created_at + 1 WHERE version > 1000",
+            "DELETE FROM programs WHERE version > 1000",
+        ],
+        "products": [
+            "INSERT INTO products (sku, name, category, price, active, seq)"
+            " VALUES ('epoch-test', 'Проба', 'dairy', 100, 1, 0)",
+            "UPDATE products SET price = 200 WHERE sku = 'epoch-test'",
+            "DELETE FROM products WHERE sku = 'epoch-test'",
+        ],
+        "barcodes": [
+            "INSERT INTO barcodes (barcode, sku) SELECT '2000000000008', sku FROM barcodes"
+            f" WHERE barcode = '{MILK}'",
+            "UPDATE barcodes SET sku = sku WHERE barcode = '2000000000008'",
+            "DELETE FROM barcodes WHERE barcode = '2000000000008'",
+        ],
+    }[table]
+    seen = [_epoch(server)]
+    for change in changes:
+        with server.ctx.storage.write() as db:
+            db.execute(change)
+        seen.append(_epoch(server))
+    assert None not in seen and sorted(set(seen)) == seen, seen  # rose at every change
