@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from processing.server.ops.cli_segments import SegmentChoice, segment_options
+from processing.server.ops.cli_segments import SegmentChoice, current, segment_options
 from processing.server.ops.common import (
     DB_OPTION,
     OPERATOR_OPTION,
@@ -16,7 +16,6 @@ from processing.server.ops.common import (
     now,
     operator_name,
     parse_day,
-    read_from,
     reason_text,
     write_to,
 )
@@ -88,9 +87,8 @@ def list_coupons(everything: bool, db_path: Path) -> None:
     """Each code: its dates, holders, uses (of its limit), open holds, its title."""
     from processing.server.ops import coupons as ops
 
-    at = now()
-    with read_from(db_path) as db:
-        rows = ops.listed(db, None if everything else earliest_today(db, at), at=at)
+    at = now()  # open holds are counted as of this moment
+    rows = current(db_path, everything, lambda db, today: ops.listed(db, today, at=at))
     if not rows:
         click.echo("No coupons." if everything else "No current coupons.")
     for r in rows:
