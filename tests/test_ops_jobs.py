@@ -151,3 +151,30 @@ def test_expiry_notices_go_to_the_webhook_and_only_with_a_gateway(tmp_path: Path
     assert len(_Provider.received) == 1
     assert _Provider.received[0]["phone"] == "+79161234569"
     assert _Provider.received[0]["text"].startswith("80.00 of your points expire soon")
+
+
+def test_jobs_refuse_a_bad_gateway_as_serve_does_before_touching_the_database(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "untouched.db"
+    bad = tmp_path / "provider.toml"
+    bad.write_text("url = 3\n", encoding="utf-8")
+    refusals = {
+        "Error: --sms-webhook: 'sms.example' is not an http(s) URL.": [
+            "--sms-webhook",
+            "sms.example",
+        ],
+        "Error: Give one of --sms-webhook, --sms-provider or --demo.": [
+            "--demo",
+            "--sms-webhook",
+            "http://127.0.0.1:9/sms",
+        ],
+        f"Error: --sms-provider {bad}:": ["--sms-provider", str(bad)],
+    }
+    for sentence, options in refusals.items():
+        for command in (["jobs", "run"], ["serve", "--port", "0"]):
+            refused = CliRunner().invoke(processing, [*command, *options, "--db", str(db)])
+            assert refused.exit_code == 1, refused.output
+            lines = refused.output.strip().splitlines()
+            assert len(lines) == 1 and lines[0].startswith(sentence), (command, refused.output)
+    assert not db.exists()

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 # Unlike the operator's commands, these create a missing SQLite file (seed makes the first
 # one): must_exist=False throughout.
 from processing.server.ops.common import open_storage, read_from, write_to
+from processing.server.sms_options import sms_options, sms_spec
 
 DB_OPTION = click.option(
     "--db",
@@ -73,20 +74,7 @@ def processing() -> None:
     help="IANA timezone of stores without their own (add-till --timezone): the calendar day"
     " their promotions, birthdays and message dates follow",
 )
-@click.option(
-    "--sms-webhook",
-    default=None,
-    metavar="URL",
-    help="send SMS codes as POST URL {phone, text} (JSON) to your SMS provider's adapter",
-)
-@click.option(
-    "--sms-provider",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    metavar="FILE",
-    help="send SMS codes straight to an HTTP SMS provider as this TOML file says (URL, method,"
-    " auth, body template, timeouts, retries: see processing/server/sms_provider.py)",
-)
+@sms_options("SMS codes")
 @click.option(
     "--demo",
     is_flag=True,
@@ -147,7 +135,12 @@ def serve(
 
     zone = _zone(timezone)
     reads = _read_limit(till_read_rate, till_read_burst)
-    sms = _sms_spec(sms_webhook, demo, sms_provider)
+    sms = sms_spec(sms_webhook, demo, sms_provider)
+    if sms is None:
+        raise click.ClickException(
+            "No SMS gateway: give --sms-webhook URL or --sms-provider FILE; the development sink"
+            " (codes kept in the database) is for demos only (--demo)."
+        )
     if (ssl_certfile is None) != (ssl_keyfile is None):
         raise click.ClickException("Give both --ssl-certfile and --ssl-keyfile, or neither.")
     tls = None if ssl_certfile is None or ssl_keyfile is None else Tls(ssl_certfile, ssl_keyfile)
@@ -186,32 +179,6 @@ def _read_limit(rate: float, burst: int) -> ReadLimit:
         return ReadLimit(rate, burst)
     except ValueError as exc:
         raise click.ClickException(f"--till-read-burst {burst}: {exc}") from None
-
-
-def _sms_spec(webhook: str | None, demo: bool, provider: Path | None = None) -> str:
-    """Where ``serve`` sends SMS codes (see processing.server.sms.gateway_for); a provider file
-    is checked here, so a bad one stops ``serve`` with its one sentence."""
-    from processing.server.sms import DEMO_SPEC, PROVIDER_SPEC
-    from processing.server.sms_provider import ProviderError, load
-
-    if (webhook is not None) + demo + (provider is not None) > 1:
-        raise click.ClickException("Give one of --sms-webhook, --sms-provider or --demo.")
-    if demo:
-        return DEMO_SPEC
-    if provider is not None:
-        try:
-            load(provider)
-        except ProviderError as exc:
-            raise click.ClickException(f"--sms-provider {provider}: {exc}") from None
-        return PROVIDER_SPEC + str(provider.resolve())
-    if webhook is None:
-        raise click.ClickException(
-            "No SMS gateway: give --sms-webhook URL or --sms-provider FILE; the development sink"
-            " (codes kept in the database) is for demos only (--demo)."
-        )
-    if not webhook.startswith(("http://", "https://")):
-        raise click.ClickException(f"--sms-webhook: {webhook!r} is not an http(s) URL.")
-    return webhook
 
 
 @processing.command()

@@ -8,6 +8,7 @@ import click
 
 from processing.amounts import from_minor
 from processing.server.ops.common import DB_OPTION, now, open_storage
+from processing.server.sms_options import sms_options, sms_spec
 
 
 @click.group()
@@ -23,19 +24,7 @@ def jobs() -> None:
     type=click.IntRange(0, 365),
     help="tell members of points expiring within this many days, once per lot (0: never)",
 )
-@click.option(
-    "--sms-webhook",
-    default=None,
-    metavar="URL",
-    help="send the notices as serve does (POST {phone, text})",
-)
-@click.option(
-    "--sms-provider",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    metavar="FILE",
-    help="send the notices straight to an HTTP SMS provider, as serve --sms-provider does",
-)
+@sms_options("the notices")
 @click.option(
     "--demo",
     is_flag=True,
@@ -52,26 +41,26 @@ def run_jobs(
     """Burn expired lots into the ledger, release holds past their expiry, send expiry
     notices."""
     from processing.server.ops.jobs import run
-    from processing.server.sms import DevSmsSink, SmsGateway, WebhookSmsGateway
-    from processing.server.sms_provider import ProviderError, load
+    from processing.server.sms import (
+        DEMO_SPEC,
+        DevSmsSink,
+        SmsGateway,
+        WebhookSmsGateway,
+        gateway_for,
+    )
 
-    if sms_webhook is not None and sms_provider is not None:
-        raise click.ClickException("Give --sms-webhook or --sms-provider, not both.")
-    webhook = None if sms_webhook is None else WebhookSmsGateway(sms_webhook)
-    if sms_provider is not None:
-        try:
-            provider = load(sms_provider)
-        except ProviderError as exc:
-            raise click.ClickException(f"--sms-provider {sms_provider}: {exc}") from None
-        webhook = WebhookSmsGateway(provider.url, provider=provider)
-    gateway: SmsGateway | None = webhook or (DevSmsSink() if demo else None)
+    spec = sms_spec(sms_webhook, demo, sms_provider)
+    # The demo outbox without logging: notices are not codes a demo user must be shown.
+    gateway: SmsGateway | None = (
+        None if spec is None else DevSmsSink() if spec == DEMO_SPEC else gateway_for(spec)
+    )
     storage = open_storage(db_path)
     try:
         result = run(storage, now(), gateway, notify_days)
     finally:
         storage.close()
-        if webhook is not None:
-            webhook.close()  # the queued notices are sent before the command ends
+        if isinstance(gateway, WebhookSmsGateway):
+            gateway.close()  # the queued notices are sent before the command ends
     click.echo(
         f"Burnt {result.lots_burnt} expired lots ({from_minor(result.points_burnt)} points) of"
         f" {result.members} members; released {result.holds_released} stale holds;"
