@@ -17,7 +17,8 @@ from click.testing import CliRunner
 
 from processing.server.cli import processing
 from processing.server.migrate import HEAD, script_head, upgrade
-from processing.server.pg import PgStorage, translate
+from processing.server.pg import PgStorage
+from processing.server.pg_dialect import translate
 from processing.server.storage import Storage, StorageError
 from processing.server.testing import RunningServer
 from processing.server.testing_pg import Cluster

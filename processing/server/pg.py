@@ -31,38 +31,38 @@ but the database itself:
   UPDATE of the counter's row, whose row lock is held until COMMIT; the next transaction
   taking one waits for that COMMIT (then is retried). So values become visible in the order
   they were taken: a delta reader that has seen seq N has seen every seq below N.
-- Caches: the program is looked up by its highest version on every request
-  (:meth:`ServerContext.program`); till keys are cached for 5 seconds (:mod:`auth`), so a key
-  revoked on one node is refused by every node within 5 seconds.
+- Caches: the program in force and the catalog's categories are kept per process under
+  ``counters.catalog``, which triggers raise with every change to them
+  (:mod:`~processing.server.catalog_cache`); till keys are cached for 5 seconds, but every
+  request reads the revocation counter (:mod:`~processing.server.keycache`), so a key revoked
+  on one node is refused by every node at its next request.
 - Every statement has a ``statement_timeout``; a database that cannot be reached or has an
   unknown schema is one sentence (:class:`~processing.server.storage.StorageError`).
 
 The domain's SQL uses ``?`` placeholders (``?1``, ``?2`` for a value used twice) and a few
-SQLite spellings; :func:`translate` turns them into psycopg's, once per statement text.
+SQLite spellings; :func:`~processing.server.pg_dialect.translate` turns them into psycopg's,
+once per statement text.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
-import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from decimal import Decimal
-from functools import lru_cache
 from typing import Any, TypeVar
 
 import psycopg
 from psycopg import errors as pg_errors
 from psycopg.conninfo import conninfo_to_dict
-from psycopg.types.numeric import NumericLoader
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from processing.server.engine import after_commit, collecting_commit_actions, run_commit_actions
 from processing.server.migrate import HEAD, MigrationError, upgrade
+from processing.server.pg_dialect import IntegralNumeric, params, translate
 from processing.server.storage import StorageError
 
 T = TypeVar("T")
@@ -93,77 +93,6 @@ there and all but one run again from the start."""
 CONNECT_TIMEOUT_S = 5
 
 _RETRIED = (pg_errors.SerializationFailure, pg_errors.DeadlockDetected, pg_errors.UniqueViolation)
-
-# SQLite spellings the domain uses and PostgreSQL spells otherwise (exact text, no parsing).
-_SPELLINGS = (
-    ("group_concat(", "string_agg("),
-    ("char(31)", "chr(31)"),
-    ("MAX(0, ", "GREATEST(0, "),
-    # A held check's settlement, read out of its stored calculation (settle._SETTLEMENT).
-    ("json_extract(calculation, '$.pay_in_money')", "(calculation::jsonb ->> 'pay_in_money')"),
-    ("json_extract(calculation, '$.coupons')", "((calculation::jsonb -> 'coupons')::text)"),
-)
-_NUMBERED = re.compile(r"\?(\d+)")
-
-
-@lru_cache(maxsize=1024)
-def translate(sql: str) -> tuple[str, bool]:
-    """``sql`` with psycopg placeholders, and whether they are numbered (``?1`` → ``%(p1)s``,
-    values passed by name). ``%`` is doubled; nothing inside quotes is a placeholder."""
-    out: list[str] = []
-    numbered = False
-    quote = ""
-    i = 0
-    while i < len(sql):
-        ch = sql[i]
-        if quote:
-            if ch == quote:
-                quote = ""
-            out.append("%%" if ch == "%" else ch)
-        elif ch in "'\"":
-            quote = ch
-            out.append(ch)
-        elif ch == "?":
-            match = _NUMBERED.match(sql, i)
-            if match:
-                numbered = True
-                out.append(f"%(p{match.group(1)})s")
-                i = match.end()
-                continue
-            out.append("%s")
-        elif ch == "%":
-            out.append("%%")
-        else:
-            out.append(ch)
-        i += 1
-    text = "".join(out)
-    for sqlite, postgres in _SPELLINGS:
-        text = text.replace(sqlite, postgres)
-    return text, numbered
-
-
-def _params(parameters: Any, numbered: bool) -> Any:
-    if parameters is None:
-        values: list[Any] = []
-    elif isinstance(parameters, dict):
-        return parameters
-    else:
-        # SQLite stores a bool as 0/1 in an INTEGER column; PostgreSQL would refuse it.
-        values = [int(v) if isinstance(v, bool) else v for v in parameters]
-    if numbered:
-        return {f"p{n}": v for n, v in enumerate(values, start=1)}
-    return values
-
-
-class _IntegralNumeric(NumericLoader):
-    """SUM() of BIGINT columns is NUMERIC in PostgreSQL: load whole numbers as int, as SQLite
-    returns them (the schema stores no fractions: amounts are integer minor units)."""
-
-    def load(self, data: Any) -> Any:
-        value = super().load(data)
-        if isinstance(value, Decimal) and value == value.to_integral_value():
-            return int(value)
-        return value
 
 
 class _Rows:
@@ -213,12 +142,12 @@ class PgDatabase:
         text, numbered = translate(sql)
         # psycopg prepares a statement on the server once it has run a few times on this
         # connection: the hot path's statements are parsed and planned once per connection.
-        return self._conn.execute(text, _params(parameters, numbered))
+        return self._conn.execute(text, params(parameters, numbered))
 
     def executemany(self, sql: str, parameters: Iterable[Sequence[Any]]) -> None:
         text, numbered = translate(sql)
         with self._conn.cursor() as cursor:
-            cursor.executemany(text, [_params(p, numbered) for p in parameters])
+            cursor.executemany(text, [params(p, numbered) for p in parameters])
 
     @property
     def conn(self) -> PgDatabase:
@@ -235,7 +164,7 @@ class _Autocommit:
     def execute(self, sql: str, parameters: Any = None) -> _Rows:
         text, numbered = translate(sql)
         with self._pool.connection() as conn:
-            cursor = conn.execute(text, _params(parameters, numbered))
+            cursor = conn.execute(text, params(parameters, numbered))
             rows = cursor.fetchall() if cursor.description is not None else []
             return _Rows(rows, cursor.rowcount)
 
@@ -246,7 +175,7 @@ class _Autocommit:
     def executemany(self, sql: str, parameters: Iterable[Sequence[Any]]) -> None:
         text, numbered = translate(sql)
         with self._pool.connection() as conn, conn.cursor() as cursor:
-            cursor.executemany(text, [_params(p, numbered) for p in parameters])
+            cursor.executemany(text, [params(p, numbered) for p in parameters])
 
 
 def safe_target(dsn: str) -> str:
@@ -267,7 +196,7 @@ def _first_line(exc: BaseException) -> str:
 
 def configure(conn: psycopg.Connection[Any]) -> None:
     """Set up a new connection: whole NUMERICs load as int, every statement has a timeout."""
-    conn.adapters.register_loader("numeric", _IntegralNumeric)
+    conn.adapters.register_loader("numeric", IntegralNumeric)
     conn.execute(f"SET statement_timeout = {STATEMENT_TIMEOUT_MS}")
 
 
