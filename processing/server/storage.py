@@ -32,7 +32,8 @@ from sqlite_utils import Database
 
 from processing.server import engine
 from processing.server.migrate import MigrationError, migrate_sqlite
-from processing.server.writes import GroupCommit, WriteLock
+from processing.server.write_lock import WriteLock
+from processing.server.writes import GroupCommit
 
 
 class StorageError(Exception):

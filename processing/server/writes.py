@@ -1,10 +1,4 @@
-"""Serialised writes: the write lock shared by threads and processes, and group commit.
-
-Writers of this process queue on a thread lock first, then on an advisory lock file next to
-the database (``flock``) shared with other server processes (``serve --workers N``): SQLite's
-own busy handler polls with sleeps of up to 100 ms, which under 50 tills turns into seconds of
-tail latency. The file lock is only a queue; BEGIN IMMEDIATE is still what excludes every other
-writer (a process without the file lock included).
+"""Serialised writes: group commit under the write lock (:mod:`write_lock`).
 
 Group commit (:class:`GroupCommit`): writes queued while a transaction is in progress are
 applied together in the next one, each inside its own SAVEPOINT, with one COMMIT (one fsync)
@@ -15,20 +9,17 @@ thread (:meth:`GroupCommit.run`). :class:`~processing.server.storage.Storage` ow
 from __future__ import annotations
 
 import asyncio
-import fcntl
-import os
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlite_utils import Database
 
 from processing.server.engine import collecting_commit_actions, run_commit_actions
+from processing.server.write_lock import WriteLock
 
 T = TypeVar("T")
 
@@ -38,73 +29,6 @@ GROUP_MAX = 64
 _INLINE_TRIES = 3
 """Times :meth:`GroupCommit.run` finds the write lock taken again after waiting for it to be
 free, before its group is run on a thread that holds on to the lock once it has it."""
-
-
-class WriteLock:
-    """The write lock of one database: a thread lock, then the advisory lock file next to the
-    database shared with other processes."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._thread_lock = threading.Lock()
-        self._fd: int | None = None
-
-    def _file(self) -> int:
-        """The advisory write lock file of this database (opened once; call under the thread
-        lock)."""
-        if self._fd is None:
-            self._fd = os.open(
-                f"{self.path}.write-lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600
-            )
-        return self._fd
-
-    @contextmanager
-    def held(self) -> Iterator[None]:
-        """Hold both locks (waiting for them) for the duration of the block."""
-        with self._thread_lock:
-            fd = self._file()
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-
-    def try_acquire(self) -> bool:
-        """Take both locks if they are free at once; True when taken."""
-        if not self._thread_lock.acquire(blocking=False):
-            return False
-        try:
-            fcntl.flock(self._file(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self._thread_lock.release()
-            return False
-        except BaseException:
-            self._thread_lock.release()
-            raise
-        return True
-
-    def acquire(self) -> None:
-        """Take both locks, waiting for them."""
-        self._thread_lock.acquire()
-        try:
-            fcntl.flock(self._file(), fcntl.LOCK_EX)
-        except BaseException:
-            self._thread_lock.release()
-            raise
-
-    def release(self) -> None:
-        """Release both locks (taken by :meth:`acquire` or :meth:`try_acquire`)."""
-        try:
-            fcntl.flock(self._file(), fcntl.LOCK_UN)
-        finally:
-            self._thread_lock.release()
-
-    def close(self) -> None:
-        """Close the lock file (waiting for the thread lock)."""
-        with self._thread_lock:
-            if self._fd is not None:
-                os.close(self._fd)
-                self._fd = None
 
 
 @dataclass
