@@ -156,10 +156,11 @@ def then(db: Database, fn: Callable[[Database], object], *, stamp: object = None
     """Run ``fn`` on the database as its own transaction once ``db``'s has committed (before
     that write answers), where the engine runs writes side by side (PostgreSQL): bookkeeping
     whose reads of a hot index range would otherwise make every write conflict with every
-    other (SSI predicate locks) and be run again. Where writes run one at a time (SQLite):
-    at once, inside ``db``'s transaction. ``stamp``: there, skipped when the last such run
-    of this process had the same stamp (bookkeeping that a second run at the same moment
-    would find nothing for: one transaction a second, not one a write)."""
+    other (SSI predicate locks) and be run again; there, ``stamp`` skips it when the last
+    such run of this process had the same stamp (bookkeeping that a second run at the same
+    moment would find nothing for: one transaction a second, not one a write). Where writes
+    run one at a time (SQLite): at once, inside ``db``'s transaction, every time (``stamp``
+    is not used: the run is one indexed read when there is nothing to do)."""
     later = getattr(db, "then", None)
     if later is None:
         fn(db)
