@@ -72,6 +72,9 @@ RETRIES = 40
 PostgreSQL's conflict detection is conservative (index pages, not rows), so under load two
 nodes' writes to different members can abort each other a few times running; a till would
 only resend the request, under the same key."""
+LOCK_AFTER = 3
+"""Rounds a write may lose before its next ones begin by taking the ``counters`` table's lock
+(:meth:`PgStorage.transact`)."""
 BACKOFF_MAX = 0.25
 """The longest pause (seconds) before a retry: random, doubling from 1 ms up to this. Long
 enough that, with the box saturated and writes taking tens of milliseconds, the writes that
@@ -261,11 +264,15 @@ class PgStorage:
         return self._autocommit
 
     @contextmanager
-    def _transaction(self, begin: str) -> Iterator[PgDatabase]:
+    def _transaction(self, begin: str, *, queue: bool = False) -> Iterator[PgDatabase]:
         """One attempt of a transaction; its :func:`~processing.server.engine.after_commit`
-        actions are done once its COMMIT has returned (a retry collects its own)."""
+        actions are done once its COMMIT has returned (a retry collects its own). ``queue``:
+        the counters table's lock is taken first, before the snapshot (which the first query
+        takes)."""
         with collecting_commit_actions() as actions, self._pool.connection() as conn:
             conn.execute(begin)
+            if queue:
+                conn.execute("LOCK TABLE counters IN SHARE ROW EXCLUSIVE MODE")
             try:
                 yield PgDatabase(conn, self)
             except BaseException:
@@ -320,10 +327,19 @@ class PgStorage:
 
     def transact(self, fn: Callable[[PgDatabase], T]) -> T:
         """Run ``fn(db)`` in a serialisable transaction, again from the start when PostgreSQL
-        aborts it for a conflict with a concurrent one."""
+        aborts it for a conflict with a concurrent one.
+
+        Nearly every write takes a counter, so overlapping writes conflict there and all but
+        one run again; one can lose round after round (a 500 after :data:`RETRIES`). After
+        :data:`LOCK_AFTER` lost rounds a write queues instead: it takes the ``counters``
+        table's lock before its snapshot (PostgreSQL's recipe for a serialisable transaction
+        that must not lose), so no counter writer can commit between its snapshot and its own
+        commit. Counter writers wait for it meanwhile (reads do not)."""
         for attempt in range(RETRIES):
             try:
-                with self._transaction("BEGIN ISOLATION LEVEL SERIALIZABLE") as db:
+                with self._transaction(
+                    "BEGIN ISOLATION LEVEL SERIALIZABLE", queue=attempt >= LOCK_AFTER
+                ) as db:
                     return fn(db)
             except _RETRIED:
                 if attempt == RETRIES - 1:
