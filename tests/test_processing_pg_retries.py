@@ -3,8 +3,7 @@
 Nearly every write takes the member-change counter (``counters``), so overlapping writes
 conflict there and all but one run again. A write unlucky enough to lose round after round
 used to fail after its retries (a 500 under ``scale_out``, about one run in seven). After a
-few lost rounds it now takes the counters table's lock before its snapshot, which no other
-counter writer can then overtake.
+few lost rounds it now queues on the write gate and runs with no other write beside it.
 """
 
 from __future__ import annotations
@@ -43,7 +42,7 @@ def test_writes_that_keep_losing_on_the_shared_counter_all_get_through(
     storage: PgStorage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Few retries, so that losing every one of them is likely for some write under this
-    # contention unless the later rounds queue on the lock (checked by the ``failed`` list).
+    # contention unless the later rounds queue on the gate (checked by the ``failed`` list).
     monkeypatch.setattr(pg, "RETRIES", pg.LOCK_AFTER + 2)
     monkeypatch.setattr(pg, "BACKOFF_MAX", 0.002)
     taken: list[int] = []

@@ -73,8 +73,15 @@ PostgreSQL's conflict detection is conservative (index pages, not rows), so unde
 nodes' writes to different members can abort each other a few times running; a till would
 only resend the request, under the same key."""
 LOCK_AFTER = 3
-"""Rounds a write may lose before its next ones begin by taking the ``counters`` table's lock
-(:meth:`PgStorage.transact`)."""
+"""Rounds a write may lose before its next ones queue to run alone (:meth:`PgStorage.transact`).
+"""
+_GATED = "LOCK TABLE write_gate IN ROW EXCLUSIVE MODE"
+"""Every write transaction's first statement: a lock writes share (PostgreSQL's fast path for
+weak relation locks; no row, no snapshot)."""
+_QUEUED = "LOCK TABLE write_gate IN SHARE ROW EXCLUSIVE MODE"
+"""The first statement of a write that has lost :data:`LOCK_AFTER` rounds: it waits until every
+write in progress has ended, and none starts until it commits (the mode conflicts with itself
+and with every write's :data:`_GATED`)."""
 BACKOFF_MAX = 0.25
 """The longest pause (seconds) before a retry: random, doubling from 1 ms up to this. Long
 enough that, with the box saturated and writes taking tens of milliseconds, the writes that
@@ -266,13 +273,12 @@ class PgStorage:
     @contextmanager
     def _transaction(self, begin: str, *, queue: bool = False) -> Iterator[PgDatabase]:
         """One attempt of a transaction; its :func:`~processing.server.engine.after_commit`
-        actions are done once its COMMIT has returned (a retry collects its own). ``queue``:
-        the counters table's lock is taken first, before the snapshot (which the first query
-        takes)."""
+        actions are done once its COMMIT has returned (a retry collects its own). Its first
+        statement takes the write gate's lock (before the snapshot, which the first query
+        takes): with ``queue``, in the mode that runs it alone among writes."""
         with collecting_commit_actions() as actions, self._pool.connection() as conn:
-            conn.execute(begin)
-            if queue:
-                conn.execute("LOCK TABLE counters IN SHARE ROW EXCLUSIVE MODE")
+            # One round trip: no parameters, so both go as one simple query.
+            conn.execute(f"{begin}; {_QUEUED if queue else _GATED}")
             try:
                 yield PgDatabase(conn, self)
             except BaseException:
@@ -331,10 +337,11 @@ class PgStorage:
 
         Nearly every write takes a counter, so overlapping writes conflict there and all but
         one run again; one can lose round after round (a 500 after :data:`RETRIES`). After
-        :data:`LOCK_AFTER` lost rounds a write queues instead: it takes the ``counters``
-        table's lock before its snapshot (PostgreSQL's recipe for a serialisable transaction
-        that must not lose), so no counter writer can commit between its snapshot and its own
-        commit. Counter writers wait for it meanwhile (reads do not)."""
+        :data:`LOCK_AFTER` lost rounds a write queues instead: it takes the write gate in a
+        mode that waits for every write in progress and lets no other start, before its
+        snapshot (PostgreSQL's recipe for a serialisable transaction that must not lose). It
+        then runs with no concurrent write, so it cannot lose a conflict; the writes of every
+        node wait for it meanwhile (reads do not)."""
         for attempt in range(RETRIES):
             try:
                 with self._transaction(
