@@ -10,11 +10,13 @@ but the database itself:
   other (two tills spending one balance, two nodes storing one idempotency key) are not both
   committed: PostgreSQL aborts one with a serialisation failure, and it is run again from the
   start (:data:`RETRIES` times, after a short random pause), seeing what the other committed.
-  No lock is global, but two things are shared by most writes, so overlapping writes (of one
-  process's writer threads or of different nodes) conflict on them and one runs again: the
-  member-change counter row (below) and the open holds the hold's expiry sweep reads. The
-  write function must therefore be safe to run again, which every domain write is (it reads
-  the database, changes it, and keeps no state outside it).
+  Two things are shared by most writes, so overlapping writes (of one process's writer
+  threads or of different nodes) conflict on them and one runs again: the member-change
+  counter row (below) and the open holds the hold's expiry sweep reads. The write function
+  must therefore be safe to run again, which every domain write is (it reads the database,
+  changes it, and keeps no state outside it). No lock is global but one that writes share:
+  a write that has lost :data:`LOCK_AFTER` rounds takes it alone, waits for the writes in
+  progress and runs with none beside it, so it cannot lose again (:meth:`PgStorage.transact`).
 - Reads run on :data:`READERS` reader threads (:meth:`PgStorage.reading`: the routes' read
   snapshots and the key check of every request), never on the event loop either.
 - Throughput: a sale is about fifty statements, each a round trip to PostgreSQL. Writes of
