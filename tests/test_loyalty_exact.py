@@ -38,7 +38,7 @@ from tests.support.decimal_reference import (
     reference_fingerprint,
     reference_record,
 )
-from tests.support.thirty_lines import JAN_5, MSK, thirty_line_check
+from tests.support.thirty_lines import JAN_5, MSK, thirty_line_check, with_line
 
 D = Decimal
 
@@ -249,8 +249,9 @@ def test_any_numbers_in_a_calculation_give_the_record_and_fingerprint_the_dict_f
     # A calculation read back from storage may hold numbers written any way (an exponent, -0,
     # 30 digits): the one-pass record and fingerprint still match the dict forms.
     calc = thirty_line_check()
-    line = dataclasses.replace(
-        calc.lines[index],
+    changed = with_line(
+        calc,
+        index,
         quantity=numbers[0],
         unit_price=numbers[1],
         discount=numbers[2],
@@ -262,8 +263,7 @@ def test_any_numbers_in_a_calculation_give_the_record_and_fingerprint_the_dict_f
         earn=numbers[8],
     )
     odd = dataclasses.replace(
-        calc,
-        lines=(*calc.lines[:index], line, *calc.lines[index + 1 :]),
+        changed,
         requested_spend=numbers[9],
         available_points=numbers[10],
         earn_total=numbers[11],

@@ -258,7 +258,7 @@ def test_hold_prepared_before_the_lock_is_redone_if_the_balance_changed(
 ) -> None:
     """A hold is calculated on a read snapshot before the write lock; if the balance changed
     in between (another till's hold won), the write recalculates and refuses."""
-    from processing.server import holds
+    from processing.server import hold_calculation, holds
     from processing.server.auth import TillIdentity
     from processing.server.problems import ApiError
 
@@ -273,7 +273,7 @@ def test_hold_prepared_before_the_lock_is_redone_if_the_balance_changed(
     now = ctx.now()
     with ctx.storage.read() as db:
         program = ctx.program(db)
-        prepared = [holds.prepare_hold(db, program, h, now) for h in hold_requests]
+        prepared = [hold_calculation.prepare_hold(db, program, h, now) for h in hold_requests]
     assert all(p is not None and p.refusal is None for p in prepared)
     with ctx.storage.write() as db:  # unchanged since prepared: the prepared hold is used
         won = wire.Hold.model_validate_json(
@@ -287,7 +287,7 @@ def test_hold_prepared_before_the_lock_is_redone_if_the_balance_changed(
     req = check(ANNA)
     hold = hold_request(req, client.calculate(req).fingerprint)
     with ctx.storage.read() as db:
-        ready = holds.prepare_hold(db, program, hold, now)
+        ready = hold_calculation.prepare_hold(db, program, hold, now)
     with ctx.storage.write() as db:
         db.execute("UPDATE members SET state = 'blocked' WHERE id = ?", [ANNA])
     with pytest.raises(ApiError) as blocked, ctx.storage.write() as db:

@@ -25,6 +25,7 @@ from tests.support.thirty_lines import (
     REQUESTED,
     thirty_line_program,
     thirty_lines,
+    with_line,
 )
 
 
@@ -101,8 +102,9 @@ def test_any_strings_and_numbers_give_the_answer_pydantic_writes(
     words: list[str], amounts: list[Decimal], index: int, anonymous: bool
 ) -> None:
     calc = pricing.run(thirty_line_program(), thirty_lines(), MEMBER, REQUESTED, COUPONS, 1, MSK)
-    line = dataclasses.replace(
-        calc.lines[index],
+    changed = with_line(
+        calc,
+        index,
         name=words[0],
         sku=words[1],
         category=words[2],
@@ -113,8 +115,7 @@ def test_any_strings_and_numbers_give_the_answer_pydantic_writes(
         spend_cap=amounts[2],
     )
     odd = dataclasses.replace(
-        calc,
-        lines=(*calc.lines[:index], line, *calc.lines[index + 1 :]),
+        changed,
         member_id=None if anonymous else words[5],
         customer_message=words[6],
         notes=(words[7],),

@@ -13,7 +13,7 @@ from typing import Any
 from processing import wire
 from processing.amounts import from_minor
 from processing.client import ClientSettings, ProcessingClient
-from processing.server import auth, holds, ledger, seed
+from processing.server import auth, hold_calculation, holds, ledger, seed
 from processing.server.auth import TillIdentity
 from processing.server.context import ServerContext
 from processing.server.problems import ApiError
@@ -45,7 +45,7 @@ def _spender(db_path: str, till: int, plan: list[tuple[str, int]], gate: Any, ou
     for member, points in plan:
         req = _request(member, from_minor(points), f"p{till}-{member}")
         with storage.read() as db:
-            calc = holds.calculate(db, ctx.program(db), req, ctx.now())
+            calc = hold_calculation.calculate(db, ctx.program(db), req, ctx.now())
         hold = wire.HoldRequest(**req.model_dump(), fingerprint=calc.fingerprint())
         gate.wait(timeout=30)
         future = storage.submit(

@@ -1,14 +1,14 @@
 """The calculations this process answered lately, so a hold does not calculate its check again.
 
 A till calculates a check, shows it, then holds it with the fingerprint of that answer. The
-calculation is a pure function of what it read: the request (member, lines, spend, coupons),
-the member's row, balance, open holds and offers, the program version (all in one row,
-``holds._INPUTS``), the catalog's categories of the lines, the coupons usable, and the store's
-calendar day. A hold that finds its fingerprint here, for the same request, and reads the very
-same inputs on the same day gets the very same calculation: it is taken from here instead of
-being worked out again (only the moment it was computed at is the hold's own). Anything that
-differs — another process answered the calculation, a balance moved, midnight passed — and
-the hold calculates afresh, as before.
+calculation is a pure function of what it read: the request (member, lines, spend, coupons), the
+member's row, balance, open holds and offers, the catalog's epoch (all in one row,
+``hold_calculation._INPUTS``), the catalog's categories of the lines, the coupons usable, and
+the store's calendar day. A hold that finds its fingerprint here, for the same request, and
+reads the very same inputs on the same day gets the very same calculation: it is taken from here
+instead of being worked out again (only the moment it was computed at is the hold's own).
+Anything that differs — another process answered the calculation, a balance moved, midnight
+passed — and the hold calculates afresh, as before.
 
 Kept per process, most recent :data:`KEEP` only: a till holds within seconds of calculating.
 """

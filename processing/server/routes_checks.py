@@ -12,7 +12,15 @@ from fastapi.responses import Response
 from loyalty.program import Program
 from processing import wire
 from processing.errors import ErrorCode
-from processing.server import holds, idempotency, limits, replay, returns, settle
+from processing.server import (
+    hold_calculation,
+    holds,
+    idempotency,
+    limits,
+    replay,
+    returns,
+    settle,
+)
 from processing.server.auth import TillIdentity
 from processing.server.context import ServerContext
 from processing.server.engine import Database
@@ -42,7 +50,9 @@ async def calculate(body: wire.CheckRequest, ctx: Ctx, caller: Till) -> Response
     def read(db: Database) -> str:
         now = ctx.now()
         program = ctx.program_at(db, now, caller.zone)
-        return holds.preview(db, program, body, now, caller.zone, ctx.previews, ctx.catalog)
+        return hold_calculation.preview(
+            db, program, body, now, caller.zone, ctx.previews, ctx.catalog
+        )
 
     return Response(await ctx.storage.reading(read), media_type=JSON)
 
@@ -72,9 +82,9 @@ async def hold(
         # calculation this process answered with this fingerprint is only checked, in the
         # write: it needs no snapshot of its own.
 
-        def prepare(db: Database) -> holds.PreparedHold | None:
+        def prepare(db: Database) -> hold_calculation.PreparedHold | None:
             program = ctx.program_at(db, now, caller.zone)
-            return holds.prepare_hold(
+            return hold_calculation.prepare_hold(
                 db, program, body, now, caller.zone, ctx.previews, ctx.catalog
             )
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
+from typing import Any
 
 from loyalty.calculation import Calculation
 from loyalty.check import Line, MemberState, MemberView, calculate
@@ -71,3 +72,9 @@ def thirty_lines() -> list[Line]:
 
 def thirty_line_check() -> Calculation:
     return calculate(thirty_line_program(), thirty_lines(), MEMBER, REQUESTED, COUPONS, JAN_5)
+
+
+def with_line(calc: Calculation, index: int, **fields: Any) -> Calculation:
+    """``calc`` with ``fields`` of its line ``index`` replaced (the rest as it is)."""
+    line = dataclasses.replace(calc.lines[index], **fields)
+    return dataclasses.replace(calc, lines=(*calc.lines[:index], line, *calc.lines[index + 1 :]))
