@@ -119,3 +119,19 @@ def test_every_change_to_the_program_or_the_catalog_raises_the_epoch(
             db.execute(change)
         seen.append(_epoch(server))
     assert None not in seen and sorted(set(seen)) == seen, seen  # rose at every change
+
+
+def test_a_till_sending_made_up_barcodes_cannot_grow_the_cache_past_its_bound(
+    server: RunningServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A leaked key's checks may carry any barcodes: the unknown ones are kept (as unknown) up
+    to the bound, then the cache starts again, and a known barcode still gets its category."""
+    monkeypatch.setattr(catalog_cache, "MOST", 50)
+    cache = catalog_cache.CatalogCache()
+    with server.ctx.storage.read() as db:
+        at = catalog_cache.epoch(db)
+        assert at is not None
+        for batch in range(20):
+            made_up = [f"99{batch:03d}{n:05d}" for n in range(30)]
+            assert cache.categories(db, [*made_up, MILK], at) == {MILK: "dairy"}
+            assert len(cache._current(at)[1]) <= 50 + 31  # the bound, plus one check's keys
