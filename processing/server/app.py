@@ -95,14 +95,20 @@ class TillAuth:
             await _refuse(send)
             return
         reads = self.ctx.reads
-        if reads.on and is_read(scope["method"], scope["path"]):
+        read = is_read(scope["method"], scope["path"])
+        if read and reads.on:
             # Before the body is read or the database touched: a refusal costs next to nothing.
             wait = reads.take(identity.pk, self.ctx.clock().timestamp())
             if wait:
                 await _too_many(send, wait)
                 return
         scope.setdefault("state", {})["till"] = identity
-        await self.fast(scope, receive, send, identity)
+        if read:
+            await self.fast(scope, receive, send, identity)
+            return
+        # A write waits for a place in its till's lane before its body is read.
+        async with self.ctx.writes.lane(identity.pk):
+            await self.fast(scope, receive, send, identity)
 
 
 async def _refuse(send: Send) -> None:

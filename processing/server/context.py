@@ -21,6 +21,7 @@ from processing.server.previews import Previews
 from processing.server.readlimit import ReadLimit
 from processing.server.sms import DevSmsSink, SmsGateway
 from processing.server.storage import get_setting
+from processing.server.writelanes import WriteLanes
 
 Clock = Callable[[], datetime]
 
@@ -55,6 +56,8 @@ class ServerContext:
     """The program days and catalog categories read lately, kept per catalog change."""
     reads: ReadLimit = field(default_factory=ReadLimit)
     """Each till's allowance of reads (identify, calculate, GETs): :mod:`readlimit`."""
+    writes: WriteLanes = field(default_factory=WriteLanes)
+    """Each till's writes in progress at once: :mod:`writelanes`."""
     in_flight: int = 0
     """Requests this process is serving right now (counted on its event loop's thread)."""
     _programs: dict[int, Program] = field(default_factory=dict)

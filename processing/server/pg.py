@@ -17,6 +17,8 @@ but the database itself:
   changes it, and keeps no state outside it). No lock is global but one that writes share:
   a write that has lost :data:`LOCK_AFTER` rounds takes it alone, waits for the writes in
   progress and runs with none beside it, so it cannot lose again (:meth:`PgStorage.transact`).
+  One till's writes in progress are few (:mod:`~processing.server.writelanes`), so a flood
+  from a leaked key cannot turn into a queue of lone writes that stops every node.
 - Reads run on :data:`READERS` reader threads (:meth:`PgStorage.reading`: the routes' read
   snapshots and the key check of every request), never on the event loop either.
 - Throughput: a sale is about fifty statements, each a round trip to PostgreSQL. Writes of

@@ -1,13 +1,13 @@
 """A per-till limit on the read routes, so a leaked till key cannot starve the other tills.
 
-A till's writes are bounded by the money rules and their idempotency keys, but its reads
-(identify, calculate, the snapshots and deltas, every GET) change nothing and cost the server
-up to a millisecond or more of CPU each: a key taken from a store's box could send them as fast
-as the network goes. So each till (its key's row, ``TillIdentity.pk``) has a token bucket:
-``burst`` reads at once, refilled at ``rate`` reads a second. A read over it is answered
-``429 too_many_requests`` with ``Retry-After`` (whole seconds) by the auth middleware, before
-the body is read, validated or the database touched; writes never take from it (a till draining
-its offline queue must never be refused).
+A till's writes are bounded by the money rules, their idempotency keys and its lane of writes
+in progress (:mod:`writelanes`), but its reads (identify, calculate, the snapshots and deltas,
+every GET) change nothing and cost the server up to a millisecond or more of CPU each: a key
+taken from a store's box could send them as fast as the network goes. So each till (its key's
+row, ``TillIdentity.pk``) has a token bucket: ``burst`` reads at once, refilled at ``rate``
+reads a second. A read over it is answered ``429 too_many_requests`` with ``Retry-After``
+(whole seconds) by the auth middleware, before the body is read, validated or the database
+touched; writes never take from it (a till draining its offline queue must never be refused).
 
 The buckets live in the server process: with ``serve --workers N`` (or several nodes) a till
 may get up to N times the rate, as its connections land on different processes. The time is
