@@ -16,7 +16,7 @@ import os
 import threading
 import tomllib
 import tty
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -29,7 +29,6 @@ from benchmarks.result import (
     p50_p99,
     percentile,
     ratio_result,
-    timings,
 )
 
 CODE = b"]Q1ABCDEFGHIJKLMNOPQ"  # 20 bytes, AIM id included
@@ -42,7 +41,10 @@ def _pty() -> tuple[int, int, str]:
     return master, slave, os.ttyname(slave)
 
 
-def _scanner_latencies() -> list[float]:
+@contextlib.contextmanager
+def _scanner_scan() -> Iterator[Callable[[], None]]:
+    """One scan through ``SerialScanner`` on its own pty: the code written to the master, until
+    the ``Scanned`` event reached the waiting thread."""
     from drivers.scan_events import Scanned, ScannerState
     from drivers.serial_scanner import SerialScanner
 
@@ -68,14 +70,17 @@ def _scanner_latencies() -> list[float]:
             if not arrived.wait(5):
                 raise RuntimeError("no Scanned event within 5 s")
 
-        return timings(one, SCANS, warmup=20)
+        yield one
     finally:
         scanner.stop()
         os.close(master)
         os.close(slave)
 
 
-def _raw_read_latencies() -> list[float]:
+@contextlib.contextmanager
+def _raw_read() -> Iterator[Callable[[], None]]:
+    """The floor's scan: the same bytes on a pty of its own, read by a thread blocked in a raw
+    ``os.read`` that signals the waiting thread once they all arrived."""
     master, slave, _ = _pty()
     arrived = threading.Event()
     stop = threading.Event()
@@ -100,7 +105,7 @@ def _raw_read_latencies() -> list[float]:
             raise RuntimeError("raw read saw nothing within 5 s")
 
     try:
-        return timings(one, SCANS, warmup=20)
+        yield one
     finally:
         stop.set()
         os.write(master, CODE + b"\r")  # wake the blocked read so the thread can end
@@ -110,8 +115,8 @@ def _raw_read_latencies() -> list[float]:
 
 
 def scan_latency() -> Result:
-    floor = _raw_read_latencies()
-    ours = _scanner_latencies()
+    with _scanner_scan() as scan, _raw_read() as raw:
+        ours, floor = interleaved(scan, raw, SCANS, warmup=20)
     return ratio_result(
         "scan_latency",
         median(ours) * 1e6,
