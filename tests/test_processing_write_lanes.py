@@ -3,8 +3,9 @@ flooding the server with writes holds only its own lane's places in the writer's
 another till's write goes straight on to the database beside them. Nothing is refused and
 nothing is lost: every write is answered once the database is free.
 
-The database is kept busy by holding its write lock from the test (the lock every server
-writer queues on first), so what is in progress and what waits can be read off the lanes at
+On both engines the database is kept busy from the test — SQLite's write lock (the lock every
+server writer queues on first), PostgreSQL's write gate taken alone (every write's first
+statement waits for it) — so what is in progress and what waits can be read off the lanes at
 leisure: no timing is asserted, the waits below only bound a hang."""
 
 from __future__ import annotations
@@ -14,13 +15,16 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 
 from processing import wire
-from processing.server.testing import RunningServer, running_server
+from processing.server.pg import _QUEUED
+from processing.server.testing import RunningServer
 from processing.server.write_lock import WriteLock
 from processing.server.writelanes import PER_TILL, WriteLanes
 
@@ -29,10 +33,21 @@ LINE = {"name": "bread", "price": "40.00", "quantity": "1", "amount": "40.00"}
 FLOOD = 8
 
 
-@pytest.fixture
-def live(tmp_path: Path) -> Iterator[RunningServer]:
-    with running_server(tmp_path / "processing.db", synchronous="NORMAL") as server:
-        yield server
+@contextmanager
+def _writes_held(live: RunningServer, target: str | Path) -> Iterator[None]:
+    """Every server write waits at the database for the duration of the block."""
+    if isinstance(target, Path):
+        lock = WriteLock(live.ctx.storage.path)
+        lock.acquire()
+        try:
+            yield
+        finally:
+            lock.release()
+            lock.close()
+        return
+    with psycopg.connect(target) as conn:
+        conn.execute(_QUEUED)  # in a transaction until the connection's block ends
+        yield
 
 
 def _pk(live: RunningServer, key: str) -> int:
@@ -67,8 +82,9 @@ def _until(condition: Callable[[], bool], what: str) -> None:
 
 
 def test_a_flooding_till_waits_in_its_lane_and_another_tills_write_goes_on(
-    live: RunningServer,
+    server: RunningServer, db_target: str | Path
 ) -> None:
+    live = server
     honest_key = live.add_till("S1", "T2")
     lanes = live.ctx.writes
     flooder, honest = _pk(live, live.api_key), _pk(live, honest_key)
@@ -80,11 +96,8 @@ def test_a_flooding_till_waits_in_its_lane_and_another_tills_write_goes_on(
     ) as client:
         honest_check, honest_body = _prepared_hold(client)
 
-    busy = WriteLock(live.ctx.storage.path)
-    busy.acquire()
-    released = False
-    try:
-        with ThreadPoolExecutor(FLOOD + 1) as pool:
+    with ThreadPoolExecutor(FLOOD + 1) as pool:
+        with _writes_held(live, db_target):
             flooding = [
                 pool.submit(_hold, live.url, live.api_key, check_id, body)
                 for check_id, body in flood
@@ -102,13 +115,8 @@ def test_a_flooding_till_waits_in_its_lane_and_another_tills_write_goes_on(
             assert lanes.in_progress(flooder) == PER_TILL
             assert lanes.waiting(flooder) == FLOOD - PER_TILL
             assert lanes.waiting(honest) == 0
-            busy.release()
-            released = True
-            answers = [f.result() for f in flooding] + [answer.result()]
-    finally:
-        if not released:
-            busy.release()
-        busy.close()
+            assert not any(f.done() for f in [*flooding, answer])  # the database is still held
+        answers = [f.result() for f in flooding] + [answer.result()]
 
     for (check_id, _body), held in zip([*flood, (honest_check, honest_body)], answers, strict=True):
         assert held.status_code == 200, held.text
