@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 
 from loyalty.check import Calculation
 from loyalty.program import Program
@@ -127,15 +127,7 @@ def _read(
     inputs = _inputs(db, request.member_id, now, request.check_id)
     if inputs is None:
         return None
-    member = members.MemberRow(
-        str(inputs[0]),
-        str(inputs[1]),
-        None if inputs[2] is None else str(inputs[2]),
-        None if inputs[3] is None else date.fromisoformat(str(inputs[3])),
-        None if inputs[4] is None else str(inputs[4]),
-        str(inputs[5]),
-        int(str(inputs[6])),
-    )
+    member = members.row_of(inputs)
     if member.state == "blocked":
         return None
     keys = pricing.catalog_keys(request.lines)

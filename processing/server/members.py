@@ -7,6 +7,7 @@ Raises :class:`~processing.server.problems.ApiError` with ``invalid_phone``,
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
@@ -40,7 +41,8 @@ class MemberRow:
     lifetime_spend: int
 
 
-def _row(r: tuple[object, ...]) -> MemberRow:
+def row_of(r: Sequence[object]) -> MemberRow:
+    """The member in a row of ``_MEMBER_COLUMNS`` (its first seven columns, in that order)."""
     return MemberRow(
         str(r[0]),
         str(r[1]),
@@ -54,12 +56,12 @@ def _row(r: tuple[object, ...]) -> MemberRow:
 
 def by_id(db: Database, member_id: str) -> MemberRow | None:
     r = db.execute(f"SELECT {_MEMBER_COLUMNS} FROM members WHERE id = ?", [member_id]).fetchone()
-    return None if r is None else _row(r)
+    return None if r is None else row_of(r)
 
 
 def by_phone(db: Database, phone: str) -> MemberRow | None:
     r = db.execute(f"SELECT {_MEMBER_COLUMNS} FROM members WHERE phone = ?", [phone]).fetchone()
-    return None if r is None else _row(r)
+    return None if r is None else row_of(r)
 
 
 def by_card(db: Database, number: str) -> MemberRow | None:
@@ -68,7 +70,7 @@ def by_card(db: Database, number: str) -> MemberRow | None:
         " WHERE number = ?)",
         [number],
     ).fetchone()
-    return None if r is None else _row(r)
+    return None if r is None else row_of(r)
 
 
 def require(db: Database, member_id: str) -> MemberRow:

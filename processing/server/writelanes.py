@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 PER_TILL = 2
 """Writes of one till in progress at once in one server process: a sale's write and the
@@ -36,8 +36,12 @@ outbox drain's beside it."""
 
 @dataclass
 class _Lane:
+    places: asyncio.Semaphore
+    """``per_till`` places, handed out in arrival order (a write given up while it waits, or
+    just as it is handed a place, passes its turn on: asyncio's own semaphore does that)."""
+    writes: int = 0
+    """Writes in the lane: in progress and waiting."""
     in_progress: int = 0
-    waiting: list[asyncio.Future[None]] = field(default_factory=list)
 
 
 class WriteLanes:
@@ -57,42 +61,23 @@ class WriteLanes:
     def waiting(self, till: int) -> int:
         """Writes of ``till`` waiting for a place in its lane now."""
         lane = self._lanes.get(till)
-        return 0 if lane is None else len(lane.waiting)
+        return 0 if lane is None else lane.writes - lane.in_progress
 
     @asynccontextmanager
     async def lane(self, till: int) -> AsyncIterator[None]:
         """A place in ``till``'s lane for the body of the ``async with``."""
         lane = self._lanes.get(till)
         if lane is None:
-            lane = self._lanes[till] = _Lane()
-        if lane.in_progress >= self.per_till or lane.waiting:
-            turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            lane.waiting.append(turn)
-            try:
-                await turn  # the place is handed over by the write that ends (below)
-            except BaseException:
-                if turn in lane.waiting:
-                    lane.waiting.remove(turn)
-                    self._drop_if_idle(till, lane)
-                else:  # handed the place as it was cancelled: pass it on
-                    self._release(till, lane)
-                raise
-        else:
-            lane.in_progress += 1
+            lane = self._lanes[till] = _Lane(asyncio.Semaphore(self.per_till))
+        lane.writes += 1
         try:
-            yield
+            async with lane.places:
+                lane.in_progress += 1
+                try:
+                    yield
+                finally:
+                    lane.in_progress -= 1
         finally:
-            self._release(till, lane)
-
-    def _release(self, till: int, lane: _Lane) -> None:
-        while lane.waiting:
-            turn = lane.waiting.pop(0)
-            if not turn.done():
-                turn.set_result(None)  # the place passes to it: in_progress is unchanged
-                return
-        lane.in_progress -= 1
-        self._drop_if_idle(till, lane)
-
-    def _drop_if_idle(self, till: int, lane: _Lane) -> None:
-        if lane.in_progress == 0 and not lane.waiting and self._lanes.get(till) is lane:
-            del self._lanes[till]
+            lane.writes -= 1
+            if lane.writes == 0:
+                del self._lanes[till]
