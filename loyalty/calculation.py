@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from json.encoder import encode_basestring, encode_basestring_ascii
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from loyalty.codec import DictReader
 from loyalty.errors import CheckError
@@ -156,11 +156,26 @@ class Calculation:
         ensure_ascii=False, separators=(",", ":"))``, which is also how pydantic writes it) and
         :meth:`fingerprint`, in one pass over the numbers: each is written out once, and its
         canonical form is read off that text."""
-        record, canonical = _render(self)
+        rendered = self.rendered()
+        return rendered.record, rendered.fingerprint
+
+    def rendered(self) -> Rendered:
+        """:meth:`record_json_and_fingerprint`, and each line's earn, spend and spend cap as the
+        record writes them, for an answer that repeats them."""
+        record, canonical, line_amounts = _render(self)
         fingerprint = hashlib.sha256(canonical.encode("ascii")).hexdigest()
         # Frozen: kept beside the fields (not one of them, so equality and replace ignore it).
         self.__dict__["_fingerprint"] = fingerprint
-        return record, fingerprint
+        return Rendered(record, fingerprint, line_amounts)
+
+
+class Rendered(NamedTuple):
+    """A calculation written out once: see :meth:`Calculation.rendered`."""
+
+    record: str
+    fingerprint: str
+    line_amounts: list[tuple[str, str, str]]
+    """(earn, spend, spend_cap) of each line, in order, as the record's text."""
 
 
 # Written out field by field rather than walked by reflection, each number rendered once: this
@@ -214,13 +229,14 @@ _RECORD = (
 )
 
 
-def _render(calc: Calculation) -> tuple[str, str]:
-    """The record (:meth:`Calculation.to_dict`) as compact JSON text, and the canonical JSON
-    text the fingerprint hashes."""
+def _render(calc: Calculation) -> tuple[str, str, list[tuple[str, str, str]]]:
+    """The record (:meth:`Calculation.to_dict`) as compact JSON text, the canonical JSON text
+    the fingerprint hashes, and each line's earn, spend and spend cap as the record wrote them."""
     text, canon = plain_text, canonical_text
     quote, ascii_quote = encode_basestring, encode_basestring_ascii
     lines: list[str] = []
     canonical_lines: list[str] = []
+    line_amounts: list[tuple[str, str, str]] = []
     for ln in calc.lines:
         quantity, price, discount = str(ln.quantity), str(ln.unit_price), str(ln.discount)
         amount, cap, spend = str(ln.amount), str(ln.spend_cap), str(ln.spend)
@@ -231,6 +247,7 @@ def _render(calc: Calculation) -> tuple[str, str]:
             quantity, price, discount = text(ln.quantity), text(ln.unit_price), text(ln.discount)
             amount, cap, spend = text(ln.amount), text(ln.spend_cap), text(ln.spend)
             base, rate, earn = text(ln.earn_base), text(ln.rate_percent), text(ln.earn)
+        line_amounts.append((earn, spend, cap))
         discounted = _BOOL[bool(ln.discounted)]
         sku, category = ascii_quote(ln.sku), ascii_quote(ln.category)
         # The record writes other than ASCII (and DEL) as is, the fingerprint's text as \uXXXX:
@@ -317,7 +334,7 @@ def _render(calc: Calculation) -> tuple[str, str]:
         ascii_quote(calc.tier),
         canon(calc.total_amount, total),
     )
-    return record, canonical
+    return record, canonical, line_amounts
 
 
 def _line(r: DictReader) -> LineResult:

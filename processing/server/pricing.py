@@ -261,13 +261,13 @@ def answer_json(check_id: str, calc: Calculation) -> tuple[str, str]:
     of a preview's CPU. The record and the fingerprint come from one pass
     (:meth:`Calculation.record_json_and_fingerprint`); amounts are written as the wire's
     ``Money`` writes them (``format(…, "f")``)."""
-    record, fingerprint = calc.record_json_and_fingerprint()
+    record, fingerprint, line_amounts = calc.rendered()
     text, quote = plain_text, encode_basestring
     earn, spend = text(calc.earn_total), text(calc.spend_applied)
     lines = ",".join(
         [
-            _ANSWER_LINE % (ln.index, text(ln.earn), text(ln.spend), text(ln.spend_cap))
-            for ln in calc.lines
+            _ANSWER_LINE % (ln.index, *amounts)
+            for ln, amounts in zip(calc.lines, line_amounts, strict=True)
         ]
     )
     answer = _ANSWER % (
