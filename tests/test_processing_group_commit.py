@@ -126,3 +126,81 @@ def test_the_server_counts_its_requests_in_flight_back_to_zero(server: RunningSe
         assert found.status_code == 200
         assert client.get("/v1/health").status_code == 200
     assert server.ctx.in_flight == 0
+
+
+def _put(key: str) -> Callable[[Database], str]:
+    def fn(db: Database) -> str:
+        db.execute("INSERT INTO settings (key, value) VALUES (?, ?)", [key, key])
+        return key
+
+    return fn
+
+
+def _has(key: str) -> Callable[[Database], tuple[bool, sqlite3.Connection]]:
+    def fn(db: Database) -> tuple[bool, sqlite3.Connection]:
+        found = db.execute("SELECT 1 FROM settings WHERE key = ?", [key]).fetchone()
+        return found is not None, db.conn
+
+    return fn
+
+
+def test_a_read_on_the_loop_shares_the_idle_write_connection(tmp_path: Path) -> None:
+    """Between writes, a read on the event loop's thread is made on the loop's own write
+    connection, whose page cache SQLite keeps across its own writes (a connection of the read's
+    own would start cold after each of them); a read on another thread keeps its own."""
+    storage = Storage(tmp_path / "p.db")
+    storage.set_others_waiting(lambda group: False)
+
+    async def main() -> tuple[sqlite3.Connection, tuple[bool, sqlite3.Connection], bool]:
+        await storage.run(_put("a"))
+        writer = storage._group._inline
+        assert writer is not None
+        on_loop = await storage.reading(_has("a"))
+        elsewhere = await asyncio.to_thread(asyncio.run, storage.reading(_has("a")))
+        return writer.conn, on_loop, elsewhere[1] is writer.conn
+
+    try:
+        writer, (found, used), other_thread_shared = asyncio.run(main())
+        assert found and used is writer
+        assert not other_thread_shared
+        assert not writer.in_transaction  # the read's snapshot was closed behind it
+    finally:
+        storage.close()
+
+
+def test_a_read_while_a_commit_is_pending_does_not_see_the_uncommitted_write(
+    tmp_path: Path,
+) -> None:
+    """While a group's COMMIT waits on the locker thread, the write connection is in the
+    middle of a transaction: a read on the loop must take its own connection and see what is
+    committed, not the write in flight (nor fail on a BEGIN inside that transaction)."""
+    storage = Storage(tmp_path / "p.db")
+    storage.set_others_waiting(lambda group: True)  # COMMITs go to the locker thread
+    release = threading.Event()
+
+    async def main() -> tuple[bool, bool, bool]:
+        await storage.run(_put("before"))  # the write connection exists
+        # Keep the one locker thread busy, so the next COMMIT waits in its queue.
+        blocked = storage._group._locker.submit(release.wait, 10)
+        pending = asyncio.ensure_future(storage.run(_put("pending")))
+        for _ in range(100):
+            await asyncio.sleep(0.01)
+            writer = storage._group._inline
+            if writer is not None and writer.conn.in_transaction:
+                break
+        during, conn = await storage.reading(_has("pending"))
+        before, _ = await storage.reading(_has("before"))
+        shared = conn is storage._group._inline.conn  # type: ignore[union-attr]
+        release.set()
+        blocked.result(10)
+        assert await pending == "pending"
+        after, _ = await storage.reading(_has("pending"))
+        return during or shared, before, after
+
+    try:
+        saw_uncommitted, before, after = asyncio.run(main())
+        assert not saw_uncommitted
+        assert before and after
+    finally:
+        release.set()
+        storage.close()

@@ -24,7 +24,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 from typing import TypeVar
 
@@ -143,23 +143,24 @@ class Storage:
         :meth:`GroupCommit.run <processing.server.writes.GroupCommit.run>`)."""
         return await self._group.run(fn)
 
-    @contextmanager
-    def read(self) -> Iterator[Database]:
+    def read(self) -> AbstractContextManager[Database]:
         """A consistent read snapshot (a deferred transaction: several SELECTs see one state)."""
-        db = self.db()
-        db.conn.execute("BEGIN")
-        try:
-            yield db
-        finally:
-            db.conn.execute("ROLLBACK")
+        return _snapshot(self.db())
 
     async def reading(self, fn: Callable[[Database], T], *, snapshot: bool = True) -> T:
         """``fn(db)`` in a read snapshot (``snapshot`` False: on this thread's connection in
         autocommit), on the calling thread: SQLite reads of a local file take microseconds,
-        less than a hand-off to another thread would."""
+        less than a hand-off to another thread would.
+
+        On the event loop's thread the snapshot is taken on the loop's own write connection
+        while it has no write in progress (:meth:`GroupCommit.idle_inline
+        <processing.server.writes.GroupCommit.idle_inline>`), whose page cache survives the
+        writes made on it (most of this process's). Only here: ``fn`` runs to its end before
+        the loop can start a write, which a ``with read()`` block spanning an ``await`` would
+        not promise."""
         if not snapshot:
             return fn(self.db())
-        with self.read() as db:
+        with _snapshot(self._group.idle_inline() or self.db()) as db:
             return fn(db)
 
     def close(self) -> None:
@@ -172,6 +173,15 @@ class Storage:
             self._all.clear()
         self._local = threading.local()
         self._write_lock.close()
+
+
+@contextmanager
+def _snapshot(db: Database) -> Iterator[Database]:
+    db.conn.execute("BEGIN")
+    try:
+        yield db
+    finally:
+        db.conn.execute("ROLLBACK")
 
 
 def _make_private(path: Path) -> None:

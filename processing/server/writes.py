@@ -57,6 +57,10 @@ class GroupCommit:
         self._pending: list[_Job] = []
         self._drainer: asyncio.Task[None] | None = None
         self._inline: Database | None = None
+        self._inline_thread: int | None = None
+        self._inline_busy = False
+        """A group of the event-loop writer is between its first statement and the end of its
+        COMMIT (which may be running on the locker thread)."""
         self._locker = ThreadPoolExecutor(1, thread_name_prefix="storage-locker")
         self.others_waiting: Callable[[int], bool] = lambda _group: True
         """Whether the event loop has requests to serve besides the ``group`` writes a COMMIT
@@ -256,6 +260,29 @@ class GroupCommit:
         serves meanwhile (the writes queued in that time make the next group). Call with the
         write lock held; it is held until the COMMIT has returned, and only then is anyone
         answered."""
+        self._inline_busy = True
+        try:
+            await self._apply_inline(group, loop)
+        finally:
+            self._inline_busy = False
+
+    def idle_inline(self) -> Database | None:
+        """The event-loop writer's connection when called on its thread while none of its
+        writes is in progress (else None): for a read snapshot that finds the pages this
+        process last read or wrote still in the connection's cache. SQLite empties a
+        connection's cache whenever another connection has written since its last
+        transaction, so a read on a connection of its own started cold after every write."""
+        inline = self._inline
+        if (
+            inline is None
+            or self._inline_busy
+            or self._inline_thread != threading.get_ident()
+            or inline.conn.in_transaction
+        ):
+            return None
+        return inline
+
+    async def _apply_inline(self, group: list[_Job], loop: asyncio.AbstractEventLoop) -> None:
         db = self._inline_db()
         try:
             outcomes = self._transact(db, group, commit=False)
@@ -312,6 +339,7 @@ class GroupCommit:
         """The connection of the event-loop writer (its own; opened on first use)."""
         if self._inline is None:
             self._inline = self._connect()
+            self._inline_thread = threading.get_ident()
         return self._inline
 
     def close(self) -> None:
@@ -323,4 +351,5 @@ class GroupCommit:
             self._jobs.put(None)
             committer.join(timeout=30)
         self._inline = None
+        self._inline_thread = None
         self._locker.shutdown(wait=False)
