@@ -180,17 +180,19 @@ def test_a_read_while_a_commit_is_pending_does_not_see_the_uncommitted_write(
 
     async def main() -> tuple[bool, bool, bool]:
         await storage.run(_put("before"))  # the write connection exists
+        writer = storage._group._inline
+        assert writer is not None
         # Keep the one locker thread busy, so the next COMMIT waits in its queue.
         blocked = storage._group._locker.submit(release.wait, 10)
         pending = asyncio.ensure_future(storage.run(_put("pending")))
-        for _ in range(100):
+        for _ in range(500):
             await asyncio.sleep(0.01)
-            writer = storage._group._inline
-            if writer is not None and writer.conn.in_transaction:
+            if writer.conn.in_transaction:
                 break
+        assert writer.conn.in_transaction  # the write is applied, its COMMIT not yet made
         during, conn = await storage.reading(_has("pending"))
         before, _ = await storage.reading(_has("before"))
-        shared = conn is storage._group._inline.conn  # type: ignore[union-attr]
+        shared = conn is writer.conn
         release.set()
         blocked.result(10)
         assert await pending == "pending"

@@ -258,9 +258,9 @@ def answer_json(check_id: str, calc: Calculation) -> tuple[str, str]:
     Written by hand, byte for byte what ``wire.Calculation``'s ``model_dump_json`` writes for
     the same values (tests/test_processing_preview_bytes.py compares them over random checks):
     building the answer models, then pydantic walking them and the record's dict again, was half
-    of a preview's CPU. The record and the fingerprint come from one pass
-    (:meth:`Calculation.record_json_and_fingerprint`); amounts are written as the wire's
-    ``Money`` writes them (``format(…, "f")``)."""
+    of a preview's CPU. The record, the fingerprint and each line's earn, spend and cap come
+    from one pass (:meth:`Calculation.rendered`); amounts are written as the wire's ``Money``
+    writes them (``format(…, "f")``)."""
     record, fingerprint, line_amounts = calc.rendered()
     text, quote = plain_text, encode_basestring
     earn, spend = text(calc.earn_total), text(calc.spend_applied)
