@@ -20,7 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import TypeAdapter
 
-from loyalty.calculation import Calculation, LineResult, canonical_text, plain_text, trusted
+from loyalty.calculation import Calculation, LineResult, trusted
+from loyalty.calculation_json import canonical_text, plain_text
 from loyalty.check import Line, MemberState, MemberView, calculate
 from loyalty.money import Precision, Rounding
 from loyalty.program import (

@@ -17,7 +17,8 @@ from datetime import tzinfo
 from decimal import Decimal
 from json.encoder import encode_basestring
 
-from loyalty.calculation import plain_text, trusted
+from loyalty.calculation import trusted
+from loyalty.calculation_json import plain_text
 from loyalty.check import Calculation, Line, calculate
 from loyalty.errors import LoyaltyError
 from loyalty.member import MemberState, MemberView
