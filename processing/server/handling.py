@@ -168,7 +168,11 @@ async def idempotent_write(
                 idempotency.release(db, caller.pk, key)
                 return result
         else:
-            db.conn.execute("RELEASE SAVEPOINT handler")
+            # The savepoint is left open: the COMMIT (or, in a group on SQLite, the job's
+            # RELEASE) ends it with the rest of the transaction. On PostgreSQL a RELEASE is
+            # one more round trip a write, about 150 µs of CPU between client and server;
+            # one open savepoint a transaction costs nothing there (a batch's items, many to
+            # a transaction, still release theirs).
             text = answer if isinstance(answer, str) else answer.model_dump_json()
             result = idempotency.StoredAnswer(200, text)
         idempotency.store(db, caller.pk, key, route, digest, result, at)
