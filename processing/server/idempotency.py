@@ -6,9 +6,12 @@ except after a refusal of a route that allows a corrected retry (a hold): see :f
 
 Records are kept for :data:`RETENTION_SECONDS` (30 days, far beyond any till's offline
 window: a till retries its outbox within hours of coming back online). Older ones are pruned by
-the writes themselves, :data:`PRUNE_PER_WRITE` per stored answer (on PostgreSQL right after
-the write commits, outside its serialisable transaction: see :func:`store`), so the table stays
-bounded without a job and no write pays for a large backlog at once. A key replayed after that
+the writes themselves, :data:`PRUNE_PER_WRITE` per stored answer, so the table stays bounded
+without a job and no write pays for a large backlog at once. On SQLite each write prunes inside
+its own transaction. On PostgreSQL the prune runs right after a write commits, outside its
+serialisable transaction (see :func:`store`), and at most once a second per server process,
+for all the answers that process stored since (up to :data:`PRUNE_MOST`): one statement a
+second instead of one more round trip a write. A key replayed after that
 is a new request, which the domain's own records still refuse or answer (a check, return or
 claim id applied once stays applied once).
 
@@ -40,6 +43,9 @@ RETENTION_SECONDS = 30 * 86400
 """How long an answer is kept for replays of its key."""
 PRUNE_PER_WRITE = 2
 """Expired answers deleted with each answer stored (more than one: a backlog shrinks)."""
+PRUNE_MOST = 2000
+"""Most expired answers one prune deletes (PostgreSQL's once-a-second prune: beyond 1 000
+answers stored a second by one process, a backlog waits for a quieter second)."""
 
 
 @dataclass(frozen=True)
@@ -131,16 +137,25 @@ def store(
         # predicate lock on the index page every write's key row goes to, so every write would
         # conflict with every other and be run again (under load, past its retries: a 500).
         # On its own after the COMMIT it takes no such lock, and a failure costs nothing.
-        after_commit(lambda: _prune(db, now))
+        after_commit(lambda: _prune_owed(db, now))
     else:
-        _prune(db, now)
+        _prune(db, now, PRUNE_PER_WRITE)
 
 
-def _prune(db: Database, now: int) -> None:
+def _prune_owed(db: Database, now: int) -> None:
+    """PostgreSQL: prune for every answer this process stored since its last prune, at the
+    first write of each second (each prune is a round trip of its own)."""
+    owed = getattr(db, "owed", None)  # PostgreSQL's PgDatabase.owed
+    stored = 1 if owed is None else int(owed("prune", now))
+    if stored:
+        _prune(db, now, min(stored * PRUNE_PER_WRITE, PRUNE_MOST))
+
+
+def _prune(db: Database, now: int, most: int) -> None:
     db.execute(
         "DELETE FROM idempotency WHERE (till, key) IN (SELECT till, key FROM idempotency"
         " WHERE created_at < ? AND status != ? ORDER BY created_at LIMIT ?)",
-        [now - RETENTION_SECONDS, PENDING, PRUNE_PER_WRITE],
+        [now - RETENTION_SECONDS, PENDING, most],
     )
 
 

@@ -152,6 +152,10 @@ class PgDatabase:
 
         after_commit(run)
 
+    def owed(self, kind: str, moment: int) -> int:
+        """:meth:`PgStorage.owed` (1, every call, for a connection of no storage)."""
+        return 1 if self._storage is None else self._storage.owed(kind, moment)
+
     def execute(self, sql: str, parameters: Any = None) -> psycopg.Cursor[Any]:
         text, numbered = translate(sql)
         # psycopg prepares a statement on the server once it has run a few times on this
@@ -251,6 +255,7 @@ class PgStorage:
         self._closed = threading.Event()
         self._stamp_lock = threading.Lock()
         self._last_stamp: object = None
+        self._owed: dict[str, tuple[int, int]] = {}
 
     def _migrate(self) -> None:
         """Bring the schema to HEAD (cheap when it is there already)."""
@@ -322,6 +327,20 @@ class PgStorage:
                 return False
             self._last_stamp = stamp
             return True
+
+    def owed(self, kind: str, moment: int) -> int:
+        """Count one more call of ``kind``; at the first call of a new ``moment`` (once a
+        second, for a moment in seconds), hand over how many calls were counted since the
+        last hand-over (this one included), else 0: for bookkeeping done in bulk once a
+        second by the process, in proportion to the writes that made it due."""
+        with self._stamp_lock:
+            last, count = self._owed.get(kind, (0, 0))
+            count += 1
+            if moment == last:
+                self._owed[kind] = (last, count)
+                return 0
+            self._owed[kind] = (moment, 0)
+            return count
 
     def _read(self, fn: Callable[[Any], T]) -> T:
         with self.read() as db:
