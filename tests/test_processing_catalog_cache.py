@@ -135,3 +135,45 @@ def test_a_till_sending_made_up_barcodes_cannot_grow_the_cache_past_its_bound(
             made_up = [f"99{batch:03d}{n:05d}" for n in range(30)]
             assert cache.categories(db, [*made_up, MILK], at) == {MILK: "dairy"}
             assert len(cache._current(at)[1]) <= 50 + 31  # the bound, plus one check's keys
+
+
+def test_a_hold_after_a_program_load_is_judged_under_the_new_program(
+    client: ProcessingClient, server: RunningServer
+) -> None:
+    """The hold looks the program up under the epoch it read with the member's inputs, in the
+    same transaction: a program loaded after the calculation makes the hold stale."""
+    request = _check()
+    calc = client.calculate(request)
+    with server.ctx.storage.write() as db:
+        current = server.ctx.program(db)
+        store_program(db, dataclasses.replace(current, version=current.version + 1), 0)
+    hold = wire.HoldRequest(**request.model_dump(), fingerprint=calc.fingerprint)
+    with pytest.raises(Rejected) as stale:
+        client.hold(hold, idempotency_key=f"h-{request.check_id}")
+    assert stale.value.code == "stale_calculation"
+    assert stale.value.details["calculation"]["program_version"] == calc.program_version + 1
+
+
+class _Counting:
+    """A database that counts its statements."""
+
+    def __init__(self, db: object) -> None:
+        self.db, self.statements = db, 0
+
+    def execute(self, sql: str, parameters: object = None) -> object:
+        self.statements += 1
+        return self.db.execute(sql, parameters)  # type: ignore[attr-defined]
+
+
+def test_the_program_under_an_epoch_already_read_costs_no_read(server: RunningServer) -> None:
+    """A calculation reads the epoch with the member's inputs; the program's version is then
+    looked up under it without reading it again (on PostgreSQL, a round trip a request)."""
+    cache = catalog_cache.CatalogCache()
+    with server.ctx.storage.read() as db:
+        at = catalog_cache.epoch(db)
+        assert at is not None
+        counting = _Counting(db)
+        first = cache.version(counting, "2026-12-07", lambda d, day: 7, at)  # type: ignore[arg-type]
+        assert (first, counting.statements) == (7, 0)
+        again = cache.version(counting, "2026-12-07", lambda d, day: 8)  # type: ignore[arg-type]
+        assert (again, counting.statements) == (7, 1)  # the epoch read, then the kept version

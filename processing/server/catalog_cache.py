@@ -72,9 +72,16 @@ class CatalogCache:
                 self._categories = {}
             return self._versions, self._categories
 
-    def version(self, db: Database, day: str, read: Callable[[Database, str], int]) -> int:
-        """The program version in force on ``day`` (``read(db, day)`` on a miss)."""
-        at = epoch(db)
+    def version(
+        self,
+        db: Database,
+        day: str,
+        read: Callable[[Database, str], int],
+        known: int | None = None,
+    ) -> int:
+        """The program version in force on ``day`` (``read(db, day)`` on a miss). ``known``:
+        the epoch as already read in this same snapshot of ``db`` (one read fewer)."""
+        at = epoch(db) if known is None else known
         if at is None:
             return read(db, day)
         versions, _ = self._current(at)

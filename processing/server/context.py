@@ -75,11 +75,13 @@ class ServerContext:
         Raises NoProgram when none is stored."""
         return self.program_at(db, self.now(), self.timezone)
 
-    def program_at(self, db: Database, at: int, zone: tzinfo) -> Program:
+    def program_at(self, db: Database, at: int, zone: tzinfo, epoch: int | None = None) -> Program:
         """The program version in force at ``at`` (Unix seconds) on the local day of ``zone``
-        (the store's calendar): see :func:`version_in_force`. Raises NoProgram."""
+        (the store's calendar): see :func:`version_in_force`. Raises NoProgram. ``epoch``:
+        the catalog epoch already read in this snapshot of ``db``, if it was
+        (:meth:`~processing.server.catalog_cache.CatalogCache.version`)."""
         day = datetime.fromtimestamp(at, zone).date().isoformat()
-        version = self.catalog.version(db, day, version_in_force)
+        version = self.catalog.version(db, day, version_in_force, epoch)
         return self.program_version(db, version)
 
     def program_version(self, db: Database, version: int) -> Program:

@@ -65,6 +65,16 @@ program version instead (no caching then: see :func:`_epoch`)."""
 
 HoldInputs = tuple[object, ...]
 
+ProgramOf = Program | Callable[[int | None], Program]
+"""The program, or how to get it from the catalog epoch read with the calculation's inputs
+(None: not read): looked up under that epoch, the program costs no read of its own."""
+
+
+def _program(program: ProgramOf, inputs: HoldInputs | None) -> Program:
+    if not callable(program):
+        return program
+    return program(None if inputs is None else _epoch(inputs))
+
 
 def _inputs(db: Database, member_id: str, now: int, check_id: str) -> HoldInputs | None:
     row = db.execute(_INPUTS, [now, member_id, check_id]).fetchone()
@@ -172,7 +182,7 @@ def _seen(
 
 def _work_out(
     db: Database,
-    program: Program,
+    program: ProgramOf,
     request: wire.CheckRequest,
     lines_json: str,
     now: int,
@@ -190,6 +200,7 @@ def _work_out(
     if read is None:  # ``program`` is read from this snapshot; a later load: _still_valid
         return None
     inputs, member, categories, coupons = read.inputs, read.member, read.categories, read.coupons
+    program = _program(program, inputs)
     if previews is not None and fingerprint is not None:
         seen = _seen(previews, program, request, fingerprint, lines_json, read, zone)
         if seen is not None:
@@ -224,7 +235,7 @@ def _work_out(
 
 def preview(
     db: Database,
-    program: Program,
+    program: ProgramOf,
     request: wire.CheckRequest,
     now: int,
     zone: tzinfo = UTC,
@@ -239,13 +250,13 @@ def preview(
     )  # fmt: skip
     if worked is not None:
         return worked.answered.answer_json
-    calc = calculate(db, program, request, now, zone)
+    calc = calculate(db, _program(program, None), request, now, zone)
     return pricing.answer_json(request.check_id, calc)[0]
 
 
 def prepare_hold(
     db: Database,
-    program: Program,
+    program: ProgramOf,
     request: wire.HoldRequest,
     now: int,
     zone: tzinfo = UTC,
@@ -315,7 +326,7 @@ def _still_valid(db: Database, request: wire.HoldRequest, prepared: PreparedHold
 
 def calculated(
     db: Database,
-    program: Program | Callable[[], Program],
+    program: ProgramOf,
     request: wire.HoldRequest,
     now: int,
     zone: tzinfo,
@@ -336,10 +347,9 @@ def calculated(
         if prepared.refusal is not None:
             raise prepared.refusal
         return prepared.member, prepared.answered, prepared.lines_json
-    if callable(program):
-        program = program()
     lines_json = checks.lines_json(request.lines)
     read = None if previews is None else _read(db, request, now, zone, catalog)
+    program = _program(program, None if read is None else read.inputs)
     seen = None
     if previews is not None and read is not None:
         seen = _seen(previews, program, request, request.fingerprint, lines_json, read, zone)

@@ -17,10 +17,8 @@ code errors, check_already_closed, check_exists.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from decimal import Decimal
 
-from loyalty.program import Program
 from processing import wire
 from processing.amounts import to_minor
 from processing.errors import ErrorCode
@@ -28,7 +26,7 @@ from processing.server import checks, codes, ledger, pricing
 from processing.server.auth import TillIdentity
 from processing.server.catalog_cache import CatalogCache
 from processing.server.engine import Database, skip_locked, then
-from processing.server.hold_calculation import PreparedHold, calculated
+from processing.server.hold_calculation import PreparedHold, ProgramOf, calculated
 from processing.server.previews import Previews
 from processing.server.problems import ApiError
 
@@ -56,7 +54,7 @@ def sweep_expired_holds(db: Database, now: int) -> int:
 
 def hold(
     db: Database,
-    program: Program | Callable[[], Program],
+    program: ProgramOf,
     request: wire.HoldRequest,
     now: int,
     caller: TillIdentity,
@@ -72,8 +70,9 @@ def hold(
     otherwise the calculation is done again here. Without ``prepared``, the calculation
     ``previews`` kept for the hold's fingerprint is used when it read what this transaction
     reads (:func:`~processing.server.hold_calculation.calculated`). ``program`` may be a
-    callable, called only when it is needed. The rules follow the calendar of the caller's store
-    (``caller.zone``).
+    function of the catalog epoch, called only when it is needed
+    (:data:`~processing.server.hold_calculation.ProgramOf`). The rules follow the calendar of
+    the caller's store (``caller.zone``).
     """
     # Expired holds already count for nothing (the balance ignores them; their coupons are
     # free): the sweep only records their release, in its own transaction where writes run

@@ -49,10 +49,10 @@ async def calculate(body: wire.CheckRequest, ctx: Ctx, caller: Till) -> Response
 
     def read(db: Database) -> str:
         now = ctx.now()
-        program = ctx.program_at(db, now, caller.zone)
         return hold_calculation.preview(
-            db, program, body, now, caller.zone, ctx.previews, ctx.catalog
-        )
+            db, lambda epoch: ctx.program_at(db, now, caller.zone, epoch), body, now,
+            caller.zone, ctx.previews, ctx.catalog,
+        )  # fmt: skip
 
     return Response(await ctx.storage.reading(read), media_type=JSON)
 
@@ -83,10 +83,10 @@ async def hold(
         # write: it needs no snapshot of its own.
 
         def prepare(db: Database) -> hold_calculation.PreparedHold | None:
-            program = ctx.program_at(db, now, caller.zone)
             return hold_calculation.prepare_hold(
-                db, program, body, now, caller.zone, ctx.previews, ctx.catalog
-            )
+                db, lambda epoch: ctx.program_at(db, now, caller.zone, epoch), body, now,
+                caller.zone, ctx.previews, ctx.catalog,
+            )  # fmt: skip
 
         prepared = await ctx.storage.reading(prepare)
 
@@ -94,7 +94,8 @@ async def hold(
         if body.check_id != check_id:
             raise ApiError(ErrorCode.INVALID_REQUEST, "The check id in the path and body differ.")
         return holds.hold(
-            db, lambda: ctx.program_at(db, now, caller.zone), body, now, caller, ctx.hold_ttl,
+            db, lambda epoch: ctx.program_at(db, now, caller.zone, epoch), body, now, caller,
+            ctx.hold_ttl,
             prepared, ctx.previews, ctx.catalog,
         )  # fmt: skip
 
