@@ -104,6 +104,6 @@ class SpendRules:
     """Below this, nothing can be spent."""
     max_points: Decimal | None = None
     code_threshold: Decimal | None = None
-    """Spending this many points or more needs a confirmation code (SMS)."""
+    """Spending more than this many points on a check needs a confirmation code (SMS)."""
     excluded_categories: tuple[str, ...] = ()
     """Categories points cannot pay for (tobacco by law in RU)."""
