@@ -152,13 +152,16 @@ def run_commit_actions(hooks: list[Callable[[], None]]) -> None:
     hooks.clear()
 
 
-def then(db: Database, fn: Callable[[Database], object], *, stamp: object = None) -> None:
+def then(
+    db: Database, fn: Callable[[Database], object], *, stamp: tuple[str, int] | None = None
+) -> None:
     """Run ``fn`` on the database as its own transaction once ``db``'s has committed (before
     that write answers), where the engine runs writes side by side (PostgreSQL): bookkeeping
     whose reads of a hot index range would otherwise make every write conflict with every
-    other (SSI predicate locks) and be run again; there, ``stamp`` skips it when the last
-    such run of this process had the same stamp (bookkeeping that a second run at the same
-    moment would find nothing for: one transaction a second, not one a write). Where writes
+    other (SSI predicate locks) and be run again; there, ``stamp`` (a kind and a moment in
+    seconds) skips it when this process's last run of that kind was at the same moment
+    (bookkeeping that a second run at the same moment would find nothing for: one
+    transaction a second, not one a write). Where writes
     run one at a time (SQLite): at once, inside ``db``'s transaction, every time (``stamp``
     is not used: the run is one indexed read when there is nothing to do)."""
     later = getattr(db, "then", None)

@@ -137,17 +137,18 @@ class PgDatabase:
         self._conn = conn
         self._storage = storage
 
-    def then(self, fn: Callable[[Any], object], stamp: object = None) -> None:
+    def then(self, fn: Callable[[Any], object], stamp: tuple[str, int] | None = None) -> None:
         """Run ``fn(db)`` in a serialisable transaction of its own (retried as every write)
-        once this one has committed, before its answer goes, unless the last run with a
-        stamp had this ``stamp``: see :func:`processing.server.engine.then`."""
+        once this one has committed, before its answer goes, unless this process's last run
+        of ``stamp``'s kind was at its moment (:meth:`PgStorage.owed`): see
+        :func:`processing.server.engine.then`."""
         storage = self._storage
         if storage is None:
             fn(self)
             return
 
         def run() -> None:
-            if storage.stamped(stamp):
+            if stamp is None or storage.owed(*stamp):
                 storage.transact(fn)
 
         after_commit(run)
@@ -253,8 +254,7 @@ class PgStorage:
         )
         self._autocommit = _Autocommit(self._pool)
         self._closed = threading.Event()
-        self._stamp_lock = threading.Lock()
-        self._last_stamp: object = None
+        self._owed_lock = threading.Lock()
         self._owed: dict[str, tuple[int, int]] = {}
 
     def _migrate(self) -> None:
@@ -317,23 +317,13 @@ class PgStorage:
                 if not conn.closed:
                     conn.execute("ROLLBACK")
 
-    def stamped(self, stamp: object) -> bool:
-        """True when work stamped ``stamp`` is to run: no stamp, or another than the last
-        one's (which it becomes)."""
-        if stamp is None:
-            return True
-        with self._stamp_lock:
-            if stamp == self._last_stamp:
-                return False
-            self._last_stamp = stamp
-            return True
-
     def owed(self, kind: str, moment: int) -> int:
         """Count one more call of ``kind``; at the first call of a new ``moment`` (once a
         second, for a moment in seconds), hand over how many calls were counted since the
-        last hand-over (this one included), else 0: for bookkeeping done in bulk once a
-        second by the process, in proportion to the writes that made it due."""
-        with self._stamp_lock:
+        last hand-over (this one included), else 0: for bookkeeping done once a second by
+        the process (:meth:`PgDatabase.then`'s stamps; the idempotency prune, in proportion
+        to the writes that made it due)."""
+        with self._owed_lock:
             last, count = self._owed.get(kind, (0, 0))
             count += 1
             if moment == last:
