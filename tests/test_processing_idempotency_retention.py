@@ -17,18 +17,23 @@ def _count(server: RunningServer, where: str, *args: object) -> int:
         )
 
 
-def test_old_answers_are_pruned_in_small_steps(
-    client: ProcessingClient, server: RunningServer, clock: ManualClock
-) -> None:
-    now = server.ctx.now()
-    stale = now - idempotency.RETENTION_SECONDS - 1
+def _old_answers(server: RunningServer, count: int) -> None:
+    """``count`` answers stored a second past the retention."""
+    stale = server.ctx.now() - idempotency.RETENTION_SECONDS - 1
     with server.ctx.storage.write() as db:
-        for n in range(OLD):
+        for n in range(count):
             db.execute(
                 "INSERT INTO idempotency (till, key, route, body_hash, status, answer, created_at)"
                 " VALUES (1, ?, '/v1/register', 'x', 200, '{}', ?)",
                 [f"old-{n}", stale],
             )
+
+
+def test_old_answers_are_pruned_in_small_steps(
+    client: ProcessingClient, server: RunningServer, clock: ManualClock
+) -> None:
+    now = server.ctx.now()
+    _old_answers(server, OLD)
     first = client.register("+79165550101", consent=True, idempotency_key="kept-1")
     # One write prunes a bounded number of old answers, never all of a large backlog at once.
     left = _count(server, "created_at < ?", now - idempotency.RETENTION_SECONDS)
@@ -49,14 +54,7 @@ def test_postgresql_prunes_once_a_second_for_every_answer_stored_since(
     prunes at the first write of each second for all the answers stored since: fewer
     statements, the same rows in the end."""
     now = server.ctx.now()
-    stale = now - idempotency.RETENTION_SECONDS - 1
-    with server.ctx.storage.write() as db:
-        for n in range(OLD * 2):
-            db.execute(
-                "INSERT INTO idempotency (till, key, route, body_hash, status, answer, created_at)"
-                " VALUES (1, ?, '/v1/register', 'x', 200, '{}', ?)",
-                [f"old-{n}", stale],
-            )
+    _old_answers(server, OLD * 2)
     clock.advance(1)  # the seeding's own writes were in the second before
 
     def pruned() -> int:
