@@ -147,10 +147,10 @@ def offline_decision(
         bound = limit.bound
         try:
             # The bounds stand in for the member's points: the core never spends beyond them.
-            view = replace(_core_member(cached), available_points=limit.limit)
+            view = replace(core_member(cached), available_points=limit.limit)
         except (ValueError, KeyError):
             return OfflineDecision(Decimal(0), Decimal(0), Decimal(0), bound)
-    calc = _core_calculation(db, draft, view, draft.spend, now)
+    calc = core_calculation(db, draft, view, draft.spend, now)
     if calc is None:
         return OfflineDecision(Decimal(0), Decimal(0), Decimal(0), bound)
     return OfflineDecision(
@@ -189,7 +189,7 @@ class MemberCacheLookup:
         self.member = MemberCache(db).by_id(member_id)
 
 
-def _core_calculation(
+def core_calculation(
     db: Database, draft: SaleDraft, member: CoreMember | None, spend: Decimal, now: datetime
 ) -> Calculation | None:
     """The core's calculation of ``draft`` on the cached program; None without one, or when
@@ -211,7 +211,7 @@ def _core_calculation(
         return None
 
 
-def _core_member(member: CachedMember) -> CoreMember:
+def core_member(member: CachedMember) -> CoreMember:
     """The calculation's view of a cached member (a ValueError for a state it does not know)."""
     birthday = member.details.get("birthday")
     return CoreMember(
@@ -231,7 +231,7 @@ def claim_estimate(db: Database, draft: SaleDraft, now: datetime) -> Decimal | N
     changes since the cache was refreshed. None when no program is cached or the core refuses
     the lines.
     """
-    calc = _core_calculation(db, draft, None, Decimal(0), now)
+    calc = core_calculation(db, draft, None, Decimal(0), now)
     return None if calc is None else calc.earn_total
 
 

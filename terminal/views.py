@@ -115,6 +115,9 @@ class Preview:
     """A line from the server for the customer (shown literally)."""
     lines: tuple[PreviewLine, ...] = ()
     """Per line, in the check's order (online only; empty offline)."""
+    estimate: bool = False
+    """The till's own estimate while the cashier scans (:mod:`terminal.estimate`): shown, never
+    committed; the server's calculate replaces it."""
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,8 @@ from offline_cache.errors import ManagerPinRequired
 from terminal.errors import TillError
 from terminal.i18n import N_, _, parse_amount, points
 from terminal.messages import PendingFound
-from terminal.screens.bridged import BridgedCheck
 from terminal.screens.manager import ask_manager
+from terminal.screens.paced_preview import PacedPreview
 from terminal.screens.prompt import Prompt
 from terminal.views import (
     QUICK_AMOUNT,
@@ -50,7 +50,7 @@ MIN_PANELS_WIDTH = 64
 """Columns the customer and check panels need before the receipt pane may take the rest."""
 
 
-class SaleScreen(BridgedCheck):
+class SaleScreen(PacedPreview):
     """The cashier's main screen."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -74,14 +74,6 @@ class SaleScreen(BridgedCheck):
         def __init__(self, member: MemberView) -> None:
             super().__init__()
             self.member = member
-
-    class Previewed(Message):
-        """The preview worker calculated the draft."""
-
-        def __init__(self, preview: Preview, draft: SaleDraft) -> None:
-            super().__init__()
-            self.preview = preview
-            self.draft = draft
 
     class Committed(Message):
         """The commit worker finished the sale."""
@@ -131,7 +123,8 @@ class SaleScreen(BridgedCheck):
         self.draft: SaleDraft | None = None
         """The check being built."""
         self.preview: Preview | None = None
-        """The calculation of ``draft`` as it is now (None while recalculating)."""
+        """The calculation of ``draft`` as it is now: the server's, the offline one, or the
+        till's estimate inside a scanning burst (None while recalculating)."""
         self.result: SaleResult | None = None
         """The last committed sale, shown until the next customer."""
         self.busy = False
@@ -249,7 +242,7 @@ class SaleScreen(BridgedCheck):
         self.query_one(CustomerPanel).show(member)
         if self.draft is not None:
             self.draft = replace(self.draft, member=member, spend=Decimal(0))
-            self._recalculate()
+            self._recalculate(at_once=True)
         if sentence is None:
             sentence = (
                 _("Customer found.") if member.online else _("Customer found in the offline cache.")
@@ -265,7 +258,7 @@ class SaleScreen(BridgedCheck):
             self.query_one(CustomerPanel).show(redeemed.member)
             if self.draft is not None and self.draft.member is not None:
                 self.draft = replace(self.draft, member=redeemed.member)
-                self._recalculate()
+                self._recalculate(at_once=True)
         if redeemed.already_collected:
             self.say(_("The points of this receipt were already collected."), error=True)
             return
@@ -301,30 +294,10 @@ class SaleScreen(BridgedCheck):
         if message.code not in self.draft.coupons:
             self.draft = replace(self.draft, coupons=(*self.draft.coupons, message.code))
         self.say(_("Coupon {code} added.").format(code=message.code))
-        self._recalculate()
+        self._recalculate(at_once=True)  # only the server knows the coupon
 
     def on_sale_screen_line_found(self, message: LineFound) -> None:
         self.add_line(message.line)
-
-    def _recalculate(self) -> None:
-        self.preview = None
-        self.preview_failed = False
-        self._render_check()
-        if self.draft is not None and self.draft.member is not None and self.draft.lines:
-            self._preview(self.draft)
-
-    @work(thread=True, exit_on_error=False, exclusive=True, group="preview")
-    def _preview(self, draft: SaleDraft) -> None:
-        self.post_fresh(self.Previewed(self.till.services.sales.preview(draft), draft))
-
-    def on_sale_screen_previewed(self, message: Previewed) -> None:
-        if message.draft != self.draft:
-            return  # an older calculation; a newer one is on its way
-        self.preview = message.preview
-        self._render_check()
-        if self.confirm_pending:
-            self.confirm_pending = False
-            self.confirm()
 
     def _render_check(self) -> None:
         panel = self.query_one(CheckPanel)
@@ -344,10 +317,12 @@ class SaleScreen(BridgedCheck):
         self.draft = replace(
             self.draft, spend=spend, spend_code_id=None, spend_code=None, override_by=None
         )
-        self._recalculate()
+        self._recalculate(at_once=True)
 
     def action_spend_max(self) -> None:
-        """F2: spend as many points as the rules allow."""
+        """F2: spend as many points as the rules allow (the server's limit, not the estimate)."""
+        if self._wait_exact(self.action_spend_max):
+            return
         if self.preview is not None:
             self._set_spend(self.preview.max_spend)
 
@@ -357,6 +332,8 @@ class SaleScreen(BridgedCheck):
 
     def action_spend_amount(self) -> None:
         """F3: ask how many points to spend."""
+        if self._wait_exact(self.action_spend_amount):
+            return
         if self.preview is None:
             self.say(_("Enter the amount first."), error=True)
             return
@@ -402,8 +379,11 @@ class SaleScreen(BridgedCheck):
             self.say(_("Printing…"))
             self._commit(self.draft, None)
             return
-        if self.preview is None:
+        if self.preview is None or self.preview.estimate:
+            # Commit on the server's figures only: ask for them now and confirm when they land.
             self.confirm_pending = True
+            self._confirm_seen = self.preview
+            self._exact_now()
             return
         if self.preview.code_required and self.draft.spend_code is None:
             self.busy = True
@@ -467,6 +447,7 @@ class SaleScreen(BridgedCheck):
             self.query_one(CustomerPanel).show(self.member)
         self.draft = None
         self.preview = None
+        self._new_check()
         self._render_check()
         self.query_one(ReceiptPane).show(message.result.receipt_text)
         self.say(result_sentence(message.result))
@@ -478,11 +459,15 @@ class SaleScreen(BridgedCheck):
         if group == "commit":
             self.busy = False
             if self.draft is not None:
-                self._recalculate()
+                self._recalculate(at_once=True)
+        if group == "estimate":
+            return  # no estimate: the server's figures still come when the burst ends
         if group == "preview":
             self.preview_failed = True
+            self._after_exact = None
             self._render_check()
         self.confirm_pending = False
+        self._confirm_seen = None
 
     def action_back(self) -> None:
         """Esc: clear the line; on an empty line, void the check."""
@@ -507,6 +492,7 @@ class SaleScreen(BridgedCheck):
         self.preview = None
         self.result = None
         self.confirm_pending = False
+        self._new_check()
         if not keep_member:
             self.member = None
             self.query_one(CustomerPanel).show(None)

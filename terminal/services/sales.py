@@ -38,6 +38,7 @@ from processing.errors import Offline, Rejected, ServerError
 from terminal import member_progress, offline_rules, receipts
 from terminal.config import Settings
 from terminal.errors import TillError
+from terminal.estimate import online_estimate
 from terminal.i18n import _
 from terminal.sentences import rejected_sentence, sentence
 from terminal.services.claims import ClaimService
@@ -194,6 +195,13 @@ class SaleService:
             return offline_rules.offline_preview(
                 db, self.settings, draft, self.clock(), self.session.shift_id
             )
+
+    def estimate(self, draft: SaleDraft) -> Preview | None:
+        """The till's estimate of an online ``draft`` (:mod:`terminal.estimate`); no network."""
+        if draft.member is None or not draft.lines:
+            return None
+        with self.store.database() as db:
+            return online_estimate(db, draft, self.clock())
 
     def request_spend_code(self, draft: SaleDraft) -> str:
         """Send the member an SMS code for this spend; returns the code id."""

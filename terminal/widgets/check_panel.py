@@ -136,6 +136,8 @@ def render_check(
     text.append("\n" + _("Earn") + f": +{points(preview.earn)}", style="green")
     if not preview.online:
         text.append(" " + _("(provisional)"), style="yellow")
+    elif preview.estimate:
+        text.append(" " + _("(estimate)"), style="dim")
     text.append("\n" + _("Can spend") + f": {points(preview.max_spend)}")
     if preview.spend:
         text.append("\n" + _("Spend") + f": −{points(preview.spend)}", style="bold")
