@@ -95,6 +95,8 @@ class PacedPreview(BridgedCheck):
     def _exact_now(self) -> None:
         """Ask the server for the draft on screen, unless it already was."""
         self._stop_quiet()
+        if self.bridged is not None:
+            return  # the register's receipt took the screen: the bridge calculates it
         draft = self.draft
         if draft is not None and draft.member is not None and draft.lines and draft != self._asked:
             self._ask_server(draft)
@@ -128,15 +130,15 @@ class PacedPreview(BridgedCheck):
             self.post_fresh(self.Estimated(estimate, draft))
 
     def on_paced_preview_estimated(self, message: Estimated) -> None:
-        if message.draft != self.draft or self.preview is not None:
-            return  # an older draft, or the server answered first
+        if message.draft != self.draft or self.preview is not None or self.bridged is not None:
+            return  # an older draft, the server answered first, or the register's receipt
         self.preview = message.estimate
         self._render_check()
 
     def on_paced_preview_previewed(self, message: Previewed) -> None:
         draft, preview = self.draft, message.preview
-        if draft is None or message.draft != draft:
-            return  # an older calculation; a newer one is on its way
+        if draft is None or message.draft != draft or self.bridged is not None:
+            return  # an older calculation (a newer one is on its way), or the register's receipt
         if preview.online and preview.spend < draft.spend:
             # The member's points fell since the spend was chosen (another till's hold): the
             # server spends less than asked, and would refuse a hold asking for more. Ask it
