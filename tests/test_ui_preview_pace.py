@@ -48,6 +48,18 @@ def test_a_change_after_a_quiet_spell_is_calculated_at_once_and_a_burst_waits() 
     assert pace.change()  # a new check starts afresh
 
 
+def test_a_basket_scanned_at_a_cashiers_pace_is_one_burst() -> None:
+    """20 lines, one every 4 s (a slow cashier): the server is asked for the first at once,
+    and for the rest once, after the burst (or on Enter)."""
+    now = [0.0]
+    pace = PreviewPace(clock=lambda: now[0])  # the shipped quiet spell
+    at_once = []
+    for _ in range(20):
+        at_once.append(pace.change())
+        now[0] += 4.0
+    assert at_once == [True] + [False] * 19
+
+
 def _line(amount: str) -> SaleLine:
     value = Decimal(amount)
     return SaleLine("Товар", value, Decimal(1), value)
