@@ -5,8 +5,9 @@ Asking it after every scanned line made a 20-line check cost the server 20 calcu
 the customer was identified first; the sale screen now asks it once the scanning pauses
 (:mod:`terminal.preview_pace`) and shows this estimate in between. It is the loyalty core's
 calculation on the cached program, with the member's points as the server last answered them.
-Personal offers and coupons are not cached, so they count for nothing here: the server's answer
-replaces the estimate, and a check is never committed on an estimate.
+The member's personal offers count as the identify answer listed them; coupons count for
+nothing here (entering one asks the server at once). The server's answer replaces the estimate,
+and a check is never committed on an estimate.
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ def _member(db: Database, member: MemberView, now: datetime) -> CoreMember | Non
                 view,
                 state=state,
                 available_points=member.available,
+                offer_ids=member.offer_ids,
                 lifetime_spend=(
                     member.lifetime_spend
                     if member.lifetime_spend is not None
@@ -81,4 +83,5 @@ def _member(db: Database, member: MemberView, now: datetime) -> CoreMember | Non
         # The window is all the server told: a birthday of today is inside any window.
         birthday=local(now).date() if member.birthday else None,
         available_points=member.available,
+        offer_ids=member.offer_ids,
     )

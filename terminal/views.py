@@ -39,6 +39,8 @@ class MemberView:
     frozen_lots: tuple[tuple[Decimal, datetime], ...] = ()
     """(points, active from) of each frozen lot (empty when unknown)."""
     offers: tuple[str, ...] = ()
+    offer_ids: tuple[str, ...] = ()
+    """The personal promotions behind ``offers`` (the till's estimate counts them)."""
     coupons: tuple[str, ...] = ()
     online: bool = True
     cached_at: datetime | None = None

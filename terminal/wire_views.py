@@ -38,6 +38,7 @@ def member_view(result: wire.IdentifyResult, birthday_rate: Decimal | None = Non
             sorted(((lot.points, lot.active_from) for lot in balance.frozen), key=_moment)
         ),
         offers=tuple(offer.title for offer in result.offers),
+        offer_ids=tuple(offer.id for offer in result.offers),
         coupons=tuple(f"{c.title} ({c.code})" for c in result.coupons),
         online=True,
         entry=result.entry,

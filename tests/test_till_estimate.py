@@ -1,9 +1,10 @@
 """The till's estimate of an online check agrees with the server's calculation where the till
-knows what the server knows: the member's tier, birthday window, state and points.
+knows what the server knows: the member's tier, birthday window, state, points and personal
+offers.
 
-The reference server on loopback and the till's real services and database. Personal offers are
-not cached, so members without one are compared; the estimate is never committed (the sale
-screen's tests show that), so this is about what the cashier sees while scanning.
+The reference server on loopback and the till's real services and database. The estimate is
+never committed (the sale screen's tests show that), so this is about what the cashier sees
+while scanning.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from offline_cache.refresh import refresh_program
+from processing.server.cli import processing
 from terminal.services import TillServices
 from terminal.views import Preview, SaleDraft, SaleLine
 from tests.support.services import till
@@ -65,6 +68,41 @@ def test_the_estimate_is_the_servers_figures_for_members_without_offers(
         # The birthday rate (14 %) is what made the birthday member's earn: not the base 3 %.
         estimate, _exact = _compare(services, "+79161234572")
         assert estimate.earn > Decimal("0.05") * (LINES[0].amount + LINES[2].amount)
+
+
+VIP = """
+[[promotions]]
+promo_id = "vip-x3"
+name = "Triple points for our guests"
+kind = "multiplier"
+starts_on = 2020-01-01
+ends_on = 2099-12-31
+multiplier = 3
+personal = true
+"""
+
+
+def test_a_personal_offer_counts_in_the_estimate_as_on_the_server(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parent.parent
+    with server(tmp_path) as srv, till(tmp_path, srv) as services:
+        db = srv.ctx.storage.location
+
+        def run(*args: str) -> None:
+            done = CliRunner().invoke(processing, [*args, "--db", db], catch_exceptions=False)
+            assert done.exit_code == 0, done.output
+
+        program = tmp_path / "program.toml"
+        program.write_text((root / "program.toml").read_text(encoding="utf-8") + VIP, "utf-8")
+        run("program", "load", str(program))
+        guests = tmp_path / "guests.txt"
+        guests.write_text("+79161234568\n")
+        run("offers", "add", "vip-x3", "--title", "Тройные баллы", "--to", "2099-12-31",
+            "--phones", str(guests), "--reason", "test", "--operator", "olga")  # fmt: skip
+        services.office.refresh_caches()
+        estimate, exact = _compare(services, "+79161234568")
+        assert _figures(estimate) == _figures(exact)
+        without, _ = _compare(services, "+380501234567")  # base tier, no offer
+        assert estimate.earn > 2 * without.earn  # silver 5 % x3 against base 3 %
 
 
 def test_no_estimate_without_a_cached_program(tmp_path: Path) -> None:
