@@ -15,7 +15,7 @@ from loyalty.program import Program, Promotion, PromotionKind, demo_program
 
 REPEAT = 2000
 P99_BUDGET_MS = 1.6
-P50_BUDGET_MS = 0.8
+P50_BUDGET_MS = 1.0
 GOAL_MS = 0.3
 RATIO_TARGET = 4.0
 """Median CPU of the preview over the stdlib writing the same answer (2.5-2.8 measured)."""
@@ -92,7 +92,7 @@ def calc_check_30_lines() -> Result:
     whole calculation. Both are CPU-bound Python and C in one thread, so the box's regimes move
     them together: with two CPU hogs beside it the medians went from 277/103 us to 411/158 us
     and the ratio stayed 2.5-2.8 (2026-12-07). Target: ratio <= 4.0, so a path twice as slow
-    (5.4) misses in any regime, and as a backstop the absolute budgets, median CPU <= 0.8 ms
+    (5.4) misses in any regime, and as a backstop the absolute budgets, median CPU <= 1.0 ms
     and p99 CPU <= 1.6 ms. (An older floor, 30 Decimal multiply-adds, was 1/100 of the value,
     so its 300x target let a 2x regression through; the budgets alone let one through in the
     fast regime, see below.)
@@ -110,6 +110,13 @@ def calc_check_30_lines() -> Result:
     regime's p99 0.63-0.96 ms is 1.3-1.9 ms); twice as slow in the fast regime alone (0.66 ms)
     would pass the median budget, which is why the ratio to the floor is the first gate now:
     this path run twice over measured 0.56 ms against a 0.11 ms floor, ratio 5.2, and missed.
+
+    The median budget was 0.8 ms until a fresh-clone CI run (2026-12-08, session 11, no change
+    to this path) found the box slower still: the floor, bare ``json.dumps``, read 0.22-0.33 ms
+    against its usual 0.18, the value 0.61-0.87 ms, and two of five attempts missed 0.8 ms while
+    the ratio stayed 2.57-2.75. A budget the box's neighbours can break measures them; at 1.0
+    ms a path twice as slow still misses the median budget in that regime (1.2 ms and up), and
+    the ratio catches it in any.
 
     The issue's goal, 0.3 ms, is met in the fast regime only: median 0.26-0.27 ms, p99 0.32-0.34
     ms, against 0.30 ms and 0.34-0.39 ms for the session-4 code (521a37d, which wrote the answer
