@@ -15,12 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from processing.client import ProcessingClient
+from processing.server.testing import ManualClock
 from terminal.i18n import money
 from terminal.preview_pace import PreviewPace
 from terminal.screens.sale import SaleScreen
 from terminal.views import SaleLine
 from terminal.widgets.check_panel import CheckPanel
 from tests.support.holds import ANNA, held_check
+from tests.support.read_limited import read_limited
 from tests.support.ui import (
     app_for,
     message,
@@ -182,3 +184,47 @@ def test_an_amount_to_pay_the_server_does_not_confirm_is_never_committed(tmp_pat
     assert out["unheld"] == out["check_id"]
     # Earn on the 1 350 paid in money at 3 %, rounded down to whole points; 150 points spent.
     assert out["ledger"] == ("confirmed", 4000, 15000)
+
+
+def test_a_refused_calculation_takes_the_estimate_away_and_enter_asks_again(
+    tmp_path: Path,
+) -> None:
+    """The server refuses the calculation Enter asks for (this till's reads are spent): the
+    estimate leaves the screen with the refusal's sentence, nothing is committed, and Enter,
+    once the reads are back, asks the server again and commits on its figures."""
+    clock = ManualClock()
+    with read_limited(tmp_path / "processing.sqlite3", clock, burst=500) as srv:
+        settings = till_settings(tmp_path, srv.url, srv.api_key)
+        app = app_for(settings)
+        out: dict[str, Any] = {}
+
+        async def run() -> None:
+            async with app.run_test(size=(120, 40)) as pilot:
+                await settle(pilot)
+                screen = await scan_anna(app, pilot)
+                screen.pace = PreviewPace(quiet_s=60.0, clock=lambda: 0.0)
+                sent = _count_calculates(app)
+                for amount in ("100", "200"):
+                    screen.post_message(SaleScreen.LineFound(_line(amount)))
+                await settle(pilot)
+                assert screen.preview is not None and screen.preview.estimate
+                with srv.ctx.storage.read() as db:
+                    (till_pk,) = db.execute("SELECT id FROM tills").fetchone()
+                now = clock().timestamp()
+                while srv.ctx.reads.take(till_pk, now) == 0:
+                    pass  # the till's reads are spent: the next calculate is refused
+                await press(pilot, "enter")
+                assert len(sent) == 2
+                assert screen.result is None and screen.preview is None
+                assert "estimate" not in _panel(screen)
+                out["refused"] = message(app)
+                clock.advance(10)  # ten reads are back
+                await press(pilot, "enter")
+                assert len(sent) == 3, "Enter asked the server again"
+                assert screen.result is not None, message(app)
+                out["check_id"] = screen.result.check_id
+
+        asyncio.run(run())
+        ledger = server_check(srv, out["check_id"])
+    assert out["refused"]  # the refusal's own sentence, from the app's worker-error handler
+    assert ledger == ("confirmed", 900, 0)

@@ -90,7 +90,17 @@ class PacedPreview(BridgedCheck):
 
     def _ask_server(self, draft: SaleDraft) -> None:
         self._asked = draft
+        self.preview_failed = False
         self._preview(draft)
+
+    def _server_failed(self) -> None:
+        """The server refused the calculation (its sentence is on the message line): an
+        estimate on screen goes with it, and Enter asks the server again."""
+        self.preview_failed = True
+        self._after_exact = None
+        self._asked = None
+        if self.preview is not None and self.preview.estimate:
+            self.preview = None
 
     def _exact_now(self) -> None:
         """Ask the server for the draft on screen, unless it already was."""

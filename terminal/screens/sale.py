@@ -463,8 +463,7 @@ class SaleScreen(PacedPreview):
         if group == "estimate":
             return  # no estimate: the server's figures still come when the burst ends
         if group == "preview":
-            self.preview_failed = True
-            self._after_exact = None
+            self._server_failed()
             self._render_check()
         self.confirm_pending = False
         self._confirm_seen = None
