@@ -9,33 +9,14 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from click.testing import CliRunner, Result
-
 from processing import wire
 from processing.client import ProcessingClient
-from processing.server.cli import processing
 from processing.server.testing import RunningServer
+from tests.support.operator_cli import VIP, load_program_with, run
 
-ROOT = Path(__file__).resolve().parent.parent
 ANNA, IVAN, TARAS = "100001", "100002", "100009"
 ANNA_PHONE, IVAN_PHONE, TARAS_PHONE = "+79161234567", "+79161234568", "+380501234567"
 MILK = "4600070000014"
-VIP = """
-[[promotions]]
-promo_id = "vip-x3"
-name = "Triple points for our guests"
-kind = "multiplier"
-starts_on = 2020-01-01
-ends_on = 2099-12-31
-multiplier = 3
-personal = true
-"""
-
-
-def run(server: RunningServer, *args: str) -> Result:
-    return CliRunner().invoke(
-        processing, [*args, "--db", server.ctx.storage.location], catch_exceptions=False
-    )
 
 
 def _offers(client: ProcessingClient, phone: str) -> list[str]:
@@ -57,17 +38,10 @@ def _earn(client: ProcessingClient, member: str) -> Decimal:
     return client.calculate(request).earn
 
 
-def _load_vip(server: RunningServer, tmp_path: Path) -> None:
-    program = tmp_path / "program.toml"
-    program.write_text((ROOT / "program.toml").read_text(encoding="utf-8") + VIP, "utf-8")
-    loaded = run(server, "program", "load", str(program))
-    assert loaded.exit_code == 0, loaded.output
-
-
 def test_a_personal_promotion_reaches_every_member_of_a_phone_list(
     server: RunningServer, client: ProcessingClient, tmp_path: Path
 ) -> None:
-    _load_vip(server, tmp_path)
+    load_program_with(server, tmp_path, VIP)
     phones = tmp_path / "guests.txt"
     phones.write_text(f"# spring guests\n8 916 123-45-67\n{TARAS_PHONE}\n\nnot a phone\n")
     added = run(

@@ -6,12 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from click.testing import CliRunner, Result
-
-from processing.server.cli import processing
 from processing.server.testing import RunningServer
+from tests.support.operator_cli import load_program_with, run
 
-ROOT = Path(__file__).resolve().parent.parent
 ANNA, TARAS = "100001", "100009"
 WELCOME = """
 [[promotions]]
@@ -27,23 +24,10 @@ OFFER = ["offers", "add", "guests", "--title", "Гости"]
 COUPON = ["coupons", "issue", "welcome"]
 
 
-def run(server: RunningServer, *args: str) -> Result:
-    return CliRunner().invoke(
-        processing, [*args, "--db", server.ctx.storage.location], catch_exceptions=False
-    )
-
-
-def _load_welcome(server: RunningServer, tmp_path: Path) -> None:
-    program = tmp_path / "program.toml"
-    program.write_text((ROOT / "program.toml").read_text(encoding="utf-8") + WELCOME, "utf-8")
-    loaded = run(server, "program", "load", str(program))
-    assert loaded.exit_code == 0, loaded.output
-
-
 def test_one_phone_list_reaches_the_same_members_through_offers_and_coupons(
     server: RunningServer, tmp_path: Path
 ) -> None:
-    _load_welcome(server, tmp_path)
+    load_program_with(server, tmp_path, WELCOME)
     phones = tmp_path / "guests.txt"
     phones.write_text("8 916 123-45-67\n+380501234567\nnot a phone\n", encoding="utf-8")
     for command in (OFFER, COUPON):
@@ -65,7 +49,7 @@ def test_one_phone_list_reaches_the_same_members_through_offers_and_coupons(
 def test_a_bad_segment_option_is_refused_alike_by_both_commands(
     server: RunningServer, tmp_path: Path
 ) -> None:
-    _load_welcome(server, tmp_path)
+    load_program_with(server, tmp_path, WELCOME)
     missing = tmp_path / "nowhere.txt"
     for command in (OFFER, COUPON):
         base = [*command, "--to", "2099-12-31", "--reason", "x"]

@@ -14,12 +14,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from offline_cache.refresh import refresh_program
-from processing.server.cli import processing
 from terminal.services import TillServices
 from terminal.views import Preview, SaleDraft, SaleLine
+from tests.support.operator_cli import VIP, load_program_with, run
 from tests.support.services import till
 from tests.support.ui import server
 
@@ -70,34 +69,16 @@ def test_the_estimate_is_the_servers_figures_for_members_without_offers(
         assert estimate.earn > Decimal("0.05") * (LINES[0].amount + LINES[2].amount)
 
 
-VIP = """
-[[promotions]]
-promo_id = "vip-x3"
-name = "Triple points for our guests"
-kind = "multiplier"
-starts_on = 2020-01-01
-ends_on = 2099-12-31
-multiplier = 3
-personal = true
-"""
-
-
 def test_a_personal_offer_counts_in_the_estimate_as_on_the_server(tmp_path: Path) -> None:
-    root = Path(__file__).resolve().parent.parent
     with server(tmp_path) as srv, till(tmp_path, srv) as services:
-        db = srv.ctx.storage.location
-
-        def run(*args: str) -> None:
-            done = CliRunner().invoke(processing, [*args, "--db", db], catch_exceptions=False)
-            assert done.exit_code == 0, done.output
-
-        program = tmp_path / "program.toml"
-        program.write_text((root / "program.toml").read_text(encoding="utf-8") + VIP, "utf-8")
-        run("program", "load", str(program))
+        load_program_with(srv, tmp_path, VIP)
         guests = tmp_path / "guests.txt"
         guests.write_text("+79161234568\n")
-        run("offers", "add", "vip-x3", "--title", "Тройные баллы", "--to", "2099-12-31",
-            "--phones", str(guests), "--reason", "test", "--operator", "olga")  # fmt: skip
+        given = run(
+            srv, "offers", "add", "vip-x3", "--title", "Тройные баллы", "--to", "2099-12-31",
+            "--phones", str(guests), "--reason", "test", "--operator", "olga",
+        )  # fmt: skip
+        assert given.exit_code == 0, given.output
         services.office.refresh_caches()
         estimate, exact = _compare(services, "+79161234568")
         assert _figures(estimate) == _figures(exact)
