@@ -9,7 +9,6 @@ the first is inside a burst however slow this box is today; the quiet timer is T
 
 from __future__ import annotations
 
-import asyncio
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from tests.support.holds import ANNA, held_check
 from tests.support.read_limited import read_limited
 from tests.support.ui import (
     app_for,
+    drive,
     message,
     press,
     scan_anna,
@@ -85,20 +85,24 @@ def _panel(screen: SaleScreen) -> str:
     return str(screen.query_one(CheckPanel).render())
 
 
+def _with_anna(tmp_path: Path, srv: Any, scenario: Any) -> dict[str, Any]:
+    """Drive the till against ``srv`` with Anna identified and a pace whose clock never moves:
+    ``scenario(app, pilot, screen, sent calculate ids, out)``; returns ``out``."""
+    app = app_for(till_settings(tmp_path, srv.url, srv.api_key))
+    out: dict[str, Any] = {"srv": srv}
+
+    async def run(app: Any, pilot: Any) -> None:
+        screen = await scan_anna(app, pilot)
+        screen.pace = PreviewPace(quiet_s=screen.pace.quiet_s, clock=lambda: 0.0)
+        await scenario(app, pilot, screen, _count_calculates(app), out)
+
+    drive(app, run)
+    return out
+
+
 def _scenario(tmp_path: Path, scenario: Any) -> Any:
     with server(tmp_path) as srv:
-        settings = till_settings(tmp_path, srv.url, srv.api_key)
-        app = app_for(settings)
-        out: dict[str, Any] = {"srv": srv}
-
-        async def run() -> None:
-            async with app.run_test(size=(120, 40)) as pilot:
-                await settle(pilot)
-                screen = await scan_anna(app, pilot)
-                screen.pace = PreviewPace(quiet_s=screen.pace.quiet_s, clock=lambda: 0.0)
-                await scenario(app, pilot, screen, _count_calculates(app), out)
-
-        asyncio.run(run())
+        out = _with_anna(tmp_path, srv, scenario)
         if "check_id" in out:
             out["ledger"] = server_check(srv, out["check_id"])
         return out
@@ -193,38 +197,32 @@ def test_a_refused_calculation_takes_the_estimate_away_and_enter_asks_again(
     estimate leaves the screen with the refusal's sentence, nothing is committed, and Enter,
     once the reads are back, asks the server again and commits on its figures."""
     clock = ManualClock()
+
+    async def scenario(app: Any, pilot: Any, screen: SaleScreen, sent: list[str], out: Any) -> None:
+        screen.pace.quiet_s = 60.0
+        for amount in ("100", "200"):
+            screen.post_message(SaleScreen.LineFound(_line(amount)))
+        await settle(pilot)
+        assert screen.preview is not None and screen.preview.estimate
+        srv = out["srv"]
+        with srv.ctx.storage.read() as db:
+            (till_pk,) = db.execute("SELECT id FROM tills").fetchone()
+        now = clock().timestamp()
+        while srv.ctx.reads.take(till_pk, now) == 0:
+            pass  # the till's reads are spent: the next calculate is refused
+        await press(pilot, "enter")
+        assert len(sent) == 2
+        assert screen.result is None and screen.preview is None
+        assert "estimate" not in _panel(screen)
+        out["refused"] = message(app)
+        clock.advance(10)  # ten reads are back
+        await press(pilot, "enter")
+        assert len(sent) == 3, "Enter asked the server again"
+        assert screen.result is not None, message(app)
+        out["check_id"] = screen.result.check_id
+
     with read_limited(tmp_path / "processing.sqlite3", clock, burst=500) as srv:
-        settings = till_settings(tmp_path, srv.url, srv.api_key)
-        app = app_for(settings)
-        out: dict[str, Any] = {}
-
-        async def run() -> None:
-            async with app.run_test(size=(120, 40)) as pilot:
-                await settle(pilot)
-                screen = await scan_anna(app, pilot)
-                screen.pace = PreviewPace(quiet_s=60.0, clock=lambda: 0.0)
-                sent = _count_calculates(app)
-                for amount in ("100", "200"):
-                    screen.post_message(SaleScreen.LineFound(_line(amount)))
-                await settle(pilot)
-                assert screen.preview is not None and screen.preview.estimate
-                with srv.ctx.storage.read() as db:
-                    (till_pk,) = db.execute("SELECT id FROM tills").fetchone()
-                now = clock().timestamp()
-                while srv.ctx.reads.take(till_pk, now) == 0:
-                    pass  # the till's reads are spent: the next calculate is refused
-                await press(pilot, "enter")
-                assert len(sent) == 2
-                assert screen.result is None and screen.preview is None
-                assert "estimate" not in _panel(screen)
-                out["refused"] = message(app)
-                clock.advance(10)  # ten reads are back
-                await press(pilot, "enter")
-                assert len(sent) == 3, "Enter asked the server again"
-                assert screen.result is not None, message(app)
-                out["check_id"] = screen.result.check_id
-
-        asyncio.run(run())
+        out = _with_anna(tmp_path, srv, scenario)
         ledger = server_check(srv, out["check_id"])
     assert out["refused"]  # the refusal's own sentence, from the app's worker-error handler
     assert ledger == ("confirmed", 900, 0)
